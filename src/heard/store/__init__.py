@@ -1,0 +1,1 @@
+"""The one data model (Django ORM), usable from the CLI without a web server."""
