@@ -1,0 +1,31 @@
+"""Text normalisation and content hashing shared by import, duplicates and caches."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+_SPACE = re.compile(r"\s+")
+_PUNCT_EDGE = re.compile(r"^[\W_]+|[\W_]+$")
+
+
+def normalise_text(text: str) -> str:
+    """NFKC, lower case, unified quotes, single spaces, no surrounding punctuation."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+    text = _SPACE.sub(" ", text.casefold()).strip()
+    return _PUNCT_EDGE.sub("", text)
+
+
+def content_hash(text: str) -> str:
+    """A stable 40-hex-digit hash of the normalised text (equal for exact copies)."""
+    return hashlib.sha1(normalise_text(text).encode("utf-8")).hexdigest()
+
+
+def clean_text(text: str | None) -> str:
+    """What is stored: NFC, no NULs, unified line endings, trimmed."""
+    if text is None:
+        return ""
+    text = unicodedata.normalize("NFC", str(text)).replace("\x00", "")
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()

@@ -1,0 +1,1 @@
+"""Readers for consultation exports, writers and reports."""

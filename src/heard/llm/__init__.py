@@ -1,0 +1,1 @@
+"""LLM providers, prompts, budget and redaction (optional)."""

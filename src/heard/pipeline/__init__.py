@@ -1,0 +1,1 @@
+"""Stages and runs: drives the analysis core over the store."""

@@ -1,0 +1,1 @@
+"""The analyst web app (Django views and templates)."""
