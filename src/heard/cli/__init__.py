@@ -20,6 +20,9 @@ COMMANDS: dict[str, str] = {
     "export": "analysis:export_cmd",
     "suggest-review": "analysis:suggest_review_cmd",
     "evaluate": "evaluation:evaluate_cmd",
+    "serve": "web:serve_cmd",
+    "user": "web:user_cmd",
+    "worker": "web:worker_cmd",
 }
 
 HELP = """Heard reads every consultation response and reports fairly what people said.

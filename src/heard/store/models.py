@@ -79,6 +79,15 @@ class Question(models.Model):
             ("final", "Final"),
         ],
     )
+    stage_changed_at = models.DateTimeField(null=True, blank=True)
+    stage_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who signed off the current stage.",
+    )
 
     class Meta:
         ordering = ["consultation", "position", "id"]
@@ -178,8 +187,9 @@ class Response(models.Model):
             models.Index(fields=["question", "outcome"]),
             models.Index(fields=["question", "stance"]),
             models.Index(fields=["respondent", "question"]),
+            models.Index(fields=["question", "evidence_rich"], name="response_q_evidence"),
+            models.Index(fields=["question", "group"], name="response_q_group"),
         ]
-
 
 
 class Run(models.Model):
@@ -208,9 +218,18 @@ class Run(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life from the worker running this job."
+    )
+    worker = models.CharField(max_length=100, blank=True, help_text="Worker that claimed it.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="run_status_created")]
 
 
 class Theme(models.Model):
@@ -301,3 +320,49 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class Membership(models.Model):
+    """A user's role in one consultation, or in every consultation when it is empty."""
+
+    class Role(models.TextChoices):
+        VIEWER = "viewer", "Viewer"
+        ANALYST = "analyst", "Analyst"
+        LEAD = "lead", "Lead"
+        ADMIN = "admin", "Admin"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    consultation = models.ForeignKey(
+        Consultation,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        help_text="Empty: the role applies to every consultation.",
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["consultation", "user"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "consultation"], name="membership_once_per_consultation"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} {self.consultation or '(all)'}"
+
+
+class LoginAttempt(models.Model):
+    """A failed sign-in, kept for rate limiting by username and address."""
+
+    username = models.CharField(max_length=254)
+    ip = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["username", "ip", "created_at"], name="login_attempt_key")]

@@ -1,0 +1,489 @@
+"""Theme discovery for one open question: two-level themes, "Other" and "No substantive answer".
+
+How :class:`ThemeDiscoverer` works:
+
+1. Substantive responses are sampled (at most ``sample_size``, uniformly, so one
+   campaign cannot fill the sample; its representative keeps its weight).
+2. A weighted Ward tree is built over at most ``tree_size`` of the sampled vectors
+   (exact, seed-free when the sample is that small).
+3. The number of leaf themes is the tree cut with the best weighted cosine
+   silhouette in a range scaled by the number of responses.
+4. The cut's centroids are refined by weighted spherical k-means on the whole sample;
+   themes under ``min_theme_size`` are dissolved into their nearest themes.
+5. Parents come from a Ward tree over the leaf centroids, cut at its largest gap.
+6. Every response is assigned to its nearest leaf; those far below what is usual for
+   that theme go to "Other" with the reason; empty ones are "empty".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from heard.analysis.labels import describe, key_phrases, make_label
+from heard.analysis.quotes import select_quotes
+
+__all__ = ["Assignment", "ThemeDiscoverer", "ThemeSpec", "cut_tree", "ward_tree",
+           "weighted_silhouette"]
+
+MAPPED, OTHER, EMPTY = "mapped", "other", "empty"
+
+
+@dataclass
+class ThemeSpec:
+    """A theme: leaf (``parent`` set) or parent (``parent`` None)."""
+
+    key: str
+    label: str
+    description: str = ""
+    parent: str | None = None
+    key_phrases: list[str] = field(default_factory=list)
+    quotes: list[tuple[int, str]] = field(default_factory=list)  # (index, exact substring)
+    size: float = 0.0  # weighted number of responses mapped to it in fit
+
+
+@dataclass
+class Assignment:
+    """Per-text results of assigning texts to fitted themes."""
+
+    labels: list[list[str]]
+    confidence: np.ndarray
+    outcomes: list[tuple[str, str]]
+    leaf: np.ndarray  # index of the nearest leaf (-1 when empty)
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norms > 0, norms, 1.0)
+
+
+def ward_tree(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted Ward agglomeration by the nearest-neighbour chain.
+
+    Returns merges as rows ``(a, b, cost)`` sorted by cost, where ``a`` and ``b`` are
+    indices of points in the two merged clusters. Deterministic (ties go to the lower index).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64).copy()
+    m = len(x)
+    if m < 2:
+        return np.zeros((0, 3))
+    sq = (x * x).sum(axis=1)
+    d = np.maximum(sq[:, None] + sq[None, :] - 2.0 * (x @ x.T), 0.0)
+    d *= (w[:, None] * w[None, :]) / (w[:, None] + w[None, :])
+    np.fill_diagonal(d, np.inf)
+    active = np.ones(m, dtype=bool)
+    merges: list[tuple[int, int, float]] = []
+    chain: list[int] = []
+    while len(merges) < m - 1:
+        if not chain:
+            chain.append(int(np.flatnonzero(active)[0]))
+        a = chain[-1]
+        row = d[a]
+        b = int(np.argmin(row))
+        if len(chain) > 1 and row[chain[-2]] <= row[b]:
+            b = chain[-2]
+        if len(chain) > 1 and b == chain[-2]:
+            chain.pop()
+            chain.pop()
+            i, j = min(a, b), max(a, b)
+            dij = d[i, j]
+            wi, wj = w[i], w[j]
+            # Lance-Williams update for Ward with arbitrary positive weights.
+            with np.errstate(invalid="ignore"):
+                new = ((wi + w) * d[i] + (wj + w) * d[j] - w * dij) / (wi + wj + w)
+            new[~active] = np.inf
+            d[i, :] = new
+            d[:, i] = new
+            d[i, i] = np.inf
+            d[j, :] = np.inf
+            d[:, j] = np.inf
+            w[i] = wi + wj
+            active[j] = False
+            merges.append((i, j, float(dij)))
+        else:
+            chain.append(b)
+    out = np.array(merges, dtype=np.float64)
+    return out[np.argsort(out[:, 2], kind="stable")]
+
+
+def _find(parent: np.ndarray, i: int) -> int:
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+def cut_tree(merges: np.ndarray, m: int, ks: Sequence[int]) -> dict[int, np.ndarray]:
+    """Flat labels (0..k-1, in order of first appearance) for each k in ``ks``."""
+    wanted = {k for k in ks if 1 <= k <= m}
+    parent = np.arange(m)
+    out: dict[int, np.ndarray] = {}
+
+    def labels_now() -> np.ndarray:
+        roots = np.array([_find(parent, i) for i in range(m)])
+        _, first, inv = np.unique(roots, return_index=True, return_inverse=True)
+        rank = np.argsort(np.argsort(first))
+        return rank[inv]
+
+    k = m
+    if k in wanted:
+        out[k] = labels_now()
+    for a, b, _ in merges:
+        ra, rb = _find(parent, int(a)), _find(parent, int(b))
+        parent[max(ra, rb)] = min(ra, rb)
+        k -= 1
+        if k in wanted:
+            out[k] = labels_now()
+        if k <= min(wanted, default=1):
+            break
+    return out
+
+
+def weighted_silhouette(x: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> float:
+    """Mean silhouette with cosine distance, points and neighbours weighted (unit-norm ``x``)."""
+    k = int(labels.max()) + 1
+    if k < 2:
+        return -1.0
+    onehot = np.zeros((len(x), k))
+    onehot[np.arange(len(x)), labels] = weights
+    sums = x @ (x.T @ onehot)  # sum_j w_j cos(i, j) per cluster
+    tot = onehot.sum(axis=0)
+    dist = tot[None, :] - sums  # sum_j w_j (1 - cos)
+    own = np.arange(len(x)), labels
+    own_w = tot[labels] - weights
+    a = np.where(own_w > 0, dist[own] / np.maximum(own_w, 1e-12), 0.0)
+    mean_other = dist / np.maximum(tot[None, :], 1e-12)
+    mean_other[own] = np.inf
+    b = mean_other.min(axis=1)
+    s = np.where(own_w > 0, (b - a) / np.maximum(np.maximum(a, b), 1e-12), 0.0)
+    return float((s * weights).sum() / weights.sum())
+
+
+def _spherical_kmeans(
+    x: np.ndarray, w: np.ndarray, centroids: np.ndarray, max_iter: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted spherical k-means from given centroids; empty clusters are dropped."""
+    c = _normalise(centroids)
+    labels = np.full(len(x), -1)
+    for _ in range(max_iter):
+        new = np.argmax(x @ c.T, axis=1)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+        c, labels = _centroids(x, w, labels)
+    return c, labels
+
+
+def _centroids(x: np.ndarray, w: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised weighted centroids of the non-empty clusters, and labels renumbered to them."""
+    used, labels = np.unique(labels, return_inverse=True)
+    c = np.zeros((len(used), x.shape[1]))
+    np.add.at(c, labels, x * w[:, None])
+    return _normalise(c), labels
+
+
+class ThemeDiscoverer:
+    """Discover two-level themes in one question's responses.
+
+    Parameters
+    ----------
+    seed: seeds the sample and the tree subsample; same seed, same output.
+    min_theme_size: smallest weighted leaf size; default ``max(3, 1% of the weight)``.
+    max_themes: most leaf themes; default 25.
+    min_themes: fewest leaf themes tried when the data allow; default 5.
+    sample_size: responses clustered; the rest are assigned to the nearest theme.
+    tree_size: responses in the Ward tree that proposes the themes.
+    other_spread: a response goes to "Other" when its similarity to its nearest theme
+        is below that theme's median minus ``other_spread`` robust standard deviations.
+    other_cap: the threshold never exceeds this cosine similarity.
+    n_quotes, max_quote_words: quotes per leaf theme and their length.
+    embed: optional ``embed(list[str]) -> unit vectors``, used to pick quote sentences.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        min_theme_size: float | None = None,
+        max_themes: int | None = None,
+        min_themes: int = 5,
+        sample_size: int = 20000,
+        tree_size: int = 2000,
+        kmeans_iter: int = 30,
+        other_spread: float = 4.0,
+        other_cap: float = 0.3,
+        secondary_margin: float = 0.0,
+        n_quotes: int = 5,
+        max_quote_words: int = 40,
+        embed: Callable[[list[str]], np.ndarray] | None = None,
+    ) -> None:
+        self.seed = seed
+        self.min_theme_size = min_theme_size
+        self.max_themes = max_themes
+        self.min_themes = min_themes
+        self.sample_size = sample_size
+        self.tree_size = tree_size
+        self.kmeans_iter = kmeans_iter
+        self.other_spread = other_spread
+        self.other_cap = other_cap
+        self.secondary_margin = secondary_margin
+        self.n_quotes = n_quotes
+        self.max_quote_words = max_quote_words
+        self.embed = embed
+
+    # -- fitting -----------------------------------------------------------------
+    def fit(
+        self,
+        texts: Sequence[str],
+        vectors: np.ndarray,
+        weights: Sequence[float] | None = None,
+        substantive: Sequence[bool] | None = None,
+    ) -> ThemeDiscoverer:
+        """Discover themes and assign every text; see the class docstring."""
+        n = len(texts)
+        x = _normalise(np.asarray(vectors).reshape(n, -1)) if n else np.zeros((0, 1))
+        w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+        if len(w) != n:
+            raise ValueError(f"weights has {len(w)} values for {n} texts")
+        if np.any(w <= 0):
+            raise ValueError("weights must be positive")
+        sub = self._substantive(texts, substantive)
+        rng = np.random.default_rng(self.seed)
+
+        idx = np.flatnonzero(sub)
+        total = float(w[idx].sum())
+        self.min_theme_size_ = (
+            float(self.min_theme_size)
+            if self.min_theme_size is not None
+            else max(3.0, math.ceil(0.01 * total))
+        )
+        if idx.size > self.sample_size:
+            idx = np.sort(rng.choice(idx, self.sample_size, replace=False))
+        self.sample_ = idx
+
+        leaf_of_sample, centroids = self._leaves(x[idx], w[idx], rng)
+        # Leaves ordered by weight, largest first.
+        sizes = np.bincount(leaf_of_sample, weights=w[idx], minlength=len(centroids))
+        order = np.argsort(-sizes, kind="stable")
+        centroids = centroids[order]
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        leaf_of_sample = rank[leaf_of_sample] if len(order) else leaf_of_sample
+        self.centroids_ = centroids
+        self._thresholds(x[idx], leaf_of_sample)
+
+        parents = self._parents(centroids, sizes[order])
+        self.leaf_parent_ = parents
+        self.keys_ = self._keys(parents)
+
+        result = self.assign(texts, x, substantive=sub)
+        self.labels_ = result.labels
+        self.confidence_ = result.confidence
+        self.outcomes_ = result.outcomes
+        self.leaf_ = result.leaf
+        self.themes_ = self._describe(texts, x, w, result.leaf, parents)
+        return self
+
+    def _substantive(self, texts: Sequence[str], substantive: Sequence[bool] | None) -> np.ndarray:
+        if substantive is None:
+            return np.array([bool(t and t.strip()) for t in texts], dtype=bool)
+        sub = np.asarray(substantive, dtype=bool)
+        if len(sub) != len(texts):
+            raise ValueError(f"substantive has {len(sub)} values for {len(texts)} texts")
+        return sub
+
+    def _k_range(self, total: float, n_points: int) -> tuple[int, int]:
+        """Candidate leaf counts: from ``min_themes`` up to about sqrt(weighted n), capped."""
+        cap = self.max_themes if self.max_themes is not None else 25
+        by_size = int(total // self.min_theme_size_)
+        hi = max(1, min(cap, by_size, n_points, int(math.sqrt(total)) + 1))
+        lo = max(2, min(self.min_themes, hi))
+        return min(lo, hi), hi
+
+    def _leaves(
+        self, x: np.ndarray, w: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Leaf label per sampled point and unit centroids."""
+        if len(x) == 0:
+            self.silhouettes_ = {}
+            return np.zeros(0, dtype=int), np.zeros((0, x.shape[1]))
+        lo, hi = self._k_range(float(w.sum()), len(x))
+        if hi < 2:  # too few responses to split: one theme
+            self.silhouettes_ = {}
+            labels = np.zeros(len(x), dtype=int)
+            return labels, _centroids(x, w, labels)[0]
+        tree_idx = np.arange(len(x))
+        if len(x) > self.tree_size:
+            tree_idx = np.sort(rng.choice(len(x), self.tree_size, replace=False))
+        xt, wt = x[tree_idx], w[tree_idx]
+        merges = ward_tree(xt, wt)
+        cuts = cut_tree(merges, len(xt), range(lo, hi + 1))
+        self.silhouettes_ = {k: weighted_silhouette(xt, lab, wt) for k, lab in sorted(cuts.items())}
+        best_k = max(self.silhouettes_, key=lambda k: (round(self.silhouettes_[k], 6), -k))
+        c, _ = _centroids(xt, wt, cuts[best_k])
+        c, labels = _spherical_kmeans(x, w, c, self.kmeans_iter)
+        # Dissolve themes below the size floor, smallest first, re-fitting each time.
+        while len(c) > 1:
+            sizes = np.bincount(labels, weights=w, minlength=len(c))
+            small = int(np.argmin(sizes))
+            if sizes[small] >= self.min_theme_size_:
+                break
+            c, labels = _spherical_kmeans(x, w, np.delete(c, small, axis=0), self.kmeans_iter)
+        return labels, c
+
+    def _thresholds(self, xs: np.ndarray, leaf: np.ndarray) -> None:
+        """Per-leaf "Other" threshold: median minus ``other_spread`` robust SDs, capped."""
+        th = np.full(len(self.centroids_), -1.0)
+        if len(xs):
+            sims = (xs * self.centroids_[leaf]).sum(axis=1)
+            for k in range(len(th)):
+                s = sims[leaf == k]
+                if s.size >= 5:
+                    med = float(np.median(s))
+                    mad = 1.4826 * float(np.median(np.abs(s - med)))
+                    th[k] = min(self.other_cap, med - self.other_spread * mad)
+        self.other_threshold_ = th
+
+    def _parents(self, centroids: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        """Parent index per leaf: Ward over leaf centroids, cut at the largest height ratio."""
+        n_leaves = len(centroids)
+        if n_leaves <= 3:
+            return np.arange(n_leaves)
+        merges = ward_tree(centroids, sizes)
+        heights = np.maximum(merges[:, 2], 1e-12)
+        ks = range(2, max(2, n_leaves // 2) + 1)
+        # Cutting to k parents applies the first n-k merges; the next merge is the gap.
+        gap = {k: heights[n_leaves - k] / heights[n_leaves - k - 1] for k in ks}
+        best = max(gap, key=lambda k: (round(gap[k], 9), -k))
+        return cut_tree(merges, n_leaves, [best])[best]
+
+    @staticmethod
+    def _keys(parents: np.ndarray) -> list[str]:
+        keys, counter = [], {}
+        for p in parents:
+            counter[p] = counter.get(p, 0) + 1
+            keys.append(f"t{p + 1}.{counter[p]}")
+        return keys
+
+    # -- assignment --------------------------------------------------------------
+    def transform(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+        """Cosine similarity of each text to each leaf theme, shape (n, n_leaves)."""
+        if len(self.centroids_) == 0:
+            return np.zeros((len(texts), 0))
+        return _normalise(np.asarray(vectors).reshape(len(texts), -1)) @ self.centroids_.T
+
+    def assign(
+        self,
+        texts: Sequence[str],
+        vectors: np.ndarray,
+        substantive: Sequence[bool] | None = None,
+    ) -> Assignment:
+        """Assign texts to the fitted leaf themes, "Other" or "empty", with a reason."""
+        sub = self._substantive(texts, substantive)
+        n = len(texts)
+        sims = self.transform(texts, vectors)
+        labels: list[list[str]] = [[] for _ in range(n)]
+        conf = np.zeros(n)
+        leaf = np.full(n, -1)
+        outcomes: list[tuple[str, str]] = []
+        k = sims.shape[1]
+        if k:
+            best = np.argmax(sims, axis=1)
+            top = sims[np.arange(n), best]
+            # Confidence: softmax share of the nearest theme (temperature 0.05 in cosine).
+            z = np.exp((sims - top[:, None]) / 0.05)
+            share = 1.0 / z.sum(axis=1)
+        for i in range(n):
+            if not sub[i]:
+                outcomes.append((EMPTY, "no substantive answer"))
+                continue
+            if not k:
+                outcomes.append((OTHER, "no themes were found"))
+                continue
+            b = int(best[i])
+            leaf[i] = b
+            th = self.other_threshold_[b]
+            if top[i] < th:
+                outcomes.append(
+                    (OTHER, f"far from every theme: similarity {top[i]:.2f} < {th:.2f}")
+                )
+                conf[i] = float(1.0 - share[i])
+                continue
+            labels[i].append(self.keys_[b])
+            conf[i] = float(share[i])
+            if self.secondary_margin > 0 and k > 1:
+                order = np.argsort(-sims[i], kind="stable")
+                s2 = int(order[1])
+                if sims[i, s2] >= top[i] - self.secondary_margin and sims[i, s2] >= (
+                    self.other_threshold_[s2]
+                ):
+                    labels[i].append(self.keys_[s2])
+            outcomes.append((MAPPED, f"nearest theme {self.keys_[b]}: similarity {top[i]:.2f}"))
+        return Assignment(labels=labels, confidence=conf, outcomes=outcomes, leaf=leaf)
+
+    def predict(
+        self,
+        texts: Sequence[str],
+        vectors: np.ndarray,
+        substantive: Sequence[bool] | None = None,
+    ) -> list[list[str]]:
+        """Leaf theme keys per text (empty list for "Other" and "empty")."""
+        return self.assign(texts, vectors, substantive).labels
+
+    # -- description -------------------------------------------------------------
+    def _describe(
+        self,
+        texts: Sequence[str],
+        x: np.ndarray,
+        w: np.ndarray,
+        leaf: np.ndarray,
+        parents: np.ndarray,
+    ) -> list[ThemeSpec]:
+        """Labels, descriptions and quotes for parents and leaves."""
+        mapped = np.array([o[0] == MAPPED for o in self.outcomes_], dtype=bool)
+        leaf_lab = [int(leaf[i]) if mapped[i] else None for i in range(len(texts))]
+        par_lab = [int(parents[v]) if v is not None else None for v in leaf_lab]
+        leaf_ph = key_phrases(texts, leaf_lab, top_n=10, weights=w)
+        par_ph = key_phrases(texts, par_lab, top_n=10, weights=w)
+        sizes = np.bincount(leaf[mapped], weights=w[mapped], minlength=len(self.centroids_))
+
+        themes: list[ThemeSpec] = []
+        used: set[str] = set()
+
+        def unique_label(phrases: list[str]) -> str:
+            for start in range(max(1, len(phrases))):
+                label = make_label(phrases[start:])
+                if label.lower() not in used:
+                    break
+            used.add(label.lower())
+            return label
+
+        for p in range(int(parents.max()) + 1 if len(parents) else 0):
+            kids = np.flatnonzero(parents == p)
+            pc = _normalise((self.centroids_[kids] * sizes[kids, None]).sum(axis=0)[None])[0]
+            members = np.flatnonzero(mapped & np.isin(leaf, kids))
+            phrases = par_ph.get(p, [])
+            quotes = select_quotes(texts, x, pc, members, n=1, embed=self.embed,
+                                   max_words=self.max_quote_words)
+            themes.append(ThemeSpec(
+                key=f"t{p + 1}", label=unique_label(phrases),
+                description=describe(phrases, quotes[0][1] if quotes else None),
+                key_phrases=phrases, quotes=quotes, size=float(sizes[kids].sum()),
+            ))
+            for b in kids:
+                members = np.flatnonzero(mapped & (leaf == b))
+                phrases = leaf_ph.get(int(b), [])
+                quotes = select_quotes(texts, x, self.centroids_[b], members, n=self.n_quotes,
+                                       embed=self.embed, max_words=self.max_quote_words)
+                themes.append(ThemeSpec(
+                    key=self.keys_[b], label=unique_label(phrases),
+                    description=describe(phrases, quotes[0][1] if quotes else None),
+                    parent=f"t{p + 1}", key_phrases=phrases, quotes=quotes,
+                    size=float(sizes[b]),
+                ))
+        return themes

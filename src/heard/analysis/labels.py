@@ -1,0 +1,181 @@
+"""Theme key phrases (class-based TF-IDF), short labels and descriptions.
+
+Phrases are contiguous word runs taken from within one clause of a response, and
+may neither start nor end with a stop word, so every phrase occurs in the texts as
+written (up to case and spacing). Scores are class-based TF-IDF: the share of a
+theme's responses that use the phrase (class term frequency), times the log of that
+share over the phrase's share in the whole question (the class-level inverse
+frequency), so phrases every theme uses score near zero.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Hashable, Sequence
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+__all__ = ["describe", "key_phrases", "make_label", "tokenize"]
+
+_TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
+# Clause and sentence breaks: phrases never straddle them.
+_BREAK = re.compile(r"[.,;:!?()\[\]{}\"\u201c\u201d\u2014\u2013|\n]+|\s-\s")
+_EXTRA_STOP = frozenset({"s", "t", "don", "doesn", "didn", "isn", "aren", "won", "can't", "don't",
+                         "it's", "i'm", "i've", "i'd", "that's", "there's", "they're", "we're"})
+STOP_WORDS: frozenset[str] = frozenset(ENGLISH_STOP_WORDS) | _EXTRA_STOP
+
+
+def tokenize(text: str) -> list[str]:
+    """Word tokens of ``text`` as written (case kept)."""
+    return _TOKEN.findall(text or "")
+
+
+def _phrases(text: str, max_n: int, stop_words: frozenset[str]) -> list[str]:
+    """All 1..max_n-grams inside clauses, lower-cased, not starting or ending on a stop word."""
+    out: list[str] = []
+    for clause in _BREAK.split(text or ""):
+        toks = [t.lower() for t in _TOKEN.findall(clause)]
+        ok = [t not in stop_words and not t.isdigit() and len(t) > 1 for t in toks]
+        for i, first_ok in enumerate(ok):
+            if not first_ok:
+                continue
+            for n in range(1, max_n + 1):
+                j = i + n - 1
+                if j >= len(toks):
+                    break
+                if ok[j]:
+                    out.append(" ".join(toks[i : j + 1]))
+    return out
+
+
+def _surface_forms(texts: Sequence[str]) -> dict[str, str]:
+    """Display form per lower-cased token: lower case if it ever occurs so, else most common."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(_TOKEN.findall(text or ""))
+    best: dict[str, tuple[bool, int, str]] = {}
+    for form, c in counts.items():
+        low = form.lower()
+        # The lower-case form wins whenever it occurs (capitals may be sentence starts).
+        cand = (form == low, c, form)
+        if low not in best or cand[:2] > best[low][:2]:
+            best[low] = cand
+    return {low: form for low, (_, _, form) in best.items()}
+
+
+def key_phrases(
+    texts: Sequence[str],
+    labels: Sequence[Hashable | None],
+    top_n: int = 10,
+    *,
+    weights: Sequence[float] | None = None,
+    max_ngram: int = 3,
+    min_count: float = 2.0,
+    longer_ratio: float = 0.6,
+    stop_words: frozenset[str] = STOP_WORDS,
+) -> dict[Hashable, list[str]]:
+    """Top phrases per class by c-TF-IDF over 1..max_ngram-grams.
+
+    ``labels`` gives each text's class (None = left out). ``weights`` count each
+    text that many times (e.g. a duplicate group's size). A phrase needs a weighted
+    document count of at least ``min_count`` in its class (relaxed for tiny classes).
+    A longer phrase replaces a shorter one it contains when its score is at least
+    ``longer_ratio`` times the shorter one's; contained phrases are otherwise skipped.
+    """
+    idx = [i for i, lab in enumerate(labels) if lab is not None]
+    classes = sorted({labels[i] for i in idx}, key=lambda c: (str(type(c)), str(c)))
+    if not idx:
+        return {}
+    w = np.ones(len(texts)) if weights is None else np.asarray(weights, dtype=float)
+    vec = CountVectorizer(
+        analyzer=lambda t: _phrases(t, max_ngram, stop_words), binary=True, dtype=np.float64
+    )
+    try:
+        x = vec.fit_transform([texts[i] for i in idx])
+    except ValueError:  # no phrases at all (e.g. only stop words)
+        return {c: [] for c in classes}
+    vocab = vec.get_feature_names_out()
+    col = {c: k for k, c in enumerate(classes)}
+    rows = np.array([col[labels[i]] for i in idx])
+    member = sparse.csr_matrix(
+        (w[idx], (rows, np.arange(len(idx)))), shape=(len(classes), len(idx))
+    )
+    dfreq = np.asarray((member @ x).todense())  # weighted documents using each phrase, per class
+    class_w = np.asarray(member.sum(axis=1)).ravel()
+    tf = dfreq / np.maximum(class_w, 1e-12)[:, None]
+    background = dfreq.sum(axis=0) / max(class_w.sum(), 1e-12)
+    # Class share times its lift over the whole question: words every theme uses score ~0.
+    scores = tf * np.log(np.maximum(tf, 1e-12) / np.maximum(background, 1e-12))[None, :]
+    forms = _surface_forms([texts[i] for i in idx])
+
+    out: dict[Hashable, list[str]] = {}
+    for c, k in col.items():
+        need = min(min_count, max(1.0, 0.5 * class_w[k]))
+        order = np.argsort(-scores[k], kind="stable")
+        chosen: list[tuple[str, float]] = []
+        for j in order[: max(200, 20 * top_n)]:
+            if dfreq[k, j] < need or scores[k, j] <= 0:
+                continue
+            p, s = str(vocab[j]), float(scores[k, j])
+            padded = f" {p} "
+            inside = [m for m, (q, _) in enumerate(chosen) if f" {q} " in padded]
+            if any(padded in f" {q} " for q, _ in chosen):
+                continue  # already covered by a longer chosen phrase
+            if inside:
+                if all(s >= longer_ratio * chosen[m][1] for m in inside):
+                    first = inside[0]
+                    chosen[first] = (p, max(s, chosen[first][1]))
+                    for m in reversed(inside[1:]):
+                        del chosen[m]
+                continue
+            chosen.append((p, s))
+            if len(chosen) >= top_n:
+                break
+        out[c] = [" ".join(forms.get(t, t) for t in p.split()) for p, _ in chosen[:top_n]]
+    return out
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def make_label(phrases: Sequence[str], max_words: int = 8) -> str:
+    """A short readable label (at most ``max_words`` words) from ranked key phrases.
+
+    The top phrase, joined by "and" to the next phrase that shares no word with it
+    when both fit in the word limit.
+    """
+    phrases = [p.strip() for p in phrases if p and p.strip()]
+    if not phrases:
+        return "Unlabelled theme"
+    first = phrases[0].split()[:max_words]
+    words = list(first)
+    seen = {t.lower() for t in first}
+    for p in phrases[1:4]:
+        toks = p.split()
+        if seen & {t.lower() for t in toks}:
+            continue
+        if len(words) + 1 + len(toks) <= max_words:
+            words += ["and", *toks]
+        break
+    return _capitalise(" ".join(words))
+
+
+def describe(
+    phrases: Sequence[str],
+    central: str | None = None,
+    *,
+    n_phrases: int = 4,
+) -> str:
+    """One or two sentences: what the theme's responses mention, and its most typical sentence."""
+    ps = [p for p in phrases[:n_phrases] if p]
+    parts: list[str] = []
+    if ps:
+        listed = ps[0] if len(ps) == 1 else ", ".join(ps[:-1]) + " and " + ps[-1]
+        parts.append(f"Responses mentioning {listed}.")
+    if central:
+        parts.append(f"Typical: \u201c{central.strip()}\u201d")
+    return " ".join(parts) if parts else "No description available."

@@ -1,0 +1,500 @@
+"""Multi-label mapping of responses to themes: zero-shot, few-shot, calibrated, active.
+
+:class:`ThemeMapper` scores every (response, theme) pair from three signals:
+
+- **Theme text**: each theme's label, description and optional position ("Agreement")
+  embedded once; its cosine to the whole response and to the response's best-matching
+  clause. Responses often make two or three points, so the clause view is what lets a
+  theme stated in one sentence stand out.
+- **Embeddings** of the response (the sentence-embedding vectors passed in).
+- **Character n-gram TF-IDF** of the response, a cheap partner that reads wording.
+
+Without examples (zero-shot) the theme-text scores pick the most confident responses
+per theme as pseudo-labels; a one-vs-rest logistic regression on
+[embeddings ⊕ TF-IDF ⊕ theme scores] learns from them and relabels the pool
+(self-training). With examples (few-shot) the regression starts from the analyst's
+labels plus the theme descriptions, then adds confident pseudo-labels from the
+unlabelled pool. Probabilities are calibrated with one Platt scaling shared by all
+themes, fitted on out-of-fold scores; the decision threshold is chosen on the same
+out-of-fold scores to maximise micro-F1.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
+
+EmbedFn = Callable[[list[str]], np.ndarray]
+
+
+class ThemeLike(Protocol):
+    """What the mapper reads from a theme (``ThemeSpec`` or any object like it)."""
+
+    key: str
+    label: str
+    description: str
+
+
+try:  # the discovery module's spec, when present
+    from heard.analysis.clustering import ThemeSpec  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - depends on what is installed
+
+    @dataclass
+    class ThemeSpec:  # type: ignore[no-redef]
+        """A theme: stable key, short label, one-sentence description."""
+
+        key: str
+        label: str
+        description: str = ""
+        position: str | None = None
+
+
+# Clause boundaries: sentence ends, semicolons, and contrast words that join two points.
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|;\s*|\n+")
+_CONTRAST = re.compile(
+    r",?\s+\b(?:but|however|yet|although|though|whereas|on the other hand|"
+    r"on the flip side|that said|still|nevertheless)\b[,]?\s+",
+    re.IGNORECASE,
+)
+_MIN_CLAUSE_CHARS = 25
+
+
+def split_clauses(text: str, *, max_clauses: int = 8) -> list[str]:
+    """Clauses of a response: sentences, split again at contrast words; short bits merged."""
+    parts: list[str] = []
+    for sentence in _SENTENCE.split(text or ""):
+        parts.extend(p.strip() for p in _CONTRAST.split(sentence) if p and p.strip())
+    merged: list[str] = []
+    for part in parts:
+        if merged and (len(part) < _MIN_CLAUSE_CHARS or len(merged[-1]) < _MIN_CLAUSE_CHARS):
+            merged[-1] = f"{merged[-1]} {part}"
+        else:
+            merged.append(part)
+    if len(merged) > max_clauses:  # keep the cost bounded on very long texts
+        merged = merged[: max_clauses - 1] + [" ".join(merged[max_clauses - 1 :])]
+    return merged
+
+
+def theme_text(theme: Any) -> str:
+    """The text embedded for a theme: label, position when given, description."""
+    label = str(getattr(theme, "label", "") or getattr(theme, "key", ""))
+    description = str(getattr(theme, "description", "") or "")
+    position = getattr(theme, "position", None)
+    head = f"{label} ({position})" if position else label
+    return f"{head}. {description}".strip() if description else head
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norms > 0, norms, 1.0)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -35, 35)))
+
+
+def _fit_platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """One (a, b) for ``sigmoid(a * score + b)`` fitted on pooled out-of-fold scores."""
+    s, t = scores.ravel(), y.ravel()
+    if t.min() == t.max():
+        return 1.0, 0.0
+    lr = LogisticRegression(C=1e4, max_iter=1000)
+    lr.fit(s[:, None], t)
+    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+
+
+def _best_threshold(prob: np.ndarray, y: np.ndarray, floor: float) -> float:
+    """The global threshold that maximises micro-F1 of :func:`_decide` on (prob, y)."""
+    best, best_f1 = 0.5, -1.0
+    for t in np.arange(0.15, 0.86, 0.025):
+        pred = _decide(prob, np.full(prob.shape[1], t), floor)
+        tp = float((pred & (y > 0)).sum())
+        f1 = 2 * tp / max(1.0, pred.sum() + (y > 0).sum())
+        if f1 > best_f1 + 1e-9:
+            best, best_f1 = float(t), f1
+    return best
+
+
+def _decide(prob: np.ndarray, thresholds: np.ndarray, floor: float) -> np.ndarray:
+    """Boolean (n, k): themes over their threshold, plus the top theme if over ``floor``."""
+    pred = prob >= thresholds[None, :]
+    if prob.shape[1]:
+        top = prob.argmax(axis=1)
+        rows = np.arange(prob.shape[0])
+        pred[rows, top] |= prob[rows, top] >= floor
+    return pred
+
+
+class ThemeMapper:
+    """Assigns each response zero or more themes, with calibrated probabilities.
+
+    Parameters
+    ----------
+    embed:
+        Texts to unit-norm vectors (the same model as the ``vectors`` passed in).
+    seed:
+        Seed for the cross-validation folds; results are deterministic for a seed.
+    clauses:
+        Also embed each response's clauses and score themes on the best clause.
+    C:
+        Inverse regularisation of the one-vs-rest logistic regressions.
+    tfidf_weight:
+        Scale of the character n-gram TF-IDF block relative to the embedding block.
+    prior_weight:
+        Scale of the theme-similarity block (the zero-shot signal) in the features.
+    self_training_rounds:
+        Rounds of pseudo-labelling the unlabelled pool.
+    pseudo_fraction:
+        Zero-shot: share of the pool taken as positives for a theme, before rounds
+        refine it (``None``: the expected share, 1.5 / number of themes).
+    pseudo_weight:
+        Sample weight of a pseudo-labelled response relative to an analyst's example.
+    floor:
+        The top theme is kept if its probability reaches this, even under threshold.
+    max_features:
+        Size cap of the TF-IDF vocabulary.
+    batch_size:
+        Rows per chunk when predicting, so a million vectors fit in memory.
+    """
+
+    def __init__(
+        self,
+        embed: EmbedFn,
+        *,
+        seed: int = 0,
+        clauses: bool = True,
+        C: float = 1.0,
+        tfidf_weight: float = 1.0,
+        prior_weight: float = 1.0,
+        self_training_rounds: int = 2,
+        pseudo_fraction: float | None = None,
+        pseudo_weight: float = 0.3,
+        floor: float = 0.2,
+        max_features: int = 100_000,
+        batch_size: int = 20_000,
+    ) -> None:
+        self.embed = embed
+        self.seed = seed
+        self.clauses = clauses
+        self.C = C
+        self.tfidf_weight = tfidf_weight
+        self.prior_weight = prior_weight
+        self.self_training_rounds = self_training_rounds
+        self.pseudo_fraction = pseudo_fraction
+        self.pseudo_weight = pseudo_weight
+        self.floor = floor
+        self.max_features = max_features
+        self.batch_size = batch_size
+
+    # ------------------------------------------------------------------ features
+    def _theme_scores(self, texts: Sequence[str] | None, vectors: np.ndarray) -> np.ndarray:
+        """(n, 2k) raw cosines: whole response, best clause (or whole again)."""
+        doc = vectors @ self.prototypes_.T
+        if not (self.clauses and texts is not None):
+            return np.hstack([doc, doc])
+        pieces: list[str] = []
+        owner: list[int] = []
+        for i, text in enumerate(texts):
+            clauses = split_clauses(text)
+            if len(clauses) > 1:
+                pieces.extend(clauses)
+                owner.extend([i] * len(clauses))
+        best = doc.copy()
+        if pieces:
+            sims = np.asarray(self.embed(pieces), dtype=np.float32) @ self.prototypes_.T
+            np.maximum.at(best, np.asarray(owner), sims)
+        return np.hstack([doc, best])
+
+    def _features(self, texts: Sequence[str] | None, vectors: np.ndarray) -> sparse.csr_matrix:
+        """[embeddings ⊕ TF-IDF ⊕ standardised theme scores] for one chunk."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        scores = (self._theme_scores(texts, vectors) - self.score_mean_) / self.score_std_
+        k = len(self.keys_)
+        blocks = [
+            sparse.csr_matrix(vectors),
+            sparse.csr_matrix(scores * (self.prior_weight / np.sqrt(2 * k) * 2)),
+        ]
+        if self.tfidf_ is not None and texts is not None:
+            blocks.append(self.tfidf_.transform(list(texts)) * self.tfidf_weight)
+        elif self.tfidf_ is not None:
+            blocks.append(sparse.csr_matrix((len(vectors), len(self.tfidf_.vocabulary_))))
+        return sparse.hstack(blocks, format="csr")
+
+    # ------------------------------------------------------------------ training
+    def _fit_ovr(self, X: sparse.csr_matrix, Y: np.ndarray, w: np.ndarray) -> list[Any]:
+        models: list[Any] = []
+        for j in range(Y.shape[1]):
+            y = Y[:, j]
+            if y.min() == y.max():
+                models.append(float(y[0]))  # constant: no positives (or no negatives)
+                continue
+            lr = LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced")
+            lr.fit(X, y, sample_weight=w)
+            models.append(lr)
+        return models
+
+    @staticmethod
+    def _decision(models: list[Any], X: sparse.csr_matrix) -> np.ndarray:
+        out = np.empty((X.shape[0], len(models)))
+        for j, m in enumerate(models):
+            out[:, j] = m.decision_function(X) if not isinstance(m, float) else (
+                10.0 if m > 0 else -10.0
+            )
+        return out
+
+    def _oof(self, X: sparse.csr_matrix, Y: np.ndarray, w: np.ndarray, labelled: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Out-of-fold decision values on the rows in ``labelled`` (others train every fold)."""
+        idx = np.flatnonzero(labelled)
+        rest = np.flatnonzero(~labelled)
+        n_splits = int(min(5, max(2, len(idx) // 4)))
+        folds = KFold(n_splits=n_splits, shuffle=True, random_state=self.seed)
+        scores = np.zeros((len(idx), Y.shape[1]))
+        for tr, te in folds.split(idx):
+            train = np.concatenate([idx[tr], rest])
+            models = self._fit_ovr(X[train], Y[train], w[train])
+            scores[te] = self._decision(models, X[idx[te]])
+        return scores, Y[idx]
+
+    def fit(
+        self,
+        themes: Sequence[ThemeLike],
+        texts: Sequence[str] | None = None,
+        vectors: np.ndarray | None = None,
+        examples: Sequence[tuple[int, Sequence[str]]] | None = None,
+    ) -> ThemeMapper:
+        """Learn the mapping from the themes, the question's responses and any examples.
+
+        ``texts``/``vectors`` are all responses of the question (unlabelled); ``examples``
+        are ``(index into texts, [theme keys])`` pairs from an analyst, or ``None``.
+        """
+        if not themes:
+            raise ValueError("ThemeMapper.fit needs at least one theme")
+        self.themes_ = list(themes)
+        self.keys_ = [str(t.key) for t in self.themes_]
+        k = len(self.keys_)
+        key_index = {key: j for j, key in enumerate(self.keys_)}
+        theme_texts = [theme_text(t) for t in self.themes_]
+        self.prototypes_ = _unit(np.asarray(self.embed(theme_texts), dtype=np.float32))
+
+        if vectors is None:
+            vectors = (
+                np.asarray(self.embed(list(texts)), dtype=np.float32)
+                if texts
+                else np.zeros((0, self.prototypes_.shape[1]), np.float32)
+            )
+        vectors = np.asarray(vectors, dtype=np.float32)
+        n = len(vectors)
+        if texts is not None and len(texts) != n:
+            raise ValueError(f"{len(texts)} texts but {n} vectors")
+
+        # The theme-score block is standardised on the pool (themes differ in baseline).
+        self.score_mean_ = np.zeros(2 * k)
+        self.score_std_ = np.ones(2 * k)
+        raw = self._theme_scores(texts, vectors) if n else np.zeros((0, 2 * k))
+        if n >= 2:
+            self.score_mean_ = raw.mean(axis=0)
+            self.score_std_ = raw.std(axis=0) + 1e-6
+        self.tfidf_: TfidfVectorizer | None = None
+        if texts is not None and n >= 2:
+            self.tfidf_ = TfidfVectorizer(
+                analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
+                max_features=self.max_features, dtype=np.float32,
+            ).fit(list(texts) + theme_texts)
+
+        X_pool = self._features(texts, vectors) if n else None
+        X_theme = self._features(theme_texts, self.prototypes_)
+        z_pool = (raw - self.score_mean_) / self.score_std_ if n else np.zeros((0, 2 * k))
+
+        labelled = np.zeros(n, dtype=bool)
+        Y_pool = np.zeros((n, k))
+        for index, keys in examples or []:
+            if not 0 <= index < n:
+                raise IndexError(f"example index {index} is outside the {n} texts")
+            labelled[index] = True
+            for key in keys:
+                if key not in key_index:
+                    raise KeyError(f"example {index} names unknown theme {key!r}")
+                Y_pool[index, key_index[key]] = 1.0
+        self.n_examples_ = int(labelled.sum())
+        self.mode_ = "few-shot" if self.n_examples_ else "zero-shot"
+
+        if self.n_examples_:
+            start = self._few_shot_start(z_pool, labelled, Y_pool)
+        else:
+            start = self._zero_shot_start(z_pool)
+        self._self_train(X_pool, X_theme, labelled, Y_pool, start)
+        return self
+
+    def _zero_shot_start(self, z: np.ndarray) -> np.ndarray:
+        """Pseudo-label scores in [0, 1] from theme similarity alone (n, k)."""
+        k = len(self.keys_)
+        if not len(z):
+            return np.zeros((0, k))
+        s = z[:, k:] + 0.5 * z[:, :k]  # best clause first, whole response second
+        # Rank within each response too: a theme that is a response's best match counts.
+        rel = s - s.max(axis=1, keepdims=True)
+        return _sigmoid(s - 1.0) * np.exp(0.5 * rel)
+
+    def _few_shot_start(self, z: np.ndarray, labelled: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """Start scores for the pool from a first model on the examples (n, k)."""
+        return self._zero_shot_start(z)
+
+    def _self_train(
+        self,
+        X_pool: sparse.csr_matrix | None,
+        X_theme: sparse.csr_matrix,
+        labelled: np.ndarray,
+        Y_pool: np.ndarray,
+        start: np.ndarray,
+    ) -> None:
+        """Fit the regression on examples, theme texts and confident pseudo-labels."""
+        k = len(self.keys_)
+        n = 0 if X_pool is None else X_pool.shape[0]
+        frac = self.pseudo_fraction or min(0.5, 1.5 / k)
+        scores = start
+        X_all = X_theme if X_pool is None else sparse.vstack([X_theme, X_pool], format="csr")
+        eye = np.eye(k)
+        models: list[Any] = []
+        Y = np.vstack([eye, Y_pool])
+        w = np.concatenate([np.ones(k), np.ones(n)])
+        use = np.concatenate([np.ones(k, bool), labelled])
+        rounds = self.self_training_rounds if n else 0
+        for r in range(rounds + 1):
+            if n and (r > 0 or not self.n_examples_):
+                Yp, keep = self._pseudo_labels(scores, labelled, frac)
+                Y = np.vstack([eye, np.where(labelled[:, None], Y_pool, Yp)])
+                use = np.concatenate([np.ones(k, bool), labelled | keep])
+                w = np.concatenate([np.ones(k), np.where(labelled, 1.0, self.pseudo_weight)])
+            models = self._fit_ovr(X_all[use], Y[use], w[use])
+            if n:
+                scores = self._calibrate_raw(self._decision(models, X_pool))
+        self.models_ = models
+        # Calibration and threshold from out-of-fold scores on the rows that trained it.
+        lab = use.copy()
+        lab[:k] = False  # theme texts always train, never score
+        if self.n_examples_:
+            lab[k:] = labelled
+        oof, y = (
+            self._oof(X_all[use], Y[use], w[use], lab[use]) if lab.sum() >= 4 else (None, None)
+        )
+        if oof is not None:
+            self.platt_ = _fit_platt(oof, y)
+            self.threshold_ = _best_threshold(self._platt(oof), y, self.floor)
+        else:
+            self.platt_ = (1.0, 0.0)
+            self.threshold_ = 0.5
+        self.thresholds_ = np.full(k, self.threshold_)
+
+    @staticmethod
+    def _calibrate_raw(decision: np.ndarray) -> np.ndarray:
+        return _sigmoid(decision)
+
+    def _pseudo_labels(
+        self, scores: np.ndarray, labelled: np.ndarray, frac: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Confident positives (top ``frac`` per theme) and negatives (bottom half)."""
+        n, k = scores.shape
+        pool = ~labelled
+        Y = np.zeros((n, k))
+        keep = np.zeros(n, dtype=bool)
+        if not pool.any():
+            return Y, keep
+        n_pos = max(1, int(round(frac * pool.sum())))
+        for j in range(k):
+            col = np.where(pool, scores[:, j], -np.inf)
+            order = np.argsort(-col, kind="stable")
+            Y[order[:n_pos], j] = 1.0
+        # A response kept as training data needs a confident answer for every theme:
+        # either a positive, or clearly below that theme's median.
+        med = np.median(scores[pool], axis=0)
+        confident = (Y > 0) | (scores < med[None, :])
+        keep = pool & confident.all(axis=1)
+        return Y, keep
+
+    # ------------------------------------------------------------------ predict
+    def _platt(self, decision: np.ndarray) -> np.ndarray:
+        a, b = self.platt_
+        return _sigmoid(a * decision + b)
+
+    def predict_proba(
+        self, texts: Sequence[str] | None, vectors: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Calibrated probability of each theme for each response, (n, n_themes)."""
+        if vectors is None:
+            if texts is None:
+                raise ValueError("predict_proba needs texts or vectors")
+            vectors = np.asarray(self.embed(list(texts)), dtype=np.float32)
+        n = len(vectors)
+        out = np.empty((n, len(self.keys_)), dtype=np.float32)
+        for start in range(0, n, self.batch_size):
+            stop = min(n, start + self.batch_size)
+            chunk_texts = None if texts is None else list(texts[start:stop])
+            X = self._features(chunk_texts, np.asarray(vectors[start:stop]))
+            out[start:stop] = self._platt(self._decision(self.models_, X))
+        return out
+
+    def predict(
+        self, texts: Sequence[str] | None, vectors: np.ndarray | None = None
+    ) -> list[list[str]]:
+        """Theme keys per response (empty: "Other"), ordered by probability."""
+        prob = self.predict_proba(texts, vectors)
+        pred = _decide(prob, self.thresholds_, self.floor)
+        out: list[list[str]] = []
+        for row, mask in zip(prob, pred, strict=True):
+            idx = np.flatnonzero(mask)
+            out.append([self.keys_[j] for j in idx[np.argsort(-row[idx], kind="stable")]])
+        return out
+
+    def uncertainty(
+        self, texts: Sequence[str] | None, vectors: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per response in [0, 1]: 1 when some theme sits exactly on its threshold."""
+        prob = self.predict_proba(texts, vectors)
+        t = self.thresholds_[None, :]
+        span = np.where(prob >= t, 1.0 - t, t)
+        return (1.0 - np.abs(prob - t) / np.maximum(span, 1e-6)).max(axis=1)
+
+    def suggest_review(
+        self,
+        texts: Sequence[str] | None,
+        vectors: np.ndarray,
+        n: int = 20,
+        *,
+        exclude: Sequence[int] = (),
+        candidates: int = 2000,
+        redundancy: float = 0.9,
+    ) -> list[int]:
+        """Indices worth an analyst's label: uncertain, typical, and unlike each other.
+
+        Score = uncertainty × density (mean cosine to the nearest responses); picks are
+        greedy, and a response closer than ``redundancy`` (cosine) to one already picked
+        is skipped, so one campaign cannot fill the list.
+        """
+        vectors = np.asarray(vectors, dtype=np.float32)
+        unc = self.uncertainty(texts, vectors)
+        unc[list(exclude)] = -1.0
+        pool = np.argsort(-unc, kind="stable")[: max(n, candidates)]
+        pool = pool[unc[pool] >= 0]
+        if not len(pool):
+            return []
+        sims = vectors[pool] @ vectors[pool].T
+        m = min(10, len(pool) - 1)
+        density = np.sort(sims, axis=1)[:, -m - 1 : -1].mean(axis=1) if m > 0 else np.ones(len(pool))
+        score = unc[pool] * np.clip(density, 0.0, None)
+        chosen: list[int] = []
+        for i in np.argsort(-score, kind="stable"):
+            if len(chosen) >= n:
+                break
+            if chosen and sims[i, chosen].max() >= redundancy:
+                continue
+            chosen.append(int(i))
+        return [int(pool[i]) for i in chosen]

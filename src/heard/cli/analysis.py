@@ -1,0 +1,249 @@
+"""`heard analyse`, `themes`, `show`, `export` and `suggest-review`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from heard.cli.common import console, get_consultation, open_store, print_json
+
+EMBEDDERS = ["minilm", "static", "multilingual"]
+
+
+@click.command("analyse")
+@click.argument("name")
+@click.option("--question", "-q", help="Analyse only this question (its id).")
+@click.option("--seed", default=0, show_default=True, help="Random seed; same seed, same result.")
+@click.option(
+    "--embedder",
+    type=click.Choice(EMBEDDERS),
+    default="minilm",
+    show_default=True,
+    help="minilm: accurate English; static: fast for very large sets; multilingual.",
+)
+@click.option(
+    "--codebook",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Map to an analyst's codebook (codebook.csv: question_id,theme,label,description).",
+)
+@click.option(
+    "--examples",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Labelled examples for few-shot mapping (response_id,question_id,theme).",
+)
+@click.option("--rediscover", is_flag=True, help="Discover themes afresh, replacing the old ones.")
+def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover):
+    """Find themes, map every response, and read stance, evidence and campaigns.
+
+    \b
+    Examples:
+      heard analyse demo
+      heard analyse demo --question q2 --seed 3
+      heard analyse demo --codebook codebook.csv --examples labelled.csv
+
+    A run that is stopped part-way resumes when the same command runs again.
+    Themes that exist are kept (and re-mapped using analysts' corrections)
+    unless --rediscover or --codebook is given.
+    """
+    open_store()
+    from heard.pipeline.analysis import AnalyseParams, AnalysisError, run_analysis, start_run
+    from heard.store.models import Run
+
+    consultation = get_consultation(name)
+    params = AnalyseParams(
+        seed=seed,
+        embedder=embedder,
+        question=question,
+        codebook=str(codebook.resolve()) if codebook else None,
+        examples=str(examples.resolve()) if examples else None,
+        rediscover=rediscover,
+    )
+    run = start_run(consultation, params)
+    if run.state.get("done"):
+        console.print(f"Resuming run {run.id}: {len(run.state['done'])} question(s) already done.")
+    from heard.cli.common import progress_bar
+
+    with progress_bar() as bar:
+        task = bar.add_task("analyse", total=100)
+
+        def report(stage: str, fraction: float) -> None:
+            bar.update(task, completed=round(fraction * 100), description=stage)
+            if not sys.stderr.isatty():
+                click.echo(f"  {stage} ({fraction:.0%})", err=True)
+
+        try:
+            run = run_analysis(run, progress=report)
+        except AnalysisError as exc:
+            raise click.ClickException(str(exc)) from None
+    if run.status == Run.Status.CANCELLED:
+        raise click.ClickException(f"Run {run.id} was cancelled at {run.stage}.")
+    total = sum(sum(t.values()) for t in run.timings.values())
+    console.print(f"[green]Analysed {name}[/green] (run {run.id}, {total:.1f} s).")
+    console.print(f"Next: `heard themes {name}`, `heard show {name}`, `heard export {name}`.")
+
+
+@click.command("themes")
+@click.argument("name")
+@click.option("--question", "-q", help="Only this question.")
+@click.option("--quotes/--no-quotes", default=False, help="Show the quotes of each theme.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def themes_cmd(name, question, quotes, as_json):
+    """Show the themes of each open question, with counts and shares.
+
+    \b
+    Example:
+      heard themes demo --question q2 --quotes
+    """
+    open_store()
+    from rich.table import Table
+
+    from heard.pipeline.results import theme_table
+
+    consultation = get_consultation(name)
+    questions = consultation.questions.filter(kind="open")
+    if question:
+        questions = questions.filter(key=question)
+    out = []
+    for q in questions:
+        rows = theme_table(q)
+        out.append({"question": q.key, "text": q.text, "themes": rows})
+        if as_json:
+            continue
+        table = Table(title=f"{q.key}: {q.text[:90]}", title_justify="left")
+        table.add_column("Theme")
+        table.add_column("Responses", justify="right")
+        table.add_column("Share", justify="right")
+        for row in rows:
+            indent = "  " * row["level"]
+            style = "bold" if row["level"] == 0 and row["key"] not in ("other", "empty") else ""
+            table.add_row(f"{indent}{row['label']}", str(row["count"]), f"{row['share']:.0%}",
+                          style=style)
+            if quotes:
+                for quote in row["quotes"][:3]:
+                    table.add_row(f"{indent}    [dim]“{quote['text']}”[/dim]", "", "")
+        if not rows:
+            table.add_row("[dim]No themes yet: run `heard analyse`[/dim]", "", "")
+        console.print(table)
+    if as_json:
+        print_json(out)
+
+
+@click.command("show")
+@click.argument("name")
+@click.option("--question", "-q", help="Only this question.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show_cmd(name, question, as_json):
+    """Summarise the analysis: outcomes, stance, evidence and campaigns per question.
+
+    \b
+    Example:
+      heard show demo
+    """
+    open_store()
+    from rich.table import Table
+
+    from heard.pipeline.results import question_summary
+    from heard.store.models import Run
+
+    consultation = get_consultation(name)
+    questions = consultation.questions.all()
+    if question:
+        questions = questions.filter(key=question)
+    summaries = [question_summary(q) for q in questions]
+    run = Run.objects.filter(consultation=consultation, kind="analyse").first()
+    if as_json:
+        print_json(
+            {
+                "consultation": consultation.name,
+                "run": None
+                if run is None
+                else {"id": run.id, "status": run.status, "params": run.params,
+                      "versions": run.versions, "timings": run.timings},
+                "questions": summaries,
+            }
+        )
+        return
+    table = Table(title=f"{consultation.name}: analysis", title_justify="left")
+    for col in ("Question", "Type", "Responses", "Mapped", "Other", "Empty", "Stance",
+                "Evidence-rich", "Campaigns"):
+        table.add_column(col)
+    for s in summaries:
+        o = s["outcomes"]
+        stance = ", ".join(f"{k} {v}" for k, v in sorted(s["stance"].items()))
+        campaigns = ", ".join(str(c["size"]) for c in s["campaigns"][:5])
+        table.add_row(
+            s["id"], s["type"], str(s["responses"]), str(o.get("mapped", 0)),
+            str(o.get("other", 0)), str(o.get("empty", 0)), stance,
+            str(s["evidence_rich"]) if s["type"] == "open" else "",
+            f"{len(s['campaigns'])} ({campaigns})" if s["campaigns"] else "",
+        )
+    console.print(table)
+    if run is not None:
+        console.print(f"Last run {run.id}: {run.status}, seed {run.seed}, "
+                      f"embedder {run.versions.get('embedder', '?')}.")
+
+
+@click.command("export")
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (default: NAME-responses.FORMAT).")
+@click.option("--question", "-q", help="Only this question.")
+def export_cmd(name, fmt, output, question):
+    """Write every response with its themes, stance, evidence, campaign and outcome.
+
+    Cells that a spreadsheet would run as formulas (starting = + - @) are neutralised.
+    JSON is written as JSON Lines (one response per line).
+
+    \b
+    Example:
+      heard export demo --format xlsx -o demo.xlsx
+    """
+    open_store()
+    from heard.io.writers import WRITERS
+    from heard.pipeline.results import EXPORT_COLUMNS, export_rows
+
+    consultation = get_consultation(name)
+    output = output or Path(f"{name}-responses.{'jsonl' if fmt == 'json' else fmt}")
+    count = WRITERS[fmt](output, EXPORT_COLUMNS, export_rows(consultation, question))
+    console.print(f"Wrote {count} responses to {output}.")
+
+
+@click.command("suggest-review")
+@click.argument("name")
+@click.option("--question", "-q", required=True, help="The open question to review.")
+@click.option("-n", "count", default=20, show_default=True, help="How many to suggest.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def suggest_review_cmd(name, question, count, as_json):
+    """List the responses whose labels would most improve the mapping (active learning).
+
+    Label them in the web app (or an --examples file), then run `heard analyse` again.
+
+    \b
+    Example:
+      heard suggest-review demo --question q2 -n 10
+    """
+    open_store()
+    from heard.pipeline.review import suggest_review
+
+    consultation = get_consultation(name)
+    try:
+        rows = suggest_review(consultation, question, count)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Review next: {question}", title_justify="left")
+    table.add_column("Response")
+    table.add_column("Current themes")
+    table.add_column("Text")
+    for row in rows:
+        table.add_row(str(row["response_id"]), ", ".join(row["themes"]) or "—",
+                      row["text"][:160])
+    console.print(table)

@@ -1,0 +1,199 @@
+"""`heard import` and `heard status`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.table import Table as RichTable
+
+from heard.cli.common import (
+    console,
+    err_console,
+    get_consultation,
+    open_store,
+    print_json,
+    progress_bar,
+)
+from heard.io.errors import InputError
+
+IMPORT_HELP = """Load consultation responses from PATH… into the consultation NAME.
+
+\b
+PATH may be a CSV (any common encoding and delimiter), XLSX (every sheet),
+JSONL or Parquet file, or a folder in the evaluation layout (questions.csv +
+responses.csv). Wide files (a row per respondent) and long files (a row per
+answer) are both understood, as are Qualtrics, Citizen Space, regulations.gov
+and Polis exports.
+
+\b
+Examples:
+  heard import answers.csv --consultation parking --dry-run   # preview, change nothing
+  heard import answers.csv --consultation parking             # load it
+  heard import survey.xlsx --consultation parking --mapping columns.toml
+  heard import ../shared/data/gambling_xs --consultation gambling
+  heard import comments.csv --consultation marchon             # a Polis export
+
+\b
+The import is all or nothing: on any error nothing is stored and the message
+names the file, row and column. Importing the same files twice into one
+consultation is refused. See docs/import.md for the mapping file.
+"""
+
+
+def _preview(result) -> None:
+    """The column table of every input table."""
+    for table in result.plan.tables:
+        title = f"{table.table.label}: {table.shape} form, {table.export} export"
+        grid = RichTable(title=title, title_justify="left")
+        for header in ("column", "type", "reason", "filled", "distinct", "sample values"):
+            grid.add_column(header, overflow="fold")
+        for column in table.columns:
+            profile = column.profile
+            role = column.role
+            if column.paired_with:
+                role += f" (why? for {column.paired_with})"
+            grid.add_row(
+                column.name[:50],
+                role,
+                column.reason,
+                str(profile.non_empty) if profile else "",
+                str(profile.distinct) if profile else "",
+                " | ".join(profile.samples) if profile else "",
+            )
+        console.print(grid)
+
+
+def _report(result) -> None:
+    """Counts per question and the validation findings."""
+    report = result.report
+    grid = RichTable(title="Answers per question", title_justify="left")
+    for header in ("question", "type", "answers", "empty"):
+        grid.add_column(header, overflow="fold")
+    for question in report.questions.values():
+        grid.add_row(question.key[:60], question.kind, str(question.responses),
+                     str(question.empty))
+    console.print(grid)
+    console.print(
+        f"Rows read: {report.rows_read}   skipped: {report.rows_skipped}   "
+        f"respondents: {report.respondents}   answers: {report.responses}"
+    )
+    duplicates = sum(report.duplicate_ids.values())
+    if duplicates:
+        examples = ", ".join(str(e["id"]) for e in report.duplicate_examples[:5])
+        console.print(f"[yellow]Duplicate ids: {duplicates} repeats[/] (e.g. {examples}); "
+                      "their answers are kept under one respondent.")
+    for reason, count in sorted(report.suspicious.items()):
+        examples = [e for e in report.suspicious_examples if e["reason"] == reason][:3]
+        where = "; ".join(f"{e['file']} row {e['row']} column {e['column']!r}" for e in examples)
+        console.print(f"[yellow]Suspicious cells ({reason}): {count}[/] e.g. {where}")
+    if report.suspicious.get("formula"):
+        console.print("  Formula-like cells are stored as plain text and never evaluated.")
+    for example in report.skipped_examples[:5]:
+        console.print(f"[yellow]Skipped[/] {example['file']} row {example['row']}: "
+                      f"{example['reason']}")
+    for warning in report.warnings:
+        console.print(f"[yellow]Warning:[/] {warning}")
+    for note in report.notes:
+        console.print(f"Note: {note}")
+
+
+@click.command(name="import", help=IMPORT_HELP)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--consultation", "-c", required=True, help="Short name of the consultation.")
+@click.option("--mapping", "mapping_file", type=click.Path(path_type=Path),
+              help="TOML file that overrides the column detection (docs/import.md).")
+@click.option("--dry-run", is_flag=True, help="Preview columns and checks; store nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def import_cmd(
+    paths: tuple[Path, ...], consultation: str, mapping_file: Path | None, dry_run: bool,
+    as_json: bool,
+) -> None:
+    from heard.io.detect import plan_import
+    from heard.io.mapping import load_mapping
+
+    try:
+        mapping = load_mapping(mapping_file) if mapping_file else None
+        plan = plan_import(list(paths), mapping)
+        open_store()
+        from heard.pipeline.importing import run_import
+
+        with progress_bar() as progress:
+            task = progress.add_task("Importing rows", total=None)
+            result = run_import(
+                list(paths), consultation, mapping=mapping, dry_run=dry_run, plan=plan,
+                on_rows=lambda n: progress.advance(task, n),
+            )
+    except InputError as exc:
+        err_console.print(f"[bold red]Cannot import:[/] {exc.describe()}", highlight=False,
+                          markup=True)
+        sys.exit(1)
+    if as_json:
+        print_json({
+            "consultation": consultation,
+            "dry_run": dry_run,
+            "batch": result.batch_id,
+            "respondents_created": result.respondents_created,
+            "responses_stored": 0 if dry_run else result.responses_stored,
+            "report": result.report.to_dict(),
+        })
+        return
+    if dry_run:
+        _preview(result)
+    _report(result)
+    if dry_run:
+        console.print("[bold]Dry run:[/] nothing was stored. Run again without --dry-run to "
+                      "import, or add --mapping FILE to change a column's type.")
+    else:
+        console.print(
+            f"[green]Imported[/] {result.responses_stored} answers from "
+            f"{result.respondents_created} new respondents into {consultation!r}. "
+            f"Next: heard status {consultation}"
+        )
+
+
+@click.command(name="status", help="""Counts for the consultation NAME.
+
+\b
+Shows respondents, answers and empty answers per question, and rows read
+versus answers stored for each import.
+
+\b
+Examples:
+  heard status parking
+  heard status parking --json
+""")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def status_cmd(name: str, as_json: bool) -> None:
+    open_store()
+    from heard.pipeline.importing import consultation_status
+
+    status = consultation_status(get_consultation(name))
+    if as_json:
+        print_json(status)
+        return
+    kinds = ", ".join(f"{k}: {v}" for k, v in sorted(status["respondent_kinds"].items()))
+    console.print(f"[bold]{status['consultation']}[/]: {status['respondents']} respondents "
+                  f"({kinds}), {status['responses']} answers, {status['empty']} empty")
+    grid = RichTable(title="Questions", title_justify="left")
+    for header in ("id", "type", "answers", "empty", "text"):
+        grid.add_column(header, overflow="fold")
+    for question in status["questions"]:
+        kind = question["type"]
+        if question.get("paired_closed"):
+            kind += f" (follows {question['paired_closed']})"
+        grid.add_row(question["id"][:40], kind, str(question["responses"]),
+                     str(question["empty"]), question["text"][:80])
+    console.print(grid)
+    if status["demographics"]:
+        console.print("Respondent details: " + ", ".join(d["id"] for d in status["demographics"]))
+    imports = RichTable(title="Imports", title_justify="left")
+    for header in ("#", "files", "rows read", "rows skipped", "answers stored", "when"):
+        imports.add_column(header, overflow="fold")
+    for batch in status["imports"]:
+        imports.add_row(str(batch["id"]), ", ".join(batch["files"]), str(batch["rows_read"]),
+                        str(batch["rows_skipped"]), str(batch["responses_stored"]),
+                        batch["created_at"][:19])
+    console.print(imports)

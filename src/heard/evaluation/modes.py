@@ -1,0 +1,859 @@
+"""Run one evaluation mode on a labelled folder and score it.
+
+Each mode calls the analysis core directly (no store) and returns an
+:class:`~heard.evaluation.report.EvalResult`. The analysis classes are imported inside
+the mode functions, so this module loads even where a stage is not installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import resource
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from heard import __version__
+from heard.analysis import metrics as M
+from heard.evaluation.dataset import EvalDataset, load_dataset
+from heard.evaluation.report import EvalResult
+
+MODES: tuple[str, ...] = (
+    "discover",
+    "codebook",
+    "fewshot",
+    "stance",
+    "evidence",
+    "campaigns",
+    "stability",
+)
+#: gold files each mode needs (keys of heard.evaluation.dataset.FILES)
+MODE_NEEDS: dict[str, tuple[str, ...]] = {
+    "discover": ("gold_themes",),
+    "codebook": ("codebook", "gold_themes"),
+    "fewshot": ("codebook", "gold_themes"),
+    "stance": ("gold_stance",),
+    "evidence": ("gold_evidence",),
+    "campaigns": ("gold_campaigns",),
+    "stability": (),
+}
+#: baseline name -> the mode it runs beside
+BASELINES: dict[str, str] = {"tfidf-logreg": "fewshot", "bertopic": "discover"}
+
+_SEP = "\x1f"  # joins question id and theme into one label across questions
+_OTHER = "__other__"  # the cluster of responses given no theme
+_SINGLE = "\x1esingle"  # prefix of a response that stands as its own campaign cluster
+
+
+class EvaluationError(RuntimeError):
+    """A mode cannot run: a bad option or a missing optional component."""
+
+
+@dataclass
+class EvalOptions:
+    """Parameters of one ``heard evaluate`` run."""
+
+    mode: str
+    k: int = 10
+    repeats: int = 5
+    seed: int = 0
+    embedder: str = "minilm"
+    baselines: tuple[str, ...] = ()
+    question: str | None = None
+    n_boot: int = 1000
+    cache: bool = True
+    log: Callable[[str], None] = field(default=lambda message: None, repr=False)
+
+    def check(self) -> None:
+        """Fail with a clear message on a bad combination of options."""
+        if self.mode not in MODES:
+            raise EvaluationError(f"Unknown mode {self.mode!r}; choose one of {', '.join(MODES)}")
+        for name in self.baselines:
+            if name not in BASELINES:
+                raise EvaluationError(
+                    f"Unknown baseline {name!r}; choose one of {', '.join(BASELINES)}"
+                )
+            if BASELINES[name] != self.mode:
+                raise EvaluationError(
+                    f"Baseline {name!r} runs with --mode {BASELINES[name]}, not {self.mode}"
+                )
+        if self.k < 1:
+            raise EvaluationError("--k must be at least 1")
+        if self.repeats < 1:
+            raise EvaluationError("--repeats must be at least 1")
+        if self.n_boot < 0:
+            raise EvaluationError("the number of bootstrap draws cannot be negative")
+
+
+def evaluate(path: str | Path, options: EvalOptions) -> EvalResult:
+    """Read ``path``, run ``options.mode`` and return the scored result."""
+    options.check()
+    start = time.perf_counter()
+    data = load_dataset(path, needs=MODE_NEEDS[options.mode], question=options.question)
+    ctx = _Context(data, options)
+    result = _RUNNERS[options.mode](ctx)
+    result.warnings = data.warnings + result.warnings
+    result.params = {
+        "k": options.k if options.mode == "fewshot" else None,
+        "repeats": options.repeats if options.mode == "fewshot" else None,
+        "seed": options.seed,
+        "embedder": options.embedder if ctx.embedder_used else None,
+        "baseline": list(options.baselines),
+        "question": options.question,
+        "bootstrap_draws": options.n_boot,
+    }
+    result.versions = {
+        "heard": __version__,
+        "embedder": ctx.embedder_name,
+        "python": platform.python_version(),
+        **_library_versions(),
+    }
+    result.wall_s = time.perf_counter() - start
+    result.peak_rss_mb = peak_rss_mb()
+    return result
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MB (ru_maxrss is KB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def _library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("numpy", "scikit-learn", "scipy"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+# ---------------------------------------------------------------------------
+# shared state of one run
+
+
+class _Context:
+    """The data set, the options, and the embedder and vectors computed once per run."""
+
+    def __init__(self, data: EvalDataset, options: EvalOptions) -> None:
+        self.data = data
+        self.options = options
+        self._embedder: Any = None
+        self._vectors: np.ndarray | None = None
+        self.embedder_used = False
+
+    @property
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            from heard.analysis.embeddings import get_embedder
+
+            self._embedder = get_embedder(self.options.embedder)
+            self.embedder_used = True
+        return self._embedder
+
+    @property
+    def embedder_name(self) -> str | None:
+        return self._embedder.name if self._embedder is not None else None
+
+    def vectors(self, rows: Sequence[int] | None = None) -> np.ndarray:
+        """Embeddings of the responses (all, or ``rows``); embedded once per run."""
+        if self._vectors is None:
+            self._vectors = _cached_embeddings(
+                self.embedder, self.data.texts, cache=self.options.cache, log=self.options.log
+            )
+        return self._vectors if rows is None else self._vectors[list(rows)]
+
+    def texts(self, rows: Sequence[int]) -> list[str]:
+        return [self.data.texts[i] for i in rows]
+
+
+def _cached_embeddings(
+    embedder: Any, texts: list[str], *, cache: bool, log: Callable[[str], None]
+) -> np.ndarray:
+    """Vectors for ``texts``; kept under HEARD_HOME/cache/evaluate keyed by model and content."""
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode("utf-8"))
+        digest.update(b"\x1e")
+    safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in embedder.name)
+    file: Path | None = None
+    if cache:
+        from heard.paths import heard_home
+
+        file = heard_home() / "cache" / "evaluate" / f"{safe_name}-{digest.hexdigest()[:24]}.npy"
+        if file.is_file():
+            vectors = np.load(file)
+            if vectors.shape[0] == len(texts):
+                log(f"embeddings read from the cache ({file.name})")
+                return vectors
+    log(f"embedding {len(texts):,} responses with {embedder.name}")
+    vectors = np.asarray(embedder.embed(texts), dtype=np.float32)
+    if file is not None:
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = file.with_suffix(".tmp.npy")
+            np.save(tmp, vectors)
+            tmp.replace(file)
+        except OSError as exc:  # a read-only home must not stop an evaluation
+            log(f"could not write the embedding cache: {exc}")
+    return vectors
+
+
+def _qualify(question_id: str, labels: Sequence[str]) -> set[str]:
+    return {f"{question_id}{_SEP}{label}" for label in labels}
+
+
+def _split(label: str) -> tuple[str, str]:
+    question_id, _, theme = label.partition(_SEP)
+    return question_id, theme
+
+
+def _first_of_text(data: EvalDataset, rows: Sequence[int]) -> list[int]:
+    """Positions (into ``rows``) of the first response of each distinct text per question."""
+    from heard.analysis.text import content_hash
+
+    seen: set[tuple[str, str]] = set()
+    keep = []
+    for pos, i in enumerate(rows):
+        key = (data.keys[i][0], content_hash(data.texts[i]))
+        if key not in seen:
+            seen.add(key)
+            keep.append(pos)
+    return keep
+
+
+# ---------------------------------------------------------------------------
+# mapping modes: codebook and fewshot
+
+
+def _mapping_scores(
+    gold: list[set[str]], pred: list[set[str]], labels: list[str], *, n_boot: int, seed: int
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Flat mapping metrics with bootstrap CIs, and per-theme scores."""
+    scores = M.multilabel_scores(gold, pred, labels)
+    out: dict[str, float] = {
+        k: scores[k]
+        for k in (
+            "micro_f1",
+            "micro_precision",
+            "micro_recall",
+            "macro_f1",
+            "samples_f1",
+            "jaccard",
+        )
+    }
+    ci = M.bootstrap_multilabel(gold, pred, labels, n_boot=n_boot, seed=seed)
+    for key in ("micro_f1", "macro_f1", "samples_f1"):
+        if key in ci:
+            out[f"{key}_ci_low"], out[f"{key}_ci_high"] = ci[key]
+    per_theme = []
+    for s in M.per_label_scores(gold, pred, labels):
+        question_id, theme = _split(s.label)
+        per_theme.append(
+            {
+                "question_id": question_id,
+                "theme": theme,
+                "precision": s.precision,
+                "recall": s.recall,
+                "f1": s.f1,
+                "support": s.support,
+                "predicted": s.predicted,
+            }
+        )
+    return out, per_theme
+
+
+@dataclass(frozen=True)
+class _Theme:
+    """A codebook theme as the mapper reads it."""
+
+    key: str
+    label: str
+    description: str = ""
+    position: str | None = None
+
+
+def _codebook_specs(data: EvalDataset, question_id: str) -> list[_Theme]:
+    return [
+        _Theme(key=t.theme, label=t.label, description=t.description, position=t.position)
+        for t in data.codebook.get(question_id, [])
+    ]
+
+
+def _all_labels(data: EvalDataset) -> list[str]:
+    return sorted(
+        label
+        for q in data.question_ids
+        for label in _qualify(q, [t.theme for t in data.codebook.get(q, [])])
+    )
+
+
+def run_codebook(ctx: _Context) -> EvalResult:
+    """Zero-shot mapping from the codebook (labels and descriptions, no examples)."""
+    from heard.analysis.mapping import ThemeMapper
+
+    data, opts = ctx.data, ctx.options
+    gold: list[set[str]] = []
+    pred: list[set[str]] = []
+    scored: list[int] = []
+    for q in data.question_ids:
+        rows = data.rows(q)
+        texts, vectors = ctx.texts(rows), ctx.vectors(rows)
+        opts.log(f"mapping {len(rows):,} responses to {q}'s codebook")
+        mapper = ThemeMapper(ctx.embedder.embed, seed=opts.seed)
+        mapper.fit(_codebook_specs(data, q), texts=texts, vectors=vectors)
+        for i, labels in zip(rows, mapper.predict(texts, vectors), strict=True):
+            gold.append(_qualify(q, data.themes_of(i)))
+            pred.append(_qualify(q, labels))
+            scored.append(i)
+    return _mapping_result(ctx, "codebook", gold, pred, scored)
+
+
+def _mapping_result(
+    ctx: _Context, mode: str, gold: list[set[str]], pred: list[set[str]], scored: list[int]
+) -> EvalResult:
+    data, opts = ctx.data, ctx.options
+    labels = _all_labels(data)
+    metrics, per_theme = _mapping_scores(gold, pred, labels, n_boot=opts.n_boot, seed=opts.seed)
+    _add_dedup(metrics, data, scored, gold, pred, labels)
+    metrics["n_scored"] = float(len(scored))
+    metrics["n_unlabelled"] = float(sum(1 for g in gold if not g))
+    metrics["n_themes"] = float(len(labels))
+    metrics["other_share"] = sum(1 for p in pred if not p) / len(pred) if pred else 0.0
+    return EvalResult(
+        mode=mode,
+        dataset=data.name,
+        n_responses=len(data.keys),
+        metrics=metrics,
+        per_theme=per_theme,
+    )
+
+
+def _add_dedup(
+    metrics: dict[str, float],
+    data: EvalDataset,
+    scored: list[int],
+    gold: list[set[str]],
+    pred: list[set[str]],
+    labels: list[str],
+) -> None:
+    """Micro/macro F1 on the first response of each distinct text (campaign copies once)."""
+    keep = _first_of_text(data, scored)
+    s = M.multilabel_scores([gold[j] for j in keep], [pred[j] for j in keep], labels)
+    metrics["micro_f1_dedup"] = s["micro_f1"]
+    metrics["macro_f1_dedup"] = s["macro_f1"]
+    metrics["n_scored_dedup"] = float(len(keep))
+
+
+def draw_examples(
+    gold: Sequence[set[str]],
+    themes: Sequence[str],
+    k: int,
+    rng: np.random.Generator,
+    text_keys: Sequence[str] | None = None,
+) -> list[int]:
+    """Indices of about ``k`` gold examples per theme (fewer when a theme has fewer).
+
+    A response drawn for one theme also counts toward its other gold themes. With
+    ``text_keys`` (e.g. content hashes) no two examples share a text, so one campaign
+    cannot fill the sample.
+    """
+    chosen: list[int] = []
+    used_text: set[str] = set()
+    count = dict.fromkeys(themes, 0)
+    for theme in sorted(themes):
+        need = k - count[theme]
+        if need <= 0:
+            continue
+        candidates = [
+            i
+            for i, g in enumerate(gold)
+            if theme in g
+            and i not in chosen
+            and (text_keys is None or text_keys[i] not in used_text)
+        ]
+        if not candidates:
+            continue
+        picks = rng.choice(len(candidates), size=min(need, len(candidates)), replace=False)
+        for p in sorted(int(x) for x in picks):
+            i = candidates[p]
+            if text_keys is not None:
+                if text_keys[i] in used_text:
+                    continue
+                used_text.add(text_keys[i])
+            chosen.append(i)
+            for t in gold[i]:
+                if t in count:
+                    count[t] += 1
+    return sorted(chosen)
+
+
+def run_fewshot(ctx: _Context) -> EvalResult:
+    """k gold examples per theme train the mapper; the rest is scored. Repeated draws."""
+    from heard.analysis.mapping import ThemeMapper
+    from heard.analysis.text import content_hash
+
+    data, opts = ctx.data, ctx.options
+    labels = _all_labels(data)
+    runs: list[dict[str, float]] = []
+    theme_runs: list[list[dict[str, Any]]] = []
+    base_runs: dict[str, list[dict[str, float]]] = {name: [] for name in opts.baselines}
+    for r in range(opts.repeats):
+        seed = opts.seed + r
+        rng = np.random.default_rng(seed)
+        gold: list[set[str]] = []
+        pred: list[set[str]] = []
+        base_pred: dict[str, list[set[str]]] = {name: [] for name in opts.baselines}
+        scored: list[int] = []
+        n_train = 0
+        for q in data.question_ids:
+            rows = data.rows(q)
+            texts, vectors = ctx.texts(rows), ctx.vectors(rows)
+            q_gold = [data.themes_of(i) for i in rows]
+            themes = [t.theme for t in data.codebook.get(q, [])]
+            train = draw_examples(q_gold, themes, opts.k, rng, [content_hash(t) for t in texts])
+            n_train += len(train)
+            examples = [(j, sorted(q_gold[j])) for j in train]
+            opts.log(f"repeat {r + 1}/{opts.repeats}: {q}, {len(train)} examples")
+            mapper = ThemeMapper(ctx.embedder.embed, seed=seed)
+            mapper.fit(_codebook_specs(data, q), texts=texts, vectors=vectors, examples=examples)
+            train_set = set(train)
+            test = [j for j in range(len(rows)) if j not in train_set]
+            test_texts = [texts[j] for j in test]
+            predicted = mapper.predict(test_texts, vectors[test]) if test else []
+            for j, labels_j in zip(test, predicted, strict=True):
+                gold.append(_qualify(q, q_gold[j]))
+                pred.append(_qualify(q, labels_j))
+                scored.append(rows[j])
+            for name in opts.baselines:
+                b = tfidf_logreg(
+                    [texts[j] for j in train], [q_gold[j] for j in train], test_texts, seed=seed
+                )
+                base_pred[name].extend(_qualify(q, x) for x in b)
+        metrics, per_theme = _mapping_scores(gold, pred, labels, n_boot=opts.n_boot, seed=seed)
+        _add_dedup(metrics, data, scored, gold, pred, labels)
+        metrics["n_scored"] = float(len(scored))
+        metrics["n_train"] = float(n_train)
+        metrics["other_share"] = sum(1 for p in pred if not p) / len(pred) if pred else 0.0
+        runs.append(metrics)
+        theme_runs.append(per_theme)
+        for name, bp in base_pred.items():
+            bm, _ = _mapping_scores(gold, bp, labels, n_boot=opts.n_boot, seed=seed)
+            _add_dedup(bm, data, scored, gold, bp, labels)
+            base_runs[name].append(bm)
+    result = EvalResult(
+        mode="fewshot",
+        dataset=data.name,
+        n_responses=len(data.keys),
+        metrics=_aggregate(runs),
+        per_theme=_aggregate_themes(theme_runs),
+        baselines={name: _aggregate(v) for name, v in base_runs.items()},
+    )
+    result.metrics["n_themes"] = float(len(labels))
+    result.details["repeats"] = runs
+    return result
+
+
+_SD_KEYS = ("micro_f1", "macro_f1", "samples_f1", "jaccard")
+
+
+def _aggregate(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Mean of each metric over repeats, plus the sample SD of the headline ones."""
+    if not runs:
+        return {}
+    out: dict[str, float] = {}
+    for key in runs[0]:
+        mean, sd = M.mean_sd([run[key] for run in runs])
+        out[key] = mean
+        if key in _SD_KEYS and len(runs) > 1:
+            out[f"{key}_sd"] = sd
+    return out
+
+
+def _aggregate_themes(theme_runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per-theme scores averaged over repeats (support: mean test support, rounded)."""
+    out = []
+    for rows in zip(*theme_runs, strict=True):
+        first = rows[0]
+        out.append(
+            {
+                "question_id": first["question_id"],
+                "theme": first["theme"],
+                **{k: float(np.mean([r[k] for r in rows])) for k in ("precision", "recall", "f1")},
+                "support": round(float(np.mean([r["support"] for r in rows]))),
+                "predicted": round(float(np.mean([r["predicted"] for r in rows]))),
+            }
+        )
+    return out
+
+
+def tfidf_logreg(
+    train_texts: list[str],
+    train_labels: list[set[str]],
+    test_texts: list[str],
+    *,
+    seed: int = 0,
+    threshold: float = 0.5,
+) -> list[list[str]]:
+    """Baseline: TF-IDF word and character n-grams with one-vs-rest logistic regression.
+
+    A theme is predicted when its probability reaches ``threshold``; a response with no
+    theme above it gets its single most probable theme (top-1).
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.pipeline import FeatureUnion, make_pipeline
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    if not test_texts:
+        return []
+    classes = sorted({t for labels in train_labels for t in labels})
+    if not classes:
+        return [[] for _ in test_texts]
+    if len(classes) == 1:
+        return [[classes[0]] for _ in test_texts]
+    mlb = MultiLabelBinarizer(classes=classes)
+    y = mlb.fit_transform(train_labels)
+    features = FeatureUnion(
+        [
+            ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
+            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
+        ]
+    )
+    model = make_pipeline(
+        features,
+        OneVsRestClassifier(LogisticRegression(C=10.0, max_iter=1000, random_state=seed)),
+    )
+    # a theme whose examples are all its own (positive everywhere) cannot be fitted
+    keep = [j for j in range(len(classes)) if 0 < y[:, j].sum() < len(y)]
+    if not keep:
+        return [[classes[int(np.argmax(y.sum(0)))]] for _ in test_texts]
+    model.fit(train_texts, y[:, keep])
+    proba = np.asarray(model.predict_proba(test_texts))
+    out = []
+    for row in proba:
+        picked = [classes[keep[j]] for j in np.flatnonzero(row >= threshold)]
+        out.append(picked or [classes[keep[int(np.argmax(row))]]])
+    return out
+
+
+# ---------------------------------------------------------------------------
+# discovery and stability
+
+
+def _partition(labels: Sequence[Sequence[str]]) -> list[str]:
+    """One cluster per response: its first theme, or the "Other" cluster."""
+    return [labels_i[0] if labels_i else _OTHER for labels_i in labels]
+
+
+def discovery_scores(
+    data: EvalDataset, found: dict[str, list[list[str]]]
+) -> tuple[dict[str, float], list[dict[str, Any]], dict[str, Any]]:
+    """Score discovered themes (``found[question_id][j]`` for the j-th row of the question).
+
+    Matching, purity and code recall pool the questions (a theme only matches within its
+    question). ARI and NMI are computed per question on the responses with exactly one gold
+    theme, then averaged weighted by those responses.
+    """
+    gold_all: list[set[str]] = []
+    found_all: list[set[str]] = []
+    ari_nmi: list[tuple[int, dict[str, float]]] = []
+    n_themes = 0
+    for q in data.question_ids:
+        rows = data.rows(q)
+        labels = found[q]
+        n_themes += len({t for x in labels for t in x})
+        q_gold = [data.themes_of(i) for i in rows]
+        gold_all.extend(_qualify(q, g) for g in q_gold)
+        found_all.extend(_qualify(q, x) for x in labels)
+        single = [j for j, g in enumerate(q_gold) if len(g) == 1]
+        if single:
+            part = _partition(labels)
+            ari_nmi.append(
+                (
+                    len(single),
+                    M.partition_scores(
+                        [next(iter(q_gold[j])) for j in single], [part[j] for j in single]
+                    ),
+                )
+            )
+    gold_sets, found_sets = M.sets_by_label(gold_all), M.sets_by_label(found_all)
+    metrics: dict[str, float] = {}
+    metrics.update(M.matching_scores(gold_sets, found_sets))
+    labelled = [j for j, g in enumerate(gold_all) if g]
+    metrics.update(
+        M.purity_scores([gold_all[j] for j in labelled], [found_all[j] for j in labelled])
+    )
+    n_single = sum(n for n, _ in ari_nmi)
+    for key in ("ari", "nmi"):
+        metrics[key] = sum(n * s[key] for n, s in ari_nmi) / n_single if n_single else 0.0
+    metrics["n_themes"] = float(n_themes)
+    metrics["n_gold_themes"] = float(len(gold_sets))
+    metrics["other_share"] = sum(1 for x in found_all if not x) / len(found_all)
+    metrics["n_single_label"] = float(n_single)
+    matches = M.match_themes(gold_sets, found_sets)
+    by_gold = {m.gold: m for m in matches}
+    per_theme = []
+    for label in sorted(gold_sets):
+        q, theme = _split(label)
+        m = by_gold.get(label)
+        gold_set = gold_sets[label]
+        found_set = found_sets.get(m.found, set()) if m else set()
+        overlap = len(gold_set & found_set)
+        per_theme.append(
+            {
+                "question_id": q,
+                "theme": theme,
+                "matched": _split(m.found)[1] if m else None,
+                "precision": overlap / len(found_set) if found_set else 0.0,
+                "recall": overlap / len(gold_set),
+                "f1": m.f1 if m else 0.0,
+                "support": len(gold_set),
+                "predicted": len(found_set),
+            }
+        )
+    return metrics, per_theme, {"matches": [m.__dict__ for m in matches]}
+
+
+def _discover(ctx: _Context, question_id: str, seed: int) -> tuple[list[list[str]], list[dict]]:
+    """Run ThemeDiscoverer on one question; returns leaf labels per row and theme summaries."""
+    from heard.analysis.clustering import ThemeDiscoverer
+
+    rows = ctx.data.rows(question_id)
+    texts, vectors = ctx.texts(rows), ctx.vectors(rows)
+    ctx.options.log(f"discovering themes in {question_id} ({len(rows):,} responses, seed {seed})")
+    disc = ThemeDiscoverer(seed=seed).fit(texts, vectors)
+    labels = [list(x) for x in disc.labels_]
+    sizes: dict[str, int] = {}
+    for x in labels:
+        for t in x:
+            sizes[t] = sizes.get(t, 0) + 1
+    themes = [
+        {
+            "question_id": question_id,
+            "key": t.key,
+            "label": t.label,
+            "parent": t.parent,
+            "size": sizes.get(t.key, 0),
+        }
+        for t in disc.themes_
+    ]
+    return labels, themes
+
+
+def run_discover(ctx: _Context) -> EvalResult:
+    """Blind discovery per question (gold hidden), then matched to the gold themes."""
+    data, opts = ctx.data, ctx.options
+    found: dict[str, list[list[str]]] = {}
+    themes: list[dict] = []
+    for q in data.question_ids:
+        found[q], q_themes = _discover(ctx, q, opts.seed)
+        themes.extend(q_themes)
+    metrics, per_theme, details = discovery_scores(data, found)
+    details["themes"] = themes
+    result = EvalResult(
+        mode="discover",
+        dataset=data.name,
+        n_responses=len(data.keys),
+        metrics=metrics,
+        per_theme=per_theme,
+        details=details,
+    )
+    for name in opts.baselines:
+        b_found = {q: bertopic_labels(ctx, q, opts.seed) for q in data.question_ids}
+        result.baselines[name], _, _ = discovery_scores(data, b_found)
+    return result
+
+
+def bertopic_labels(ctx: _Context, question_id: str, seed: int) -> list[list[str]]:
+    """Baseline: BERTopic with default settings on our precomputed embeddings (offline)."""
+    try:
+        from bertopic import BERTopic
+        from umap import UMAP
+    except ImportError as exc:
+        raise EvaluationError(
+            "The bertopic baseline needs the optional extra: pip install 'heard[bertopic]' "
+            f"({exc.name} is not installed)"
+        ) from None
+    rows = ctx.data.rows(question_id)
+    texts, vectors = ctx.texts(rows), ctx.vectors(rows)
+    ctx.options.log(f"bertopic baseline on {question_id}")
+    umap_model = UMAP(
+        n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=seed
+    )
+    model = BERTopic(embedding_model=None, umap_model=umap_model, verbose=False)
+    topics, _ = model.fit_transform(texts, embeddings=vectors)
+    return [[f"t{t}"] if t != -1 else [] for t in topics]
+
+
+def run_stability(ctx: _Context) -> EvalResult:
+    """ARI between discovery runs with seeds S, S+1 and S+2 (all pairs)."""
+    data, opts = ctx.data, ctx.options
+    seeds = [opts.seed, opts.seed + 1, opts.seed + 2]
+    per_question: dict[str, dict[str, float]] = {}
+    all_pairs: list[float] = []
+    weighted, n_total, n_themes = 0.0, 0, []
+    for q in data.question_ids:
+        parts = []
+        for s in seeds:
+            labels, _ = _discover(ctx, q, s)
+            parts.append(_partition(labels))
+            n_themes.append(len({t for x in labels for t in x}))
+        pairs = [
+            M.partition_scores(parts[a], parts[b])["ari"]
+            for a in range(len(parts))
+            for b in range(a + 1, len(parts))
+        ]
+        all_pairs.extend(pairs)
+        n = len(parts[0])
+        per_question[q] = {"ari_min": min(pairs), "ari_mean": float(np.mean(pairs))}
+        weighted += n * float(np.mean(pairs))
+        n_total += n
+    metrics = {
+        "stability_ari_min": min(all_pairs) if all_pairs else 0.0,
+        "stability_ari_mean": weighted / n_total if n_total else 0.0,
+        "n_themes": float(np.mean(n_themes)) if n_themes else 0.0,
+    }
+    return EvalResult(
+        mode="stability",
+        dataset=data.name,
+        n_responses=len(data.keys),
+        metrics=metrics,
+        details={"seeds": seeds, "questions": per_question},
+    )
+
+
+# ---------------------------------------------------------------------------
+# stance, evidence, campaigns
+
+
+def run_stance(ctx: _Context) -> EvalResult:
+    """Zero-shot stance per question, scored on the responses with a gold stance."""
+    import inspect
+
+    from heard.analysis.stance import StanceClassifier
+
+    data, opts = ctx.data, ctx.options
+    assert data.gold_stance is not None
+    gold: list[str] = []
+    pred: list[str] = []
+    scored: list[int] = []
+    for q in data.question_ids:
+        rows = data.rows(q)
+        texts, vectors = ctx.texts(rows), ctx.vectors(rows)
+        opts.log(f"stance for {q} ({len(rows):,} responses)")
+        clf = StanceClassifier(ctx.embedder.embed, seed=opts.seed)
+        kwargs = (
+            {"question": data.questions[q]}
+            if "question" in inspect.signature(clf.fit).parameters and data.questions[q]
+            else {}
+        )
+        clf.fit(texts, vectors, **kwargs)
+        labels, _ = clf.predict(texts, vectors)
+        for i, label in zip(rows, labels, strict=True):
+            if data.keys[i] in data.gold_stance:
+                gold.append(data.gold_stance[data.keys[i]])
+                pred.append(str(label).casefold())
+                scored.append(i)
+    s = M.classification_scores(gold, pred)
+    keep = _first_of_text(data, scored)
+    d = M.classification_scores([gold[j] for j in keep], [pred[j] for j in keep])
+    labels, matrix = M.confusion(gold, pred)
+    metrics = {
+        "stance_accuracy": s["accuracy"],
+        "stance_macro_f1": s["macro_f1"],
+        "stance_accuracy_dedup": d["accuracy"],
+        "stance_macro_f1_dedup": d["macro_f1"],
+        "n_scored": float(len(scored)),
+        "n_scored_dedup": float(len(keep)),
+    }
+    return EvalResult(
+        mode="stance",
+        dataset=data.name,
+        n_responses=len(data.keys),
+        metrics=metrics,
+        details={"confusion": {"labels": labels, "matrix": matrix}},
+    )
+
+
+def run_evidence(ctx: _Context) -> EvalResult:
+    """The evidence-rich flag against gold YES/NO."""
+    from heard.analysis.evidence import detect_evidence
+
+    data = ctx.data
+    assert data.gold_evidence is not None
+    flags = [bool(flag) for flag, _ in detect_evidence(data.texts)]
+    scored = [i for i, key in enumerate(data.keys) if key in data.gold_evidence]
+    gold = [data.gold_evidence[data.keys[i]] for i in scored]
+    pred = [flags[i] for i in scored]
+    s = M.binary_scores(gold, pred)
+    labels, matrix = M.confusion(gold, pred, [True, False])
+    metrics = {f"evidence_{k}": v for k, v in s.items()}
+    metrics["evidence_flagged_share"] = sum(pred) / len(pred) if pred else 0.0
+    metrics["evidence_gold_share"] = sum(gold) / len(gold) if gold else 0.0
+    metrics["n_scored"] = float(len(scored))
+    return EvalResult(
+        mode="evidence",
+        dataset=data.name,
+        n_responses=len(data.keys),
+        metrics=metrics,
+        details={"confusion": {"labels": ["YES" if x else "NO" for x in labels], "matrix": matrix}},
+    )
+
+
+def run_campaigns(ctx: _Context) -> EvalResult:
+    """Duplicate and campaign groups per question against gold campaign ids (B-cubed)."""
+    from heard.analysis.duplicates import find_groups
+
+    data, opts = ctx.data, ctx.options
+    assert data.gold_campaigns is not None
+    gold: list[str] = []
+    pred: list[str] = []
+    n_groups = 0
+    for q in data.question_ids:
+        rows = data.rows(q)
+        opts.log(f"campaign groups in {q} ({len(rows):,} responses)")
+        member: dict[int, str] = {}
+        for g in find_groups(ctx.texts(rows), seed=opts.seed):
+            if len(g.members) > 1:
+                n_groups += 1
+            for j in g.members:
+                member.setdefault(j, f"{q}{_SEP}{g.key}")
+        for j, i in enumerate(rows):
+            key = data.keys[i]
+            # a response in no (gold or found) group is a cluster of its own
+            gold.append(
+                f"{q}{_SEP}{data.gold_campaigns[key]}"
+                if key in data.gold_campaigns
+                else f"{_SINGLE}{_SEP}{q}{_SEP}{key[1]}"
+            )
+            pred.append(member.get(j, f"{_SINGLE}{_SEP}{q}{_SEP}{key[1]}"))
+    metrics = M.bcubed(gold, pred)
+    metrics["n_groups_found"] = float(n_groups)
+    metrics["n_gold_campaigns"] = float(len(set(data.gold_campaigns.values())))
+    metrics["grouped_share"] = sum(1 for p in pred if not p.startswith(_SINGLE)) / len(pred)
+    metrics["gold_grouped_share"] = sum(1 for g in gold if not g.startswith(_SINGLE)) / len(gold)
+    return EvalResult(
+        mode="campaigns", dataset=data.name, n_responses=len(data.keys), metrics=metrics
+    )
+
+
+_RUNNERS: dict[str, Callable[[_Context], EvalResult]] = {
+    "discover": run_discover,
+    "codebook": run_codebook,
+    "fewshot": run_fewshot,
+    "stance": run_stance,
+    "evidence": run_evidence,
+    "campaigns": run_campaigns,
+    "stability": run_stability,
+}

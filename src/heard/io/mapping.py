@@ -1,0 +1,154 @@
+"""Mapping files: a small TOML file that overrides column detection.
+
+```toml
+shape = "wide"                 # or "long"; detected when absent
+id = "ResponseId"              # the respondent id column
+kind = "Responding as"         # column saying individual / organisation
+organisation = "Organisation"  # column holding the organisation's name
+
+[columns]                      # open | closed | demographic | id | ignore
+"Q1 text" = "open"
+"Age band" = "demographic"
+
+[questions]                    # question text shown for a column (default: the header)
+"Q1 text" = "Why do you say that?"
+
+[pairs]                        # open follow-up = the closed question it follows
+"Q1 why" = "Q1 agree"
+
+[long]                         # only for shape = "long"
+respondent = "respondent_id"
+question = "question_id"
+text = "answer"
+response = "answer_id"         # optional
+```
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from heard.io.errors import InputError
+
+COLUMN_TYPES = ("open", "closed", "demographic", "id", "ignore")
+TOP_KEYS = {"shape", "id", "kind", "organisation", "columns", "questions", "pairs", "long"}
+LONG_KEYS = {"respondent", "question", "text", "response"}
+
+
+@dataclass
+class Mapping:
+    """What the user said about the columns; every field is optional."""
+
+    path: Path | None = None
+    shape: str | None = None
+    id: str | None = None
+    kind: str | None = None
+    organisation: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    questions: dict[str, str] = field(default_factory=dict)
+    pairs: dict[str, str] = field(default_factory=dict)
+    long: dict[str, str] = field(default_factory=dict)
+
+    def named_columns(self) -> list[tuple[str, str]]:
+        """(setting, column) for every column the mapping names."""
+        named = [(f"{k} =", v) for k, v in (("id", self.id), ("kind", self.kind),
+                                            ("organisation", self.organisation)) if v]
+        named += [("[columns]", c) for c in self.columns]
+        named += [("[questions]", c) for c in self.questions]
+        named += [("[pairs]", c) for pair in self.pairs.items() for c in pair]
+        named += [(f"[long] {k} =", v) for k, v in self.long.items()]
+        return named
+
+    def to_dict(self) -> dict:
+        return {
+            "file": str(self.path) if self.path else None,
+            "shape": self.shape,
+            "id": self.id,
+            "kind": self.kind,
+            "organisation": self.organisation,
+            "columns": self.columns,
+            "questions": self.questions,
+            "pairs": self.pairs,
+            "long": self.long,
+        }
+
+
+def _strings(value: object, section: str, path: Path) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise InputError(
+            f"[{section}] must be a table of \"column\" = \"value\" strings",
+            file=path,
+            hint='Write e.g. [columns] then "Q1 text" = "open" on its own line.',
+        )
+    return {str(k): v for k, v in value.items()}
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read and check a mapping file (column names are checked later, against the data)."""
+    if not path.exists():
+        raise InputError("mapping file not found", file=path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"the mapping file is not valid TOML ({exc})",
+            file=path,
+            hint='Quote column names with spaces: "Q1 text" = "open".',
+        ) from None
+    unknown = set(data) - TOP_KEYS
+    if unknown:
+        raise InputError(
+            f"unknown setting(s) in the mapping file: {', '.join(sorted(unknown))}",
+            file=path,
+            hint=f"Known settings: {', '.join(sorted(TOP_KEYS))}. See docs/import.md.",
+        )
+    mapping = Mapping(path=path)
+    for key in ("shape", "id", "kind", "organisation"):
+        if key in data:
+            if not isinstance(data[key], str):
+                raise InputError(f"{key} must be a string", file=path)
+            setattr(mapping, key, data[key])
+    if mapping.shape not in (None, "wide", "long"):
+        raise InputError(
+            f"shape = {mapping.shape!r} is not known", file=path, hint='Use "wide" or "long".'
+        )
+    for section in ("columns", "questions", "pairs", "long"):
+        if section in data:
+            setattr(mapping, section, _strings(data[section], section, path))
+    for column, kind in mapping.columns.items():
+        if kind not in COLUMN_TYPES:
+            raise InputError(
+                f"column {column!r} has the unknown type {kind!r}",
+                file=path,
+                column=column,
+                hint=f"Use one of: {', '.join(COLUMN_TYPES)}.",
+            )
+    bad_long = set(mapping.long) - LONG_KEYS
+    if bad_long:
+        raise InputError(
+            f"unknown [long] setting(s): {', '.join(sorted(bad_long))}",
+            file=path,
+            hint=f"Use: {', '.join(sorted(LONG_KEYS))}.",
+        )
+    if mapping.shape == "long" and not {"respondent", "question", "text"} <= set(mapping.long):
+        raise InputError(
+            'shape = "long" needs [long] respondent, question and text columns', file=path
+        )
+    return mapping
+
+
+def check_mapping_columns(mapping: Mapping, columns: list[str], table_label: str) -> None:
+    """Every column the mapping names must exist in the table."""
+    for setting, column in mapping.named_columns():
+        if column not in columns:
+            close = difflib.get_close_matches(column, columns, n=1)
+            hint = f"Did you mean {close[0]!r}? " if close else ""
+            raise InputError(
+                f"{setting} names the column {column!r}, which {table_label} does not have",
+                file=mapping.path,
+                column=column,
+                hint=hint + f"Columns are: {', '.join(columns[:30])}",
+            )

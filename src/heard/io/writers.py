@@ -1,0 +1,88 @@
+"""Writers for response-level exports: CSV, XLSX and JSON, safe to open in Excel."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+# A cell starting with one of these is run as a formula by spreadsheet programs.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """Prefix text that a spreadsheet would treat as a formula with an apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        value = "; ".join(str(v) for v in value)
+    elif isinstance(value, dict):
+        value = json.dumps(value, ensure_ascii=False)
+    return neutralise_cell(value)
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> int:
+    """UTF-8 with BOM (so Excel reads it as UTF-8); returns the number of rows written."""
+    count = 0
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row.get(c)) for c in columns])
+            count += 1
+    return count
+
+
+def write_xlsx(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> int:
+    """A streaming XLSX writer; every value is written as data, never as a formula."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("responses")
+    header = []
+    for name in columns:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font = Font(bold=True)
+        header.append(cell)
+    sheet.append(header)
+    count = 0
+    for row in rows:
+        cells = []
+        for c in columns:
+            value = _cell(row.get(c))
+            if isinstance(value, str):
+                value = _XLSX_ILLEGAL.sub("", value)[:32767]
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"
+            cells.append(cell)
+        sheet.append(cells)
+        count += 1
+    workbook.save(path)
+    return count
+
+
+def write_json(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> int:
+    """JSON Lines: one object per response (streams for large consultations)."""
+    count = 0
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps({c: row.get(c) for c in columns}, ensure_ascii=False))
+            handle.write("\n")
+            count += 1
+    return count
+
+
+WRITERS = {"csv": write_csv, "xlsx": write_xlsx, "json": write_json}

@@ -1,0 +1,59 @@
+"""Active learning: which responses an analyst should label next."""
+
+from __future__ import annotations
+
+from heard.store.models import Assignment, Consultation, Question
+
+
+def suggest_review(consultation: Consultation, question_key: str, count: int = 20) -> list[dict]:
+    """The responses whose labels would most improve the mapping of one question."""
+    from heard.analysis.embeddings import get_embedder
+    from heard.analysis.mapping import ThemeMapper
+    from heard.pipeline.analysis import _human_examples, _spec_from_theme, load_question
+    from heard.pipeline.embedding_cache import embed_cached
+
+    try:
+        question = consultation.questions.get(key=question_key, kind=Question.Kind.OPEN)
+    except Question.DoesNotExist:
+        raise ValueError(f"No open question {question_key!r} in {consultation.name}.") from None
+    themes = list(question.themes.all())
+    if not themes:
+        raise ValueError(f"Question {question_key} has no themes yet: run `heard analyse` first.")
+    run = consultation.runs.filter(kind="analyse").first()
+    embedder = get_embedder((run.params.get("embedder") if run else None) or "minilm")
+
+    data = load_question(question)
+    keep = [
+        i for i, rid in enumerate(data.ids)
+        if data.texts[i].strip()
+    ]
+    texts = [data.texts[i] for i in keep]
+    ids = [data.ids[i] for i in keep]
+    hashes = dict(question.responses.values_list("id", "content_hash"))
+    vectors = embed_cached(embedder, texts, [hashes[i] for i in ids])
+    labelled = _human_examples(question, data)
+    position = {rid: pos for pos, rid in enumerate(ids)}
+    examples = [(position[rid], keys) for rid, keys in labelled.items() if rid in position]
+    mapper = ThemeMapper(embedder.embed, seed=run.seed if run else 0)
+    mapper.fit([_spec_from_theme(t) for t in themes], texts=texts, vectors=vectors,
+               examples=examples or None)
+    picked = mapper.suggest_review(texts, vectors, n=count + len(examples))
+    current: dict[int, list[str]] = {}
+    for rid, key in Assignment.objects.filter(
+        theme__question=question, is_active=True
+    ).values_list("response_id", "theme__key"):
+        current.setdefault(rid, []).append(key)
+    out = []
+    for pos in picked:
+        rid = ids[int(pos)]
+        if rid in labelled:
+            continue
+        out.append({
+            "response_id": data.keys[keep[int(pos)]] or rid,
+            "id": rid,
+            "themes": current.get(rid, []),
+            "text": texts[int(pos)],
+        })
+        if len(out) >= count:
+            break
+    return out

@@ -1,0 +1,196 @@
+"""Cross-filters and search for a question's responses, read from the query string.
+
+Parameters (all optional, most repeatable):
+``theme`` (theme ids) with ``mode`` = ``and`` | ``or``; ``stance``; ``evidence=1``;
+``campaign=1`` or ``campaign=<group id>``; ``unread=1``; ``flagged=1``; ``outcome``;
+``demo`` = ``NAME=VALUE`` (a respondent detail, e.g. ``region=North``); ``closed`` =
+``QUESTION_ID=OPTION`` (the respondent's answer to a closed question); ``q`` (keywords,
+full-text); ``similar`` (a phrase for semantic search over the stored embeddings).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.fields.json import KeyTextTransform
+from django.http import QueryDict
+
+from heard.store.models import Assignment, Question, Response
+
+SEMANTIC_LIMIT = 100
+SEMANTIC_POOL = 50_000
+_WORD = re.compile(r"\w[\w'-]*", re.UNICODE)
+
+
+def _pairs(values: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for value in values:
+        name, sep, option = value.partition("=")
+        if sep and name.strip():
+            out.append((name.strip(), option.strip()))
+    return out
+
+
+def _ints(values: list[str]) -> list[int]:
+    return [int(v) for v in values if v.strip().isdigit()]
+
+
+@dataclass
+class ResponseFilter:
+    themes: list[int] = field(default_factory=list)
+    mode: str = "or"
+    stances: list[str] = field(default_factory=list)
+    evidence: bool = False
+    campaign: str = ""
+    unread: bool = False
+    flagged: bool = False
+    outcomes: list[str] = field(default_factory=list)
+    demographics: list[tuple[str, str]] = field(default_factory=list)
+    closed: list[tuple[str, str]] = field(default_factory=list)
+    keywords: str = ""
+    similar: str = ""
+
+    @classmethod
+    def from_query(cls, query: QueryDict) -> ResponseFilter:
+        stances = [s for s in query.getlist("stance") if s in Response.Stance.values]
+        outcomes = [o for o in query.getlist("outcome") if o in Response.Outcome.values]
+        return cls(
+            themes=_ints(query.getlist("theme")),
+            mode="and" if query.get("mode") == "and" else "or",
+            stances=stances,
+            evidence=query.get("evidence") == "1",
+            campaign=(query.get("campaign") or "").strip()[:20],
+            unread=query.get("unread") == "1",
+            flagged=query.get("flagged") == "1",
+            outcomes=outcomes,
+            demographics=_pairs(query.getlist("demo")),
+            closed=_pairs(query.getlist("closed")),
+            keywords=(query.get("q") or "").strip()[:200],
+            similar=(query.get("similar") or "").strip()[:500],
+        )
+
+    @property
+    def active(self) -> bool:
+        return any([self.themes, self.stances, self.evidence, self.campaign, self.unread,
+                    self.flagged, self.outcomes, self.demographics, self.closed,
+                    self.keywords, self.similar])
+
+    def apply(self, question: Question, qs: QuerySet[Response] | None = None) -> QuerySet:
+        """The responses of ``question`` that pass every filter (semantic search excepted)."""
+        qs = qs if qs is not None else Response.objects.filter(question=question)
+        if self.themes:
+            if self.mode == "and":
+                for theme_id in self.themes:
+                    qs = qs.filter(_in_theme([theme_id]))
+            else:
+                qs = qs.filter(_in_theme(self.themes))
+        if self.stances:
+            qs = qs.filter(stance__in=self.stances)
+        if self.evidence:
+            qs = qs.filter(evidence_rich=True)
+        if self.campaign == "1":
+            qs = qs.filter(group__kind="campaign")
+        elif self.campaign.isdigit():
+            qs = qs.filter(group_id=int(self.campaign))
+        if self.unread:
+            qs = qs.filter(is_read=False)
+        if self.flagged:
+            qs = qs.filter(is_flagged=True)
+        if self.outcomes:
+            qs = qs.filter(outcome__in=self.outcomes)
+        for i, (name, value) in enumerate(self.demographics):
+            if name == "respondent_type":
+                qs = qs.filter(respondent__kind=value)
+                continue
+            alias = f"_demo{i}"
+            qs = qs.alias(**{alias: KeyTextTransform(name, "respondent__attributes")})
+            qs = qs.filter(**{alias: value})
+        for key, option in self.closed:
+            answered = Response.objects.filter(
+                respondent_id=OuterRef("respondent_id"),
+                question__consultation_id=question.consultation_id,
+                question__key=key,
+            ).filter(Q(text=option) | Q(options__icontains=f'"{option}"'))
+            qs = qs.filter(Exists(answered))
+        if self.keywords:
+            qs = keyword_search(qs, self.keywords)
+        return qs
+
+
+def _in_theme(theme_ids: list[int]) -> Q:
+    """Responses with an active assignment to one of these themes or their sub-themes."""
+    return Q(
+        Exists(
+            Assignment.objects.filter(
+                Q(theme_id__in=theme_ids) | Q(theme__parent_id__in=theme_ids),
+                response_id=OuterRef("pk"),
+                is_active=True,
+            )
+        )
+    )
+
+
+def fts_query(text: str) -> str:
+    """Words of the user's text as an FTS5 query: every word must occur (prefix match last)."""
+    words = _WORD.findall(text)
+    if not words:
+        return ""
+    quoted = ['"' + w.replace('"', "") + '"' for w in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def keyword_search(qs: QuerySet[Response], text: str) -> QuerySet[Response]:
+    """Full-text search: FTS5 on SQLite, to_tsvector/plainto_tsquery on PostgreSQL."""
+    vendor = connection.vendor
+    if vendor == "sqlite":
+        query = fts_query(text)
+        if not query:
+            return qs
+        return qs.filter(
+            id__in=RawSQL(
+                "SELECT rowid FROM heard_response_fts WHERE heard_response_fts MATCH %s",
+                (query,),
+            )
+        )
+    if vendor == "postgresql":
+        return qs.extra(
+            where=["to_tsvector('simple', heard_response.text) @@ plainto_tsquery('simple', %s)"],
+            params=[text],
+        )
+    words = _WORD.findall(text)
+    for word in words:
+        qs = qs.filter(text__icontains=word)
+    return qs
+
+
+def semantic_search(
+    qs: QuerySet[Response], text: str, embedder_name: str, limit: int = SEMANTIC_LIMIT
+) -> list[tuple[int, float]]:
+    """The responses in ``qs`` closest in meaning to ``text``: [(id, cosine)], best first.
+
+    Uses the vectors the analysis stored (by content hash); responses without one (e.g.
+    near-copies represented by another member of their group) are skipped.
+    """
+    from heard.analysis.embeddings import get_embedder
+    from heard.pipeline.embedding_cache import load_vectors
+
+    embedder = get_embedder(embedder_name)
+    rows = list(qs.exclude(content_hash="").values_list("id", "content_hash")[:SEMANTIC_POOL])
+    if not rows:
+        return []
+    stored = load_vectors(embedder.name, [h for _, h in rows], embedder.dim)
+    ids = [rid for rid, h in rows if h in stored]
+    if not ids:
+        return []
+    matrix = np.vstack([stored[h] for _, h in rows if h in stored]).astype(np.float32)
+    query = np.asarray(embedder.embed([text]), dtype=np.float32)[0]
+    norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
+    scores = matrix @ query / np.where(norms == 0, 1.0, norms)
+    order = np.argsort(-scores)[:limit]
+    return [(ids[i], float(scores[i])) for i in order]

@@ -1,0 +1,54 @@
+"""URLs of the analyst web app."""
+
+from django.conf import settings
+from django.urls import include, path
+
+from heard.web.views import (
+    accounts,
+    consultations,
+    exports,
+    history,
+    jobs,
+    questions,
+    responses,
+    themes,
+    uploads,
+)
+
+app_patterns = [
+    path("", consultations.home, name="home"),
+    path("sign-in/", accounts.sign_in, name="sign-in"),
+    path("sign-out/", accounts.sign_out, name="sign-out"),
+    path("upload/", uploads.upload_new, name="upload-new"),
+    path("c/<slug:name>/", consultations.overview, name="overview"),
+    path("c/<slug:name>/members/", consultations.members, name="members"),
+    path("c/<slug:name>/upload/", uploads.upload_more, name="upload"),
+    path("c/<slug:name>/analyse/", jobs.analyse, name="analyse"),
+    path("c/<slug:name>/jobs/<int:run_id>/", jobs.job, name="job"),
+    path("c/<slug:name>/jobs/<int:run_id>.json", jobs.job_json, name="job-json"),
+    path("c/<slug:name>/jobs/<int:run_id>/cancel/", jobs.cancel, name="job-cancel"),
+    path("c/<slug:name>/export/", exports.export, name="export"),
+    path("c/<slug:name>/history/", history.history, name="history"),
+    path("c/<slug:name>/history/<int:event_id>/revert/", history.revert, name="revert"),
+    path("c/<slug:name>/q/<int:qid>/", questions.question, name="question"),
+    path("c/<slug:name>/q/<int:qid>/stage/", questions.stage, name="stage"),
+    path("c/<slug:name>/q/<int:qid>/agreement/", questions.agreement, name="agreement"),
+    path("c/<slug:name>/q/<int:qid>/remap/", jobs.remap, name="remap"),
+    path("c/<slug:name>/q/<int:qid>/themes/", themes.editor, name="themes"),
+    path("c/<slug:name>/q/<int:qid>/themes/add/", themes.add, name="theme-add"),
+    path("c/<slug:name>/q/<int:qid>/themes/merge/", themes.merge, name="theme-merge"),
+    path("c/<slug:name>/themes/<int:theme_id>/edit/", themes.edit, name="theme-edit"),
+    path("c/<slug:name>/themes/<int:theme_id>/move/", themes.move, name="theme-move"),
+    path("c/<slug:name>/themes/<int:theme_id>/delete/", themes.delete, name="theme-delete"),
+    path("c/<slug:name>/themes/<int:theme_id>/split/", themes.split, name="theme-split"),
+    path("c/<slug:name>/responses/<int:response_id>/", responses.reader, name="response"),
+    path("c/<slug:name>/responses/<int:response_id>/read/", responses.mark_read, name="read"),
+    path("c/<slug:name>/responses/<int:response_id>/flag/", responses.flag, name="flag"),
+    path("c/<slug:name>/respondents/<int:respondent_id>/", responses.respondent,
+         name="respondent"),
+]
+
+urlpatterns = [path("", include((app_patterns, "heard"), namespace="heard"))]
+
+if getattr(settings, "OIDC_ENABLED", False):
+    urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))

