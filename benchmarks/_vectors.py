@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path(os.environ.get("HEARD_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = Path(
+    os.environ.get("HEARD_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 CACHE = Path(os.environ.get("HEARD_BENCH_CACHE", "/tmp/heard-bench-cache"))
 
 
@@ -112,14 +114,19 @@ def load(name: str) -> list[Question]:
     gold = defaultdict(list)
     for r in _rows(root / "gold_themes.csv"):
         gold[(r["question_id"], r["response_id"])].append(r["theme"])
-    stance = {(r["question_id"], r["response_id"]): r["stance"] for r in _rows(root / "gold_stance.csv")}
+    stance = {
+        (r["question_id"], r["response_id"]): r["stance"]
+        for r in _rows(root / "gold_stance.csv")
+    }
     ev = {(r["question_id"], r["response_id"]): r["evidence_rich"]
           for r in _rows(root / "gold_evidence_rich.csv")}
     out = []
     for qid, qtext in qs.items():
         rows = resp[qid]
-        themes = [Theme(r["theme"], r["label"], r["description"], position=r.get("position") or None)
-                  for r in cb[qid]]
+        themes = [
+            Theme(r["theme"], r["label"], r["description"], position=r.get("position") or None)
+            for r in cb[qid]
+        ]
         out.append(Question(
             qid, qtext, [i for i, _ in rows], [t for _, t in rows], themes,
             gold=[gold.get((qid, i), []) for i, _ in rows],

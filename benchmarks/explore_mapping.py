@@ -86,7 +86,9 @@ def main() -> None:
                 f1s.append(f1)
                 eces.append(e)
                 print(f"{args.dataset} {q.qid} shots={shots} seed={seed} n_ex={len(ex)} "
-                      f"microF1={f1:.3f} P={p:.3f} R={r:.3f} oracle={oracle_f1(prob[rows], Y[rows]):.3f} ECE={e:.3f} thr={m.threshold_:.2f} "
+                      f"microF1={f1:.3f} P={p:.3f} R={r:.3f} "
+                      f"oracle={oracle_f1(prob[rows], Y[rows]):.3f} ECE={e:.3f} "
+                      f"thr={m.threshold_:.2f} "
                       f"{time.time() - t0:.1f}s", flush=True)
             print(f"== {args.dataset} {q.qid} shots={shots}: micro-F1 mean {np.mean(f1s):.3f} "
                   f"ECE {np.mean(eces):.3f}")

@@ -1,4 +1,7 @@
-"""Run a whole command as a child process and record its wall time and peak memory.
+"""Run a whole command as a child process and record its wall time, CPU time and peak memory.
+
+CPU time (user + system) is reported beside wall time because a shared machine can
+stretch wall time several-fold while CPU time stays close to the work done.
 
 Peak RSS comes from ``os.wait4`` on the child, which reports the largest resident set
 of the child and of any descendants it waited for (Linux reports kilobytes).
@@ -29,6 +32,7 @@ class Measurement:
 
     command: list[str]
     wall_s: float
+    cpu_s: float  # user + system time of the child and its descendants
     peak_rss_mb: float
     returncode: int
     stdout: str
@@ -83,6 +87,7 @@ def measure(
         return Measurement(
             command=list(command),
             wall_s=wall,
+            cpu_s=usage.ru_utime + usage.ru_stime,
             peak_rss_mb=usage.ru_maxrss / 1024,
             returncode=proc.returncode,
             stdout=out.read().decode("utf-8", "replace"),
@@ -118,8 +123,8 @@ def shown(command: Sequence[str]) -> str:
 
 
 TABLE_HEADER = (
-    "| case | command | wall (s) | peak RSS (MB) | result | machine | date |\n"
-    "|---|---|---:|---:|---|---|---|"
+    "| case | command | wall (s) | CPU (s) | peak RSS (MB) | result | machine | date |\n"
+    "|---|---|---:|---:|---:|---|---|---|"
 )
 
 
@@ -128,7 +133,7 @@ def markdown_row(case: str, m: Measurement, result: str, command: str | None = N
     today = dt.date.today().isoformat()
     cmd = command or shown(m.command)
     return (
-        f"| {case} | `{cmd}` | {m.wall_s:.1f} | {m.peak_rss_mb:.0f} | {result} "
+        f"| {case} | `{cmd}` | {m.wall_s:.1f} | {m.cpu_s:.1f} | {m.peak_rss_mb:.0f} | {result} "
         f"| {machine()} | {today} |"
     )
 

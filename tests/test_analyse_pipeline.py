@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from heard.cli import main
 from heard.store.models import Assignment, Response, Run, Theme
 
-from .conftest import SHARED_DATA, shared_dataset
+from tests.conftest import SHARED_DATA, shared_dataset
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -116,8 +116,9 @@ def test_killed_run_resumes(demo):
 
 def test_codebook_and_examples(demo):
     codebook = demo / "codebook.csv"
-    heard("analyse", "demo", "--codebook", str(codebook), "--examples",
-          str(demo / "gold_themes.csv"))
+    heard(
+        "analyse", "demo", "--codebook", str(codebook), "--examples", str(demo / "gold_themes.csv")
+    )
     assert_every_response_has_an_outcome("demo")
     with open(codebook, encoding="utf-8") as handle:
         expected = {row["theme"] for row in csv.DictReader(handle)}
@@ -128,7 +129,8 @@ def test_codebook_and_examples(demo):
 def test_suggest_review_lists_responses(demo):
     heard("analyse", "demo")
     question = (
-        Response.objects.filter(question__kind="open").values_list("question__key", flat=True)
+        Response.objects.filter(question__kind="open")
+        .values_list("question__key", flat=True)
         .first()
     )
     rows = json.loads(heard("suggest-review", "demo", "--question", question, "-n", "5", "--json"))

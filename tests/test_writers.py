@@ -18,8 +18,16 @@ ROWS = [
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@x", "'@x"), ("\tx", "'\tx"),
-     ("ok", "ok"), (3, 3), (None, None)],
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@x", "'@x"),
+        ("\tx", "'\tx"),
+        ("ok", "ok"),
+        (3, 3),
+        (None, None),
+    ],
 )
 def test_neutralise_cell(value, expected):
     assert neutralise_cell(value) == expected

@@ -91,6 +91,12 @@ def build_consultation(name: str, n: int = 30) -> Built:
     return Built(consultation, question, closed, themes, responses)
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Password hashing is deliberately slow; tests need no such protection."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def own(db) -> Built:
     return build_consultation("own")

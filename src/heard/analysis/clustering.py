@@ -453,14 +453,14 @@ class ThemeDiscoverer:
         sizes = np.bincount(leaf[mapped], weights=w[mapped], minlength=len(self.centroids_))
 
         themes: list[ThemeSpec] = []
-        used: set[str] = set()
+        used: dict[bool, set[str]] = {True: set(), False: set()}  # per level
 
-        def unique_label(phrases: list[str]) -> str:
+        def unique_label(phrases: list[str], leaf_level: bool) -> str:
             for start in range(max(1, len(phrases))):
                 label = make_label(phrases[start:])
-                if label.lower() not in used:
+                if label.lower() not in used[leaf_level]:
                     break
-            used.add(label.lower())
+            used[leaf_level].add(label.lower())
             return label
 
         for p in range(int(parents.max()) + 1 if len(parents) else 0):
@@ -471,7 +471,7 @@ class ThemeDiscoverer:
             quotes = select_quotes(texts, x, pc, members, n=1, embed=self.embed,
                                    max_words=self.max_quote_words)
             themes.append(ThemeSpec(
-                key=f"t{p + 1}", label=unique_label(phrases),
+                key=f"t{p + 1}", label=unique_label(phrases, False),
                 description=describe(phrases, quotes[0][1] if quotes else None),
                 key_phrases=phrases, quotes=quotes, size=float(sizes[kids].sum()),
             ))
@@ -481,7 +481,7 @@ class ThemeDiscoverer:
                 quotes = select_quotes(texts, x, self.centroids_[b], members, n=self.n_quotes,
                                        embed=self.embed, max_words=self.max_quote_words)
                 themes.append(ThemeSpec(
-                    key=self.keys_[b], label=unique_label(phrases),
+                    key=self.keys_[b], label=unique_label(phrases, True),
                     description=describe(phrases, quotes[0][1] if quotes else None),
                     parent=f"t{p + 1}", key_phrases=phrases, quotes=quotes,
                     size=float(sizes[b]),

@@ -17,7 +17,8 @@ How it works
    Jaccard is at least ``threshold`` (near copy), or when the estimated containment of the
    shorter text in the longer is at least ``containment`` with at least ``min_shared``
    shared shingles (template plus personal text; long texts only).
-5. Edges are joined into components (union-find over the band edges).
+5. Edges are joined into connected components (scipy's csgraph, a union-find over the
+   band edges; no pairs beyond those edges are ever formed).
 6. Chaining is undone by a star check: in each component the weighted medoid under the
    estimated Jaccard becomes the canonical member, and only members that are themselves
    similar to it (same test as step 4) stay; the rest are regrouped the same way in later
@@ -28,8 +29,9 @@ How it works
    has at least ``min_campaign_size`` responses and some member is not a near copy of the
    canonical (Jaccard below ``threshold``); otherwise "near".
 
-Memory is bounded by the signatures (``n_unique × num_perm × 4`` bytes: 256 MB for 1M
-texts at 64 permutations) plus one chunk of shingles at a time.
+Memory: the signatures (``n_unique × num_perm × 4`` bytes: 256 MB for 1M texts at 64
+permutations), one chunk of shingles at a time (about ``_CHUNK_CHARS`` characters), and
+the normalised texts themselves.
 """
 
 from __future__ import annotations
@@ -100,8 +102,8 @@ def _codepoints(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def _is_word_char(cps: np.ndarray) -> np.ndarray:
     """Letters and digits (ASCII exactly; non-ASCII minus common punctuation blocks)."""
-    ascii_word = ((cps >= 48) & (cps <= 57)) | ((cps >= 97) & (cps <= 122)) | (
-        (cps >= 65) & (cps <= 90)
+    ascii_word = (
+        ((cps >= 48) & (cps <= 57)) | ((cps >= 97) & (cps <= 122)) | ((cps >= 65) & (cps <= 90))
     )
     punct = ((cps >= 0x2000) & (cps <= 0x206F)) | ((cps >= 0x3000) & (cps <= 0x303F))
     other = (cps > 127) & ~punct & (cps != 0xA0) & (cps != 0xAB) & (cps != 0xBB)
@@ -110,22 +112,23 @@ def _is_word_char(cps: np.ndarray) -> np.ndarray:
 
 def _word_tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """One hash per word (runs of letters/digits) and the row of each word."""
-    cps, row = _codepoints(texts)
+    joined = "\n".join(texts)  # the separator is not a word character
+    cps = np.frombuffer(joined.encode("utf-32-le", errors="replace"), dtype=np.uint32)
     word = _is_word_char(cps)
-    prev = np.concatenate(([False], word[:-1]))
-    prev_row = np.concatenate(([-1], row[:-1]))
-    start = word & (~prev | (row != prev_row))
-    pos = np.flatnonzero(word)
-    if pos.size == 0:
+    edge = np.diff(word.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+    first = np.flatnonzero(edge == 1)
+    if first.size == 0:
         return np.zeros(0, _U64), np.zeros(0, np.int64)
-    starts_mask = start[pos]
-    word_id = np.cumsum(starts_mask) - 1
-    first = pos[starts_mask]
-    offset = (pos - first[word_id]).astype(_U64)
+    last = np.flatnonzero(edge == -1)
+    lengths = last - first
+    pos = np.flatnonzero(word)
+    # position of each character inside its word
+    offset = np.arange(pos.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     with np.errstate(over="ignore"):
-        vals = _mix(cps[pos] ^ (offset << _U64(32)))
-        hashes = _mix(np.add.reduceat(vals, np.flatnonzero(starts_mask)))
-    return hashes, row[first]
+        vals = _mix(cps[pos].astype(_U64) ^ (offset.astype(_U64) << _U64(32)))
+        hashes = _mix(np.add.reduceat(vals, np.cumsum(lengths) - lengths))
+    text_starts = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]])
+    return hashes, np.searchsorted(text_starts, first, side="right") - 1
 
 
 def _char_tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -314,10 +317,10 @@ def find_groups(
     *,
     seed: int = 0,
     threshold: float = 0.7,
-    containment: float = 0.8,
+    containment: float = 0.7,
     min_shared: int = 25,
     num_perm: int = 64,
-    rows_per_band: int = 4,
+    rows_per_band: int = 3,
     min_words: int = 10,
     char_shingles_below: int = 30,
     min_campaign_size: int = 5,
@@ -330,16 +333,19 @@ def find_groups(
     campaign member. Texts under ``min_words`` words are grouped only as exact copies.
     Groups are sorted by size (largest first), then canonical index; members are sorted.
     """
-    if num_perm % rows_per_band:
-        raise ValueError("num_perm must be a multiple of rows_per_band")
+    if not 1 <= rows_per_band <= num_perm:
+        raise ValueError("rows_per_band must be between 1 and num_perm")
     rules = _Rules(threshold, containment, min_shared)
 
     # exact copies: one unique entry per normalised text
     norm_index: dict[str, int] = {}
     uniq_texts: list[str] = []
     uniq_members: list[list[int]] = []
+    raw_norm: dict[str, str] = {}  # normalise each distinct raw text once
     for i, text in enumerate(texts):
-        norm = normalise_text(text)
+        norm = raw_norm.get(text)
+        if norm is None:
+            norm = raw_norm[text] = normalise_text(text)
         if not norm:
             continue
         u = norm_index.get(norm)

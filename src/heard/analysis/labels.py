@@ -108,7 +108,7 @@ def key_phrases(
     tf = dfreq / np.maximum(class_w, 1e-12)[:, None]
     background = dfreq.sum(axis=0) / max(class_w.sum(), 1e-12)
     # Class share times its lift over the whole question: words every theme uses score ~0.
-    scores = tf * np.log(np.maximum(tf, 1e-12) / np.maximum(background, 1e-12))[None, :]
+    scores = tf * np.log(np.maximum(tf, 1e-12) / np.maximum(background, 1e-12))
     forms = _surface_forms([texts[i] for i in idx])
 
     out: dict[Hashable, list[str]] = {}
@@ -116,7 +116,10 @@ def key_phrases(
         need = min(min_count, max(1.0, 0.5 * class_w[k]))
         order = np.argsort(-scores[k], kind="stable")
         chosen: list[tuple[str, float]] = []
-        for j in order[: max(200, 20 * top_n)]:
+        top = order[: max(200, 20 * top_n)]
+        if not any(dfreq[k, j] >= need and scores[k, j] > 0 for j in top):
+            need = 0.0  # nothing repeats: fall back to single occurrences
+        for j in top:
             if dfreq[k, j] < need or scores[k, j] <= 0:
                 continue
             p, s = str(vocab[j]), float(scores[k, j])
@@ -145,18 +148,21 @@ def _capitalise(text: str) -> str:
 def make_label(phrases: Sequence[str], max_words: int = 8) -> str:
     """A short readable label (at most ``max_words`` words) from ranked key phrases.
 
-    The top phrase, joined by "and" to the next phrase that shares no word with it
-    when both fit in the word limit.
+    Leads with the first multi-word phrase among the top three (else the top phrase),
+    joined by "and" to the next multi-word phrase sharing no word with it, if both fit.
     """
     phrases = [p.strip() for p in phrases if p and p.strip()]
     if not phrases:
         return "Unlabelled theme"
+    lead = next((p for p in phrases[:3] if len(p.split()) > 1), phrases[0])
+    phrases = [lead] + [p for p in phrases if p != lead]
     first = phrases[0].split()[:max_words]
     words = list(first)
     seen = {t.lower() for t in first}
-    for p in phrases[1:4]:
+    # Only multi-word phrases are joined: lone words ("especially") read badly after "and".
+    for p in phrases[1:5]:
         toks = p.split()
-        if seen & {t.lower() for t in toks}:
+        if len(toks) < 2 or seen & {t.lower() for t in toks}:
             continue
         if len(words) + 1 + len(toks) <= max_words:
             words += ["and", *toks]

@@ -60,7 +60,7 @@ except ImportError:  # pragma: no cover - depends on what is installed
 # Clause boundaries: sentence ends, semicolons, and contrast words that join two points.
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|;\s*|\n+")
 _CONTRAST = re.compile(
-    r",?\s+\b(?:but|however|yet|although|though|whereas|on the other hand|"
+    r"(?:^|,?\s+)\b(?:but|however|yet|although|though|whereas|on the other hand|"
     r"on the flip side|that said|still|nevertheless)\b[,]?\s+",
     re.IGNORECASE,
 )
@@ -178,7 +178,7 @@ class ThemeMapper:
         pseudo_fraction: float | None = None,
         pseudo_weight: float = 0.3,
         floor: float = 0.2,
-        max_features: int = 100_000,
+        max_features: int = 50_000,
         batch_size: int = 20_000,
     ) -> None:
         self.embed = embed
@@ -236,7 +236,11 @@ class ThemeMapper:
             if y.min() == y.max():
                 models.append(float(y[0]))  # constant: no positives (or no negatives)
                 continue
-            lr = LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced")
+            # liblinear: fast when features (TF-IDF) outnumber rows, as here.
+            lr = LogisticRegression(
+                C=self.C, solver="liblinear", max_iter=1000, class_weight="balanced",
+                random_state=self.seed,
+            )
             lr.fit(X, y, sample_weight=w)
             models.append(lr)
         return models
@@ -488,7 +492,9 @@ class ThemeMapper:
             return []
         sims = vectors[pool] @ vectors[pool].T
         m = min(10, len(pool) - 1)
-        density = np.sort(sims, axis=1)[:, -m - 1 : -1].mean(axis=1) if m > 0 else np.ones(len(pool))
+        density = (
+            np.sort(sims, axis=1)[:, -m - 1 : -1].mean(axis=1) if m > 0 else np.ones(len(pool))
+        )
         score = unc[pool] * np.clip(density, 0.0, None)
         chosen: list[int] = []
         for i in np.argsort(-score, kind="stable"):

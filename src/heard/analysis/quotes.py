@@ -70,12 +70,12 @@ def clause_spans(text: str, max_words: int = 40) -> list[tuple[int, int]]:
 
 
 def lead_span(text: str, max_words: int = 40) -> tuple[int, int]:
-    """The response from its start, cut at the last sentence (or clause) boundary within the limit."""
+    """The response's opening, cut at the last sentence (or clause) end within the limit."""
     spans = clause_spans(text, max_words)
     if not spans:
         return (0, 0)
     start, end = spans[0]
-    for a, b in spans[1:]:
+    for _, b in spans[1:]:
         if _n_words(text, start, b) > max_words:
             break
         end = b

@@ -130,7 +130,8 @@ class StanceClassifier:
         """Signed score: > 0 leans agree. The margin is in units of its spread on the pool."""
         cues = lexical_cues(texts)
         lex = (cues[:, 0] - cues[:, 1]) + (cues[:, 2] - cues[:, 3])
-        return self._margin(vectors) / self.margin_scale_ + 1.5 * lex
+        z = np.clip(self._margin(vectors) / self.margin_scale_, -3.0, 3.0)
+        return 0.5 * z + 1.5 * lex
 
     def fit(
         self,

@@ -7,15 +7,24 @@ import re
 import unicodedata
 
 _SPACE = re.compile(r"\s+")
-_PUNCT_EDGE = re.compile(r"^[\W_]+|[\W_]+$")
 
 
 def normalise_text(text: str) -> str:
     """NFKC, lower case, unified quotes, single spaces, no surrounding punctuation."""
     text = unicodedata.normalize("NFKC", text or "")
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
-    text = _SPACE.sub(" ", text.casefold()).strip()
-    return _PUNCT_EDGE.sub("", text)
+    text = _SPACE.sub(" ", text.casefold())
+    return _strip_edges(text)
+
+
+def _strip_edges(text: str) -> str:
+    """Drop leading and trailing characters that are not letters or digits (linear time)."""
+    start, end = 0, len(text)
+    while start < end and not text[start].isalnum():
+        start += 1
+    while end > start and not text[end - 1].isalnum():
+        end -= 1
+    return text[start:end]
 
 
 def content_hash(text: str) -> str:

@@ -118,8 +118,9 @@ def themes_cmd(name, question, quotes, as_json):
         for row in rows:
             indent = "  " * row["level"]
             style = "bold" if row["level"] == 0 and row["key"] not in ("other", "empty") else ""
-            table.add_row(f"{indent}{row['label']}", str(row["count"]), f"{row['share']:.0%}",
-                          style=style)
+            table.add_row(
+                f"{indent}{row['label']}", str(row["count"]), f"{row['share']:.0%}", style=style
+            )
             if quotes:
                 for quote in row["quotes"][:3]:
                     table.add_row(f"{indent}    [dim]“{quote['text']}”[/dim]", "", "")
@@ -159,38 +160,64 @@ def show_cmd(name, question, as_json):
                 "consultation": consultation.name,
                 "run": None
                 if run is None
-                else {"id": run.id, "status": run.status, "params": run.params,
-                      "versions": run.versions, "timings": run.timings},
+                else {
+                    "id": run.id,
+                    "status": run.status,
+                    "params": run.params,
+                    "versions": run.versions,
+                    "timings": run.timings,
+                },
                 "questions": summaries,
             }
         )
         return
     table = Table(title=f"{consultation.name}: analysis", title_justify="left")
-    for col in ("Question", "Type", "Responses", "Mapped", "Other", "Empty", "Stance",
-                "Evidence-rich", "Campaigns"):
+    for col in (
+        "Question",
+        "Type",
+        "Responses",
+        "Mapped",
+        "Other",
+        "Empty",
+        "Stance",
+        "Evidence-rich",
+        "Campaigns",
+    ):
         table.add_column(col)
     for s in summaries:
         o = s["outcomes"]
         stance = ", ".join(f"{k} {v}" for k, v in sorted(s["stance"].items()))
         campaigns = ", ".join(str(c["size"]) for c in s["campaigns"][:5])
         table.add_row(
-            s["id"], s["type"], str(s["responses"]), str(o.get("mapped", 0)),
-            str(o.get("other", 0)), str(o.get("empty", 0)), stance,
+            s["id"],
+            s["type"],
+            str(s["responses"]),
+            str(o.get("mapped", 0)),
+            str(o.get("other", 0)),
+            str(o.get("empty", 0)),
+            stance,
             str(s["evidence_rich"]) if s["type"] == "open" else "",
             f"{len(s['campaigns'])} ({campaigns})" if s["campaigns"] else "",
         )
     console.print(table)
     if run is not None:
-        console.print(f"Last run {run.id}: {run.status}, seed {run.seed}, "
-                      f"embedder {run.versions.get('embedder', '?')}.")
+        console.print(
+            f"Last run {run.id}: {run.status}, seed {run.seed}, "
+            f"embedder {run.versions.get('embedder', '?')}."
+        )
 
 
 @click.command("export")
 @click.argument("name")
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv",
-              show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="File to write (default: NAME-responses.FORMAT).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: NAME-responses.FORMAT).",
+)
 @click.option("--question", "-q", help="Only this question.")
 def export_cmd(name, fmt, output, question):
     """Write every response with its themes, stance, evidence, campaign and outcome.
@@ -244,6 +271,5 @@ def suggest_review_cmd(name, question, count, as_json):
     table.add_column("Current themes")
     table.add_column("Text")
     for row in rows:
-        table.add_row(str(row["response_id"]), ", ".join(row["themes"]) or "—",
-                      row["text"][:160])
+        table.add_row(str(row["response_id"]), ", ".join(row["themes"]) or "—", row["text"][:160])
     console.print(table)

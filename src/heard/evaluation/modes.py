@@ -722,7 +722,8 @@ def run_stability(ctx: _Context) -> EvalResult:
     metrics = {
         "stability_ari_min": min(all_pairs) if all_pairs else 0.0,
         "stability_ari_mean": weighted / n_total if n_total else 0.0,
-        "n_themes": float(np.mean(n_themes)) if n_themes else 0.0,
+        # themes found over all questions, averaged over the runs
+        "n_themes": float(sum(n_themes)) / len(seeds),
     }
     return EvalResult(
         mode="stability",
@@ -752,13 +753,15 @@ def run_stance(ctx: _Context) -> EvalResult:
         rows = data.rows(q)
         texts, vectors = ctx.texts(rows), ctx.vectors(rows)
         opts.log(f"stance for {q} ({len(rows):,} responses)")
-        clf = StanceClassifier(ctx.embedder.embed, seed=opts.seed)
-        kwargs = (
-            {"question": data.questions[q]}
-            if "question" in inspect.signature(clf.fit).parameters and data.questions[q]
-            else {}
-        )
-        clf.fit(texts, vectors, **kwargs)
+        # the question text helps the classifier read short answers ("Yes.", "No")
+        question = {"question": data.questions[q]} if data.questions[q] else {}
+        if "question" in inspect.signature(StanceClassifier).parameters:
+            clf = StanceClassifier(ctx.embedder.embed, seed=opts.seed, **question)
+            clf.fit(texts, vectors)
+        else:
+            clf = StanceClassifier(ctx.embedder.embed, seed=opts.seed)
+            takes_question = "question" in inspect.signature(clf.fit).parameters
+            clf.fit(texts, vectors, **(question if takes_question else {}))
         labels, _ = clf.predict(texts, vectors)
         for i, label in zip(rows, labels, strict=True):
             if data.keys[i] in data.gold_stance:

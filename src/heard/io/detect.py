@@ -213,8 +213,9 @@ def classify_column(profile: ColumnProfile, header_text: str = "") -> tuple[str,
     text = f"{name} {header_text}".strip()
     if profile.non_empty == 0:
         return "ignore", "empty in the sample"
-    if lowered in ID_NAMES and profile.distinct == profile.non_empty:
-        return "id", "id name, unique values"
+    if lowered in ID_NAMES and profile.distinct > profile.non_empty // 2:
+        unique = profile.distinct == profile.non_empty
+        return "id", "id name, unique values" if unique else "id name (some ids repeat)"
     if lowered in METADATA_NAMES:
         return "ignore", "survey metadata"
     if profile.samples and all(_DATE.match(sample) for sample in profile.samples):
@@ -633,6 +634,8 @@ def iter_rows(
                 attachments = record.get("Attachment Files", "").strip()
                 if attachments:
                     source["attachments"] = attachments.split(",")
+                if record.get("Is Withdrawn?", "").strip().lower() == "true":
+                    source["withdrawn"] = True
             answers.append(
                 Answer(
                     question=column.question_key,

@@ -244,7 +244,10 @@ def read_csv(path: Path) -> Table:
             delimiter = _sniff_delimiter(first_line)
             reader = csv.reader(handle, delimiter=delimiter, strict=True)
             header = next(reader, None)
-            extra_headers = [next(reader, None), next(reader, None)]
+            try:  # Qualtrics puts two more header rows below; errors here show up later
+                extra_headers = [next(reader, None), next(reader, None)]
+            except csv.Error:
+                extra_headers = [None, None]
     except csv.Error as exc:
         raise InputError(f"the header cannot be read as CSV ({exc})", file=path, row=1) from None
     except UnicodeDecodeError as exc:

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from heard import __version__
+from heard.store.bulk import bulk_update_rows
 from heard.store.models import (
     Assignment,
     Consultation,
@@ -30,6 +31,16 @@ from heard.store.models import (
     Theme,
 )
 
+RESULT_FIELDS = [
+    "language",
+    "group",
+    "outcome",
+    "outcome_reason",
+    "stance",
+    "stance_confidence",
+    "evidence_rich",
+    "evidence_reason",
+]
 STAGES = ("prepare", "duplicates", "embed", "themes", "map", "stance", "evidence", "save")
 
 ProgressFn = Callable[[str, float], None]
@@ -131,10 +142,10 @@ def run_analysis(run: Run, progress: ProgressFn | None = None) -> Run:
             if question.id in done:
                 continue
 
-            def stage_progress(stage: str, fraction: float, _p=position) -> None:
+            def stage_progress(stage: str, fraction: float, _p=position, _q=question) -> None:
                 _check_cancel(run)
                 overall = (_p + fraction) / max(len(open_questions), 1)
-                run.stage = f"{question.key}: {stage}"
+                run.stage = f"{_q.key}: {stage}"
                 run.progress = overall
                 Run.objects.filter(pk=run.pk).update(stage=run.stage, progress=overall)
                 report(run.stage, overall)
@@ -244,8 +255,10 @@ def analyse_question(
     step("prepare", 0.0)
     data = load_question(question)
     n = len(data.ids)
-    substantive, empty_reasons = prepare.substantive_mask(data.texts)
-    languages = prepare.detect_languages(data.texts)
+    prepared = prepare.prepare(data.texts)
+    substantive = [p.substantive for p in prepared]
+    empty_reasons = [p.reason for p in prepared]
+    languages = [p.language if p.language != "und" else "" for p in prepared]
     lap("prepare")
 
     step("duplicates", 0.1)
@@ -253,7 +266,7 @@ def analyse_question(
     sub_texts = [data.texts[i] for i in sub_index]
     groups = duplicates.find_groups(sub_texts, seed=params.seed)
     rep_local, rep_weights = duplicates.representatives(groups, len(sub_texts))
-    rep_index = [sub_index[i] for i in rep_local]
+    rep_index = [sub_index[int(i)] for i in rep_local]
     lap("duplicates")
 
     step("embed", 0.2)
@@ -285,7 +298,7 @@ def analyse_question(
     else:
         from heard.analysis.clustering import ThemeDiscoverer
 
-        discoverer = ThemeDiscoverer(seed=params.seed).fit(
+        discoverer = ThemeDiscoverer(seed=params.seed, embed=embedder.embed).fit(
             rep_texts, vectors, weights=np.asarray(rep_weights, dtype=float)
         )
         specs = discoverer.themes_
@@ -294,7 +307,7 @@ def analyse_question(
         rep_reasons = [reason for _, reason in discoverer.outcomes_]
         for spec in specs:
             quotes_by_theme[spec.key] = [
-                (rep_index[i], text) for i, text in (spec.quotes or [])
+                (data.ids[rep_index[i]], text) for i, text in (spec.quotes or [])
             ]
     lap("themes+map")
 
@@ -313,13 +326,33 @@ def analyse_question(
 
     step("save", 0.9)
     # Spread representative results to every member of its duplicate group.
-    member_of = _expand(groups, rep_local, len(sub_texts))
+    member_of = duplicates.expand(list(range(len(rep_local))), groups, len(sub_texts))
     results = _per_response(
-        n, substantive, empty_reasons, sub_index, member_of,
-        rep_labels, rep_conf, rep_reasons, stance_labels, stance_conf, evidence_flags,
+        n,
+        substantive,
+        empty_reasons,
+        sub_index,
+        member_of,
+        rep_labels,
+        rep_conf,
+        rep_reasons,
+        stance_labels,
+        stance_conf,
+        evidence_flags,
     )
-    _save(question, run, data, languages, groups, sub_index, specs, quotes_by_theme,
-          results, keep_themes, codebook is not None)
+    _save(
+        question,
+        run,
+        data,
+        languages,
+        groups,
+        sub_index,
+        specs,
+        quotes_by_theme,
+        results,
+        keep_themes,
+        codebook is not None,
+    )
     lap("save")
     step("save", 1.0)
     return timings
@@ -333,9 +366,11 @@ def _question_kw(stance, question: Question) -> dict:
 
 
 def _hashes(question: Question, ids: list[int]) -> list[str]:
-    found = dict(Response.objects.filter(id__in=ids).values_list("id", "content_hash")) if len(
-        ids
-    ) < 900 else _hashes_chunked(ids)
+    found = (
+        dict(Response.objects.filter(id__in=ids).values_list("id", "content_hash"))
+        if len(ids) < 900
+        else _hashes_chunked(ids)
+    )
     return [found[i] for i in ids]
 
 
@@ -347,21 +382,19 @@ def _hashes_chunked(ids: list[int]) -> dict[int, str]:
     return found
 
 
-def _expand(groups, rep_local: list[int], n_sub: int) -> list[int]:
-    """For each substantive text (local index), the position of its representative."""
-    position_of_rep = {local: pos for pos, local in enumerate(rep_local)}
-    member_of = [-1] * n_sub
-    for local, pos in position_of_rep.items():
-        member_of[local] = pos
-    for group in groups:
-        pos = position_of_rep[group.canonical]
-        for m in group.members:
-            member_of[m] = pos
-    return member_of
-
-
-def _per_response(n, substantive, empty_reasons, sub_index, member_of, rep_labels, rep_conf,
-                  rep_reasons, stance_labels, stance_conf, evidence_flags) -> list[dict]:
+def _per_response(
+    n,
+    substantive,
+    empty_reasons,
+    sub_index,
+    member_of,
+    rep_labels,
+    rep_conf,
+    rep_reasons,
+    stance_labels,
+    stance_conf,
+    evidence_flags,
+) -> list[dict]:
     results: list[dict] = [{} for _ in range(n)]
     for i in range(n):
         if not substantive[i]:
@@ -404,10 +437,15 @@ def _map(specs, embedder, rep_texts, vectors, labelled, data, rep_index, seed):
     conf, reasons = [], []
     for row, chosen in zip(proba, labels, strict=True):
         best = int(np.argmax(row)) if len(row) else -1
-        conf.append(float(max(row[keys.index(k)] for k in chosen)) if chosen else float(
-            row[best] if best >= 0 else 0.0))
+        conf.append(
+            float(max(row[keys.index(k)] for k in chosen))
+            if chosen
+            else float(row[best] if best >= 0 else 0.0)
+        )
         reasons.append(
-            "" if chosen else f"no theme is a confident match (best: {keys[best]}, p={row[best]:.2f})"
+            ""
+            if chosen
+            else f"no theme is a confident match (best: {keys[best]}, p={row[best]:.2f})"
         )
     return labels, conf, reasons
 
@@ -419,9 +457,7 @@ def _weak_labels(question: Question, data: QuestionData, rep_index: list[int]):
     closed = question.paired_closed
     if closed is None:
         return None
-    answers = dict(
-        Response.objects.filter(question=closed).values_list("respondent_id", "options")
-    )
+    answers = dict(Response.objects.filter(question=closed).values_list("respondent_id", "options"))
     weak = [options_stance(answers.get(data.respondent_ids[i]) or []) for i in rep_index]
     return weak if any(weak) else None
 
@@ -429,8 +465,9 @@ def _weak_labels(question: Question, data: QuestionData, rep_index: list[int]):
 def _human_examples(question: Question, data: QuestionData) -> dict:
     """Analysts' corrections: the themes a human set on a response are few-shot examples."""
     touched = set(
-        Assignment.objects.filter(theme__question=question, origin=Assignment.Origin.HUMAN)
-        .values_list("response_id", flat=True)
+        Assignment.objects.filter(
+            theme__question=question, origin=Assignment.Origin.HUMAN
+        ).values_list("response_id", flat=True)
     )
     if not touched:
         return {}
@@ -458,8 +495,19 @@ def _spec_from_theme(theme: Theme):
 
 
 @transaction.atomic
-def _save(question, run, data, languages, groups, sub_index, specs, quotes_by_theme, results,
-          keep_themes, from_codebook) -> None:
+def _save(
+    question,
+    run,
+    data,
+    languages,
+    groups,
+    sub_index,
+    specs,
+    quotes_by_theme,
+    results,
+    keep_themes,
+    from_codebook,
+) -> None:
     # Duplicate groups.
     DuplicateGroup.objects.filter(question=question).delete()
     group_of: dict[int, DuplicateGroup] = {}
@@ -468,8 +516,17 @@ def _save(question, run, data, languages, groups, sub_index, specs, quotes_by_th
         members = [data.ids[sub_index[m]] for m in g.members]
         canonical = data.texts[sub_index[g.canonical]]
         new_groups.append(
-            (DuplicateGroup(question=question, run=run, key=g.key[:64], kind=g.kind,
-                            canonical_text=canonical, size=len(members)), members)
+            (
+                DuplicateGroup(
+                    question=question,
+                    run=run,
+                    key=g.key[:64],
+                    kind=g.kind,
+                    canonical_text=canonical,
+                    size=len(members),
+                ),
+                members,
+            )
         )
     DuplicateGroup.objects.bulk_create([g for g, _ in new_groups], batch_size=2000)
     for g, members in new_groups:
@@ -479,9 +536,7 @@ def _save(question, run, data, languages, groups, sub_index, specs, quotes_by_th
     # Themes.
     if keep_themes:
         theme_by_key = {t.key: t for t in question.themes.all()}
-        Assignment.objects.filter(
-            theme__question=question, origin=Assignment.Origin.AI
-        ).delete()
+        Assignment.objects.filter(theme__question=question, origin=Assignment.Origin.AI).delete()
     else:
         Assignment.objects.filter(theme__question=question).delete()
         question.themes.all().delete()
@@ -490,49 +545,62 @@ def _save(question, run, data, languages, groups, sub_index, specs, quotes_by_th
         ordered = sorted(specs, key=lambda s: (s.parent is not None,))
         for position, spec in enumerate(ordered):
             quotes = [
-                {"response_id": rid, "text": text} for rid, text in quotes_by_theme.get(spec.key, [])
+                {"response_id": rid, "text": text}
+                for rid, text in quotes_by_theme.get(spec.key, [])
             ]
             theme_by_key[spec.key] = Theme.objects.create(
-                question=question, run=run, key=spec.key, label=spec.label[:200],
-                description=spec.description or "", key_phrases=list(spec.key_phrases or []),
-                quotes=quotes, position=position, origin=origin,
+                question=question,
+                run=run,
+                key=spec.key,
+                label=spec.label[:200],
+                description=spec.description or "",
+                key_phrases=list(spec.key_phrases or []),
+                quotes=quotes,
+                position=position,
+                origin=origin,
                 parent=theme_by_key.get(spec.parent) if spec.parent else None,
             )
 
     # Assignments and per-response fields.
     assignments = []
     human_touched = set(
-        Assignment.objects.filter(theme__question=question, origin=Assignment.Origin.HUMAN)
-        .values_list("response_id", flat=True)
+        Assignment.objects.filter(
+            theme__question=question, origin=Assignment.Origin.HUMAN
+        ).values_list("response_id", flat=True)
     )
     updates = []
     for i, rid in enumerate(data.ids):
         r = results[i]
-        resp = Response(id=rid)
-        resp.language = languages[i] or ""
-        resp.group = group_of.get(rid)
-        resp.outcome = r["outcome"]
-        resp.outcome_reason = (r.get("reason") or "")[:300]
-        resp.stance = r.get("stance") or ""
-        resp.stance_confidence = r.get("stance_confidence")
-        resp.evidence_rich = r.get("evidence_rich")
-        resp.evidence_reason = (r.get("evidence_reason") or "")[:300]
-        updates.append(resp)
+        group = group_of.get(rid)
+        updates.append(
+            (
+                rid,
+                languages[i] or "",
+                group.id if group else None,
+                r["outcome"],
+                (r.get("reason") or "")[:300],
+                r.get("stance") or "",
+                r.get("stance_confidence"),
+                r.get("evidence_rich"),
+                (r.get("evidence_reason") or "")[:300],
+            )
+        )
         if rid in human_touched:
             continue
         for key in r.get("themes", []):
             theme = theme_by_key.get(key)
             if theme is not None:
                 assignments.append(
-                    Assignment(response_id=rid, theme=theme, confidence=r.get("confidence"),
-                               origin=Assignment.Origin.AI, ai_original=True, run=run)
+                    Assignment(
+                        response_id=rid,
+                        theme=theme,
+                        confidence=r.get("confidence"),
+                        origin=Assignment.Origin.AI,
+                        ai_original=True,
+                        run=run,
+                    )
                 )
-    Response.objects.bulk_update(
-        updates,
-        ["language", "group", "outcome", "outcome_reason", "stance", "stance_confidence",
-         "evidence_rich", "evidence_reason"],
-        batch_size=1000,
-    )
+    bulk_update_rows(Response, RESULT_FIELDS, updates)
     Assignment.objects.bulk_create(assignments, batch_size=5000, ignore_conflicts=True)
 
 

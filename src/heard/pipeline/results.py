@@ -53,9 +53,7 @@ def theme_table(question: Question) -> list[dict]:
         n = counts.get(theme.id, 0)
         if children.get(theme.id):
             n = (
-                Assignment.objects.filter(
-                    Q(theme=theme) | Q(theme__parent=theme), is_active=True
-                )
+                Assignment.objects.filter(Q(theme=theme) | Q(theme__parent=theme), is_active=True)
                 .values("response_id")
                 .distinct()
                 .count()
@@ -134,13 +132,42 @@ def export_rows(consultation: Consultation, question: str | None = None) -> Iter
             Response.objects.filter(question=q)
             .order_by("id")
             .values_list(
-                "id", "key", "text", "options", "language", "outcome", "outcome_reason",
-                "stance", "stance_confidence", "evidence_rich", "evidence_reason",
-                "respondent__key", "respondent__kind", "group__key", "group__kind", "group__size",
+                "id",
+                "key",
+                "text",
+                "options",
+                "language",
+                "outcome",
+                "outcome_reason",
+                "stance",
+                "stance_confidence",
+                "evidence_rich",
+                "evidence_reason",
+                "respondent__key",
+                "respondent__kind",
+                "group__key",
+                "group__kind",
+                "group__size",
             )
         )
-        for (rid, key, text, options, language, outcome, reason, stance, stance_conf,
-             rich, rich_reason, rkey, rkind, gkey, gkind, gsize) in rows.iterator(chunk_size=5000):
+        for (
+            rid,
+            key,
+            text,
+            options,
+            language,
+            outcome,
+            reason,
+            stance,
+            stance_conf,
+            rich,
+            rich_reason,
+            rkey,
+            rkind,
+            gkey,
+            gkind,
+            gsize,
+        ) in rows.iterator(chunk_size=5000):
             assigned = themes_of.get(rid, [])
             yield {
                 "question_id": q.key,

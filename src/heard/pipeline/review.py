@@ -23,10 +23,7 @@ def suggest_review(consultation: Consultation, question_key: str, count: int = 2
     embedder = get_embedder((run.params.get("embedder") if run else None) or "minilm")
 
     data = load_question(question)
-    keep = [
-        i for i, rid in enumerate(data.ids)
-        if data.texts[i].strip()
-    ]
+    keep = [i for i, rid in enumerate(data.ids) if data.texts[i].strip()]
     texts = [data.texts[i] for i in keep]
     ids = [data.ids[i] for i in keep]
     hashes = dict(question.responses.values_list("id", "content_hash"))
@@ -35,25 +32,31 @@ def suggest_review(consultation: Consultation, question_key: str, count: int = 2
     position = {rid: pos for pos, rid in enumerate(ids)}
     examples = [(position[rid], keys) for rid, keys in labelled.items() if rid in position]
     mapper = ThemeMapper(embedder.embed, seed=run.seed if run else 0)
-    mapper.fit([_spec_from_theme(t) for t in themes], texts=texts, vectors=vectors,
-               examples=examples or None)
+    mapper.fit(
+        [_spec_from_theme(t) for t in themes],
+        texts=texts,
+        vectors=vectors,
+        examples=examples or None,
+    )
     picked = mapper.suggest_review(texts, vectors, n=count + len(examples))
     current: dict[int, list[str]] = {}
-    for rid, key in Assignment.objects.filter(
-        theme__question=question, is_active=True
-    ).values_list("response_id", "theme__key"):
+    for rid, key in Assignment.objects.filter(theme__question=question, is_active=True).values_list(
+        "response_id", "theme__key"
+    ):
         current.setdefault(rid, []).append(key)
     out = []
     for pos in picked:
         rid = ids[int(pos)]
         if rid in labelled:
             continue
-        out.append({
-            "response_id": data.keys[keep[int(pos)]] or rid,
-            "id": rid,
-            "themes": current.get(rid, []),
-            "text": texts[int(pos)],
-        })
+        out.append(
+            {
+                "response_id": data.keys[keep[int(pos)]] or rid,
+                "id": rid,
+                "themes": current.get(rid, []),
+                "text": texts[int(pos)],
+            }
+        )
         if len(out) >= count:
             break
     return out

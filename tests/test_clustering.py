@@ -1,0 +1,233 @@
+"""Theme discovery on small synthetic topics (TF-IDF + SVD vectors) and on gambling_1000."""
+
+from __future__ import annotations
+
+import csv
+import time
+
+import numpy as np
+import pytest
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import adjusted_rand_score
+from tests.conftest import shared_dataset
+
+from heard.analysis.clustering import ThemeDiscoverer, cut_tree, ward_tree
+from heard.analysis.quotes import verify_quote
+
+TOPICS = {
+    "transport": (
+        ["bus", "train", "cycle lane", "road", "traffic", "parking"],
+        ["The {a} near my home needs work.", "Please fix the {a} and the {b}.",
+         "Our {a} is a daily problem. The {b} is worse."],
+    ),
+    "housing": (
+        ["rent", "landlord", "social housing", "mortgage", "eviction", "deposit"],
+        ["My {a} keeps going up.", "Nobody helps with the {a} or the {b}.",
+         "The {a} is unfair to families. We need rules on the {b}."],
+    ),
+    "health": (
+        ["GP appointment", "hospital", "waiting list", "nurse", "pharmacy", "dentist"],
+        ["I waited months for a {a}.", "The {a} and the {b} are overstretched.",
+         "Getting a {a} is hard. The {b} was closed."],
+    ),
+}
+
+
+def make_corpus(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
+    """``n`` short answers drawn from three clearly separate topics, with their topic."""
+    rng = np.random.default_rng(seed)
+    names = sorted(TOPICS)
+    texts, topics = [], []
+    for i in range(n):
+        topic = names[i % 3]
+        words, templates = TOPICS[topic]
+        a, b = rng.choice(len(words), 2, replace=False)
+        texts.append(templates[rng.integers(len(templates))].format(a=words[a], b=words[b]))
+        topics.append(topic)
+    return texts, topics
+
+
+def vectorise(texts: list[str], dim: int = 20) -> np.ndarray:
+    """TF-IDF + SVD unit vectors (empty texts get a zero row)."""
+    x = TfidfVectorizer().fit_transform([t or "empty" for t in texts])
+    v = TruncatedSVD(min(dim, x.shape[1] - 1), random_state=0).fit_transform(x)
+    v[[not (t or "").strip() for t in texts]] = 0.0
+    n = np.linalg.norm(v, axis=1, keepdims=True)
+    return (v / np.where(n > 0, n, 1.0)).astype(np.float32)
+
+
+def primary(model: ThemeDiscoverer) -> list[str]:
+    return [labs[0] if labs else out[0] for labs, out in zip(model.labels_, model.outcomes_,
+                                                             strict=True)]
+
+
+@pytest.fixture(scope="module")
+def corpus() -> tuple[list[str], list[str], np.ndarray]:
+    texts, topics = make_corpus(300)
+    texts[5] = "   "
+    texts[17] = ""
+    return texts, topics, vectorise(texts)
+
+
+@pytest.fixture(scope="module")
+def fitted(corpus) -> ThemeDiscoverer:
+    texts, _, x = corpus
+    return ThemeDiscoverer(seed=0, min_themes=2).fit(texts, x)
+
+
+def test_every_text_has_one_outcome(corpus, fitted):
+    texts, _, _ = corpus
+    assert len(fitted.outcomes_) == len(fitted.labels_) == len(fitted.confidence_) == len(texts)
+    kinds = [o[0] for o in fitted.outcomes_]
+    assert set(kinds) <= {"mapped", "other", "empty"}
+    assert all(reason for _, reason in fitted.outcomes_)
+    assert kinds[5] == kinds[17] == "empty"
+    for labs, (kind, _) in zip(fitted.labels_, fitted.outcomes_, strict=True):
+        assert (len(labs) >= 1) == (kind == "mapped")
+    assert kinds.count("other") / len(texts) < 0.05
+    assert np.all((fitted.confidence_ >= 0) & (fitted.confidence_ <= 1))
+
+
+def test_recovers_three_topics(corpus, fitted):
+    texts, topics, _ = corpus
+    keep = [i for i, t in enumerate(texts) if t.strip()]
+    pred = primary(fitted)
+    # Leaves may split a topic, but never mix two: every leaf is pure.
+    for key in {pred[i] for i in keep}:
+        assert len({topics[i] for i in keep if pred[i] == key}) == 1
+
+
+def test_hierarchy_and_labels(fitted):
+    parents = {t.key for t in fitted.themes_ if t.parent is None}
+    leaves = [t for t in fitted.themes_ if t.parent is not None]
+    assert parents and leaves
+    assert {t.parent for t in leaves} == parents  # every parent has a child
+    assert {k for labs in fitted.labels_ for k in labs} <= {t.key for t in leaves}
+    for theme in fitted.themes_:
+        assert 1 <= len(theme.label.split()) <= 8
+        assert theme.description
+        assert theme.key_phrases
+
+
+def test_quotes_are_exact_substrings(corpus, fitted):
+    texts, _, _ = corpus
+    for theme in fitted.themes_:
+        if theme.parent:
+            assert 1 <= len(theme.quotes) <= 5
+        for i, quote in theme.quotes:
+            assert verify_quote(texts[i], quote)
+            assert fitted.labels_[i]  # quoted from a mapped response
+
+
+def test_deterministic(corpus, fitted):
+    texts, _, x = corpus
+    again = ThemeDiscoverer(seed=0, min_themes=2).fit(texts, x)
+    assert again.labels_ == fitted.labels_
+    assert [(t.key, t.label, t.quotes) for t in again.themes_] == [
+        (t.key, t.label, t.quotes) for t in fitted.themes_
+    ]
+    np.testing.assert_array_equal(again.confidence_, fitted.confidence_)
+
+
+def test_weights_pull_counts(corpus):
+    texts, _, x = corpus
+    w = np.ones(len(texts))
+    w[0] = 500.0
+    heavy = ThemeDiscoverer(seed=0, min_themes=2).fit(texts, x, weights=w)
+    key0 = heavy.labels_[0][0]
+    leaves = sorted((t for t in heavy.themes_ if t.parent), key=lambda t: -t.size)
+    assert leaves[0].key == key0 and leaves[0].size >= 500  # the heavy answer's theme leads
+    assert sum(t.size for t in heavy.themes_ if t.parent) == pytest.approx(
+        sum(w[i] for i, labs in enumerate(heavy.labels_) if labs)
+    )
+
+
+def test_substantive_mask_respected(corpus):
+    texts, _, x = corpus
+    mask = [bool(t.strip()) for t in texts]
+    mask[0] = False
+    model = ThemeDiscoverer(seed=0).fit(texts, x, substantive=mask)
+    assert model.outcomes_[0][0] == "empty" and model.labels_[0] == []
+
+
+def test_small_and_tiny_inputs():
+    texts, _ = make_corpus(50)
+    model = ThemeDiscoverer(seed=0).fit(texts, vectorise(texts))
+    leaves = [t for t in model.themes_ if t.parent]
+    assert 1 <= len(leaves) <= 8
+    assert all(o[0] in {"mapped", "other"} for o in model.outcomes_)
+
+    tiny = ["Fix the buses.", "Rents are too high.", ""]
+    model = ThemeDiscoverer(seed=0).fit(tiny, vectorise(tiny, dim=2))
+    assert [o[0] for o in model.outcomes_] == ["mapped", "mapped", "empty"]
+    assert len([t for t in model.themes_ if t.parent]) == 1
+    assert len([t for t in model.themes_ if not t.parent]) == 1
+
+    empty = ThemeDiscoverer(seed=0).fit([], np.zeros((0, 4)))
+    assert empty.themes_ == [] and empty.outcomes_ == []
+    blank = ThemeDiscoverer(seed=0).fit(["", " "], np.zeros((2, 4)))
+    assert [o[0] for o in blank.outcomes_] == ["empty", "empty"]
+
+
+def test_sample_then_assign_and_predict(corpus):
+    texts, topics, x = corpus
+    model = ThemeDiscoverer(seed=1, sample_size=90, tree_size=60, min_themes=2).fit(texts, x)
+    assert len(model.sample_) == 90
+    keep = [i for i, t in enumerate(texts) if t.strip()]
+    pred = primary(model)
+    for key in {pred[i] for i in keep} - {"other"}:  # leaves stay pure when assigned
+        assert len({topics[i] for i in keep if pred[i] == key}) == 1
+    assert sum(p == "other" for p in pred) / len(pred) < 0.1
+    new_texts, _ = make_corpus(9, seed=5)
+    assert model.predict(texts[:9], x[:9]) == model.labels_[:9]
+    assert model.transform(new_texts, x[:9]).shape == (9, len(model.centroids_))
+
+
+def test_ward_tree_cut():
+    x = np.array([[0.0, 0.0], [0.0, 0.1], [5.0, 5.0], [5.0, 5.2], [9.0, 0.0]])
+    merges = ward_tree(x, np.ones(5))
+    assert merges.shape == (4, 3) and np.all(np.diff(merges[:, 2]) >= 0)
+    cuts = cut_tree(merges, 5, [3])
+    assert cuts[3].tolist() == [0, 0, 1, 1, 2]
+
+
+@pytest.mark.slow
+def test_gambling_1000_stable_and_pure():
+    folder = shared_dataset("gambling_1000")
+    embeddings = pytest.importorskip("heard.analysis.embeddings")
+    with open(folder / "responses.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    gold: dict[str, set[str]] = {}
+    with open(folder / "gold_themes.csv", newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            gold.setdefault(row["response_id"], set()).add(row["theme"])
+    texts = [r["text"] for r in rows]
+    try:  # the fast static embedder keeps this test within seconds
+        x = embeddings.get_embedder("static").embed(texts)
+    except Exception as error:  # noqa: BLE001 - the model is an optional part here
+        pytest.skip(f"static embedder unavailable: {error}")
+    start = time.perf_counter()
+    runs = [primary(ThemeDiscoverer(seed=s).fit(texts, x)) for s in (0, 1, 2)]
+    assert time.perf_counter() - start < 60
+    for a in range(3):
+        for b in range(a + 1, 3):
+            assert adjusted_rand_score(runs[a], runs[b]) >= 0.9
+    # Purity with multi-label gold: a response is pure if its cluster's top label is one of its.
+    lab = runs[0]
+    ids = [r["response_id"] for r in rows]
+    members: dict[str, list[int]] = {}
+    for i, c in enumerate(lab):
+        members.setdefault(c, []).append(i)
+    top = {}
+    for c, idx in members.items():
+        counts: dict[str, int] = {}
+        for i in idx:
+            for g in gold.get(ids[i], ()):
+                counts[g] = counts.get(g, 0) + 1
+        top[c] = max(sorted(counts), key=counts.get) if counts else None
+    labelled = [i for i in range(len(ids)) if gold.get(ids[i])]
+    purity = sum(top[lab[i]] in gold[ids[i]] for i in labelled) / len(labelled)
+    n_leaves = len(set(lab) - {"other", "empty"})
+    assert n_leaves >= 5
+    assert purity >= 0.6

@@ -1,0 +1,188 @@
+"""ThemeMapper: multi-label output, thresholds, zero-shot and few-shot, active learning."""
+
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from heard.analysis.mapping import ThemeMapper, split_clauses
+from tests._fake_embed import fake_embed
+from tests.conftest import shared_dataset
+
+
+@dataclass
+class Theme:
+    key: str
+    label: str
+    description: str = ""
+
+
+THEMES = [
+    Theme("cost", "Cost", "prices money expensive budget afford taxes bills"),
+    Theme("safety", "Safety", "danger accidents injury police crime risk"),
+    Theme("nature", "Nature", "trees birds wildlife river parks green"),
+]
+WORDS = {t.key: t.description.split() for t in THEMES}
+FILLER = "people think about this proposal today really quite often".split()
+
+
+def make_corpus(n: int = 150, seed: int = 0) -> tuple[list[str], list[list[str]]]:
+    """Synthetic responses: one or two themes each, in separate sentences, with filler."""
+    rng = np.random.default_rng(seed)
+    texts, gold = [], []
+    keys = list(WORDS)
+    for i in range(n):
+        chosen = [keys[i % 3]] + ([keys[(i + 1) % 3]] if i % 4 == 0 else [])
+        sentences = []
+        for key in chosen:
+            words = list(rng.choice(WORDS[key], 3, replace=False)) + list(rng.choice(FILLER, 3))
+            rng.shuffle(words)
+            sentences.append(" ".join(words).capitalize() + ".")
+        texts.append(" However, ".join(sentences))
+        gold.append(chosen)
+    return texts, gold
+
+
+def micro_f1(pred: list[list[str]], gold: list[list[str]]) -> float:
+    tp = sum(len(set(p) & set(g)) for p, g in zip(pred, gold, strict=True))
+    return 2 * tp / max(1, sum(map(len, pred)) + sum(map(len, gold)))
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    texts, gold = make_corpus()
+    return texts, gold, fake_embed(texts)
+
+
+def test_split_clauses_splits_on_sentences_and_contrast() -> None:
+    parts = split_clauses("Prices are far too high already. However, the parks would benefit.")
+    assert len(parts) == 2 and parts[1].startswith("the parks")
+
+
+def test_zero_shot_prefers_the_matching_description(corpus) -> None:
+    texts, gold, vec = corpus
+    m = ThemeMapper(fake_embed, seed=0).fit(THEMES, texts, vec)
+    prob = m.predict_proba(texts, vec)
+    assert prob.shape == (len(texts), 3)
+    assert ((prob >= 0) & (prob <= 1)).all()
+    top = [m.keys_[j] for j in prob.argmax(axis=1)]
+    assert np.mean([t in g for t, g in zip(top, gold, strict=True)]) > 0.8
+    one = ["Trees and birds by the river."]
+    single = m.predict(one, fake_embed(one))
+    assert single[0][0] == "nature"
+
+
+def test_predict_is_multi_label_with_thresholds(corpus) -> None:
+    texts, gold, vec = corpus
+    m = ThemeMapper(fake_embed, seed=0).fit(THEMES, texts, vec)
+    pred = m.predict(texts, vec)
+    assert m.thresholds_.shape == (3,)
+    assert any(len(p) >= 2 for p in pred)
+    assert all(len(set(p)) == len(p) for p in pred)
+    assert micro_f1(pred, gold) > 0.6
+
+
+def test_few_shot_improves_over_zero_shot() -> None:
+    # Descriptions that point only weakly at the themes: the examples carry the signal.
+    texts, gold = make_corpus(180, seed=1)
+    vec = fake_embed(texts)
+    vague = [Theme("cost", "Cost"), Theme("safety", "Safety"), Theme("nature", "Nature")]
+    zero = ThemeMapper(fake_embed, seed=0).fit(vague, texts, vec)
+    examples = [(i, gold[i]) for i in range(30)]
+    few = ThemeMapper(fake_embed, seed=0).fit(vague, texts, vec, examples)
+    rest = slice(30, None)
+    f_zero = micro_f1(zero.predict(texts, vec)[rest], gold[rest])
+    f_few = micro_f1(few.predict(texts, vec)[rest], gold[rest])
+    assert f_few > f_zero + 0.1
+    assert f_few > 0.8
+    assert few.mode_ == "few-shot" and zero.mode_ == "zero-shot"
+
+
+def test_deterministic_for_a_seed(corpus) -> None:
+    texts, gold, vec = corpus
+    ex = [(i, gold[i]) for i in range(12)]
+    a = ThemeMapper(fake_embed, seed=3).fit(THEMES, texts, vec, ex).predict_proba(texts, vec)
+    b = ThemeMapper(fake_embed, seed=3).fit(THEMES, texts, vec, ex).predict_proba(texts, vec)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_predicts_in_chunks_identically(corpus) -> None:
+    texts, gold, vec = corpus
+    m = ThemeMapper(fake_embed, seed=0).fit(THEMES, texts, vec)
+    whole = m.predict_proba(texts, vec)
+    m.batch_size = 7
+    np.testing.assert_allclose(m.predict_proba(texts, vec), whole, atol=1e-6)
+
+
+def test_empty_prediction_means_other(corpus) -> None:
+    texts, gold, vec = corpus
+    m = ThemeMapper(fake_embed, seed=0, floor=1.01).fit(THEMES, texts, vec)
+    m.thresholds_[:] = 1.01
+    assert m.predict(texts[:3], vec[:3]) == [[], [], []]
+
+
+def test_suggest_review_returns_distinct_uncertain_non_duplicate_indices(corpus) -> None:
+    texts, gold, vec = corpus
+    # A campaign: 40 copies of one ambiguous text must not fill the review list.
+    camp = "Prices and danger and trees, hard to say really."
+    texts2 = texts + [camp] * 40
+    vec2 = np.vstack([vec, fake_embed([camp] * 40)])
+    m = ThemeMapper(fake_embed, seed=0).fit(THEMES, texts2, vec2)
+    unc = m.uncertainty(texts2, vec2)
+    assert unc.shape == (len(texts2),) and ((unc >= 0) & (unc <= 1)).all()
+    picks = m.suggest_review(texts2, vec2, n=10, exclude=[0, 1])
+    assert len(picks) == 10 and len(set(picks)) == 10
+    assert 0 not in picks and 1 not in picks
+    assert sum(p >= len(texts) for p in picks) <= 1
+    assert np.mean(unc[picks]) > np.mean(unc)
+
+
+def test_rejects_unknown_theme_in_examples(corpus) -> None:
+    texts, _, vec = corpus
+    with pytest.raises(KeyError):
+        ThemeMapper(fake_embed).fit(THEMES, texts, vec, [(0, ["nope"])])
+
+
+def _gambling_1000():
+    root = shared_dataset("gambling_1000")
+    try:
+        from heard.analysis.embeddings import get_embedder
+
+        embed = get_embedder("minilm").embed
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"MiniLM embedder unavailable: {exc}")
+    with (root / "responses.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    with (root / "codebook.csv").open(encoding="utf-8") as f:
+        themes = [Theme(r["theme"], r["label"], r["description"]) for r in csv.DictReader(f)]
+    gold: dict[str, list[str]] = {}
+    with (root / "gold_themes.csv").open(encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            gold.setdefault(r["response_id"], []).append(r["theme"])
+    texts = [r["text"] for r in rows]
+    return embed, themes, texts, [gold.get(r["response_id"], []) for r in rows]
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_gambling_1000_zero_and_few_shot_floors() -> None:
+    embed, themes, texts, gold = _gambling_1000()
+    start = time.time()
+    vec = embed(texts)
+    if time.time() - start > 30:
+        pytest.skip("embedding 1,000 responses took over 30 s on this machine")
+    zero = ThemeMapper(embed, seed=0).fit(themes, texts, vec)
+    assert micro_f1(zero.predict(texts, vec), gold) >= 0.5
+    rng = np.random.default_rng(0)
+    ex: list[int] = []
+    for t in themes:
+        cands = [i for i, g in enumerate(gold) if t.key in g and i not in ex]
+        ex += list(rng.choice(cands, 10, replace=False))
+    few = ThemeMapper(embed, seed=0).fit(themes, texts, vec, [(i, gold[i]) for i in ex])
+    rest = [i for i in range(len(texts)) if i not in set(ex)]
+    pred = few.predict([texts[i] for i in rest], vec[rest])
+    assert micro_f1(pred, [gold[i] for i in rest]) >= 0.7

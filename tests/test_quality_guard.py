@@ -1,0 +1,49 @@
+"""Quality floors on the shared sets: a change that makes Heard measurably worse fails CI.
+
+Each floor sits a little below the value measured with the default settings and seed 0
+(see docs/evaluation.md, "CI regression guard", for the measured values and the rule).
+Results are deterministic for a seed, so the margin only absorbs library and platform
+drift, not randomness. Runs through the Python API (no subprocess); the embeddings are
+computed once per set and shared through one HEARD_HOME cache for the whole session.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from heard.evaluation.modes import EvalOptions, evaluate
+from tests.conftest import shared_dataset
+
+pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
+
+# (data set, mode) -> {metric: floor}; metrics are "higher is better"
+FLOORS: dict[tuple[str, str], dict[str, float]] = {
+    ("gambling_xs", "evidence"): {"evidence_f1": 0.30, "evidence_precision": 0.85},
+    ("gambling_xs", "stance"): {"stance_accuracy": 0.38, "stance_macro_f1": 0.31},
+    ("gambling_xs", "discover"): {"matched_f1": 0.25, "code_recall": 0.25, "nmi": 0.42},
+    ("gambling_1000", "codebook"): {"micro_f1": 0.46, "macro_f1": 0.48},
+    ("gambling_1000", "discover"): {"matched_f1": 0.50, "code_recall": 0.50, "nmi": 0.60},
+    ("gambling_1000", "stance"): {"stance_accuracy": 0.45, "stance_macro_f1": 0.31},
+    ("gambling_1000", "stability"): {"stability_ari_min": 0.90},
+}
+
+
+@pytest.fixture(scope="session")
+def eval_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("eval-home")
+
+
+@pytest.mark.parametrize(("name", "mode"), sorted(FLOORS))
+def test_quality_floor(name: str, mode: str, eval_home: Path, monkeypatch) -> None:
+    folder = shared_dataset(name)
+    monkeypatch.setenv("HEARD_HOME", str(eval_home))
+    result = evaluate(folder, EvalOptions(mode=mode, seed=0, n_boot=200))
+    assert result.n_responses > 0
+    below = {
+        key: (round(result.metrics[key], 4), floor)
+        for key, floor in FLOORS[(name, mode)].items()
+        if result.metrics[key] < floor
+    }
+    assert not below, f"{name} {mode}: below the floor (value, floor): {below}"
