@@ -59,8 +59,8 @@ def corpus():
 
 
 def test_split_clauses_splits_on_sentences_and_contrast() -> None:
-    parts = split_clauses("Prices are far too high already. However, the parks would benefit.")
-    assert len(parts) == 2 and parts[1].startswith("the parks")
+    parts = split_clauses("Prices are far too high today. However, parks would benefit greatly.")
+    assert len(parts) == 2 and parts[1].startswith("parks")
 
 
 def test_zero_shot_prefers_the_matching_description(corpus) -> None:

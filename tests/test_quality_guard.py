@@ -16,7 +16,7 @@ import pytest
 from heard.evaluation.modes import EvalOptions, evaluate
 from tests.conftest import shared_dataset
 
-pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
+pytestmark = [pytest.mark.slow, pytest.mark.shared_data, pytest.mark.quality]
 
 # (data set, mode) -> {metric: floor}; metrics are "higher is better"
 FLOORS: dict[tuple[str, str], dict[str, float]] = {

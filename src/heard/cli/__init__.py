@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "serve": "web:serve_cmd",
     "user": "web:user_cmd",
     "worker": "web:worker_cmd",
+    "report": "report:report_cmd",
+    "llm": "llm:llm_group",
 }
 
 HELP = """Heard reads every consultation response and reports fairly what people said.

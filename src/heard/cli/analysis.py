@@ -34,7 +34,15 @@ EMBEDDERS = ["minilm", "static", "multilingual"]
     help="Labelled examples for few-shot mapping (response_id,question_id,theme).",
 )
 @click.option("--rediscover", is_flag=True, help="Discover themes afresh, replacing the old ones.")
-def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover):
+@click.option("--llm", "llm_name", help="Improve the results with an LLM: PROVIDER:MODEL or a "
+              "profile (see `heard llm check --help`).")
+@click.option("--llm-config", type=click.Path(dir_okay=False, path_type=Path),
+              help="LLM config file (default: $HEARD_HOME/llm.toml).")
+@click.option("--llm-budget", type=float, help="Stop calling the LLM once this much is spent.")
+@click.option("--estimate", is_flag=True, help="With --llm: print calls, tokens and cost, "
+              "and stop before spending anything.")
+def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, llm_name,
+                llm_config, llm_budget, estimate):
     """Find themes, map every response, and read stance, evidence and campaigns.
 
     \b
@@ -60,6 +68,10 @@ def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover):
         examples=str(examples.resolve()) if examples else None,
         rediscover=rediscover,
     )
+    llm = _llm_setup(llm_name, llm_config, estimate)
+    if estimate:
+        _print_estimate(consultation, question, llm)
+        return
     run = start_run(consultation, params)
     if run.state.get("done"):
         console.print(f"Resuming run {run.id}: {len(run.state['done'])} question(s) already done.")
@@ -81,7 +93,58 @@ def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover):
         raise click.ClickException(f"Run {run.id} was cancelled at {run.stage}.")
     total = sum(sum(t.values()) for t in run.timings.values())
     console.print(f"[green]Analysed {name}[/green] (run {run.id}, {total:.1f} s).")
+    if llm is not None:
+        _run_llm(run, llm, llm_budget)
     console.print(f"Next: `heard themes {name}`, `heard show {name}`, `heard export {name}`.")
+
+
+def _llm_setup(llm_name, llm_config, estimate):
+    """The LLM config for --llm (None without it)."""
+    if llm_name is None:
+        if estimate or llm_config:
+            raise click.ClickException("--estimate and --llm-config need --llm NAME.")
+        return None
+    from heard.cli.llm import resolve_or_fail
+
+    return resolve_or_fail(llm_name, llm_config)
+
+
+def _print_estimate(consultation, question, config) -> None:
+    from heard.llm.enhance import EnhanceOptions
+    from heard.pipeline.llm_stage import estimate_questions
+
+    questions = consultation.questions.filter(kind="open")
+    if question:
+        questions = questions.filter(key=question)
+    est = estimate_questions(list(questions), config, EnhanceOptions())
+    console.print(f"Estimate for {config.describe()} (no LLM called):")
+    console.print(f"  calls              {est.calls}")
+    console.print(f"  prompt tokens      {est.prompt_tokens}")
+    console.print(f"  completion tokens  {est.completion_tokens}")
+    console.print(f"  cost               {est.cost:.4f} {est.currency}")
+    for note in est.notes:
+        console.print(f"  [dim]{note}[/dim]")
+
+
+def _run_llm(run, config, budget) -> None:
+    from heard.llm.enhance import EnhanceOptions
+    from heard.llm.providers import LLMError, make_client
+    from heard.pipeline.llm_stage import enhance_run, run_ledger
+
+    try:
+        client = make_client(config, budget=budget)
+        entries = enhance_run(run, client, EnhanceOptions(),
+                              progress=lambda stage: click.echo(f"  {stage}", err=True))
+    except LLMError as exc:
+        raise click.ClickException(f"LLM stage: {exc}") from None
+    t = run_ledger(run)["totals"]
+    failures = sum(len(e.ledger.failures) for e in entries)
+    console.print(
+        f"LLM {config.describe()}: {t['calls']} calls, {t['prompt_tokens']} prompt + "
+        f"{t['completion_tokens']} completion tokens, cost {t['cost']:.4f}"
+        + (f"; {failures} item(s) kept their offline result" if failures else "")
+        + f". Details: `heard llm ledger {run.consultation.name}`."
+    )
 
 
 @click.command("themes")

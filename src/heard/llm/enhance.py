@@ -178,8 +178,17 @@ def _samples(
     return out
 
 
-def _prompt_tokens(user: str) -> int:
-    return count_tokens(prompts.SYSTEM) + count_tokens(user) + 2 * MESSAGE_OVERHEAD
+def _prompt_tokens(user: str, schema_name: str | None = None) -> int:
+    """Estimated prompt tokens of one call; the schema is sent with it (either as a
+    response format or a tool, or appended to the prompt) and counts too."""
+    tokens = count_tokens(prompts.SYSTEM) + count_tokens(user) + 2 * MESSAGE_OVERHEAD
+    if schema_name:
+        import json
+
+        from heard.llm.providers import _wire_schema
+
+        tokens += count_tokens(json.dumps(_wire_schema(SCHEMAS[schema_name])))
+    return tokens
 
 
 def _batches_by_tokens(
@@ -266,20 +275,23 @@ def estimate(
         fixed = _prompt_tokens(prompts.labels_prompt(data.question, []))
         for batch in _batches_by_tokens(payloads, config, fixed):
             user = prompts.labels_prompt(data.question, [payloads[i] for i in batch])
-            est.add(1, _prompt_tokens(user), COMPLETION_PER["labels"] * len(batch), price)
+            est.add(1, _prompt_tokens(user, "heard_labels"),
+                    COMPLETION_PER["labels"] * len(batch), price)
     if options.condense and len(_leaves(data.themes)) > 1:
         user = prompts.condense_prompt(data.question, _condense_payload(data),
                                        options.target_themes)
-        est.add(1, _prompt_tokens(user),
+        est.add(1, _prompt_tokens(user, "heard_condense"),
                 COMPLETION_PER["condense"] * len(_leaves(data.themes)), price)
     if options.mapping:
         for user, n in _mapping_plan(data, prepared, config, options):
             per = COMPLETION_PER["mapping_stance" if options.stance else "mapping"]
-            est.add(1, _prompt_tokens(user), per * n, price)
+            est.add(1, _prompt_tokens(user, "heard_mapping"), per * n, price)
     if options.summaries:
         for user, n in _summary_plan(data, prepared, config, options):
-            est.add(1, _prompt_tokens(user), COMPLETION_PER["summary"] * n, price)
-        est.add(1, _prompt_tokens(_question_summary_prompt(data, prepared, options, {})[0]),
+            est.add(1, _prompt_tokens(user, "heard_summary"), COMPLETION_PER["summary"] * n,
+                    price)
+        est.add(1, _prompt_tokens(_question_summary_prompt(data, prepared, options, {})[0],
+                                  "heard_question_summary"),
                 COMPLETION_PER["question_summary"], price)
     if scratch.injection_flags:
         est.notes.append(f"{len(scratch.injection_flags)} response(s) flagged for injection")

@@ -24,7 +24,8 @@ from heard.llm.budget import CallRecord, Ledger
 from heard.llm.config import LLMConfig
 from heard.llm.schemas import SchemaError, validate
 
-__all__ = ["ChatResult", "ContextTooLong", "LLMClient", "LLMError", "MalformedOutput",
+__all__ = ["ChatResult", "ContextTooLong", "LLMClient", "LLMError", "MalformedOutput", "ModeCheck",
+           "check_modes", "make_client",
            "OutputTruncated", "Provider", "RetryPolicy", "TransientError", "UnsupportedMode",
            "make_provider"]
 
@@ -391,3 +392,39 @@ class LLMClient:
                     )
                 )
         raise last or LLMError("no structured-output mode worked")
+
+
+def make_client(config: LLMConfig, *, budget: float | None = None) -> LLMClient:
+    """A ready client for ``config`` with the retry policy it asks for."""
+    return LLMClient(
+        provider=make_provider(config),
+        config=config,
+        retry=RetryPolicy(max_attempts=config.max_attempts),
+        budget=budget,
+    )
+
+
+@dataclass
+class ModeCheck:
+    mode: str
+    ok: bool
+    detail: str
+
+
+def check_modes(client: LLMClient) -> list[ModeCheck]:
+    """Try each structured-output mode with a tiny request; report what works."""
+    from heard.llm.schemas import SCHEMAS
+
+    out = []
+    system = "You are a connection test. Reply with JSON only."
+    user = 'Reply with {"ok": true, "echo": "pong"}.'
+    for mode in MODES:
+        client.mode = mode
+        try:
+            value = client.call("check", system, user, "heard_ping", SCHEMAS["heard_ping"],
+                                max_tokens=50)
+            out.append(ModeCheck(mode, True, f"valid answer {json.dumps(value)}"))
+        except LLMError as exc:
+            out.append(ModeCheck(mode, False, f"{type(exc).__name__}: {str(exc)[:160]}"))
+    client.mode = next((c.mode for c in out if c.ok), None)
+    return out

@@ -42,9 +42,15 @@ _TITLE = re.compile(
     r"Cllr|Councillor|Father|Sister)\.?\s+(" + _NAME + r")"
 )
 _INTRO = re.compile(
-    r"(?i:\bmy name is|\bmy name's|\bi am called|\bi'm called|\bthis is|\bname\s*:|"
+    r"(?i:\bmy name is|\bmy name's|\bi am called|\bi'm called|\bname\s*:|"
     r"\bsigned\s*:?|\bdear|\bcontact\s*:?|\bsubmitted by|\bwritten by)\s+(" + _NAME + r")"
 )
+_LOWER_INTRO = re.compile(
+    r"(?i:\bmy name is|\bmy name's)\s+([a-z][a-z'’\-]+(?:\s+[a-z][a-z'’\-]+)?)(?=\s+(?:and|"
+    r"but|from|i|I)\b|[,.;!]|$)"
+)
+_NOT_LOWER = {"not", "irrelevant", "withheld", "private", "unimportant", "on", "in", "the",
+              "a", "an", "confidential", "given", "below", "above", "known"}
 _RELATION = re.compile(
     r"(?i:\bmy\s+(?:husband|wife|partner|son|daughter|mother|father|mum|mom|dad|brother|"
     r"sister|grandson|granddaughter|grandmother|grandfather|nan|uncle|aunt|cousin|friend|"
@@ -143,6 +149,8 @@ def redact(text: str) -> Redacted:
     t = _sub(_PHONE, t, "phone", counts, _phone)
     for pattern in (_TITLE, _INTRO, _RELATION, _SIGNOFF, _TRAILER):
         t = _sub(pattern, t, "name", counts, lambda m: _name_ok(m.group(1)), group=1)
+    t = _sub(_LOWER_INTRO, t, "name", counts,
+             lambda m: m.group(1).split()[0].lower() not in _NOT_LOWER, group=1)
     return Redacted(t, counts)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.fields.json import KeyTextTransform
+from django.db.models.fields.json import KeyTransform
 from django.http import QueryDict
 
 from heard.store.models import Assignment, Question, Response
@@ -108,7 +108,7 @@ class ResponseFilter:
                 qs = qs.filter(respondent__kind=value)
                 continue
             alias = f"_demo{i}"
-            qs = qs.alias(**{alias: KeyTextTransform(name, "respondent__attributes")})
+            qs = qs.alias(**{alias: KeyTransform(name, "respondent__attributes")})
             qs = qs.filter(**{alias: value})
         for key, option in self.closed:
             answered = Response.objects.filter(

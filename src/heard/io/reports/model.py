@@ -910,5 +910,4 @@ __all__ = [
     "build_report",
     "choose_grouping",
     "clean_quote",
-    "Theme",
 ]

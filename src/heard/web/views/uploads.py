@@ -59,7 +59,7 @@ def _import(request: HttpRequest, name: str, existing: Consultation | None) -> H
                 mapping_folder = _save_uploads([request.FILES["mapping"]])
                 mapping = load_mapping(next(mapping_folder.iterdir()))
             paths = sorted(folder.iterdir())
-            result = run_import(paths, name,
+            result = run_import([folder] if len(paths) > 1 else paths, name,
                                 mapping=mapping)
         except InputError as exc:
             errors.append({"field": "files", "text": f"Cannot import: {exc.describe()}"})

@@ -1,0 +1,123 @@
+"""A real `heard serve` on 127.0.0.1 (random port, fresh HEARD_HOME) and Chromium via Playwright.
+
+Skipped, with the reason, when /usr/bin/chromium or the playwright package is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path(os.environ.get("HEARD_CHROMIUM", "/usr/bin/chromium"))
+PROJECT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = PROJECT / "docs" / "screenshots"
+HEARD = [sys.executable, "-m", "heard"]
+PASSWORD = "demo-password-123"
+
+try:
+    import playwright.sync_api  # noqa: F401
+
+    _PLAYWRIGHT = True
+except ImportError:
+    _PLAYWRIGHT = False
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not found: apt-get install "
+                       "chromium (or set HEARD_CHROMIUM)"),
+    pytest.mark.skipif(not _PLAYWRIGHT, reason="playwright is not installed: pip install "
+                       "'heard[test]'"),
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e" in str(item.fspath).replace(os.sep, "/"):
+            for mark in pytestmark:
+                item.add_marker(mark)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """Start `heard serve` and yield its base URL; stop it at the end."""
+    home = tmp_path_factory.mktemp("heard-e2e")
+    env = {**os.environ, "HEARD_HOME": str(home / "home")}
+    env.pop("DATABASE_URL", None)  # the browser tests use their own SQLite store
+    data = home / "data"
+    subprocess.run([*HEARD, "sample-data", str(data), "--responses", "120", "--seed", "3"],
+                   env=env, check=True, capture_output=True)
+    subprocess.run([*HEARD, "user", "add", "lead@example.org", "--role", "admin",
+                    "--password", PASSWORD], env=env, check=True, capture_output=True)
+    port = _free_port()
+    log = open(home / "serve.log", "w")
+    process = subprocess.Popen([*HEARD, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{url}/sign-in/", timeout=2)
+            break
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError((home / "serve.log").read_text()) from None
+            time.sleep(0.5)
+    yield {"url": url, "data": data, "env": env, "log": home / "serve.log"}
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  accept_downloads=True)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def check_accessibility(page) -> None:
+    """axe-core finds no serious or critical violation on the current page."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [v for v in results.response["violations"] if v.get("impact") in
+           ("serious", "critical")]
+    details = [(v["id"], v["impact"], [n["target"] for n in v["nodes"][:3]]) for v in bad]
+    assert not bad, f"{page.url}: {details}"
+
+
+def screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
