@@ -5,8 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_HOME := .heard-demo
 DEMO_RESPONSES ?= 2000
+DEMO_PORT ?= 8000
+FRONTEND_DIR := src/heard/web/frontend
+FRONTEND := src/heard/web/build/heard/govuk/govuk-frontend.min.css
 
-.PHONY: setup demo test lint clean
+.PHONY: setup frontend demo test lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,19 +17,30 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) $(FRONTEND)
 
-demo: $(STAMP)
+# GOV.UK Frontend from npm, copied into the web app's static build folder (not in git).
+$(FRONTEND): $(FRONTEND_DIR)/package.json $(FRONTEND_DIR)/package-lock.json $(FRONTEND_DIR)/build.mjs
+	cd $(FRONTEND_DIR) && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+
+frontend: $(FRONTEND)
+
+demo: $(STAMP) $(FRONTEND)
 	rm -rf $(DEMO_HOME)
 	HEARD_HOME=$(DEMO_HOME) $(BIN)/heard sample-data $(DEMO_HOME)/data --responses $(DEMO_RESPONSES) --seed 7
 	HEARD_HOME=$(DEMO_HOME) $(BIN)/heard import $(DEMO_HOME)/data --consultation demo
 	HEARD_HOME=$(DEMO_HOME) $(BIN)/heard status demo
+	HEARD_HOME=$(DEMO_HOME) $(BIN)/heard analyse demo
+	@PASSWORD=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(9))'); \
+	HEARD_HOME=$(DEMO_HOME) $(BIN)/heard user add demo@example.org --role admin --password="$$PASSWORD" >/dev/null; \
+	echo; echo "Open http://localhost:$(DEMO_PORT)/ and sign in as demo@example.org with password $$PASSWORD"; echo; \
+	HEARD_HOME=$(DEMO_HOME) $(BIN)/heard serve --port $(DEMO_PORT)
 
-test: $(STAMP)
+test: $(STAMP) $(FRONTEND)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache
+	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache src/heard/web/build $(FRONTEND_DIR)/node_modules

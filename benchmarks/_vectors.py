@@ -102,8 +102,11 @@ def _rows(path: Path) -> list[dict]:
 
 
 def load(name: str) -> list[Question]:
-    """Questions of an evaluation-layout data set with their gold labels."""
-    root = DATA / name
+    """Questions of an evaluation-layout data set (a name under DATA, or a path).
+
+    Empty answers are dropped, as ``heard evaluate`` does.
+    """
+    root = Path(name) if "/" in name else DATA / name
     qs = {r["question_id"]: r["text"] for r in _rows(root / "questions.csv")}
     resp = defaultdict(list)
     for r in _rows(root / "responses.csv"):
@@ -122,7 +125,9 @@ def load(name: str) -> list[Question]:
           for r in _rows(root / "gold_evidence_rich.csv")}
     out = []
     for qid, qtext in qs.items():
-        rows = resp[qid]
+        rows = [(i, t) for i, t in resp[qid] if t.strip()]
+        if not cb[qid]:
+            continue
         themes = [
             Theme(r["theme"], r["label"], r["description"], position=r.get("position") or None)
             for r in cb[qid]

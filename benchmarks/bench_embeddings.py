@@ -19,7 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gambling_1000" / "responses.csv"
+DEFAULT_DATA = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "gambling_1000" / "responses.csv"
+)
 
 
 def measure(model: str, data: Path, threads: int | None, repeat: int) -> dict:

@@ -100,7 +100,10 @@ def run_heard(data: Path, server: FakeLLM) -> dict[str, Any]:
                                 check=True, capture_output=True, text=True)
     return {"stats": dict(server.stats), "seconds": round(seconds, 1),
             "estimate_output": est.stdout.strip(), "output": done.stdout.strip()[-600:],
-            "ledger_totals": json.loads(ledger.stdout)["totals"]}
+            "ledger_totals": json.loads(ledger.stdout)["totals"],
+            "ledger_by_task": {q: {"by_task": e["by_task"], "outcomes": e["outcomes"],
+                                   "stages": e["stages"]}
+                               for q, e in json.loads(ledger.stdout)["questions"].items()}}
 
 
 RUNNER = r'''

@@ -32,7 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-OUT = Path(__file__).resolve().parents[1] / "src" / "heard" / "analysis" / "models" / "static-minilm"
+OUT = (
+    Path(__file__).resolve().parents[1] / "src" / "heard" / "analysis" / "models" / "static-minilm"
+)
 
 
 def quantise_rows(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -19,12 +19,18 @@ from heard.analysis.embeddings import (
 from heard.analysis.text import content_hash
 
 PARAPHRASES = [
-    ("Gambling adverts should be banned before the watershed.",
-     "Betting ads ought to be prohibited on daytime television."),
-    ("The new bus lane will cut journey times into town.",
-     "Commutes to the town centre get faster with the added bus lane."),
-    ("I am worried about the cost of energy bills this winter.",
-     "Heating my home is becoming too expensive for me."),
+    (
+        "Gambling adverts should be banned before the watershed.",
+        "Betting ads ought to be prohibited on daytime television.",
+    ),
+    (
+        "The new bus lane will cut journey times into town.",
+        "Commutes to the town centre get faster with the added bus lane.",
+    ),
+    (
+        "I am worried about the cost of energy bills this winter.",
+        "Heating my home is becoming too expensive for me.",
+    ),
 ]
 UNRELATED = [
     "My cat likes to sleep in the sun.",
@@ -105,7 +111,9 @@ def test_minilm_empty_and_very_long_texts(minilm):
 
 def test_minilm_progress_reports_every_batch(minilm):
     calls: list[tuple[int, int]] = []
-    minilm.embed([f"sentence number {i}" for i in range(20)], progress=lambda d, t: calls.append((d, t)))
+    minilm.embed(
+        [f"sentence number {i}" for i in range(20)], progress=lambda d, t: calls.append((d, t))
+    )
     assert calls[-1] == (20, 20)
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
     assert len(calls) == 3  # batch_size=8
@@ -215,7 +223,8 @@ def test_store_cache_round_trip(static):
     from heard.store.models import EmbeddingCache
 
     counting = CountingEmbedder(static)
-    texts = [f"response {i} about gambling adverts" for i in range(1200)] + ["response 0 about gambling adverts"]
+    texts = [f"response {i} about gambling adverts" for i in range(1200)]
+    texts.append(texts[0])  # a duplicate
     hashes = [content_hash(t) for t in texts]
     first = embedding_cache.embed_cached(counting, texts, hashes)
     assert len(counting.seen) == 1200  # the duplicate is embedded once
@@ -224,7 +233,9 @@ def test_store_cache_round_trip(static):
 
     counting.seen.clear()
     extra = ["a brand new answer"]
-    second = embedding_cache.embed_cached(counting, texts + extra, hashes + [content_hash(extra[0])])
+    second = embedding_cache.embed_cached(
+        counting, texts + extra, hashes + [content_hash(extra[0])]
+    )
     assert counting.seen == extra
     np.testing.assert_array_equal(second[:-1], first)  # float32 bytes round-trip exactly
     _check_rows(second, len(texts) + 1, static.dim)

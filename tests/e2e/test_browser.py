@@ -70,7 +70,7 @@ def test_question_page_filter_and_search(page, server):
     _question_link(page).click()
     page.locator("table.heard-theme-table").wait_for()
     check_accessibility(page)
-    screenshot(page, "question")
+    screenshot(page, "question", full_page=False)
     total = int(page.locator("#result-count strong").inner_text())
     page.locator("#stance-disagree").check()
     page.locator("#f-evidence").check()
@@ -86,7 +86,7 @@ def test_question_page_filter_and_search(page, server):
     assert 0 < found < total
     for text in page.locator(".heard-response p.govuk-body").all_inner_texts()[:5]:
         assert "traffic" in text.lower()
-    screenshot(page, "question-search")
+    screenshot(page, "question-search", full_page=False)
 
 
 def test_response_reader(page, server):
@@ -139,7 +139,7 @@ def test_edit_themes(page, server):
     screenshot(page, "theme-split")
     page.get_by_role("button", name="Split into a new theme").click()
     page.get_by_text("Split “Split off in the browser”").wait_for()
-    screenshot(page, "themes")
+    screenshot(page, "themes", full_page=False)
     page.get_by_role("link", name="History").click()
     check_accessibility(page)
     for action in ("rename theme", "merge themes", "split theme", "edit response"):

@@ -9,7 +9,6 @@ import pytest
 
 from heard.llm.config import LLMConfig, Price
 from heard.llm.providers import LLMClient, RetryPolicy, make_provider
-
 from tests.llm.fake_llm import FakeLLM
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from heard.llm.enhance import EnhanceOptions, ItemIn, QuestionInput, ThemeIn, enhance, estimate
-
 from tests.llm.conftest import client_for, config_for
 
 TEXTS = {
@@ -45,7 +44,7 @@ def test_all_stages(server):
                       "description": "Adverts reach children."}]
     data = make_data()
     client = client_for(server)
-    result = enhance(data, client, EnhanceOptions(target_themes=3, stance=True))
+    result = enhance(data, client, EnhanceOptions(target_themes=3, stance=True, max_share=1.0))
     ledger = result.ledger
     # labels from key phrases; the merge removed the duplicate theme
     keys = [t.key for t in result.themes]
@@ -79,7 +78,7 @@ def test_context_overflow_splits_batches_recursively(fake_openai):
     fake_openai.context_limit = 600
     client = client_for(fake_openai, batch_prompt_tokens=5000)
     result = enhance(make_data(90), client, EnhanceOptions(labels=False, condense=False,
-                                                         summaries=False))
+                                                         summaries=False, max_share=1.0))
     assert result.ledger.outcomes["llm"] == sum(result.ledger.outcomes.values())
     statuses = [c.status for c in result.ledger.calls]
     assert "too_long" in statuses and statuses[-1] == "ok"
@@ -90,7 +89,7 @@ def test_overlong_response_is_truncated_with_a_note(fake_openai):
     data.items[1].text = "levy " * 3000
     client = client_for(fake_openai, max_response_tokens=100)
     result = enhance(data, client, EnhanceOptions(labels=False, condense=False,
-                                                  summaries=False))
+                                                  summaries=False, max_share=1.0))
     assert any("101 truncated" in n for n in result.ledger.notes)
     assert result.mapped["101"].themes == ["levy"]
 
@@ -100,7 +99,7 @@ def test_malformed_answers_keep_offline_results(fake_openai):
     data = make_data(6)
     client = client_for(fake_openai, max_items_per_batch=100)
     result = enhance(data, client, EnhanceOptions(labels=False, condense=False,
-                                                  summaries=False))
+                                                  summaries=False, max_share=1.0))
     assert result.mapped == {}
     failed = {f["id"] for f in result.ledger.failures}
     assert failed == {"101", "104", "999"}
@@ -112,7 +111,7 @@ def test_truncated_output_halves_the_batch(fake_openai):
     fake_openai.faults.append("length")
     client = client_for(fake_openai)
     result = enhance(make_data(), client, EnhanceOptions(labels=False, condense=False,
-                                                         summaries=False))
+                                                         summaries=False, max_share=1.0))
     assert result.ledger.outcomes["llm"] == sum(result.ledger.outcomes.values())
     assert result.ledger.calls[0].status == "truncated"
 
@@ -121,7 +120,7 @@ def test_budget_stops_calls_and_records_outcomes(fake_openai):
     client = client_for(fake_openai, max_items_per_batch=2)
     client.budget = 1e-9
     result = enhance(make_data(), client, EnhanceOptions(labels=False, condense=False,
-                                                         summaries=False))
+                                                         summaries=False, max_share=1.0))
     assert result.ledger.outcomes["budget"] >= 1
     assert len(result.ledger.calls) == 1
 

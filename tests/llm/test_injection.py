@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from heard.llm.enhance import EnhanceOptions, ItemIn, QuestionInput, ThemeIn, enhance
 from heard.llm.injection import detect_injection
-
 from tests.llm.conftest import client_for
 from tests.llm.fake_llm import FakeLLM
 
@@ -59,7 +58,7 @@ def _question(extra: list[str]) -> QuestionInput:
 
 
 def test_injection_cannot_change_other_mappings():
-    options = EnhanceOptions(labels=False, condense=False, summaries=False)
+    options = EnhanceOptions(labels=False, condense=False, summaries=False, max_share=1.0)
     with FakeLLM("openai", obey_injections=True) as server:
         clean = enhance(_question([]), client_for(server), options)
         attacked = enhance(_question(ATTEMPTS), client_for(server), options)
@@ -80,7 +79,7 @@ def test_naive_model_does_corrupt_a_shared_batch():
     """The control: without isolation, the same model relabels its batch-mates."""
     from heard.llm.enhance import _Prepared, _run_mapping
 
-    options = EnhanceOptions(labels=False, condense=False, summaries=False)
+    options = EnhanceOptions(labels=False, condense=False, summaries=False, max_share=1.0)
     data = _question([ATTEMPTS[0]])
     prepared = _Prepared({i.id: i.text for i in data.items}, {})  # nothing flagged
     with FakeLLM("openai", obey_injections=True) as server:

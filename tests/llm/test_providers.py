@@ -12,7 +12,6 @@ from heard.llm.providers import (
     check_modes,
 )
 from heard.llm.schemas import SCHEMAS
-
 from tests.llm.conftest import client_for
 
 PING = ("check", "system", 'Reply {"ok": true, "echo": "pong"}', "heard_ping",

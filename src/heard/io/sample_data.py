@@ -1433,13 +1433,14 @@ def write_sample_consultation(
             for fh in handles:
                 fh.close()
 
-        for name in names:  # join the parts in question order
+        for name in names:  # join the parts in question order, as bytes
             with open(out / f"{name}.csv", "w", encoding="utf-8", newline="") as dst:
                 _writer(dst).writerow(headers[name])
+            with open(out / f"{name}.csv", "ab") as dst_bytes:
                 for (part_name, _qid), path in parts.items():
                     if part_name == name:
-                        with open(path, encoding="utf-8", newline="") as src:
-                            shutil.copyfileobj(src, dst, _BUFFER)
+                        with open(path, "rb") as src:
+                            shutil.copyfileobj(src, dst_bytes, _BUFFER)
                         path.unlink()
     if progress is not None:
         progress(n_respondents)

@@ -66,6 +66,7 @@ class LLMConfig:
     batch_prompt_tokens: int = 6000
     max_items_per_batch: int = 40
     max_response_tokens: int = 400
+    cascade_max_share: float = 0.1
 
     def describe(self) -> str:
         where = self.base_url or "(provider default)"
@@ -92,6 +93,7 @@ _TUNABLE = {
     "batch_prompt_tokens": int,
     "max_items_per_batch": int,
     "max_response_tokens": int,
+    "cascade_max_share": float,
 }
 
 

@@ -19,6 +19,7 @@ sent for mapping gets an outcome in the ledger, and failures keep their offline 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,6 +96,7 @@ class EnhanceOptions:
     mapping: bool = True
     stance: bool = False
     include_other: bool = True
+    max_share: float = 0.1  # at most this share of responses goes to the mapping cascade
     summaries: bool = True
     samples_per_theme: int = 4
     summary_samples: int = 6
@@ -238,16 +240,20 @@ def _condense_payload(data: QuestionInput) -> list[dict[str, Any]]:
     ]
 
 
-def _uncertain(data: QuestionInput, band: tuple[float, float], include_other: bool):
+def _uncertain(
+    data: QuestionInput, band: tuple[float, float], include_other: bool, max_share: float
+) -> list[ItemIn]:
+    """Responses for the cascade: confidence inside the band (nearest its centre first), then
+    "Other" ones; at most ``max_share`` of the question's responses, so cost stays bounded
+    whatever the offline confidences look like."""
     low, high = band
-    out = []
-    for item in data.items:
-        if not item.themes:
-            if include_other:
-                out.append(item)
-        elif item.confidence is not None and low <= item.confidence <= high:
-            out.append(item)
-    return out
+    centre = (low + high) / 2
+    inside = [i for i in data.items
+              if i.themes and i.confidence is not None and low <= i.confidence <= high]
+    inside.sort(key=lambda i: abs(i.confidence - centre))
+    other = [i for i in data.items if not i.themes] if include_other else []
+    limit = max(1, math.ceil(max_share * len(data.items))) if data.items else 0
+    return (inside + other)[:limit]
 
 
 def _theme_catalogue(data: QuestionInput) -> list[dict[str, str]]:
@@ -334,7 +340,7 @@ def _mapping_user(data: QuestionInput, ids: Sequence[str], prepared: _Prepared,
 
 def _mapping_plan(data, prepared, config, options) -> list[tuple[str, int]]:
     band = config.uncertain_band
-    candidates = _uncertain(data, band, options.include_other)
+    candidates = _uncertain(data, band, options.include_other, options.max_share)
     groups = _dedupe(candidates, prepared)
     fixed = _prompt_tokens(_mapping_user(data, [], prepared, options)[0])
     out = []
@@ -350,7 +356,8 @@ def _run_mapping(
     options: EnhanceOptions,
 ) -> dict[str, MapResult]:
     ledger = client.ledger
-    candidates = _uncertain(data, client.config.uncertain_band, options.include_other)
+    candidates = _uncertain(data, client.config.uncertain_band, options.include_other,
+                            options.max_share)
     groups = _dedupe(candidates, prepared)
     known = {t.key for t in _leaves(data.themes)}
     fixed = _prompt_tokens(_mapping_user(data, [], prepared, options)[0])

@@ -84,11 +84,12 @@ class ResponseFilter:
         """The responses of ``question`` that pass every filter (semantic search excepted)."""
         qs = qs if qs is not None else Response.objects.filter(question=question)
         if self.themes:
+            family = _with_children(question, self.themes)
             if self.mode == "and":
                 for theme_id in self.themes:
-                    qs = qs.filter(_in_theme([theme_id]))
+                    qs = qs.filter(_in_theme(family[theme_id]))
             else:
-                qs = qs.filter(_in_theme(self.themes))
+                qs = qs.filter(_in_theme(sorted({t for ids in family.values() for t in ids})))
         if self.stances:
             qs = qs.filter(stance__in=self.stances)
         if self.evidence:
@@ -122,14 +123,23 @@ class ResponseFilter:
         return qs
 
 
+def _with_children(question: Question, theme_ids: list[int]) -> dict[int, list[int]]:
+    """Each chosen theme of ``question`` with its sub-themes (a parent stands for them all)."""
+    family: dict[int, list[int]] = {}
+    for theme_id, parent_id in question.themes.values_list("id", "parent_id"):
+        if theme_id in theme_ids:
+            family.setdefault(theme_id, []).append(theme_id)
+        if parent_id in theme_ids:
+            family.setdefault(parent_id, []).append(theme_id)
+    return {t: family.get(t, [-1]) for t in theme_ids}
+
+
 def _in_theme(theme_ids: list[int]) -> Q:
-    """Responses with an active assignment to one of these themes or their sub-themes."""
+    """Responses with an active assignment to one of these themes."""
     return Q(
         Exists(
             Assignment.objects.filter(
-                Q(theme_id__in=theme_ids) | Q(theme__parent_id__in=theme_ids),
-                response_id=OuterRef("pk"),
-                is_active=True,
+                response_id=OuterRef("pk"), theme_id__in=theme_ids, is_active=True
             )
         )
     )

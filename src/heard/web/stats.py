@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import QuerySet
 
 from heard.store.models import Assignment, Question, Response, Theme
 
@@ -44,37 +44,69 @@ class QuestionStats:
         return max([r.count for r in self.rows] + [1])
 
 
+def _rows(sql: str, params) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def question_stats(question: Question, responses: QuerySet[Response]) -> QuestionStats:
-    """Theme counts and shares, stance split and evidence per theme, over ``responses``."""
+    """Theme counts and shares, stance split and evidence per theme, over ``responses``.
+
+    The filtered responses drive every query (``CROSS JOIN`` keeps them as the outer loop
+    in SQLite; PostgreSQL plans it as an ordinary join), so a narrow filter stays fast on a
+    question with hundreds of thousands of responses.
+    """
     themes = list(question.themes.all())
-    outcomes = dict(responses.order_by().values_list("outcome").annotate(n=Count("id")))
+    inner, params = (
+        responses.order_by().values("id", "outcome", "stance", "evidence_rich", "group_id")
+        .query.sql_with_params()
+    )
+    outcomes: dict[str, int] = defaultdict(int)
+    stance: dict[str, int] = defaultdict(int)
+    evidence = 0
+    for outcome, stance_value, rich, n in _rows(
+        f"SELECT r.outcome, r.stance, r.evidence_rich, COUNT(*) FROM ({inner}) r "
+        "GROUP BY r.outcome, r.stance, r.evidence_rich", params
+    ):
+        outcomes[outcome] += n
+        if stance_value:
+            stance[stance_value] += n
+        if rich:
+            evidence += n
+    campaigns = _rows(
+        f"SELECT COUNT(*) FROM ({inner}) r CROSS JOIN heard_duplicategroup g "
+        "WHERE g.id = r.group_id AND g.kind = 'campaign'", params
+    )[0][0]
     total = sum(outcomes.values())
     substantive = total - outcomes.get(Response.Outcome.EMPTY, 0)
-    overall = responses.order_by().aggregate(
-        evidence=Count("id", filter=Q(evidence_rich=True)),
-        campaigns=Count("id", filter=Q(group__kind="campaign")),
-    )
-    stance = dict(
-        responses.exclude(stance="").order_by().values_list("stance").annotate(n=Count("id"))
-    )
-    active = Assignment.objects.filter(
-        is_active=True, theme__question=question, response__in=responses.values("id")
-    ).order_by()
-    # Every theme, parent themes counting each response once across their sub-themes.
-    by_root = dict(
-        active.annotate(root=Coalesce("theme__parent_id", "theme_id"))
-        .values_list("root")
-        .annotate(n=Count("response_id", distinct=True))
-    )
+    true = "true" if connection.vendor == "postgresql" else "1"
     per_theme: dict[int, dict] = defaultdict(lambda: {"n": 0, "stance": {}, "evidence": 0})
-    for theme_id, stance_value, n, evidence in active.values_list(
-        "theme_id", "response__stance"
-    ).annotate(n=Count("id"), ev=Count("id", filter=Q(response__evidence_rich=True))):
+    for theme_id, stance_value, rich, n in _rows(
+        f"SELECT a.theme_id, r.stance, r.evidence_rich, COUNT(*) FROM ({inner}) r "
+        f"CROSS JOIN heard_assignment a WHERE a.response_id = r.id AND a.is_active = {true} "
+        "GROUP BY a.theme_id, r.stance, r.evidence_rich", params
+    ):
         entry = per_theme[theme_id]
         entry["n"] += n
-        entry["evidence"] += evidence
+        if rich:
+            entry["evidence"] += n
         if stance_value:
             entry["stance"][stance_value] = entry["stance"].get(stance_value, 0) + n
+    # A parent theme counts each response once across itself and its sub-themes.
+    parent_of = {t.id: t.parent_id for t in themes if t.parent_id}
+    by_root: dict[int, int] = {}
+    if parent_of:
+        seen: dict[int, set[int]] = defaultdict(set)
+        child_ids = ", ".join(str(i) for i in parent_of)
+        parent_ids = ", ".join(str(i) for i in set(parent_of.values()))
+        for response_id, theme_id in _rows(
+            f"SELECT a.response_id, a.theme_id FROM ({inner}) r CROSS JOIN heard_assignment a "
+            f"WHERE a.response_id = r.id AND a.is_active = {true} "
+            f"AND a.theme_id IN ({child_ids}, {parent_ids})", params
+        ):
+            seen[parent_of.get(theme_id, theme_id)].add(response_id)
+        by_root = {root: len(ids) for root, ids in seen.items()}
     children: dict[int | None, list[Theme]] = defaultdict(list)
     for theme in themes:
         children[theme.parent_id].append(theme)
@@ -86,22 +118,22 @@ def question_stats(question: Question, responses: QuerySet[Response]) -> Questio
         if kids:
             count = by_root.get(theme.id, 0)
             stance_total: dict[str, int] = dict(entry["stance"])
-            evidence = entry["evidence"]
+            rich = entry["evidence"]
             for kid in kids:
                 for k, v in per_theme.get(kid.id, {"stance": {}})["stance"].items():
                     stance_total[k] = stance_total.get(k, 0) + v
-                evidence += per_theme.get(kid.id, {"evidence": 0})["evidence"]
+                rich += per_theme.get(kid.id, {"evidence": 0})["evidence"]
         else:
-            count, stance_total, evidence = entry["n"], entry["stance"], entry["evidence"]
+            count, stance_total, rich = entry["n"], entry["stance"], entry["evidence"]
         rows.append(ThemeRow(theme, level, count, count / substantive if substantive else 0.0,
-                             stance_total, evidence))
+                             stance_total, rich))
         for kid in kids:
             add(kid, level + 1)
 
     for root in children.get(None, []):
         add(root, 0)
-    return QuestionStats(total, substantive, rows, outcomes, stance,
-                         overall["evidence"], overall["campaigns"])
+    return QuestionStats(total, substantive, rows, dict(outcomes), dict(stance), evidence,
+                         campaigns)
 
 
 # ---------------------------------------------------------------- agreement

@@ -70,7 +70,9 @@ def question(request: HttpRequest, consultation: Consultation, qid: int) -> Http
         ordered = sorted(listing, key=lambda r: -scores.get(r.id, 0.0))
         page = Paginator(ordered, PAGE_SIZE).get_page(request.GET.get("page"))
     else:
-        page = Paginator(listing.order_by("id"), PAGE_SIZE).get_page(request.GET.get("page"))
+        paginator = Paginator(listing.order_by("id"), PAGE_SIZE)
+        paginator.__dict__["count"] = summary.total  # known already: skip a COUNT query
+        page = paginator.get_page(request.GET.get("page"))
     for r in page.object_list:
         r.score = scores.get(r.id)
     themes = list(q.themes.all())
