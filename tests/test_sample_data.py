@@ -244,8 +244,8 @@ def test_rejects_zero_respondents(tmp_path):
 
 def test_cli_writes_and_refuses_to_overwrite(tmp_path):
     out = tmp_path / "demo"
-    cmd = [sys.executable, "-m", "heard.cli", "sample-data", str(out), "--responses", "60"]
-    cmd = [sys.executable, "-c", "from heard.cli import main; main()", *cmd[3:]]
+    entry = "from heard.cli import main; main()"
+    cmd = [sys.executable, "-c", entry, "sample-data", str(out), "--responses", "60"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "60 respondents" in done.stdout

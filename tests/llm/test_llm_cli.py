@@ -52,7 +52,7 @@ def test_llm_check_explains_missing_settings(monkeypatch):
 
 def test_analyse_with_llm(tmp_path, server, llm_env):
     data = tmp_path / "demo"
-    heard("sample-data", str(data), "--responses", "150", "--seed", "2")
+    heard("sample-data", str(data), "--responses", "100", "--seed", "2")
     heard("import", str(data), "--consultation", "demo")
     out = heard("analyse", "demo", "--llm", "openai:fake-model", "--estimate")
     assert "prompt tokens" in out and server.stats["calls"] == 0
@@ -71,7 +71,3 @@ def test_analyse_with_llm(tmp_path, server, llm_env):
     assert Theme.objects.filter(label__startswith="About ").exists()
     out = heard("llm", "ledger", "demo")
     assert "prompt" in out and "Total" in out
-    # running again is a resume: no more LLM calls for questions already done
-    calls = server.stats["calls"]
-    heard("analyse", "demo", "--llm", "openai:fake-model")
-    assert server.stats["calls"] >= calls

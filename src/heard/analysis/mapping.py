@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -32,29 +31,21 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 
+from heard.analysis.clustering import ThemeSpec
+
 EmbedFn = Callable[[list[str]], np.ndarray]
+__all__ = ["ThemeMapper", "ThemeSpec", "split_clauses", "theme_text"]
 
 
 class ThemeLike(Protocol):
-    """What the mapper reads from a theme (``ThemeSpec`` or any object like it)."""
+    """What the mapper reads from a theme (``ThemeSpec`` or any object like it).
+
+    An optional ``position`` attribute ("Agreement", "Disagreement", …) is read too.
+    """
 
     key: str
     label: str
     description: str
-
-
-try:  # the discovery module's spec, when present
-    from heard.analysis.clustering import ThemeSpec  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - depends on what is installed
-
-    @dataclass
-    class ThemeSpec:  # type: ignore[no-redef]
-        """A theme: stable key, short label, one-sentence description."""
-
-        key: str
-        label: str
-        description: str = ""
-        position: str | None = None
 
 
 # Clause boundaries: sentence ends, semicolons, and contrast words that join two points.
@@ -123,6 +114,18 @@ def _best_threshold(prob: np.ndarray, y: np.ndarray, floor: float) -> float:
     return best
 
 
+def _cardinality_threshold(prob: np.ndarray, cardinality: float, floor: float) -> float:
+    """The threshold at which :func:`_decide` gives ``cardinality`` themes per row on average."""
+    if not prob.size:
+        return 0.5
+    lo, hi = 0.0, 1.0
+    for _ in range(30):  # the mean count falls as the threshold rises: bisect
+        mid = (lo + hi) / 2
+        count = _decide(prob, np.full(prob.shape[1], mid), floor).sum(axis=1).mean()
+        lo, hi = (mid, hi) if count > cardinality else (lo, mid)
+    return float(hi)
+
+
 def _decide(prob: np.ndarray, thresholds: np.ndarray, floor: float) -> np.ndarray:
     """Boolean (n, k): themes over their threshold, plus the top theme if over ``floor``."""
     pred = prob >= thresholds[None, :]
@@ -163,6 +166,15 @@ class ThemeMapper:
         Size cap of the TF-IDF vocabulary.
     batch_size:
         Rows per chunk when predicting, so a million vectors fit in memory.
+    model_weight:
+        Zero-shot: weight of the self-trained model's standardised score next to the
+        standardised theme similarity in the final ranking.
+    cardinality:
+        Zero-shot: expected number of themes per response (a prior; consultation
+        answers usually make one or two points). The decision threshold is set so
+        the mean number predicted on the pool matches it.
+    folds:
+        Cross-validation folds for the few-shot calibration and threshold.
     """
 
     def __init__(
@@ -180,6 +192,9 @@ class ThemeMapper:
         floor: float = 0.2,
         max_features: int = 50_000,
         batch_size: int = 20_000,
+        model_weight: float = 0.5,
+        cardinality: float = 1.5,
+        folds: int = 5,
     ) -> None:
         self.embed = embed
         self.seed = seed
@@ -193,6 +208,9 @@ class ThemeMapper:
         self.floor = floor
         self.max_features = max_features
         self.batch_size = batch_size
+        self.model_weight = model_weight
+        self.cardinality = cardinality
+        self.folds = folds
 
     # ------------------------------------------------------------------ features
     def _theme_scores(self, texts: Sequence[str] | None, vectors: np.ndarray) -> np.ndarray:
@@ -200,23 +218,29 @@ class ThemeMapper:
         doc = vectors @ self.prototypes_.T
         if not (self.clauses and texts is not None):
             return np.hstack([doc, doc])
-        pieces: list[str] = []
+        index: dict[str, int] = {}  # each distinct clause is embedded once
         owner: list[int] = []
+        piece: list[int] = []
         for i, text in enumerate(texts):
             clauses = split_clauses(text)
             if len(clauses) > 1:
-                pieces.extend(clauses)
-                owner.extend([i] * len(clauses))
+                for clause in clauses:
+                    owner.append(i)
+                    piece.append(index.setdefault(clause, len(index)))
         best = doc.copy()
-        if pieces:
-            sims = np.asarray(self.embed(pieces), dtype=np.float32) @ self.prototypes_.T
-            np.maximum.at(best, np.asarray(owner), sims)
+        if index:
+            sims = np.asarray(self.embed(list(index)), dtype=np.float32) @ self.prototypes_.T
+            np.maximum.at(best, np.asarray(owner), sims[np.asarray(piece)])
         return np.hstack([doc, best])
 
-    def _features(self, texts: Sequence[str] | None, vectors: np.ndarray) -> sparse.csr_matrix:
+    def _features(
+        self, texts: Sequence[str] | None, vectors: np.ndarray, raw: np.ndarray | None = None
+    ) -> sparse.csr_matrix:
         """[embeddings ⊕ TF-IDF ⊕ standardised theme scores] for one chunk."""
         vectors = np.asarray(vectors, dtype=np.float32)
-        scores = (self._theme_scores(texts, vectors) - self.score_mean_) / self.score_std_
+        if raw is None:
+            raw = self._theme_scores(texts, vectors)
+        scores = (raw - self.score_mean_) / self.score_std_
         k = len(self.keys_)
         blocks = [
             sparse.csr_matrix(vectors),
@@ -227,6 +251,24 @@ class ThemeMapper:
         elif self.tfidf_ is not None:
             blocks.append(sparse.csr_matrix((len(vectors), len(self.tfidf_.vocabulary_))))
         return sparse.hstack(blocks, format="csr")
+
+    def _similarity(self, raw: np.ndarray) -> np.ndarray:
+        """Zero-shot score per theme: standardised best-clause plus half whole-response cosine.
+
+        Standardising each theme on the pool removes its baseline (some descriptions
+        are close to every response), so one cut-off serves all themes.
+        """
+        k = len(self.keys_)
+        z = (raw - self.score_mean_) / self.score_std_
+        return z[:, k:] + 0.5 * z[:, :k]
+
+    def _combined(self, raw: np.ndarray, X: sparse.csr_matrix) -> np.ndarray:
+        """Zero-shot ranking score: similarity plus the standardised self-trained model."""
+        score = self._similarity(raw)
+        if self.model_weight and self.models_:
+            dec = self._decision(self.models_, X)
+            score = score + self.model_weight * (dec - self.dec_mean_) / self.dec_std_
+        return score
 
     # ------------------------------------------------------------------ training
     def _fit_ovr(self, X: sparse.csr_matrix, Y: np.ndarray, w: np.ndarray) -> list[Any]:
@@ -255,11 +297,18 @@ class ThemeMapper:
         return out
 
     def _oof(self, X: sparse.csr_matrix, Y: np.ndarray, w: np.ndarray, labelled: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray]:
-        """Out-of-fold decision values on the rows in ``labelled`` (others train every fold)."""
+             ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Out-of-fold decision values on the rows in ``labelled`` (others train every fold).
+
+        ``None`` when there are too few labelled rows for two folds. Folds never outnumber
+        the rows; a theme with no positives (or no negatives) in a fold's training rows
+        gets a constant model, so small and degenerate themes are safe.
+        """
         idx = np.flatnonzero(labelled)
         rest = np.flatnonzero(~labelled)
-        n_splits = int(min(5, max(2, len(idx) // 4)))
+        n_splits = int(min(self.folds, len(idx) // 2))
+        if n_splits < 2:
+            return None
         folds = KFold(n_splits=n_splits, shuffle=True, random_state=self.seed)
         scores = np.zeros((len(idx), Y.shape[1]))
         for tr, te in folds.split(idx):
@@ -314,7 +363,7 @@ class ThemeMapper:
                 max_features=self.max_features, dtype=np.float32,
             ).fit(list(texts) + theme_texts)
 
-        X_pool = self._features(texts, vectors) if n else None
+        X_pool = self._features(texts, vectors, raw) if n else None
         X_theme = self._features(theme_texts, self.prototypes_)
         z_pool = (raw - self.score_mean_) / self.score_std_ if n else np.zeros((0, 2 * k))
 
@@ -335,7 +384,9 @@ class ThemeMapper:
             start = self._few_shot_start(z_pool, labelled, Y_pool)
         else:
             start = self._zero_shot_start(z_pool)
-        self._self_train(X_pool, X_theme, labelled, Y_pool, start)
+        self._self_train(X_pool, X_theme, labelled, Y_pool, start, raw)
+        if not self.n_examples_:
+            self._zero_shot_decision(raw, X_pool)
         return self
 
     def _zero_shot_start(self, z: np.ndarray) -> np.ndarray:
@@ -359,6 +410,7 @@ class ThemeMapper:
         labelled: np.ndarray,
         Y_pool: np.ndarray,
         start: np.ndarray,
+        raw: np.ndarray,
     ) -> None:
         """Fit the regression on examples, theme texts and confident pseudo-labels."""
         k = len(self.keys_)
@@ -372,6 +424,7 @@ class ThemeMapper:
         w = np.concatenate([np.ones(k), np.ones(n)])
         use = np.concatenate([np.ones(k, bool), labelled])
         rounds = self.self_training_rounds if n else 0
+        self.models_ = []
         for r in range(rounds + 1):
             if n and (r > 0 or not self.n_examples_):
                 Yp, keep = self._pseudo_labels(scores, labelled, frac)
@@ -379,23 +432,51 @@ class ThemeMapper:
                 use = np.concatenate([np.ones(k, bool), labelled | keep])
                 w = np.concatenate([np.ones(k), np.where(labelled, 1.0, self.pseudo_weight)])
             models = self._fit_ovr(X_all[use], Y[use], w[use])
-            if n:
-                scores = self._calibrate_raw(self._decision(models, X_pool))
+            if n and r < rounds:
+                dec = self._decision(models, X_pool)
+                if self.n_examples_:
+                    scores = self._calibrate_raw(dec)
+                else:  # zero-shot: relabel on similarity plus the model, as predicted
+                    zdec = (dec - dec.mean(axis=0)) / (dec.std(axis=0) + 1e-6)
+                    scores = self._similarity(raw) + self.model_weight * zdec
         self.models_ = models
-        # Calibration and threshold from out-of-fold scores on the rows that trained it.
+        self.pseudo_ = Y[k:] if n else np.zeros((0, k))
+        self.platt_ = (1.0, 0.0)
+        self.threshold_ = 0.5
+        self.thresholds_ = np.full(k, self.threshold_)
+        if not self.n_examples_:
+            return  # zero-shot: see _zero_shot_decision
+        # Few-shot: calibration and threshold from out-of-fold scores on the examples.
         lab = use.copy()
         lab[:k] = False  # theme texts always train, never score
-        if self.n_examples_:
-            lab[k:] = labelled
-        oof, y = (
-            self._oof(X_all[use], Y[use], w[use], lab[use]) if lab.sum() >= 4 else (None, None)
-        )
+        lab[k:] = labelled
+        oof = self._oof(X_all[use], Y[use], w[use], lab[use]) if lab.sum() >= 4 else None
         if oof is not None:
-            self.platt_ = _fit_platt(oof, y)
-            self.threshold_ = _best_threshold(self._platt(oof), y, self.floor)
-        else:
-            self.platt_ = (1.0, 0.0)
-            self.threshold_ = 0.5
+            self.platt_ = _fit_platt(*oof)
+            self.threshold_ = _best_threshold(self._platt(oof[0]), oof[1], self.floor)
+        self.thresholds_ = np.full(k, self.threshold_)
+
+    def _zero_shot_decision(self, raw: np.ndarray, X_pool: sparse.csr_matrix | None) -> None:
+        """Zero-shot scale, calibration and threshold, from the pool alone.
+
+        The final score adds the self-trained model (standardised on the pool) to the
+        theme similarity. Probabilities are a Platt scaling of that score against the
+        last pseudo-labels; the threshold makes the mean number of themes per response
+        on the pool equal the ``cardinality`` prior (rather than maximising F1 on the
+        pseudo-labels, which rewards over-assigning).
+        """
+        k = len(self.keys_)
+        self.dec_mean_ = np.zeros(k)
+        self.dec_std_ = np.ones(k)
+        if X_pool is None or X_pool.shape[0] < 2:
+            return
+        dec = self._decision(self.models_, X_pool)
+        self.dec_mean_ = dec.mean(axis=0)
+        self.dec_std_ = dec.std(axis=0) + 1e-6
+        score = self._combined(raw, X_pool)
+        self.platt_ = _fit_platt(score, self.pseudo_)
+        prob = self._platt(score)
+        self.threshold_ = _cardinality_threshold(prob, self.cardinality, self.floor)
         self.thresholds_ = np.full(k, self.threshold_)
 
     @staticmethod
@@ -442,8 +523,15 @@ class ThemeMapper:
         for start in range(0, n, self.batch_size):
             stop = min(n, start + self.batch_size)
             chunk_texts = None if texts is None else list(texts[start:stop])
-            X = self._features(chunk_texts, np.asarray(vectors[start:stop]))
-            out[start:stop] = self._platt(self._decision(self.models_, X))
+            chunk = np.asarray(vectors[start:stop], dtype=np.float32)
+            raw = self._theme_scores(chunk_texts, chunk)
+            X = self._features(chunk_texts, chunk, raw)
+            if self.n_examples_:
+                out[start:stop] = self._platt(self._decision(self.models_, X))
+            else:
+                out[start:stop] = self._platt(self._combined(raw, X))
+            if chunk_texts is not None:  # an empty answer makes no point
+                out[start:stop][[not (t or "").strip() for t in chunk_texts]] = 0.0
         return out
 
     def predict(

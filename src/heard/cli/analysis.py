@@ -209,6 +209,7 @@ def show_cmd(name, question, as_json):
     open_store()
     from rich.table import Table
 
+    from heard.pipeline.llm_stage import run_ledger
     from heard.pipeline.results import question_summary
     from heard.store.models import Run
 
@@ -230,6 +231,7 @@ def show_cmd(name, question, as_json):
                     "params": run.params,
                     "versions": run.versions,
                     "timings": run.timings,
+                    "llm": run_ledger(run),
                 },
                 "questions": summaries,
             }
@@ -269,6 +271,13 @@ def show_cmd(name, question, as_json):
             f"Last run {run.id}: {run.status}, seed {run.seed}, "
             f"embedder {run.versions.get('embedder', '?')}."
         )
+        ledger = run_ledger(run)
+        if ledger["questions"]:
+            t = ledger["totals"]
+            console.print(
+                f"LLM: {t['calls']} calls, {t['prompt_tokens']} prompt + "
+                f"{t['completion_tokens']} completion tokens, cost {t['cost']:.4f}."
+            )
 
 
 @click.command("export")

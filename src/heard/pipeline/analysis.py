@@ -160,7 +160,7 @@ def run_analysis(run: Run, progress: ProgressFn | None = None) -> Run:
                 run=run,
             )
             done.add(question.id)
-            run.state = {"done": sorted(done)}
+            run.state = {**run.state, "done": sorted(done)}
             run.timings = {**run.timings, question.key: timings}
             run.save(update_fields=["state", "timings"])
         run.status = Run.Status.DONE

@@ -139,7 +139,8 @@ def layout(chart: Chart) -> tuple[int, int, list[Rect | Text]]:
                 w = plot_w * (s.values[i] / scale if scale else 0.0)
                 by = bar_y + (k * bar_h if chart.kind == "grouped" else 0)
                 if w > 0:
-                    shapes.append(Rect(x0, by, max(w, 1.0), bar_h - 2, s.colour))
+                    colour = s.colours[i] if i < len(s.colours) else s.colour
+                    shapes.append(Rect(x0, by, max(w, 1.0), bar_h - 2, colour))
                 label = s.labels[i] if s.labels else f"{s.values[i]:g}"
                 shapes.append(Text(x0 + w + 4, by + bar_h - 5, label, SECONDARY))
         y += row_h + ROW_GAP

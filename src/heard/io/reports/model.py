@@ -40,6 +40,7 @@ ORANGE = "#f47738"
 PURPLE = "#4c2c92"
 TURQUOISE = "#28a197"
 DARK_BLUE = "#003078"
+LIGHT_BLUE = "#5694ca"
 SERIES_COLOURS = [BLUE, GREEN, ORANGE, PURPLE, TURQUOISE, RED, DARK_BLUE, SECONDARY]
 STANCE_ORDER = [("agree", "Agree", GREEN), ("disagree", "Disagree", RED),
                 ("unclear", "Unclear", SECONDARY)]
@@ -51,6 +52,7 @@ QUOTES_PER_SUBTHEME = 2
 QUOTE_CHARS = 320
 HIGHLIGHTS = 4
 MAX_GROUPS = 6
+MAX_CHART_CHILDREN = 8
 
 
 # ---------------------------------------------------------------- the model
@@ -71,6 +73,7 @@ class Series:
     values: list[float]
     colour: str
     labels: list[str] = field(default_factory=list)  # value labels, one per category
+    colours: list[str] = field(default_factory=list)  # per category, overriding ``colour``
 
 
 @dataclass
@@ -650,7 +653,15 @@ def _closed_section(question: Question) -> ClosedSection:
 def _theme_chart(
     name: str, roots: list[ThemeEntry], other: int, empty: int, substantive: int, total: int
 ) -> Chart | None:
-    cats = [(e.label, e.count, e.share) for e in roots]
+    cats: list[tuple[str, int, str]] = []
+    colours: list[str] = []
+    for entry in roots:
+        cats.append((entry.label, entry.count, entry.share))
+        colours.append(BLUE)
+        for child in entry.children[:MAX_CHART_CHILDREN]:
+            cats.append((f"– {child.label}", child.count, child.share))
+            colours.append(LIGHT_BLUE)
+    colours += [SECONDARY, SECONDARY]
     if other:
         cats.append(("Other", other, pct(other, substantive)))
     if empty:
@@ -667,7 +678,10 @@ def _theme_chart(
     if empty:
         rows.append(["No substantive answer", number(empty), pct(empty, total)])
     top = roots[0] if roots else None
-    alt = f"Bar chart of the {len(roots)} themes of {name}, by number of responses."
+    alt = (
+        f"Bar chart of the {len(roots)} themes of {name} (dark bars) and their sub-themes "
+        "(light bars, under their theme), by number of responses."
+    )
     if top:
         alt += f" The largest is “{top.label}”: {number(top.count)} responses ({top.share})."
     alt += " Data, with sub-themes, in the table below."
@@ -678,7 +692,7 @@ def _theme_chart(
         kind="bar",
         categories=[c[0] for c in cats],
         series=[Series("Responses", [c[1] for c in cats], BLUE,
-                       [f"{number(c[1])} ({c[2]})" for c in cats])],
+                       [f"{number(c[1])} ({c[2]})" for c in cats], colours[: len(cats)])],
         table=Table(
             f"{name}: responses per theme and sub-theme (share of substantive responses; "
             "“No substantive answer” as a share of all responses)",
@@ -880,7 +894,8 @@ def _method(run: Run | None, sections: list, overview: Overview) -> Method:
         )
     if overview.campaigns:
         caveats.append(
-            f"{number(len(overview.campaigns))} organised campaigns account for "
+            f"{number(len(overview.campaigns))} organised "
+            f"campaign{'s' if len(overview.campaigns) != 1 else ''} account for "
             f"{number(overview.campaign_responses)} responses. Each campaign response is counted "
             "as a response in the theme counts, as it was sent."
         )
