@@ -321,3 +321,28 @@ def test_installed_command_uses_heard_home(tmp_path, heard_home):
                            capture_output=True, text=True, timeout=300)
     data = json.loads(shown.stdout)
     assert data["respondents"] == 6 and data["rows_read"] == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_evaluation_layout_detects_closed_questions_kinds_and_pairs(tmp_path):
+    from heard.cli import main
+    from heard.store.models import Question, Respondent
+
+    data = tmp_path / "sample"
+    runner = CliRunner()
+    assert runner.invoke(main, ["sample-data", str(data), "--responses", "120"]).exit_code == 0
+    result = runner.invoke(main, ["import", str(data), "--consultation", "ltn"])
+    assert result.exit_code == 0, result.output
+    kinds = dict(Question.objects.values_list("key", "kind"))
+    assert kinds["q1"] == "closed"
+    assert kinds["q2"] == "open"
+    q1 = Question.objects.get(key="q1")
+    assert "Strongly agree" in q1.options
+    assert Question.objects.get(key="q2").paired_closed_id == q1.id
+    assert all(r.options == [r.text.strip()] for r in q1.responses.exclude(text=""))
+    by_kind = dict(
+        (k, Respondent.objects.filter(kind=k).count())
+        for k in ("individual", "organisation", "unknown")
+    )
+    assert by_kind["individual"] > by_kind["organisation"] > 0
+    assert not Respondent.objects.filter(organisation="Individual").exists()

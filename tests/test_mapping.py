@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from heard.analysis.clustering import ThemeSpec
 from heard.analysis.mapping import ThemeMapper, split_clauses
 from tests._fake_embed import fake_embed
 from tests.conftest import shared_dataset
@@ -145,6 +146,72 @@ def test_rejects_unknown_theme_in_examples(corpus) -> None:
     texts, _, vec = corpus
     with pytest.raises(KeyError):
         ThemeMapper(fake_embed).fit(THEMES, texts, vec, [(0, ["nope"])])
+
+
+def test_uses_the_clustering_theme_spec(corpus) -> None:
+    import heard.analysis.mapping as mapping
+
+    texts, _, vec = corpus
+    assert mapping.ThemeSpec is ThemeSpec
+    specs = [ThemeSpec(t.key, t.label, t.description) for t in THEMES]
+    assert ThemeMapper(fake_embed, seed=0).fit(specs, texts[:20], vec[:20]).keys_ == [
+        "cost", "safety", "nature",
+    ]
+
+
+def test_zero_shot_predicts_about_the_cardinality_prior(corpus) -> None:
+    texts, _, vec = corpus
+    means = []
+    for prior in (1.0, 1.5):
+        m = ThemeMapper(fake_embed, seed=0, cardinality=prior).fit(THEMES, texts, vec)
+        means.append(np.mean([len(p) for p in m.predict(texts, vec)]))
+    assert abs(means[1] - 1.5) < 0.15  # (ties of saturated scores limit the lower one)
+    assert means[0] < means[1]
+
+
+def test_empty_answer_gets_no_theme(corpus) -> None:
+    texts, _, vec = corpus
+    m = ThemeMapper(fake_embed, seed=0).fit(THEMES, texts, vec)
+    blank = ["", "   "]
+    assert m.predict(blank, fake_embed(blank)) == [[], []]
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 5, 9])
+def test_tiny_pools_fit_and_predict(corpus, n: int) -> None:
+    texts, gold, vec = corpus
+    for examples in (None, [(i, gold[i]) for i in range(min(n, 4))] or None):
+        m = ThemeMapper(fake_embed, seed=0).fit(THEMES, texts[:n], vec[:n], examples)
+        prob = m.predict_proba(texts[:4], vec[:4])
+        assert prob.shape == (4, 3) and np.isfinite(prob).all()
+
+
+def test_single_theme_and_themes_without_positives(corpus) -> None:
+    texts, gold, vec = corpus
+    one = ThemeMapper(fake_embed, seed=0).fit(THEMES[:1], texts, vec)
+    assert {k for p in one.predict(texts, vec) for k in p} <= {"cost"}
+    # few-shot where one theme has no example and another a single one
+    ex = [(i, ["cost"]) for i in range(0, 30, 3)] + [(1, ["safety"])]
+    m = ThemeMapper(fake_embed, seed=0).fit(THEMES, texts, vec, ex)
+    assert np.isfinite(m.predict_proba(texts, vec)).all()
+    # zero-shot with many near-empty themes: few pseudo-positives each
+    many = THEMES + [ThemeSpec(f"x{j}", f"Unrelated {j}", "zzz qqq") for j in range(40)]
+    m = ThemeMapper(fake_embed, seed=0).fit(many, texts[:30], vec[:30])
+    assert len(m.predict(texts[:30], vec[:30])) == 30
+
+
+def test_oof_never_asks_for_more_folds_than_rows(corpus) -> None:
+    texts, gold, vec = corpus
+    m = ThemeMapper(fake_embed, seed=0).fit(THEMES, texts[:12], vec[:12])
+    X = m._features(texts[:12], vec[:12])
+    Y = np.array([[k in g for k in m.keys_] for g in gold[:12]], dtype=float)
+    w = np.ones(12)
+    for n_lab in (0, 1, 2, 3, 4, 12):
+        lab = np.zeros(12, dtype=bool)
+        lab[:n_lab] = True
+        out = m._oof(X, Y, w, lab)
+        assert (out is None) == (n_lab < 4)
+        if out is not None:
+            assert out[0].shape == (n_lab, 3)
 
 
 def _gambling_1000():

@@ -66,3 +66,20 @@ def test_deterministic() -> None:
     a = StanceClassifier(fake_embed, seed=1).fit(texts, vec, gold).predict_proba(texts, vec)
     b = StanceClassifier(fake_embed, seed=1).fit(texts, vec, gold).predict_proba(texts, vec)
     np.testing.assert_array_equal(a, b)
+
+
+def test_zero_shot_self_trains_and_bounds_the_unclear_share() -> None:
+    # Half the texts state a side with a cue; the rest only share its vocabulary.
+    texts, gold = corpus(120)
+    cued = [
+        (("I strongly support this. " if g == "agree" else "I oppose this. ") + t)
+        if i % 4 < 2 else t
+        for i, (t, g) in enumerate(zip(texts, gold, strict=True))
+    ]
+    vec = fake_embed(cued)
+    m = StanceClassifier(fake_embed, seed=0, unclear_share=0.1).fit(cued, vec)
+    assert m.mode_ == "self-trained"
+    labels, _ = m.predict(cued, vec)
+    assert abs(np.mean([x == "unclear" for x in labels]) - 0.1) < 0.05
+    plain = [i for i in range(120) if i % 4 >= 2 and labels[i] != "unclear"]
+    assert np.mean([labels[i] == gold[i] for i in plain]) > 0.8

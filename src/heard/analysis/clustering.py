@@ -221,6 +221,11 @@ class ThemeDiscoverer:
         n_quotes: int = 5,
         max_quote_words: int = 40,
         embed: Callable[[list[str]], np.ndarray] | None = None,
+        text_weight: float = 0.0,
+        text_dims: int = 100,
+        remove_top: int = 0,
+        center: bool = False,
+        k_rule: str = "silhouette",
     ) -> None:
         self.seed = seed
         self.min_theme_size = min_theme_size
@@ -235,6 +240,11 @@ class ThemeDiscoverer:
         self.n_quotes = n_quotes
         self.max_quote_words = max_quote_words
         self.embed = embed
+        self.text_weight = text_weight
+        self.text_dims = text_dims
+        self.remove_top = remove_top
+        self.center = center or remove_top > 0
+        self.k_rule = k_rule
 
     # -- fitting -----------------------------------------------------------------
     def fit(
@@ -254,6 +264,9 @@ class ThemeDiscoverer:
             raise ValueError("weights must be positive")
         sub = self._substantive(texts, substantive)
         rng = np.random.default_rng(self.seed)
+        x_embed = x
+        self._fit_features(texts, x, sub, rng)
+        x = self._features(texts, x)
 
         idx = np.flatnonzero(sub)
         total = float(w[idx].sum())
@@ -281,13 +294,67 @@ class ThemeDiscoverer:
         self.leaf_parent_ = parents
         self.keys_ = self._keys(parents)
 
-        result = self.assign(texts, x, substantive=sub)
+        result = self.assign(texts, x_embed, substantive=sub)
         self.labels_ = result.labels
         self.confidence_ = result.confidence
         self.outcomes_ = result.outcomes
         self.leaf_ = result.leaf
-        self.themes_ = self._describe(texts, x, w, result.leaf, parents)
+        self.themes_ = self._describe(texts, x_embed, w, result.leaf, parents)
         return self
+
+    def _fit_features(
+        self, texts: Sequence[str], x: np.ndarray, sub: np.ndarray, rng: np.random.Generator
+    ) -> None:
+        """Fit the clustering space: centred embeddings, optionally with a text (TF-IDF) part."""
+        self.mean_ = np.zeros(x.shape[1])
+        self.top_ = np.zeros((0, x.shape[1]))
+        self.text_model_ = None
+        idx = np.flatnonzero(sub)
+        if idx.size < 10:
+            return
+        fit_idx = idx if idx.size <= 5000 else np.sort(rng.choice(idx, 5000, replace=False))
+        if self.center:
+            self.mean_ = x[fit_idx].mean(axis=0)
+        if self.remove_top > 0:
+            xc = x[fit_idx] - self.mean_
+            _, _, vt = np.linalg.svd(xc, full_matrices=False)
+            self.top_ = vt[: self.remove_top]
+        if self.text_weight > 0:
+            from sklearn.decomposition import TruncatedSVD
+            from sklearn.feature_extraction.text import TfidfVectorizer
+            from sklearn.pipeline import make_union
+
+            vec = make_union(
+                TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2,
+                                sublinear_tf=True, max_features=40000, dtype=np.float32),
+                TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True,
+                                stop_words="english", dtype=np.float32),
+            )
+            try:
+                t = vec.fit_transform([texts[i] for i in fit_idx])
+            except ValueError:
+                return
+            dims = min(self.text_dims, t.shape[1] - 1, len(fit_idx) - 1)
+            if dims < 2:
+                return
+            svd = TruncatedSVD(dims, random_state=int(rng.integers(2**31 - 1)), n_iter=4)
+            svd.fit(t)
+            self.text_model_ = (vec, svd)
+
+    def _features(self, texts: Sequence[str], x: np.ndarray) -> np.ndarray:
+        """Unit vectors in the clustering space for unit embeddings ``x``."""
+        if len(x) == 0:
+            return x
+        e = x - self.mean_
+        if len(self.top_):
+            e = e - (e @ self.top_.T) @ self.top_
+        e = _normalise(e)
+        if self.text_model_ is None:
+            return e
+        vec, svd = self.text_model_
+        t = _normalise(svd.transform(vec.transform([str(s or "") for s in texts])))
+        a = self.text_weight
+        return np.hstack([math.sqrt(1 - a) * e, math.sqrt(a) * t])
 
     def _substantive(self, texts: Sequence[str], substantive: Sequence[bool] | None) -> np.ndarray:
         if substantive is None:
@@ -324,7 +391,13 @@ class ThemeDiscoverer:
         merges = ward_tree(xt, wt)
         cuts = cut_tree(merges, len(xt), range(lo, hi + 1))
         self.silhouettes_ = {k: weighted_silhouette(xt, lab, wt) for k, lab in sorted(cuts.items())}
-        best_k = max(self.silhouettes_, key=lambda k: (round(self.silhouettes_[k], 6), -k))
+        if self.k_rule == "gap":
+            h = np.maximum(merges[:, 2], 1e-12)
+            m = len(xt)
+            self.k_scores_ = {k: float(h[m - k] / h[m - k - 1]) for k in cuts if m - k - 1 >= 0}
+        else:
+            self.k_scores_ = dict(self.silhouettes_)
+        best_k = max(self.k_scores_, key=lambda k: (round(self.k_scores_[k], 6), -k))
         c, _ = _centroids(xt, wt, cuts[best_k])
         c, labels = _spherical_kmeans(x, w, c, self.kmeans_iter)
         # Dissolve themes below the size floor, smallest first, re-fitting each time.
@@ -375,7 +448,8 @@ class ThemeDiscoverer:
         """Cosine similarity of each text to each leaf theme, shape (n, n_leaves)."""
         if len(self.centroids_) == 0:
             return np.zeros((len(texts), 0))
-        return _normalise(np.asarray(vectors).reshape(len(texts), -1)) @ self.centroids_.T
+        x = _normalise(np.asarray(vectors).reshape(len(texts), -1))
+        return self._features(texts, x) @ self.centroids_.T
 
     def assign(
         self,
@@ -451,6 +525,10 @@ class ThemeDiscoverer:
         leaf_ph = key_phrases(texts, leaf_lab, top_n=10, weights=w)
         par_ph = key_phrases(texts, par_lab, top_n=10, weights=w)
         sizes = np.bincount(leaf[mapped], weights=w[mapped], minlength=len(self.centroids_))
+        # Quote selection works in the embedding space: centroids of the mapped members there.
+        ec = np.zeros((len(self.centroids_), x.shape[1]))
+        np.add.at(ec, leaf[mapped], x[mapped] * w[mapped, None])
+        ec_sum, ec = ec, _normalise(ec)
 
         themes: list[ThemeSpec] = []
         used: dict[bool, set[str]] = {True: set(), False: set()}  # per level
@@ -465,7 +543,7 @@ class ThemeDiscoverer:
 
         for p in range(int(parents.max()) + 1 if len(parents) else 0):
             kids = np.flatnonzero(parents == p)
-            pc = _normalise((self.centroids_[kids] * sizes[kids, None]).sum(axis=0)[None])[0]
+            pc = _normalise(ec_sum[kids].sum(axis=0)[None])[0]
             members = np.flatnonzero(mapped & np.isin(leaf, kids))
             phrases = par_ph.get(p, [])
             quotes = select_quotes(texts, x, pc, members, n=1, embed=self.embed,
@@ -478,7 +556,7 @@ class ThemeDiscoverer:
             for b in kids:
                 members = np.flatnonzero(mapped & (leaf == b))
                 phrases = leaf_ph.get(int(b), [])
-                quotes = select_quotes(texts, x, self.centroids_[b], members, n=self.n_quotes,
+                quotes = select_quotes(texts, x, ec[b], members, n=self.n_quotes,
                                        embed=self.embed, max_words=self.max_quote_words)
                 themes.append(ThemeSpec(
                     key=self.keys_[b], label=unique_label(phrases, True),

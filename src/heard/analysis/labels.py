@@ -145,24 +145,43 @@ def _capitalise(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
+# Words a label should neither start nor end with: adverbs, hedges and bare opinion verbs
+# read badly at a label's edge ("Prevent and especially", "Sports and normalized").
+_WEAK_EDGE = frozenset({
+    "especially", "particularly", "really", "also", "just", "simply", "probably", "definitely",
+    "certainly", "clearly", "actually", "totally", "completely", "absolutely", "generally",
+    "think", "feel", "believe", "agree", "disagree", "support", "oppose", "prevent",
+    "normalized", "normalised", "need", "needs", "like", "want", "make", "makes", "made",
+    "way", "thing", "things", "lot", "lots", "yes", "no", "ok", "okay", "etc",
+})
+
+
+def _reads_well(phrase: str) -> bool:
+    toks = phrase.lower().split()
+    return bool(toks) and toks[0] not in _WEAK_EDGE and toks[-1] not in _WEAK_EDGE
+
+
 def make_label(phrases: Sequence[str], max_words: int = 8) -> str:
     """A short readable label (at most ``max_words`` words) from ranked key phrases.
 
-    Leads with the first multi-word phrase among the top three (else the top phrase),
-    joined by "and" to the next multi-word phrase sharing no word with it, if both fit.
+    Phrases starting or ending with a weak edge word (an adverb, hedge or bare opinion
+    verb) are passed over when others exist. Leads with the first multi-word phrase among
+    the top five (else the top phrase), joined by "and" to the next multi-word phrase
+    sharing no word with it, if both fit; a lone word is joined to the next lone word.
     """
     phrases = [p.strip() for p in phrases if p and p.strip()]
     if not phrases:
         return "Unlabelled theme"
-    lead = next((p for p in phrases[:3] if len(p.split()) > 1), phrases[0])
+    phrases = [p for p in phrases if _reads_well(p)] or phrases
+    lead = next((p for p in phrases[:5] if len(p.split()) > 1), phrases[0])
     phrases = [lead] + [p for p in phrases if p != lead]
     first = phrases[0].split()[:max_words]
     words = list(first)
     seen = {t.lower() for t in first}
-    # Only multi-word phrases are joined: lone words ("especially") read badly after "and".
+    # Multi-word phrases are joined to a multi-word lead, a lone word only to a lone word.
     for p in phrases[1:5]:
         toks = p.split()
-        if len(toks) < 2 or seen & {t.lower() for t in toks}:
+        if (len(toks) < 2 and len(first) > 1) or seen & {t.lower() for t in toks}:
             continue
         if len(words) + 1 + len(toks) <= max_words:
             words += ["and", *toks]

@@ -154,7 +154,8 @@ class ThemeMapper:
     prior_weight:
         Scale of the theme-similarity block (the zero-shot signal) in the features.
     self_training_rounds:
-        Rounds of pseudo-labelling the unlabelled pool.
+        Rounds of pseudo-labelling the unlabelled pool (``None``: one zero-shot, where
+        a second round gained nothing on the development sets, two few-shot).
     pseudo_fraction:
         Zero-shot: share of the pool taken as positives for a theme, before rounds
         refine it (``None``: the expected share, 1.5 / number of themes).
@@ -186,7 +187,7 @@ class ThemeMapper:
         C: float = 1.0,
         tfidf_weight: float = 1.0,
         prior_weight: float = 1.0,
-        self_training_rounds: int = 2,
+        self_training_rounds: int | None = None,
         pseudo_fraction: float | None = None,
         pseudo_weight: float = 0.3,
         floor: float = 0.2,
@@ -423,7 +424,10 @@ class ThemeMapper:
         Y = np.vstack([eye, Y_pool])
         w = np.concatenate([np.ones(k), np.ones(n)])
         use = np.concatenate([np.ones(k, bool), labelled])
-        rounds = self.self_training_rounds if n else 0
+        rounds = self.self_training_rounds
+        if rounds is None:
+            rounds = 2 if self.n_examples_ else 1
+        rounds = rounds if n else 0
         self.models_ = []
         for r in range(rounds + 1):
             if n and (r > 0 or not self.n_examples_):

@@ -9,8 +9,14 @@ Two paths, one estimator (:class:`StanceClassifier`):
 - **Zero-shot**: without weak labels, a response's cosine to prototype sentences
   of agreement and disagreement (written around the question text when given),
   plus lexical cues ("I support", "oppose", "excessive", …), gives a signed score.
+  The most clearly signed responses then act as pseudo-labels for the same
+  regression (self-training), which carries the stance to responses that use no
+  cue word but argue like those that do.
 
-A prediction is "unclear" when its confidence is below ``min_confidence``.
+A prediction is "unclear" when its confidence is below ``min_confidence`` (weak
+labels), or, zero-shot, when it is among the ``unclear_share`` least confident of
+the pool: a zero-shot score has no calibrated scale, so the band is set by a prior
+share rather than by a fixed probability.
 """
 
 from __future__ import annotations
@@ -96,6 +102,11 @@ class StanceClassifier:
         Scale of the lexical cue features next to the embedding.
     min_weak:
         Fewest weak labels of each side needed to train on them; otherwise zero-shot.
+    unclear_share:
+        Zero-shot: share of the pool, least confident first, labelled "unclear".
+    pseudo_share:
+        Zero-shot: share of the pool, most clearly signed first, used as pseudo-labels
+        for self-training (0 turns self-training off).
     """
 
     def __init__(
@@ -108,6 +119,8 @@ class StanceClassifier:
         C: float = 1.0,
         cue_weight: float = 0.5,
         min_weak: int = 5,
+        unclear_share: float = 0.15,
+        pseudo_share: float = 0.5,
     ) -> None:
         self.embed = embed
         self.seed = seed
@@ -116,6 +129,8 @@ class StanceClassifier:
         self.C = C
         self.cue_weight = cue_weight
         self.min_weak = min_weak
+        self.unclear_share = unclear_share
+        self.pseudo_share = pseudo_share
 
     def _features(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
         return np.hstack([np.asarray(vectors, np.float32), lexical_cues(texts) * self.cue_weight])
@@ -151,17 +166,38 @@ class StanceClassifier:
             self.margin_scale_ = 0.01  # typical spread of MiniLM margins
         self.model_: LogisticRegression | None = None
         self.mode_ = "zero-shot"
+        self.cutoff_ = self.min_confidence
+        y = np.full(len(texts), -1)
         if weak_labels is not None:
             if len(weak_labels) != len(texts):
                 raise ValueError(f"{len(weak_labels)} weak labels for {len(texts)} texts")
             y = np.array([1 if w == "agree" else 0 if w == "disagree" else -1 for w in weak_labels])
-            if (y == 1).sum() >= self.min_weak and (y == 0).sum() >= self.min_weak:
-                rows = np.flatnonzero(y >= 0)
-                X = self._features([texts[i] for i in rows], np.asarray(vectors)[rows])
-                self.model_ = LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed)
-                self.model_.fit(X, y[rows])
-                self.mode_ = "weak"
+        if (y == 1).sum() >= self.min_weak and (y == 0).sum() >= self.min_weak:
+            self._fit_model(texts, vectors, y)
+            self.mode_ = "weak"
+            return self
+        score = self._zero_shot_score(texts, vectors)
+        n_pseudo = int(self.pseudo_share * len(texts))
+        if n_pseudo >= 2 * self.min_weak:
+            # Self-training: the most clearly signed responses (ties broken by position).
+            order = np.argsort(-np.abs(score), kind="stable")[:n_pseudo]
+            pseudo = np.full(len(texts), -1)
+            pseudo[order] = np.where(score[order] > 0, 1, np.where(score[order] < 0, 0, -1))
+            if (pseudo == 1).sum() >= self.min_weak and (pseudo == 0).sum() >= self.min_weak:
+                self._fit_model(texts, vectors, pseudo)
+                self.mode_ = "self-trained"
+        if len(texts) >= 2:
+            p = self.predict_proba(texts, vectors)
+            confidence = np.maximum(p, 1.0 - p)
+            self.cutoff_ = float(np.quantile(confidence, self.unclear_share))
         return self
+
+    def _fit_model(self, texts: Sequence[str], vectors: np.ndarray, y: np.ndarray) -> None:
+        """Logistic regression on [embeddings ⊕ cues] over the rows with a label (y >= 0)."""
+        rows = np.flatnonzero(y >= 0)
+        X = self._features([texts[i] for i in rows], np.asarray(vectors)[rows])
+        self.model_ = LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed)
+        self.model_.fit(X, y[rows])
 
     def predict_proba(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
         """Probability of "agree" per response."""
@@ -169,7 +205,13 @@ class StanceClassifier:
         if vectors is None:
             vectors = np.asarray(self.embed(texts), np.float32)
         if self.model_ is not None:
-            return self.model_.predict_proba(self._features(texts, vectors))[:, 1]
+            p = self.model_.predict_proba(self._features(texts, vectors))[:, 1]
+            if self.mode_ == "weak":
+                return p
+            # self-trained: the model's log-odds plus the zero-shot score it learnt from
+            logit = np.log(np.clip(p, 1e-6, 1 - 1e-6) / np.clip(1 - p, 1e-6, 1))
+            score = logit + self._zero_shot_score(texts, vectors)
+            return 1.0 / (1.0 + np.exp(-np.clip(score, -35, 35)))
         score = self._zero_shot_score(texts, vectors)
         return 1.0 / (1.0 + np.exp(-np.clip(score, -35, 35)))
 
@@ -179,8 +221,9 @@ class StanceClassifier:
         """(labels in {"agree", "disagree", "unclear"}, confidence of the winning side)."""
         p = self.predict_proba(texts, vectors)
         confidence = np.maximum(p, 1.0 - p)
+        cutoff = getattr(self, "cutoff_", self.min_confidence)
         labels = [
-            "unclear" if c < self.min_confidence else ("agree" if q >= 0.5 else "disagree")
+            "unclear" if c < cutoff else ("agree" if q >= 0.5 else "disagree")
             for q, c in zip(p, confidence, strict=True)
         ]
         return labels, confidence

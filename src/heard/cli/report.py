@@ -12,16 +12,32 @@ from heard.cli.common import console, get_consultation, open_store
 
 @click.command("report")
 @click.argument("name")
-@click.option("--format", "fmt", type=click.Choice(["html", "docx", "pdf"]), default="html",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "docx", "pdf"]),
+    default="html",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("--question", "-q", default=None, help="Only this question (its key, e.g. q2).")
-@click.option("--group-by", default=None, metavar="ATTRIBUTE",
-              help="Respondent attribute for the breakdown by group, or 'kind'. "
-                   "Default: the demographic with the fewest values (2 to 6).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="File to write. Default: NAME-report.FORMAT in the current folder.")
-def report_cmd(name: str, fmt: str, question: str | None, group_by: str | None,
-               output: Path | None) -> None:
+@click.option(
+    "--group-by",
+    default=None,
+    metavar="ATTRIBUTE",
+    help="Respondent attribute for the breakdown by group, or 'kind'. "
+    "Default: the demographic with the fewest values (2 to 6).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write. Default: NAME-report.FORMAT in the current folder.",
+)
+def report_cmd(
+    name: str, fmt: str, question: str | None, group_by: str | None, output: Path | None
+) -> None:
     """Write the report of consultation NAME: numbers, themes, quotes, stance, method.
 
     \b

@@ -253,6 +253,40 @@ def classify_column(profile: ColumnProfile, header_text: str = "") -> tuple[str,
     return "closed", f"{profile.distinct} distinct short values"
 
 
+def attribute_role(name: str) -> str:
+    """kind | organisation | demographic, for a respondent attribute column of a long table."""
+    lowered = name.lower().strip()
+    says_kind = ("individual" in lowered and "organi" in lowered) or _has_word(
+        lowered, ("respondent type", "responding as", "type of respondent", "on behalf")
+    )
+    if says_kind:
+        return "kind"
+    if lowered in ("organisation", "organization") or _has_word(
+        lowered, ("organisation name", "organization name", "name of organisation",
+                  "name of organization", "company name")
+    ):
+        return "organisation"
+    return "demographic"
+
+
+def answers_role(answers: list[str]) -> tuple[str, str]:
+    """(closed | open, reason) for one question's answers in a long table."""
+    values = [a.strip() for a in answers if a and a.strip()]
+    profile = ColumnProfile("answers", non_empty=len(values), distinct=len(set(values)))
+    if not values:
+        return "open", "no answers"
+    profile.mean_length = sum(len(v) for v in values) / len(values)
+    few_options = profile.distinct <= max(12, profile.non_empty // 20)
+    if profile.mean_length < 40 and few_options and profile.distinct < profile.non_empty:
+        return "closed", f"{profile.distinct} distinct short answers"
+    return "open", f"free text (mean {profile.mean_length:.0f} characters)"
+
+
+def follows_up(open_text: str) -> bool:
+    """Whether an open question reads as the 'why' follow-up of the closed one before it."""
+    return bool(FOLLOWUP_WORDS.search(open_text or ""))
+
+
 def _pair_followups(columns: list[ColumnPlan]) -> None:
     """An open column right after a closed one, asking why/explain/comments, follows it."""
     for before, after in zip(columns, columns[1:], strict=False):
@@ -666,7 +700,7 @@ def _iter_long(
     respondent_index, text_index = index[spec.respondent], index[spec.text]
     question_index = index[spec.question] if spec.question else None
     key_index = index[spec.response_key] if spec.response_key else None
-    attribute_indexes = [(name, index[name]) for name in spec.attributes]
+    attribute_indexes = [(name, index[name], attribute_role(name)) for name in spec.attributes]
     source_indexes = [(name, index[name]) for name in spec.source_columns]
     for row_number, cells in plan.table.rows():
         report.rows_read += 1
@@ -693,11 +727,16 @@ def _iter_long(
                     hint="Every row of a long-form file needs the question's id.",
                 )
         info = RespondentInfo(key=respondent)
-        for name, position in attribute_indexes:
-            if cells[position].strip():
-                info.attributes[name] = cells[position].strip()
-                if _has_word(name.lower(), ("organisation", "organization")):
-                    info.organisation = cells[position].strip()[:300]
+        for name, position, role in attribute_indexes:
+            value = cells[position].strip()
+            if not value:
+                continue
+            info.attributes[name] = value
+            if role == "kind":
+                info.kind = kind_from_text(value)
+            elif role == "organisation":
+                info.organisation = value[:300]
+                if info.kind == "unknown":
                     info.kind = "organisation"
         text = cells[text_index]
         where = {"file": file_label, "row": row_number, "column": spec.text}

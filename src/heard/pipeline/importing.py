@@ -53,6 +53,7 @@ class _QuestionInfo:
     position: int
     paired_with: str | None = None
     options: dict[str, None] = field(default_factory=dict)
+    from_long: bool = False  # kind is decided from the answers once they are read
 
 
 def _questions_of(plan: ImportPlan) -> dict[str, _QuestionInfo]:
@@ -69,6 +70,7 @@ def _questions_of(plan: ImportPlan) -> dict[str, _QuestionInfo]:
                 add(*table.long.fixed_question, "open")
             for key, text in table.long.question_texts.items():
                 add(key, text, "open")
+                questions[key].from_long = True
         else:
             for column in table.questions():
                 add(column.question_key, column.question_text, column.role, column.paired_with)
@@ -365,6 +367,7 @@ def run_import(
             with deferred_search_index(batch.id):
                 _stream(plan, report, questions, writer, on_rows)
             writer.ensure_questions()
+            _classify_long_questions(batch, questions, writer.question_ids)
             _finish_questions(record, questions, writer.question_ids)
             batch.report = report.to_dict()
             batch.rows_read = report.rows_read
@@ -439,6 +442,44 @@ def _already(plan: ImportPlan, consultation: str) -> AlreadyImported:
         hint="Import each export once. To load it again, delete the consultation first, or "
         "use a new --consultation name.",
     )
+
+
+def _classify_long_questions(batch, questions: dict[str, _QuestionInfo], ids: dict[str, int]):
+    """In a long table every answer sits in one text column: read each question's answers
+    to tell closed questions (few distinct short answers) from open ones, then pair an open
+    'why' question with the closed question just before it."""
+    from heard.io.detect import answers_role, follows_up
+    from heard.store.bulk import bulk_update_rows
+    from heard.store.models import Question, Response
+
+    ordered = sorted(questions.values(), key=lambda q: q.position)
+    for info in ordered:
+        if not info.from_long or info.key not in ids:
+            continue
+        rows = list(
+            Response.objects.filter(question_id=ids[info.key], import_batch=batch)
+            .values_list("id", "text")
+        )
+        role, _reason = answers_role([text for _, text in rows])
+        if role != "closed":
+            continue
+        info.kind = "closed"
+        Question.objects.filter(id=ids[info.key]).update(kind="closed")
+        for _, text in rows:
+            if text.strip():
+                info.options[text.strip()] = None
+        bulk_update_rows(
+            Response, ["options"], ((rid, [text.strip()]) for rid, text in rows if text.strip())
+        )
+    for before, after in zip(ordered, ordered[1:], strict=False):
+        if (
+            after.from_long
+            and before.kind == "closed"
+            and after.kind == "open"
+            and not after.paired_with
+            and follows_up(after.text)
+        ):
+            after.paired_with = before.key
 
 
 def _finish_questions(consultation, questions: dict[str, _QuestionInfo], ids: dict[str, int]):

@@ -10,6 +10,7 @@ full-text); ``similar`` (a phrase for semantic search over the stored embeddings
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -17,10 +18,9 @@ import numpy as np
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.fields.json import KeyTransform
 from django.http import QueryDict
 
-from heard.store.models import Assignment, Question, Response
+from heard.store.models import Assignment, Question, Respondent, Response
 
 SEMANTIC_LIMIT = 100
 SEMANTIC_POOL = 50_000
@@ -104,13 +104,11 @@ class ResponseFilter:
             qs = qs.filter(is_flagged=True)
         if self.outcomes:
             qs = qs.filter(outcome__in=self.outcomes)
-        for i, (name, value) in enumerate(self.demographics):
+        for name, value in self.demographics:
             if name == "respondent_type":
                 qs = qs.filter(respondent__kind=value)
-                continue
-            alias = f"_demo{i}"
-            qs = qs.alias(**{alias: KeyTransform(name, "respondent__attributes")})
-            qs = qs.filter(**{alias: value})
+            else:
+                qs = qs.filter(respondent_id__in=respondents_with(question, name, value))
         for key, option in self.closed:
             answered = Response.objects.filter(
                 respondent_id=OuterRef("respondent_id"),
@@ -121,6 +119,53 @@ class ResponseFilter:
         if self.keywords:
             qs = keyword_search(qs, self.keywords)
         return qs
+
+
+def _json_path(name: str) -> str:
+    """A JSON path naming one key, as an SQL string literal (quotes escaped)."""
+    path = '$."' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return "'" + path.replace("'", "''") + "'"
+
+
+def respondents_with(question: Question, name: str, value: str):
+    """Ids of the consultation's respondents whose detail ``name`` equals ``value``.
+
+    On SQLite the lookup uses an index on that JSON key, created the first time the key is
+    filtered on (the keys are the consultation's own, so they cannot be in a migration).
+    """
+    consultation_id = question.consultation_id
+    if connection.vendor == "sqlite":
+        expression = f"json_extract(attributes, {_json_path(name)})"
+        ensure_attribute_index(expression)
+        return RawSQL(
+            "SELECT id FROM heard_respondent WHERE consultation_id = %s AND "
+            + expression.replace("%", "%%") + " = %s",
+            (consultation_id, value),
+        )
+    if connection.vendor == "postgresql":
+        return RawSQL(
+            "SELECT id FROM heard_respondent WHERE consultation_id = %s "
+            "AND attributes ->> %s = %s",
+            (consultation_id, name, value),
+        )
+    return Respondent.objects.filter(
+        consultation_id=consultation_id, **{f"attributes__{name}": value}
+    ).values("id")
+
+
+_indexed: set[str] = set()
+
+
+def ensure_attribute_index(expression: str) -> None:
+    if expression in _indexed:
+        return
+    digest = hashlib.sha1(expression.encode()).hexdigest()[:12]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE INDEX IF NOT EXISTS heard_respondent_attr_{digest} "
+            f"ON heard_respondent (consultation_id, {expression})"
+        )
+    _indexed.add(expression)
 
 
 def _with_children(question: Question, theme_ids: list[int]) -> dict[int, list[int]]:

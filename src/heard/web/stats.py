@@ -38,6 +38,7 @@ class QuestionStats:
     stance: dict[str, int]
     evidence: int
     campaigns: int
+    page_ids: list[int] = field(default_factory=list)
 
     @property
     def max_count(self) -> int:
@@ -50,7 +51,10 @@ def _rows(sql: str, params) -> list[tuple]:
         return cursor.fetchall()
 
 
-def question_stats(question: Question, responses: QuerySet[Response]) -> QuestionStats:
+def question_stats(
+    question: Question, responses: QuerySet[Response], *, offset: int | None = None,
+    limit: int = 25,
+) -> QuestionStats:
     """Theme counts and shares, stance split and evidence per theme, over ``responses``.
 
     The filtered responses drive every query (``CROSS JOIN`` keeps them as the outer loop
@@ -62,51 +66,59 @@ def question_stats(question: Question, responses: QuerySet[Response]) -> Questio
         responses.order_by().values("id", "outcome", "stance", "evidence_rich", "group_id")
         .query.sql_with_params()
     )
+    true = "true" if connection.vendor == "postgresql" else "1"
+    parent_of = {t.id: t.parent_id for t in themes if t.parent_id}
+    family = ", ".join(str(i) for i in [*parent_of, *set(parent_of.values())]) or "-1"
+    # The filter runs once (a materialised CTE); every count reads its result.
+    sql = f"""
+        WITH r AS MATERIALIZED ({inner})
+        SELECT 'o', NULL, r.outcome, r.stance, r.evidence_rich, COUNT(*) FROM r
+        GROUP BY r.outcome, r.stance, r.evidence_rich
+        UNION ALL
+        SELECT 'c', NULL, NULL, NULL, NULL, COUNT(*) FROM r CROSS JOIN heard_duplicategroup g
+        WHERE g.id = r.group_id AND g.kind = 'campaign'
+        UNION ALL
+        SELECT 't', a.theme_id, NULL, r.stance, r.evidence_rich, COUNT(*)
+        FROM r CROSS JOIN heard_assignment a WHERE a.response_id = r.id AND a.is_active = {true}
+        GROUP BY a.theme_id, r.stance, r.evidence_rich
+        UNION ALL
+        SELECT 'p', COALESCE(t.parent_id, t.id), NULL, NULL, NULL, COUNT(DISTINCT a.response_id)
+        FROM r CROSS JOIN heard_assignment a CROSS JOIN heard_theme t
+        WHERE a.response_id = r.id AND a.is_active = {true} AND t.id = a.theme_id
+        AND a.theme_id IN ({family})
+        GROUP BY COALESCE(t.parent_id, t.id)
+    """
+    if offset is not None:  # the ids of one page of responses, in id order
+        sql += (" UNION ALL SELECT 'l', l.id, NULL, NULL, NULL, 0 FROM "
+                f"(SELECT r.id FROM r ORDER BY r.id LIMIT {int(limit)} OFFSET {int(offset)}) l")
+    page_ids: list[int] = []
     outcomes: dict[str, int] = defaultdict(int)
     stance: dict[str, int] = defaultdict(int)
-    evidence = 0
-    for outcome, stance_value, rich, n in _rows(
-        f"SELECT r.outcome, r.stance, r.evidence_rich, COUNT(*) FROM ({inner}) r "
-        "GROUP BY r.outcome, r.stance, r.evidence_rich", params
-    ):
-        outcomes[outcome] += n
-        if stance_value:
-            stance[stance_value] += n
-        if rich:
-            evidence += n
-    campaigns = _rows(
-        f"SELECT COUNT(*) FROM ({inner}) r CROSS JOIN heard_duplicategroup g "
-        "WHERE g.id = r.group_id AND g.kind = 'campaign'", params
-    )[0][0]
+    evidence = campaigns = 0
+    per_theme: dict[int, dict] = defaultdict(lambda: {"n": 0, "stance": {}, "evidence": 0})
+    by_root: dict[int, int] = {}
+    for kind, theme_id, outcome, stance_value, rich, n in _rows(sql, params):
+        if kind == "o":
+            outcomes[outcome] += n
+            if stance_value:
+                stance[stance_value] += n
+            if rich:
+                evidence += n
+        elif kind == "c":
+            campaigns = n
+        elif kind == "l":
+            page_ids.append(theme_id)
+        elif kind == "t":
+            entry = per_theme[theme_id]
+            entry["n"] += n
+            if rich:
+                entry["evidence"] += n
+            if stance_value:
+                entry["stance"][stance_value] = entry["stance"].get(stance_value, 0) + n
+        else:
+            by_root[theme_id] = n
     total = sum(outcomes.values())
     substantive = total - outcomes.get(Response.Outcome.EMPTY, 0)
-    true = "true" if connection.vendor == "postgresql" else "1"
-    per_theme: dict[int, dict] = defaultdict(lambda: {"n": 0, "stance": {}, "evidence": 0})
-    for theme_id, stance_value, rich, n in _rows(
-        f"SELECT a.theme_id, r.stance, r.evidence_rich, COUNT(*) FROM ({inner}) r "
-        f"CROSS JOIN heard_assignment a WHERE a.response_id = r.id AND a.is_active = {true} "
-        "GROUP BY a.theme_id, r.stance, r.evidence_rich", params
-    ):
-        entry = per_theme[theme_id]
-        entry["n"] += n
-        if rich:
-            entry["evidence"] += n
-        if stance_value:
-            entry["stance"][stance_value] = entry["stance"].get(stance_value, 0) + n
-    # A parent theme counts each response once across itself and its sub-themes.
-    parent_of = {t.id: t.parent_id for t in themes if t.parent_id}
-    by_root: dict[int, int] = {}
-    if parent_of:
-        seen: dict[int, set[int]] = defaultdict(set)
-        child_ids = ", ".join(str(i) for i in parent_of)
-        parent_ids = ", ".join(str(i) for i in set(parent_of.values()))
-        for response_id, theme_id in _rows(
-            f"SELECT a.response_id, a.theme_id FROM ({inner}) r CROSS JOIN heard_assignment a "
-            f"WHERE a.response_id = r.id AND a.is_active = {true} "
-            f"AND a.theme_id IN ({child_ids}, {parent_ids})", params
-        ):
-            seen[parent_of.get(theme_id, theme_id)].add(response_id)
-        by_root = {root: len(ids) for root, ids in seen.items()}
     children: dict[int | None, list[Theme]] = defaultdict(list)
     for theme in themes:
         children[theme.parent_id].append(theme)
@@ -133,7 +145,7 @@ def question_stats(question: Question, responses: QuerySet[Response]) -> Questio
     for root in children.get(None, []):
         add(root, 0)
     return QuestionStats(total, substantive, rows, dict(outcomes), dict(stance), evidence,
-                         campaigns)
+                         campaigns, sorted(page_ids))
 
 
 # ---------------------------------------------------------------- agreement

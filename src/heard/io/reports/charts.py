@@ -191,8 +191,18 @@ def to_png(chart: Chart, scale: int = 2) -> bytes:
         else:
             w = font.getlength(s.text)
             x = s.x * scale - {"start": 0, "middle": w / 2, "end": w}[s.anchor]
-            draw.text((x, s.y * scale), s.text, fill=s.fill, font=font, anchor="ls",
-                      stroke_width=1 if s.bold else 0, stroke_fill=s.fill)
+            draw.text(
+                (x, s.y * scale),
+                s.text,
+                fill=s.fill,
+                font=font,
+                anchor="ls",
+                stroke_width=1 if s.bold else 0,
+                stroke_fill=s.fill,
+            )
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    # A small palette keeps flat charts small and quick to encode.
+    image.convert("P", palette=Image.Palette.ADAPTIVE, colors=64).save(
+        out, format="PNG", compress_level=6
+    )
     return out.getvalue()

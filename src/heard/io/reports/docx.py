@@ -39,15 +39,18 @@ def render_docx(report: Report) -> bytes:
     props.author = f"Heard {report.heard_version}"
     props.language = "en-GB"
 
-    doc.add_heading(report.title, level=0)
-    _note(doc, "Analysis of the responses to the consultation. Generated "
-               f"{report.generated_at} by Heard {report.heard_version} from the "
-               f"consultation “{report.name}”.")
+    _heading(doc, report.title, level=0)
+    _note(
+        doc,
+        "Analysis of the responses to the consultation. Generated "
+        f"{report.generated_at} by Heard {report.heard_version} from the "
+        f"consultation “{report.name}”.",
+    )
     if report.description:
         doc.add_paragraph(report.description)
 
     o = report.overview
-    doc.add_heading("The consultation in numbers", level=1)
+    _heading(doc, "The consultation in numbers", level=1)
     for label, value in (
         ("responses with an answer", number(o.responses)),
         ("respondents", number(o.respondents)),
@@ -55,18 +58,21 @@ def render_docx(report: Report) -> bytes:
         ("closed questions", str(o.closed_questions)),
         ("campaigns", f"{len(o.campaigns)} ({number(o.campaign_responses)} responses)"),
     ):
-        p = doc.add_paragraph(style="List Bullet")
+        p = doc.add_paragraph(style=_style(doc, "List Bullet"))
         p.add_run(value).bold = True
         p.add_run(f" {label}")
     _table(doc, o.kinds)
     if o.groups:
         _table(doc, o.groups)
     if o.campaigns:
-        _table(doc, Table(
-            "Organised campaigns (form letters with personal edits)",
-            ["Question", "Campaign text (start)", "Responses"],
-            [[c.question, c.text, number(c.size)] for c in o.campaigns],
-        ))
+        _table(
+            doc,
+            Table(
+                "Organised campaigns (form letters with personal edits)",
+                ["Question", "Campaign text (start)", "Responses"],
+                [[c.question, c.text, number(c.size)] for c in o.campaigns],
+            ),
+        )
     else:
         doc.add_paragraph("No organised campaigns were detected.")
 
@@ -74,24 +80,24 @@ def render_docx(report: Report) -> bytes:
         heading = section.key
         if section.text and section.text != section.key:
             heading += f": {section.text}"
-        doc.add_heading(heading, level=1)
+        _heading(doc, heading, level=1)
         if isinstance(section, OpenSection):
             _open(doc, section, report.overview.grouping)
         else:
             _closed(doc, section)
 
     m = report.method
-    doc.add_heading("Method and caveats", level=1)
-    doc.add_heading("How AI was used", level=2)
+    _heading(doc, "Method and caveats", level=1)
+    _heading(doc, "How AI was used", level=2)
     for paragraph in m.ai_use:
         doc.add_paragraph(paragraph)
     if m.run:
         _table(doc, m.run)
-    doc.add_heading("Human review and sign-off", level=2)
+    _heading(doc, "Human review and sign-off", level=2)
     _table(doc, m.review)
-    doc.add_heading("Caveats", level=2)
+    _heading(doc, "Caveats", level=2)
     for caveat in m.caveats:
-        doc.add_paragraph(caveat, style="List Bullet")
+        doc.add_paragraph(caveat, style=_style(doc, "List Bullet"))
 
     out = io.BytesIO()
     doc.save(out)
@@ -108,7 +114,7 @@ def _open(doc, s: OpenSection, grouping: str) -> None:
     p.add_run(f"{s.stage}. ").bold = True
     p.add_run(f"{s.signed_off}. {s.agreement.summary}")
 
-    doc.add_heading("Themes", level=2)
+    _heading(doc, "Themes", level=2)
     if s.theme_chart:
         _chart(doc, s.theme_chart)
     else:
@@ -118,13 +124,13 @@ def _open(doc, s: OpenSection, grouping: str) -> None:
         for child in theme.children:
             _theme(doc, child, level=4)
 
-    doc.add_heading("Stance", level=2)
+    _heading(doc, "Stance", level=2)
     if s.stance_chart:
         _chart(doc, s.stance_chart)
     else:
         doc.add_paragraph("No stance was recorded for this question.")
 
-    doc.add_heading("Evidence-rich responses", level=2)
+    _heading(doc, "Evidence-rich responses", level=2)
     for h in s.highlights:
         _quote(doc, h.text)
         reason = f"Why it was flagged: {h.reason}"
@@ -135,17 +141,19 @@ def _open(doc, s: OpenSection, grouping: str) -> None:
         doc.add_paragraph("No response to this question was flagged as evidence-rich.")
 
     if s.group_chart:
-        doc.add_heading(f"By {grouping}", level=2)
+        _heading(doc, f"By {grouping}", level=2)
         _chart(doc, s.group_chart)
 
     if s.campaigns:
-        doc.add_heading("Campaigns", level=2)
+        _heading(doc, "Campaigns", level=2)
         for c in s.campaigns:
-            doc.add_paragraph(f"{number(c.size)} responses: “{c.text}”", style="List Bullet")
+            doc.add_paragraph(
+                f"{number(c.size)} responses: “{c.text}”", style=_style(doc, "List Bullet")
+            )
 
 
 def _theme(doc, t: ThemeEntry, level: int) -> None:
-    doc.add_heading(("Sub-theme: " if level > 3 else "") + t.label, level=level)
+    _heading(doc, ("Sub-theme: " if level > 3 else "") + t.label, level=level)
     stats = f"{number(t.count)} responses ({t.share} of substantive responses)"
     if t.stance:
         whole = sum(t.stance.values())
@@ -186,6 +194,18 @@ def _styles(doc) -> None:
         section.left_margin = section.right_margin = Cm(2)
 
 
+def _style(doc, name: str):
+    """A paragraph style, looked up once per document (python-docx's lookup is slow)."""
+    cache = vars(doc).setdefault("_heard_styles", {})
+    if name not in cache:
+        cache[name] = doc.styles[name]
+    return cache[name]
+
+
+def _heading(doc, text: str, level: int) -> None:
+    doc.add_paragraph(text, style=_style(doc, "Title" if level == 0 else f"Heading {level}"))
+
+
 def _note(doc, text: str) -> None:
     run = doc.add_paragraph().add_run(text)
     run.font.color.rgb = SECONDARY
@@ -193,7 +213,7 @@ def _note(doc, text: str) -> None:
 
 
 def _quote(doc, text: str) -> None:
-    p = doc.add_paragraph(f"“{text}”", style="Quote")
+    p = doc.add_paragraph(f"“{text}”", style=_style(doc, "Quote"))
     p.paragraph_format.left_indent = Cm(0.8)
 
 

@@ -36,23 +36,25 @@ def chart(context: Context, item: Chart) -> SafeString:
     else:
         figure = charts.to_svg(item)
     return mark_safe(
-        _engine().get_template("chart.html").render(
-            Context({"chart": item, "figure": mark_safe(figure)})
-        )
+        _engine()
+        .get_template("chart.html")
+        .render(Context({"chart": item, "figure": mark_safe(figure)}))
     )
 
 
 @register.simple_tag
 def stance(counts: dict[str, int]) -> str:
-    """"agree 30%, disagree 27%, unclear 43%"."""
+    """ "agree 30%, disagree 27%, unclear 43%"."""
     whole = sum(counts.values())
-    return ", ".join(f"{label.lower()} {pct(counts.get(k, 0), whole)}"
-                     for k, label, _ in STANCE_ORDER)
+    return ", ".join(
+        f"{label.lower()} {pct(counts.get(k, 0), whole)}" for k, label, _ in STANCE_ORDER
+    )
 
 
 def _attr(text: str) -> str:
-    return (text.replace("&", "&amp;").replace('"', "&quot;")
-            .replace("<", "&lt;").replace(">", "&gt;"))
+    return (
+        text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+    )
 
 
 @lru_cache(maxsize=1)
@@ -69,6 +71,8 @@ def render_html(report: Report, *, print_version: bool = False) -> str:
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     if print_version:
         css += "\n" + (TEMPLATES / "print.css").read_text(encoding="utf-8")
-    return _engine().get_template("report.html").render(
-        Context({"report": report, "css": mark_safe(css), "print": print_version})
+    return (
+        _engine()
+        .get_template("report.html")
+        .render(Context({"report": report, "css": mark_safe(css), "print": print_version}))
     )

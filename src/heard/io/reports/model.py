@@ -27,7 +27,6 @@ from heard.store.models import (
     Respondent,
     Response,
     Run,
-    Theme,
 )
 
 # GOV.UK colours
@@ -42,8 +41,11 @@ TURQUOISE = "#28a197"
 DARK_BLUE = "#003078"
 LIGHT_BLUE = "#5694ca"
 SERIES_COLOURS = [BLUE, GREEN, ORANGE, PURPLE, TURQUOISE, RED, DARK_BLUE, SECONDARY]
-STANCE_ORDER = [("agree", "Agree", GREEN), ("disagree", "Disagree", RED),
-                ("unclear", "Unclear", SECONDARY)]
+STANCE_ORDER = [
+    ("agree", "Agree", GREEN),
+    ("disagree", "Disagree", RED),
+    ("unclear", "Unclear", SECONDARY),
+]
 STAGE_LABELS = dict(Question._meta.get_field("stage").choices)
 NOT_GIVEN = "Not given"
 
@@ -353,8 +355,10 @@ def _overview(
     kinds = Table(
         "Respondents by type",
         ["Respondent type", "Respondents", "Share"],
-        [[k, number(n), pct(n, respondents)] for k, n in sorted(kind_counts.items(),
-                                                                key=lambda kv: -kv[1])],
+        [
+            [k, number(n), pct(n, respondents)]
+            for k, n in sorted(kind_counts.items(), key=lambda kv: -kv[1])
+        ],
     )
     groups = None
     if grouping is not None:
@@ -368,7 +372,9 @@ def _overview(
         Campaign(g.question.key, g.get_kind_display(), g.size, clean_quote(g.canonical_text, 200))
         for g in DuplicateGroup.objects.filter(
             question__in=questions, kind=DuplicateGroup.Kind.CAMPAIGN
-        ).select_related("question").order_by("-size")
+        )
+        .select_related("question")
+        .order_by("-size")
     ]
     return Overview(
         responses=responses,
@@ -497,7 +503,7 @@ def _quotes(question: Question, rows: list[dict], ids: dict) -> dict[str, list[s
                     assignments__theme_id=ids[row["key"]][0], assignments__is_active=True
                 )
                 .exclude(text="")
-                .order_by("-assignments__confidence", "id")
+                .order_by(F("assignments__confidence").desc(nulls_last=True), "id")
                 .values_list("text", flat=True)[: limit * 3]
             )
         chosen = []
@@ -565,9 +571,7 @@ def _agreement(question: Question) -> Agreement:
         .count()
     )
     on_changed = base.filter(
-        response_id__in=base.filter(Q(ai_original=False) | Q(is_active=False)).values(
-            "response_id"
-        )
+        response_id__in=base.filter(Q(ai_original=False) | Q(is_active=False)).values("response_id")
     ).aggregate(
         kept=Count("id", filter=Q(ai_original=True, is_active=True)),
     )["kept"]
@@ -691,8 +695,15 @@ def _theme_chart(
         alt=alt,
         kind="bar",
         categories=[c[0] for c in cats],
-        series=[Series("Responses", [c[1] for c in cats], BLUE,
-                       [f"{number(c[1])} ({c[2]})" for c in cats], colours[: len(cats)])],
+        series=[
+            Series(
+                "Responses",
+                [c[1] for c in cats],
+                BLUE,
+                [f"{number(c[1])} ({c[2]})" for c in cats],
+                colours[: len(cats)],
+            )
+        ],
         table=Table(
             f"{name}: responses per theme and sub-theme (share of substantive responses; "
             "“No substantive answer” as a share of all responses)",
@@ -719,8 +730,10 @@ def _stance_chart(name: str, overall: dict[str, int], roots: list[ThemeEntry]) -
         whole = sum(counts.values())
         rows.append(
             [label]
-            + [f"{number(counts.get(k, 0))} ({pct(counts.get(k, 0), whole)})"
-               for k, _, _ in STANCE_ORDER]
+            + [
+                f"{number(counts.get(k, 0))} ({pct(counts.get(k, 0), whole)})"
+                for k, _, _ in STANCE_ORDER
+            ]
         )
     whole = sum(overall.values())
     alt = (
@@ -793,13 +806,19 @@ def _group_chart(
         values = [counts[e.key].get(group, 0) / whole if whole else 0.0 for e in roots]
         labels = [pct(counts[e.key].get(group, 0), whole) for e in roots]
         series.append(
-            Series(f"{group} ({number(whole)})", values,
-                   SERIES_COLOURS[position % len(SERIES_COLOURS)], labels)
+            Series(
+                f"{group} ({number(whole)})",
+                values,
+                SERIES_COLOURS[position % len(SERIES_COLOURS)],
+                labels,
+            )
         )
     rows = [
         [e.label]
-        + [f"{number(counts[e.key].get(g, 0))} ({pct(counts[e.key].get(g, 0), totals[g])})"
-           for g in groups]
+        + [
+            f"{number(counts[e.key].get(g, 0))} ({pct(counts[e.key].get(g, 0), totals[g])})"
+            for g in groups
+        ]
         for e in roots
     ]
     rows.append(["Substantive responses"] + [number(totals[g]) for g in groups])
@@ -855,7 +874,8 @@ def _method(run: Run | None, sections: list, overview: Overview) -> Method:
         ]
         llm = versions.get("llm") or (run.params or {}).get("llm")
         ai_use.append(
-            f"A large language model was used: {llm}." if llm
+            f"A large language model was used: {llm}."
+            if llm
             else "No large language model was used."
         )
         rows = [
@@ -874,10 +894,15 @@ def _method(run: Run | None, sections: list, overview: Overview) -> Method:
         "Human review and sign-off per question",
         ["Question", "Stage", "Signed off", "AI vs human agreement"],
         [
-            [s.key, s.stage, s.signed_off,
-             "No human review yet" if not s.agreement.reviewed
-             else f"micro-F1 {s.agreement.f1:.2f} ({number(s.agreement.responses_changed)} "
-                  "responses changed)"]
+            [
+                s.key,
+                s.stage,
+                s.signed_off,
+                "No human review yet"
+                if not s.agreement.reviewed
+                else f"micro-F1 {s.agreement.f1:.2f} ({number(s.agreement.responses_changed)} "
+                "responses changed)",
+            ]
             for s in open_sections
         ],
     )
@@ -894,10 +919,9 @@ def _method(run: Run | None, sections: list, overview: Overview) -> Method:
         )
     if overview.campaigns:
         caveats.append(
-            f"{number(len(overview.campaigns))} organised "
-            f"campaign{'s' if len(overview.campaigns) != 1 else ''} account for "
-            f"{number(overview.campaign_responses)} responses. Each campaign response is counted "
-            "as a response in the theme counts, as it was sent."
+            f"Organised campaigns: {number(len(overview.campaigns))}, with "
+            f"{number(overview.campaign_responses)} responses in all. Each campaign response is "
+            "counted as a response in the theme counts, as it was sent."
         )
     else:
         caveats.append("No organised campaigns were detected.")

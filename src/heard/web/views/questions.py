@@ -61,18 +61,28 @@ def question(request: HttpRequest, consultation: Consultation, qid: int) -> Http
             search_error = f"Search by meaning is not available here: {exc}"
         scores = dict(ranked)
         responses = responses.filter(id__in=list(scores))
-    summary = stats.question_stats(q, responses)
-    listing = responses.select_related("respondent", "group").prefetch_related(
+    listing = Response.objects.select_related("respondent", "group").prefetch_related(
         Prefetch("assignments", queryset=Assignment.objects.filter(is_active=True)
                  .select_related("theme"), to_attr="active_assignments")
     )
     if scores:
-        ordered = sorted(listing, key=lambda r: -scores.get(r.id, 0.0))
+        summary = stats.question_stats(q, responses)
+        ordered = sorted(listing.filter(id__in=list(scores)), key=lambda r: -scores[r.id])
         page = Paginator(ordered, PAGE_SIZE).get_page(request.GET.get("page"))
     else:
-        paginator = Paginator(listing.order_by("id"), PAGE_SIZE)
-        paginator.__dict__["count"] = summary.total  # known already: skip a COUNT query
-        page = paginator.get_page(request.GET.get("page"))
+        # One query gives the counts and the ids of the requested page.
+        wanted = request.GET.get("page", "1")
+        number = int(wanted) if wanted.isdigit() and int(wanted) > 0 else 1
+        summary = stats.question_stats(q, responses, offset=(number - 1) * PAGE_SIZE,
+                                       limit=PAGE_SIZE)
+        last = max(1, -(-summary.total // PAGE_SIZE))
+        if number > last:
+            number = last
+            summary = stats.question_stats(q, responses, offset=(number - 1) * PAGE_SIZE,
+                                           limit=PAGE_SIZE)
+        paginator = Paginator(range(summary.total), PAGE_SIZE)
+        page = paginator.get_page(number)
+        page.object_list = list(listing.filter(id__in=summary.page_ids).order_by("id"))
     for r in page.object_list:
         r.score = scores.get(r.id)
     themes = list(q.themes.all())
