@@ -184,6 +184,21 @@ def test_sample_then_assign_and_predict(corpus):
     assert model.transform(new_texts, x[:9]).shape == (9, len(model.centroids_))
 
 
+def test_leaf_count_is_capped_and_rules(corpus):
+    texts, _, x = corpus
+    model = ThemeDiscoverer(seed=0).fit(texts, x)
+    assert max(model.silhouettes_) <= 15  # codebook-sized default cap
+    gap = ThemeDiscoverer(seed=0, min_themes=2, k_rule="gap").fit(texts, x)
+    assert set(gap.k_scores_) == set(gap.silhouettes_)
+
+
+def test_text_features_transform_matches_fit(corpus):
+    texts, _, x = corpus
+    model = ThemeDiscoverer(seed=0, min_themes=2, text_weight=0.3, remove_top=1).fit(texts, x)
+    assert model.centroids_.shape[1] > x.shape[1]
+    assert model.predict(texts[:30], x[:30]) == model.labels_[:30]
+
+
 def test_ward_tree_cut():
     x = np.array([[0.0, 0.0], [0.0, 0.1], [5.0, 5.0], [5.0, 5.2], [9.0, 0.0]])
     merges = ward_tree(x, np.ones(5))

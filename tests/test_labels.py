@@ -46,6 +46,14 @@ def test_make_label():
     assert len(long.split()) <= 8
     # Overlapping second phrase is not repeated.
     assert make_label(["sponsorship money", "money"]) == "Sponsorship money"
+    # Weak edge words (adverbs, bare opinion verbs) are passed over when others exist.
+    assert make_label(["prevent", "especially", "gambling harm"]) == "Gambling harm"
+    assert make_label(["sports", "normalized", "betting"]) == "Sports and betting"
+    assert make_label(["ban"]) == "Ban"  # nothing better to say
+    # A multi-word phrase in the top five leads over lone words.
+    assert make_label(["ban", "adverts", "kids", "tv", "ban gambling adverts"]) == (
+        "Ban gambling adverts"
+    )
 
 
 def test_describe():

@@ -7,7 +7,7 @@ How :class:`ThemeDiscoverer` works:
 2. A weighted Ward tree is built over at most ``tree_size`` of the sampled vectors
    (exact, seed-free when the sample is that small).
 3. The number of leaf themes is the tree cut with the best weighted cosine
-   silhouette in a range scaled by the number of responses.
+   silhouette in a range scaled by the number of responses, capped at a codebook-sized 15.
 4. The cut's centroids are refined by weighted spherical k-means on the whole sample;
    themes under ``min_theme_size`` are dissolved into their nearest themes.
 5. Parents come from a Ward tree over the leaf centroids, cut at its largest gap.
@@ -194,7 +194,9 @@ class ThemeDiscoverer:
     ----------
     seed: seeds the sample and the tree subsample; same seed, same output.
     min_theme_size: smallest weighted leaf size; default ``max(3, 1% of the weight)``.
-    max_themes: most leaf themes; default 25.
+    max_themes: most leaf themes; default 15, the size of a typical consultation codebook
+        (on the development sets a cap of 25 let the silhouette run to the cap; see
+        docs/evaluation.md, "How discovery parameters were chosen").
     min_themes: fewest leaf themes tried when the data allow; default 5.
     sample_size: responses clustered; the rest are assigned to the nearest theme.
     tree_size: responses in the Ward tree that proposes the themes.
@@ -203,6 +205,11 @@ class ThemeDiscoverer:
     other_cap: the threshold never exceeds this cosine similarity.
     n_quotes, max_quote_words: quotes per leaf theme and their length.
     embed: optional ``embed(list[str]) -> unit vectors``, used to pick quote sentences.
+    text_weight: share of the cosine taken from a per-question TF-IDF (word and character
+        n-grams, reduced by SVD to ``text_dims``); 0 (default) clusters embeddings only.
+    remove_top, center: remove the mean and the top ``remove_top`` principal components of
+        the embeddings before clustering (off by default: it did not help on the dev sets).
+    k_rule: "silhouette" (default) or "gap" (largest ratio of successive Ward merge costs).
     """
 
     def __init__(
@@ -366,7 +373,7 @@ class ThemeDiscoverer:
 
     def _k_range(self, total: float, n_points: int) -> tuple[int, int]:
         """Candidate leaf counts: from ``min_themes`` up to about sqrt(weighted n), capped."""
-        cap = self.max_themes if self.max_themes is not None else 25
+        cap = self.max_themes if self.max_themes is not None else 15
         by_size = int(total // self.min_theme_size_)
         hi = max(1, min(cap, by_size, n_points, int(math.sqrt(total)) + 1))
         lo = max(2, min(self.min_themes, hi))
