@@ -1,4 +1,4 @@
-"""Import benchmark: write N respondents with `heard sample-data`, then time `heard import`.
+"""Import benchmark: write N responses with `heard sample-data`, then time `heard import`.
 
 Each step runs as its own process. The import gets a fresh HEARD_HOME (SQLite), and
 afterwards `heard status bench --json` must report exactly the rows that were written.
@@ -124,7 +124,7 @@ def run_import_benchmark(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--responses", type=int, default=200_000, help="respondents to write")
+    parser.add_argument("--responses", type=int, default=200_000, help="responses to write (4 per respondent)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, help="keep data and store here (default: temp)")
     args = parser.parse_args(argv)

@@ -1,9 +1,9 @@
 """Benchmark runner: ``python -m benchmarks.run CASE [options]`` from the project root.
 
 Cases:
-  import       sample-data N respondents, then time `heard import` (fresh HEARD_HOME)
+  import       sample-data N responses, then time `heard import` (fresh HEARD_HOME)
                and check the stored count (see bench_import.py)
-  sample-data  time `heard sample-data` alone for N respondents
+  sample-data  time `heard sample-data` alone for N responses
   cmd          time any command: python -m benchmarks.run cmd -- heard status demo
 
 Each prints markdown rows for docs/benchmarks.md: wall time and peak RSS of the whole

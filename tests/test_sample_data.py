@@ -248,8 +248,8 @@ def test_cli_writes_and_refuses_to_overwrite(tmp_path):
     cmd = [sys.executable, "-c", entry, "sample-data", str(out), "--responses", "60"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "60 respondents" in done.stdout
-    assert len(_rows(out / "responses.csv")) == 240
+    assert "15 respondents (60 answers)" in done.stdout
+    assert len(_rows(out / "responses.csv")) == 60
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert again.returncode != 0 and "--force" in again.stderr
     forced = subprocess.run(

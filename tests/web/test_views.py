@@ -92,8 +92,9 @@ def test_question_page_counts_hierarchy_and_chart(as_role, own):
 
 
 def _ids(client, own, query):
-    from heard.web.filters import ResponseFilter
     from django.http import QueryDict
+
+    from heard.web.filters import ResponseFilter
 
     flt = ResponseFilter.from_query(QueryDict(query))
     return sorted(int(r.key.rsplit("a", 1)[1]) for r in flt.apply(own.question))

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from heard.cli.common import console, progress_bar
+from heard.io.sample_data import QUESTIONS
 
 
 @click.command(
@@ -20,16 +21,17 @@ Examples:
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--responses",
-    "n_respondents",
+    "n_responses",
     type=click.IntRange(min=1),
     default=2000,
     show_default=True,
-    help="Number of respondents. Each answers all 4 questions, so responses.csv holds "
-    "4 rows per respondent (unanswered questions are rows with empty text).",
+    help="Number of responses (rows of responses.csv). Each respondent answers all "
+    f"{len(QUESTIONS)} questions, so N responses come from N/{len(QUESTIONS)} respondents "
+    "(rounded up); unanswered questions are rows with empty text.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same files.")
 @click.option("--force", is_flag=True, help="Overwrite the files of an earlier sample in OUT_DIR.")
-def sample_data(out_dir: Path, n_respondents: int, seed: int, force: bool) -> None:
+def sample_data(out_dir: Path, n_responses: int, seed: int, force: bool) -> None:
     """Write a realistic demo consultation to OUT_DIR, with gold labels.
 
     A fictional council asks whether a low traffic neighbourhood trial should be made
@@ -39,6 +41,8 @@ def sample_data(out_dir: Path, n_respondents: int, seed: int, force: bool) -> No
     responses.csv, codebook.csv and gold_*.csv (themes, stance, evidence, campaigns).
     """
     from heard.io.sample_data import OUTPUT_FILES, write_sample_consultation
+
+    n_respondents = -(-n_responses // len(QUESTIONS))
 
     existing = [name for name in OUTPUT_FILES if (out_dir / name).exists()]
     if existing and not force:

@@ -4,7 +4,6 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-
 # Keyword search over responses. SQLite: an FTS5 table kept in step with heard_response by
 # triggers. PostgreSQL: a GIN index over to_tsvector('simple', text).
 SQLITE_FTS = [
