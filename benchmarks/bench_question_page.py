@@ -90,8 +90,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--responses", type=int, default=200_000)
     parser.add_argument("--repeats", type=int, default=40)
+    parser.add_argument("--store", help="reuse the HEARD_HOME of an earlier run (no seeding)")
     args = parser.parse_args()
-    home = tempfile.mkdtemp(prefix="heard-bench-page-")
+    home = args.store or tempfile.mkdtemp(prefix="heard-bench-page-")
     os.environ["HEARD_HOME"] = home
     os.environ.pop("DATABASE_URL", None)
     os.environ["HEARD_ALLOWED_HOSTS"] = "testserver,localhost"
@@ -104,9 +105,19 @@ def main() -> None:
 
     rng = random.Random(7)
     clock = time.perf_counter()
-    consultation, question, parents, user = seed(args.responses, rng)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    if args.store:
+        from django.contrib.auth import get_user_model
+
+        from heard.store.models import Question, Theme
+
+        question = Question.objects.get(consultation__name="bench", key="q2")
+        parents = list(Theme.objects.filter(question=question, parent=None).order_by("position"))
+        user = get_user_model().objects.get(username="bench@example.org")
+        args.responses = question.responses.count()
+    else:
+        _, question, parents, user = seed(args.responses, rng)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     seeded = time.perf_counter() - clock
     client = Client()
     client.force_login(user)

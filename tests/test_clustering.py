@@ -10,10 +10,10 @@ import pytest
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import adjusted_rand_score
-from tests.conftest import shared_dataset
 
 from heard.analysis.clustering import ThemeDiscoverer, cut_tree, ward_tree
 from heard.analysis.quotes import verify_quote
+from tests.conftest import shared_dataset
 
 TOPICS = {
     "transport": (
@@ -244,5 +244,7 @@ def test_gambling_1000_stable_and_pure():
     labelled = [i for i in range(len(ids)) if gold.get(ids[i])]
     purity = sum(top[lab[i]] in gold[ids[i]] for i in labelled) / len(labelled)
     n_leaves = len(set(lab) - {"other", "empty"})
-    assert n_leaves >= 5
-    assert purity >= 0.6
+    # Measured with the static embedder, seed 0: 13 leaves, purity 0.94, stability ARI 1.0.
+    # The floors sit a little below so that small numeric drift does not fail the test.
+    assert 8 <= n_leaves <= 15
+    assert purity >= 0.9

@@ -235,7 +235,11 @@ class ThemeMapper:
         return np.hstack([doc, best])
 
     def _features(
-        self, texts: Sequence[str] | None, vectors: np.ndarray, raw: np.ndarray | None = None
+        self,
+        texts: Sequence[str] | None,
+        vectors: np.ndarray,
+        raw: np.ndarray | None = None,
+        tfidf: sparse.csr_matrix | None = None,
     ) -> sparse.csr_matrix:
         """[embeddings ⊕ TF-IDF ⊕ standardised theme scores] for one chunk."""
         vectors = np.asarray(vectors, dtype=np.float32)
@@ -247,11 +251,46 @@ class ThemeMapper:
             sparse.csr_matrix(vectors),
             sparse.csr_matrix(scores * (self.prior_weight / np.sqrt(2 * k) * 2)),
         ]
-        if self.tfidf_ is not None and texts is not None:
+        if tfidf is not None:
+            blocks.append(tfidf * self.tfidf_weight)
+        elif self.tfidf_ is not None and texts is not None:
             blocks.append(self.tfidf_.transform(list(texts)) * self.tfidf_weight)
         elif self.tfidf_ is not None:
             blocks.append(sparse.csr_matrix((len(vectors), len(self.tfidf_.vocabulary_))))
         return sparse.hstack(blocks, format="csr")
+
+    def _chunk_features(
+        self, texts: list[str] | None, vectors: np.ndarray
+    ) -> tuple[np.ndarray, sparse.csr_matrix]:
+        """(raw theme scores, features) for a chunk; pool texts come from the fit's memo."""
+        memo = getattr(self, "_memo", None)
+        if memo is None or texts is None:
+            raw = self._theme_scores(texts, vectors)
+            return raw, self._features(texts, vectors, raw)
+        rows, memo_raw, memo_X = memo
+        at = np.array([rows.get(t, -1) for t in texts], dtype=np.int64)
+        # A text seen in the fit reuses its features only with the same vector.
+        known = at >= 0
+        if known.any():
+            same = np.abs(memo_X[at[known], : vectors.shape[1]].toarray() - vectors[known])
+            known[np.flatnonzero(known)[same.max(axis=1) > 1e-6]] = False
+        raw = np.empty((len(texts), memo_raw.shape[1]))
+        parts: list[sparse.csr_matrix] = []
+        order: list[np.ndarray] = []
+        if known.any():
+            raw[known] = memo_raw[at[known]]
+            parts.append(memo_X[at[known]])
+            order.append(np.flatnonzero(known))
+        if (~known).any():
+            new = np.flatnonzero(~known)
+            new_texts = [texts[i] for i in new]
+            raw[new] = self._theme_scores(new_texts, vectors[new])
+            parts.append(self._features(new_texts, vectors[new], raw[new]))
+            order.append(new)
+        X = sparse.vstack(parts, format="csr")
+        inverse = np.empty(len(texts), dtype=np.int64)
+        inverse[np.concatenate(order)] = np.arange(len(texts))
+        return raw, X[inverse]
 
     def _similarity(self, raw: np.ndarray) -> np.ndarray:
         """Zero-shot score per theme: standardised best-clause plus half whole-response cosine.
@@ -358,14 +397,26 @@ class ThemeMapper:
             self.score_mean_ = raw.mean(axis=0)
             self.score_std_ = raw.std(axis=0) + 1e-6
         self.tfidf_: TfidfVectorizer | None = None
+        tfidf_pool = tfidf_theme = None
         if texts is not None and n >= 2:
             self.tfidf_ = TfidfVectorizer(
                 analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
                 max_features=self.max_features, dtype=np.float32,
-            ).fit(list(texts) + theme_texts)
+            )
+            # one pass over the pool (the n-gram analyser is the slowest step of a fit)
+            tfidf_all = self.tfidf_.fit_transform(list(texts) + theme_texts).tocsr()
+            tfidf_pool, tfidf_theme = tfidf_all[:n], tfidf_all[n:]
 
-        X_pool = self._features(texts, vectors, raw) if n else None
-        X_theme = self._features(theme_texts, self.prototypes_)
+        X_pool = self._features(texts, vectors, raw, tfidf_pool) if n else None
+        X_theme = self._features(theme_texts, self.prototypes_, tfidf=tfidf_theme)
+        # Features of the pool, kept so predicting on the same texts does not recompute
+        # the clause embeddings and n-grams (the pipeline fits, then predicts the pool).
+        self._memo: tuple[dict[str, int], np.ndarray, sparse.csr_matrix] | None = None
+        if texts is not None and X_pool is not None:
+            rows: dict[str, int] = {}
+            for i, text in enumerate(texts):
+                rows.setdefault(text, i)
+            self._memo = (rows, raw, X_pool)
         z_pool = (raw - self.score_mean_) / self.score_std_ if n else np.zeros((0, 2 * k))
 
         labelled = np.zeros(n, dtype=bool)
@@ -528,8 +579,7 @@ class ThemeMapper:
             stop = min(n, start + self.batch_size)
             chunk_texts = None if texts is None else list(texts[start:stop])
             chunk = np.asarray(vectors[start:stop], dtype=np.float32)
-            raw = self._theme_scores(chunk_texts, chunk)
-            X = self._features(chunk_texts, chunk, raw)
+            raw, X = self._chunk_features(chunk_texts, chunk)
             if self.n_examples_:
                 out[start:stop] = self._platt(self._decision(self.models_, X))
             else:

@@ -28,12 +28,19 @@ answer) are both understood, as are Qualtrics, Citizen Space, regulations.gov
 and Polis exports.
 
 \b
+PATH may also be a folder or .zip archive of documents (PDF, DOCX, ODT, TXT,
+HTML, EML, MSG, PNG/JPEG/TIFF scans), alone or beside a spreadsheet. They are
+linked to respondents by a manifest.csv (file,respondent_id[,question_id]), a
+file-name pattern, or the spreadsheet's attachment column (docs/documents.md).
+
+\b
 Examples:
   heard import answers.csv --consultation parking --dry-run   # preview, change nothing
   heard import answers.csv --consultation parking             # load it
   heard import survey.xlsx --consultation parking --mapping columns.toml
   heard import ../shared/data/gambling_xs --consultation gambling
   heard import comments.csv --consultation marchon             # a Polis export
+  heard import letters/ --consultation parking --dry-run       # a folder of documents
 
 \b
 The import is all or nothing: on any error nothing is stored and the message
@@ -99,6 +106,44 @@ def _report(result) -> None:
         console.print(f"Note: {note}")
 
 
+def _documents_preview(documents: dict) -> None:
+    """Each document: its respondent, how it was linked, and where its text went."""
+    grid = RichTable(title="Documents", title_justify="left")
+    for header in ("file", "respondent", "linked by", "question ← heading", "pages", "outcome"):
+        grid.add_column(header, overflow="fold")
+    for row in documents["documents"][:200]:
+        for number, part in enumerate(row["responses"] or [{}]):
+            heading = part.get("heading")
+            target = f"{part.get('question', '')}" + (f" ← {heading[:50]!r}" if heading else "")
+            pages = part.get("pages")
+            grid.add_row(
+                (part.get("file") or row["file"]) if number == 0 else f"  {part.get('file', '')}",
+                row["respondent"][:40] if number == 0 else "", row["link"] if number == 0 else "",
+                target, f"{pages[0]}–{pages[1]}" if pages else "", part.get("outcome", ""),
+            )
+    console.print(grid)
+    if len(documents["documents"]) > 200:
+        console.print(f"… and {len(documents['documents']) - 200} more documents (see --json).")
+
+
+def _documents_summary(documents: dict) -> None:
+    links = ", ".join(f"{k}: {v}" for k, v in sorted(documents["links"].items()))
+    methods = ", ".join(f"{k}: {v}" for k, v in sorted(documents["methods"].items()))
+    console.print(f"Documents: {documents['files']} files ({documents['parts']} with attachments"
+                  f"), linked by {links or '-'}; read by {methods or '-'}; "
+                  f"{len(documents['splits'])} split by question headings.")
+    for item in documents["unprocessable"][:20]:
+        console.print(f"[yellow]Unprocessable[/] {item['file']}: {item['reason']}",
+                      highlight=False)
+    if len(documents["unprocessable"]) > 20:
+        console.print(f"… and {len(documents['unprocessable']) - 20} more unprocessable.")
+    for item in documents["needs_check"][:10]:
+        console.print(f"[yellow]Check by eye[/] {item['file']}: low OCR confidence on pages "
+                      f"{item['pages']}", highlight=False)
+    for item in documents["skipped"][:10]:
+        console.print(f"Skipped {item['file']}: {item['reason']}", highlight=False)
+
+
 @click.command(name="import", help=IMPORT_HELP)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--consultation", "-c", required=True, help="Short name of the consultation.")
@@ -111,19 +156,21 @@ def import_cmd(
     as_json: bool,
 ) -> None:
     from heard.io.detect import plan_import
+    from heard.io.documents import split_inputs
     from heard.io.mapping import load_mapping
 
     try:
         mapping = load_mapping(mapping_file) if mapping_file else None
-        plan = plan_import(list(paths), mapping)
+        table_paths, documents = split_inputs(list(paths))
+        plan = plan_import(table_paths, mapping)
         open_store()
         from heard.pipeline.importing import run_import
 
         with progress_bar() as progress:
             task = progress.add_task("Importing rows", total=None)
             result = run_import(
-                list(paths), consultation, mapping=mapping, dry_run=dry_run, plan=plan,
-                on_rows=lambda n: progress.advance(task, n),
+                table_paths, consultation, mapping=mapping, dry_run=dry_run, plan=plan,
+                on_rows=lambda n: progress.advance(task, n), documents=documents,
             )
     except InputError as exc:
         err_console.print(f"[bold red]Cannot import:[/] {exc.describe()}", highlight=False,
@@ -137,11 +184,16 @@ def import_cmd(
             "respondents_created": result.respondents_created,
             "responses_stored": 0 if dry_run else result.responses_stored,
             "report": result.report.to_dict(),
+            **({"documents": result.documents} if result.documents is not None else {}),
         })
         return
     if dry_run:
         _preview(result)
+        if result.documents is not None:
+            _documents_preview(result.documents)
     _report(result)
+    if result.documents is not None:
+        _documents_summary(result.documents)
     if dry_run:
         console.print("[bold]Dry run:[/] nothing was stored. Run again without --dry-run to "
                       "import, or add --mapping FILE to change a column's type.")

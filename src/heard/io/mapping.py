@@ -34,7 +34,8 @@ from pathlib import Path
 from heard.io.errors import InputError
 
 COLUMN_TYPES = ("open", "closed", "demographic", "id", "ignore")
-TOP_KEYS = {"shape", "id", "kind", "organisation", "columns", "questions", "pairs", "long"}
+TOP_KEYS = {"shape", "id", "kind", "organisation", "columns", "questions", "pairs", "long",
+            "documents"}  # [documents]: read by heard.io.documents (docs/documents.md)
 LONG_KEYS = {"respondent", "question", "text", "response"}
 
 

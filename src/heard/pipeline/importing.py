@@ -43,6 +43,7 @@ class ImportResult:
     respondents_created: int = 0
     responses_stored: int = 0
     notes: list[str] = field(default_factory=list)
+    documents: dict | None = None  # the documents' report (docs/documents.md), when any
 
 
 @dataclass
@@ -328,15 +329,24 @@ def run_import(
     dry_run: bool = False,
     plan: ImportPlan | None = None,
     on_rows: Callable[[int], None] | None = None,
+    documents=None,
 ) -> ImportResult:
     """Import the files at ``paths`` into ``consultation`` (created when new).
 
     Raises InputError (naming file, row and column) on bad input, and AlreadyImported when
     these exact files are already in the consultation. With ``dry_run`` nothing is written.
+    Folders and archives of documents (``documents``, or found among ``paths``) are read as
+    responses too (docs/documents.md).
     """
     from heard.store.models import Consultation, ImportBatch
 
+    if documents is None and plan is None:
+        from heard.io.documents import split_inputs
+
+        paths, documents = split_inputs(paths)
     plan = plan or plan_import(paths, mapping)
+    if documents is not None:
+        _add_document_sources(plan, documents)
     report = ValidationReport()
     questions = _questions_of(plan)
     existing = Consultation.objects.filter(name=consultation).first()
@@ -348,6 +358,9 @@ def run_import(
     if dry_run:
         writer = _Writer(existing, None, questions, write=False)
         _stream(plan, report, questions, writer, on_rows)
+        if documents is not None:
+            result.documents = _stream_documents(plan, documents, mapping, report, questions,
+                                                 writer, existing, None)
         result.respondents_created = writer.respondents_created
         return result
     try:
@@ -366,10 +379,15 @@ def run_import(
             writer.ensure_questions()
             with deferred_search_index(batch.id):
                 _stream(plan, report, questions, writer, on_rows)
+                if documents is not None:
+                    result.documents = _stream_documents(plan, documents, mapping, report,
+                                                         questions, writer, record, batch)
             writer.ensure_questions()
             _classify_long_questions(batch, questions, writer.question_ids)
             _finish_questions(record, questions, writer.question_ids)
             batch.report = report.to_dict()
+            if result.documents is not None:
+                batch.report["documents"] = result.documents
             batch.rows_read = report.rows_read
             batch.responses_stored = writer.responses_stored
             batch.save(update_fields=["report", "rows_read", "responses_stored"])
@@ -558,3 +576,102 @@ def consultation_status(consultation) -> dict:
         "demographics": demographics,
         "imports": imports,
     }
+
+
+# --- documents (docs/documents.md) -----------------------------------------------------------
+
+
+def _add_document_sources(plan: ImportPlan, documents) -> None:
+    """The documents count in the import's sources and fingerprint."""
+    from heard.io.detect import SourceFile
+
+    known = {(str(s.path), s.sha256) for s in plan.sources}
+    for label, sha in documents.sources():
+        if (label, sha) not in known:
+            plan.sources.append(SourceFile(Path(label), sha, "document"))
+
+
+def _column_links(plan: ImportPlan, options) -> list[tuple[str, str]]:
+    """(respondent key, cell) from a spreadsheet column that lists each respondent's files."""
+    from heard.io.documents import find_link_column
+
+    links = []
+    for table in plan.tables:
+        column = find_link_column(table.table.columns, options)
+        if column is None:
+            continue
+        index = table.table.columns.index(column)
+        if table.shape == "long" and table.long:
+            id_index = table.table.columns.index(table.long.respondent)
+        else:
+            id_index = table.table.columns.index(table.id_column) if table.id_column else None
+        prefix = f"{table.table.sheet}:" if table.table.sheet is not None else ""
+        for row_number, cells in table.table.rows():
+            if not cells[index].strip():
+                continue
+            key = cells[id_index].strip() if id_index is not None else ""
+            links.append((key or f"{table.table.file.stem}:{prefix}row-{row_number}",
+                          cells[index]))
+    return links
+
+
+def _stream_documents(plan, documents, mapping, report, questions, writer, consultation,
+                      batch) -> dict:
+    """Read every document into the writer as responses; returns the documents' report."""
+    from django.conf import settings
+
+    from heard.io.detect import Answer, question_key
+    from heard.io.documents import document_responses, load_options
+
+    options = load_options(mapping.path if mapping else None)
+    known: dict[str, str] = {}
+    if consultation is not None:
+        from heard.store.models import Question
+
+        known.update(Question.objects.filter(consultation=consultation, kind="open")
+                     .values_list("key", "text"))
+    known.update({k: q.text for k, q in questions.items() if q.kind == "open"})
+    known.update(options.questions)
+    known.pop(options.question, None)
+    store_dir = Path(settings.HEARD_HOME) / "documents" if batch is not None else None
+    responses, doc_report = document_responses(
+        documents, options, list(known.items()), _column_links(plan, options), store_dir
+    )
+    for item in responses:
+        if item.question not in questions:
+            text = known.get(item.question) or (
+                options.question_text if item.question == options.question else item.question
+            )
+            questions[item.question] = _QuestionInfo(item.question, text, "open",
+                                                     len(questions))
+        counts = report.question(item.question, questions[item.question].text, "open")
+        counts.responses += 1
+        counts.empty += not item.text.strip()
+        info = RespondentInfo(key=question_key(item.respondent))
+        writer.add(info, Answer(item.question, item.text, [], item.key, item.source))
+    writer.flush()
+    report.respondents = writer.respondents_created
+    if batch is not None:
+        _mark_unprocessable(batch)
+    if doc_report.unprocessable:
+        report.warnings.append(
+            f"{len(doc_report.unprocessable)} documents could not be read; they are stored as "
+            "'unprocessable' with the reason (see documents.unprocessable)"
+        )
+    if doc_report.needs_check:
+        report.notes.append(f"{len(doc_report.needs_check)} document parts have pages with low "
+                            "OCR confidence; they are flagged needs_check for a person to read")
+    report.warnings.extend(doc_report.warnings)
+    return doc_report.to_dict()
+
+
+def _mark_unprocessable(batch) -> None:
+    """Documents that could not be read get the 'unprocessable' outcome and their reason."""
+    from heard.store.bulk import bulk_update_rows
+    from heard.store.models import Response
+
+    rows = Response.objects.filter(import_batch=batch, source__outcome="unprocessable")
+    bulk_update_rows(Response, ["outcome", "outcome_reason"], (
+        (rid, "unprocessable", str(source.get("reason", ""))[:300])
+        for rid, source in rows.values_list("id", "source")
+    ))
