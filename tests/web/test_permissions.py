@@ -19,6 +19,7 @@ VIEWS = {
                    lambda b: ({"respondent_id": b.responses[0].respondent_id}, {})),
     "history": ("get", "viewer", lambda b: ({}, {})),
     "export": ("get", "viewer", lambda b: ({}, {})),
+    "report": ("get", "viewer", lambda b: ({}, {})),
     "job": ("get", "viewer", lambda b: ({"run_id": b.consultation.runs.first().pk}, {})),
     "job-json": ("get", "viewer", lambda b: ({"run_id": b.consultation.runs.first().pk}, {})),
     "themes": ("get", "analyst", lambda b: ({"qid": b.question.pk}, {})),

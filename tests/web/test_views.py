@@ -347,6 +347,19 @@ def test_export_csv_and_xlsx(as_role, own):
     assert client.get(_url("export") + "?format=pdf").status_code == 400
 
 
+def test_report_downloads(as_role, own):
+    client = as_role("viewer")
+    reply = client.get(_url("report") + "?format=html")
+    assert reply.status_code == 200
+    assert "attachment" in reply["Content-Disposition"]
+    html = reply.content.decode()
+    assert "<svg" in html and "Charges" in html
+    docx = client.get(_url("report") + "?format=docx")
+    assert docx.status_code == 200 and docx.content[:2] == b"PK"
+    assert client.get(_url("report") + "?format=odt").status_code == 400
+    assert client.get(_url("report") + "?format=html&question=nope").status_code == 404
+
+
 def test_remap_queues_a_job_with_progress_json(as_role, own):
     client = as_role("analyst")
     reply = client.post(_url("remap", qid=own.question.pk))

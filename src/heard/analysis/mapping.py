@@ -9,13 +9,18 @@
 - **Embeddings** of the response (the sentence-embedding vectors passed in).
 - **Character n-gram TF-IDF** of the response, a cheap partner that reads wording.
 
-Without examples (zero-shot) the theme-text scores pick the most confident responses
-per theme as pseudo-labels; a one-vs-rest logistic regression on
-[embeddings ⊕ TF-IDF ⊕ theme scores] learns from them and relabels the pool
-(self-training). With examples (few-shot) the regression starts from the analyst's
-labels plus the theme descriptions, then adds confident pseudo-labels from the
-unlabelled pool. Probabilities are calibrated with one Platt scaling shared by all
-themes, fitted on out-of-fold scores; the decision threshold is chosen on the same
+Without examples (zero-shot) each theme's similarity is standardised on the pool
+(best clause plus half the whole response, in units of that theme's spread), and the
+most similar responses per theme become pseudo-labels for a one-vs-rest logistic
+regression on [embeddings ⊕ TF-IDF ⊕ theme scores] (self-training). The final score
+is the standardised similarity plus half the standardised model score; it is scaled
+to probabilities against the pseudo-labels, and the threshold is set so the mean
+number of themes per response on the pool matches a cardinality prior (1.5: answers
+usually make one or two points). Choosing it to maximise F1 on pseudo-labels instead
+over-assigned badly. With examples (few-shot) the regression starts from the
+analyst's labels plus the theme descriptions, then adds confident pseudo-labels from
+the unlabelled pool; probabilities are calibrated with one Platt scaling shared by
+all themes, fitted on out-of-fold scores, and the threshold is chosen on the same
 out-of-fold scores to maximise micro-F1.
 """
 

@@ -669,31 +669,103 @@ def run_discover(ctx: _Context) -> EvalResult:
         per_theme=per_theme,
         details=details,
     )
-    for name in opts.baselines:
-        b_found = {q: bertopic_labels(ctx, q, opts.seed) for q in data.question_ids}
-        result.baselines[name], _, _ = discovery_scores(data, b_found)
+    if "bertopic" in opts.baselines:
+        result.baselines["bertopic"], b_details = run_bertopic_baseline(ctx)
+        details["bertopic"] = b_details
+        result.warnings.extend(b_details.pop("warnings"))
     return result
 
 
-def bertopic_labels(ctx: _Context, question_id: str, seed: int) -> list[list[str]]:
-    """Baseline: BERTopic with default settings on our precomputed embeddings (offline)."""
+#: the cluster BERTopic's outlier topic (-1) becomes when scored
+BERTOPIC_OUTLIER = "outlier"
+#: BERTopic's defaults (0.16 and 0.17): UMAP neighbours and HDBSCAN min_topic_size
+_BERTOPIC_NEIGHBOURS, _BERTOPIC_MIN_TOPIC = 15, 10
+
+_BERTOPIC_INSTALL = (
+    "pip install 'heard[bertopic]' && pip install --no-deps 'bertopic>=0.16,<0.18' "
+    "(the second step skips BERTopic's sentence-transformers requirement, so no torch)"
+)
+
+
+def run_bertopic_baseline(ctx: _Context) -> tuple[dict[str, float], dict[str, Any]]:
+    """Score BERTopic per question on the same responses and embeddings as Heard.
+
+    The outlier topic (-1) is scored as one more cluster, named ``outlier``: it can be
+    matched to a gold theme and counts in purity, as it would for a reader of BERTopic's
+    output. ``outlier_share`` is its share of responses; ``n_themes`` leaves it out.
+    """
+    data = ctx.data
+    start = time.perf_counter()
+    found: dict[str, list[list[str]]] = {}
+    topics: dict[str, dict[str, Any]] = {}
+    warnings_: list[str] = []
+    for q in data.question_ids:
+        labels, note = bertopic_labels(ctx, q, ctx.options.seed)
+        found[q] = labels
+        n_out = sum(1 for x in labels if x == [BERTOPIC_OUTLIER])
+        topics[q] = {
+            "n_topics": len({t for x in labels for t in x} - {BERTOPIC_OUTLIER}),
+            "outlier_share": n_out / len(labels) if labels else 0.0,
+        }
+        if note:
+            warnings_.append(note)
+    metrics, _, _ = discovery_scores(data, found)
+    n_out = sum(1 for q in found for x in found[q] if x == [BERTOPIC_OUTLIER])
+    n_all = sum(len(found[q]) for q in found)
+    metrics["n_themes"] = float(sum(t["n_topics"] for t in topics.values()))
+    metrics["outlier_share"] = n_out / n_all if n_all else 0.0
+    metrics["fit_s"] = time.perf_counter() - start
+    return metrics, {"questions": topics, "warnings": warnings_}
+
+
+def bertopic_labels(
+    ctx: _Context, question_id: str, seed: int
+) -> tuple[list[list[str]], str | None]:
+    """Baseline: BERTopic with default settings on our precomputed embeddings (offline).
+
+    Returns one label per row of the question (``t<N>`` or ``outlier``) and a warning
+    when the question is too small to fit. No embedding model is loaded (the light
+    install, without sentence-transformers); UMAP is seeded with ``seed``.
+    """
+    import warnings
+
     try:
         from bertopic import BERTopic
+        from hdbscan import HDBSCAN  # noqa: F401  (BERTopic's default clusterer)
         from umap import UMAP
     except ImportError as exc:
         raise EvaluationError(
-            "The bertopic baseline needs the optional extra: pip install 'heard[bertopic]' "
-            f"({exc.name} is not installed)"
+            f"The bertopic baseline needs {exc.name or 'bertopic'}, which is not installed: "
+            + _BERTOPIC_INSTALL
         ) from None
     rows = ctx.data.rows(question_id)
     texts, vectors = ctx.texts(rows), ctx.vectors(rows)
-    ctx.options.log(f"bertopic baseline on {question_id}")
+    if len(rows) <= _BERTOPIC_NEIGHBOURS:
+        # UMAP's spectral layout needs more points than neighbours; no topic of 10 anyway
+        return [[BERTOPIC_OUTLIER] for _ in rows], (
+            f"bertopic: {question_id} has {len(rows)} responses, too few to fit; "
+            "all counted as outliers"
+        )
+    ctx.options.log(f"bertopic baseline on {question_id} ({len(rows):,} responses, seed {seed})")
+    # BERTopic's own default UMAP, plus the seed (which makes UMAP single-threaded)
     umap_model = UMAP(
-        n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=seed
+        n_neighbors=_BERTOPIC_NEIGHBOURS,
+        n_components=5,
+        min_dist=0.0,
+        metric="cosine",
+        low_memory=False,
+        random_state=seed,
     )
-    model = BERTopic(embedding_model=None, umap_model=umap_model, verbose=False)
-    topics, _ = model.fit_transform(texts, embeddings=vectors)
-    return [[f"t{t}"] if t != -1 else [] for t in topics]
+    model = BERTopic(
+        embedding_model=None,
+        umap_model=umap_model,
+        min_topic_size=_BERTOPIC_MIN_TOPIC,
+        verbose=False,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # UMAP: "n_jobs overridden by random_state"
+        topics, _ = model.fit_transform(texts, embeddings=np.asarray(vectors, dtype=np.float32))
+    return [[f"t{t}"] if t != -1 else [BERTOPIC_OUTLIER] for t in topics], None
 
 
 def run_stability(ctx: _Context) -> EvalResult:

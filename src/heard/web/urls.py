@@ -28,6 +28,7 @@ app_patterns = [
     path("c/<slug:name>/jobs/<int:run_id>.json", jobs.job_json, name="job-json"),
     path("c/<slug:name>/jobs/<int:run_id>/cancel/", jobs.cancel, name="job-cancel"),
     path("c/<slug:name>/export/", exports.export, name="export"),
+    path("c/<slug:name>/report/", exports.report, name="report"),
     path("c/<slug:name>/history/", history.history, name="history"),
     path("c/<slug:name>/history/<int:event_id>/revert/", history.revert, name="revert"),
     path("c/<slug:name>/q/<int:qid>/", questions.question, name="question"),

@@ -10,6 +10,7 @@ import re
 from collections import Counter
 
 EDGE_LINES = 3  # lines at the top and bottom of a page that may be a header or footer
+MAX_EDGE_LENGTH = 120  # longer lines are body text, never a header or footer
 REPEAT_SHARE = 0.6  # a line repeated on this share of pages (and on 3 or more) is removed
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _PAGE_NUMBER = re.compile(
@@ -38,7 +39,7 @@ def remove_headers_footers(pages: list[list[str]]) -> tuple[list[list[str]], lis
     or more pages to judge repetition; page numbers alone are dropped from any page edge.
     """
     def edges(lines: list[str]) -> set[int]:
-        filled = [i for i, line in enumerate(lines) if line]
+        filled = [i for i, line in enumerate(lines) if line and len(line) <= MAX_EDGE_LENGTH]
         return set(filled[:EDGE_LINES] + filled[-EDGE_LINES:])
 
     counts: Counter[str] = Counter()

@@ -112,6 +112,9 @@ def extract(name: str, data: bytes, options: ExtractOptions | None = None) -> Ex
         raise
     except ocr_module.OcrUnavailable as exc:
         raise Unprocessable(str(exc)) from None
+    except ImportError as exc:
+        raise Unprocessable(f"reading {fmt.upper()} files needs the {exc.name} package: "
+                            "pip install 'heard[documents]'") from None
     except MemoryError:
         raise Unprocessable("the document is too large to read in memory") from None
     except Exception as exc:  # a damaged file must never stop an import
@@ -160,8 +163,12 @@ def _letters(text: str) -> int:
 
 def read_pdf(data: bytes, options: ExtractOptions) -> Extracted:
     """Text layer page by page; pages without one are rendered and OCR'd."""
+    import logging
+
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # damage is reported as the outcome
 
     if not data.lstrip()[:5].startswith(b"%PDF"):
         raise Unprocessable("not a PDF file (it does not start with %PDF); it may be damaged "

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from PIL import Image
+from PIL import Image, ImageFilter
 
 INSTALL_HINT = (
     "install Tesseract with its English and Welsh data (Debian/Ubuntu: "
@@ -43,7 +43,8 @@ class OcrPage:
 
 def tesseract_command() -> str | None:
     """The Tesseract program: ``HEARD_TESSERACT`` if set, else ``tesseract`` on PATH."""
-    return os.environ.get("HEARD_TESSERACT") or shutil.which("tesseract")
+    configured = os.environ.get("HEARD_TESSERACT")
+    return shutil.which(configured) if configured else shutil.which("tesseract")
 
 
 @functools.lru_cache(maxsize=4)
@@ -79,12 +80,15 @@ def check_available(languages: str = "eng") -> str:
 
 
 def prepare_image(image: Image.Image) -> Image.Image:
-    """Greyscale, flattened onto white, enlarged when small (Tesseract likes ~300 dpi)."""
+    """Greyscale, flattened onto white, despeckled, enlarged when small (Tesseract likes
+    ~300 dpi)."""
     if image.mode in ("RGBA", "LA", "P"):
         image = image.convert("RGBA")
         background = Image.new("RGBA", image.size, "white")
         image = Image.alpha_composite(background, image)
-    image = image.convert("L")
+    # a 3×3 median filter removes speckle noise from scans (measured: noisy letters from
+    # 0.96 to 0.98 character accuracy, clean ones unchanged; docs/benchmarks.md)
+    image = image.convert("L").filter(ImageFilter.MedianFilter(3))
     if image.width < TARGET_WIDTH:
         scale = TARGET_WIDTH / max(image.width, 1)
         image = image.resize((TARGET_WIDTH, max(1, round(image.height * scale))),

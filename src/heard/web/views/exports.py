@@ -1,4 +1,4 @@
-"""Response-level export as CSV or XLSX (written by heard.io.writers)."""
+"""Downloads: the response-level export (CSV, XLSX) and the report (HTML, DOCX, PDF)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 
 from django.http import FileResponse, HttpRequest, HttpResponse
 
+from heard.io.reports import FORMATS as REPORT_FORMATS
+from heard.io.reports import MEDIA_TYPES, ReportError, build_report, render
 from heard.io.writers import write_csv, write_xlsx
 from heard.pipeline.results import EXPORT_COLUMNS, export_rows
 from heard.store.models import Consultation
@@ -34,3 +36,19 @@ def export(request: HttpRequest, consultation: Consultation) -> HttpResponse:
     name = f"{consultation.name}{'-' + key if key else ''}-responses.{fmt}"
     # The temporary file is deleted when the response closes it.
     return FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)
+
+
+@consultation_view()
+def report(request: HttpRequest, consultation: Consultation) -> HttpResponse:
+    fmt = request.GET.get("format", "html")
+    if fmt not in REPORT_FORMATS:
+        return HttpResponse("Choose format=html, format=docx or format=pdf.", status=400)
+    try:
+        data = render(build_report(consultation, request.GET.get("question") or None), fmt)
+    except ValueError as exc:
+        return HttpResponse(str(exc), status=404)
+    except ReportError as exc:  # e.g. PDF without WeasyPrint or Pango
+        return HttpResponse(str(exc), status=503)
+    response = HttpResponse(data, content_type=MEDIA_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{consultation.name}-report.{fmt}"'
+    return response
