@@ -10,7 +10,6 @@ from click.testing import CliRunner
 
 from heard.cli import main
 from heard.store.models import Assignment, Response, Run, Theme
-
 from tests.conftest import SHARED_DATA, shared_dataset
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import shared_dataset
 from heard.cli.importing import import_cmd, status_cmd
+from tests.conftest import shared_dataset
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -36,8 +36,11 @@ def by_id(data: dict) -> dict[str, dict]:
 
 # --- encodings, delimiters, formats --------------------------------------------------------
 
-ROWS = [("r1", "Le café est fermé trop tôt", "Nord"), ("r2", "Prices are too high", "Sud"),
-        ("r3", "", "Nord")]
+ROWS = [
+    ("r1", "Le café est fermé trop tôt", "Nord"),
+    ("r2", "Prices are too high", "Sud"),
+    ("r3", "", "Nord"),
+]
 
 
 def _csv_text(delimiter: str = ",", newline: str = "\n") -> str:
@@ -84,8 +87,9 @@ def _write_formats(tmp_path: Path) -> list[Path]:
     jsonl = tmp_path / "a.jsonl"
     jsonl.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
     parquet = tmp_path / "b.parquet"
-    pq.write_table(pa.Table.from_pylist([{**r, "id": f"p{i}"} for i, r in enumerate(records)]),
-                   parquet)
+    pq.write_table(
+        pa.Table.from_pylist([{**r, "id": f"p{i}"} for i, r in enumerate(records)]), parquet
+    )
     xlsx = tmp_path / "c.xlsx"
     workbook = Workbook()
     first = workbook.active
@@ -95,7 +99,7 @@ def _write_formats(tmp_path: Path) -> list[Path]:
         first.append([f"w1-{i}", f"Sheet one answer {i}"])
     second = workbook.create_sheet("Wave 2")
     second.append(["id", "comment"])
-    second.append(["w2-0", "=HYPERLINK(\"http://example.org\",\"click\")"])
+    second.append(["w2-0", '=HYPERLINK("http://example.org","click")'])
     workbook.create_sheet("Notes")  # empty sheet: ignored
     workbook.save(xlsx)
     return [jsonl, parquet, xlsx]
@@ -141,7 +145,10 @@ def test_validation_report_flags_cells_and_duplicates(tmp_path):
 
     report = ImportBatch.objects.get().report
     assert report["suspicious"]["counts"] == {
-        "formula": 2, "control characters": 1, "mojibake": 1, "huge": 1,
+        "formula": 2,
+        "control characters": 1,
+        "mojibake": 1,
+        "huge": 1,
     }
     assert report["duplicate_ids"]["count"] == 1
     assert report["duplicate_ids"]["examples"][0]["id"] == "1"
@@ -166,7 +173,10 @@ def test_qualtrics_export(tmp_path):
 
     assert Respondent.objects.filter(key="R_1aaaaaaaaaaaaa1").exists()
     assert Question.objects.get(key="Q1").options == [
-        "Agree", "Disagree", "Neither agree nor disagree"]
+        "Agree",
+        "Disagree",
+        "Neither agree nor disagree",
+    ]
     assert Response.objects.filter(question__key="Q1", options=["Agree"]).count() == 3
     attributes = Respondent.objects.get(key="R_1aaaaaaaaaaaaa2").attributes
     assert attributes == {"Q3": "55-64", "Q4": "South ward"}  # no IP address, no dates
@@ -176,8 +186,13 @@ def test_qualtrics_export(tmp_path):
 def test_citizen_space_export_detected_and_with_mapping(tmp_path):
     output = run_import(str(FIXTURES / "citizen_space_export.csv"), "-c", "library", "--dry-run")
     assert "citizen space" in output and "Dry run" in output
-    run_import(str(FIXTURES / "citizen_space_export.csv"), "-c", "library",
-               "--mapping", str(FIXTURES / "mapping_citizen_space.toml"))
+    run_import(
+        str(FIXTURES / "citizen_space_export.csv"),
+        "-c",
+        "library",
+        "--mapping",
+        str(FIXTURES / "mapping_citizen_space.toml"),
+    )
     data = status("library")
     questions = by_id(data)
     reasons = questions["Please give reasons for your answer"]
@@ -199,13 +214,18 @@ def test_mapping_overrides_detection_and_long_form(tmp_path):
         encoding="utf-8",
     )
     mapping = tmp_path / "long.toml"
-    mapping.write_text('shape = "long"\n[long]\nrespondent = "person"\nquestion = "qid"\n'
-                       'text = "words"\n[columns]\nage = "demographic"\n', encoding="utf-8")
+    mapping.write_text(
+        'shape = "long"\n[long]\nrespondent = "person"\nquestion = "qid"\n'
+        'text = "words"\n[columns]\nage = "demographic"\n',
+        encoding="utf-8",
+    )
     run_import(str(data), "-c", "long", "--mapping", str(mapping))
     result = status("long")
     assert result["respondents"] == 2
     assert {q["id"]: (q["responses"], q["empty"]) for q in result["questions"]} == {
-        "q1": (2, 1), "q2": (1, 0)}
+        "q1": (2, 1),
+        "q2": (1, 0),
+    }
     from heard.store.models import Respondent
 
     assert Respondent.objects.get(key="p2").attributes == {"age": "65+"}
@@ -224,7 +244,7 @@ def test_dry_run_changes_nothing(tmp_path):
 @pytest.mark.django_db
 def test_stored_fields(tmp_path):
     path = tmp_path / "fields.csv"
-    text = "id,answer text\n7,\"  Caf\u0065\u0301 \r\nclosed  \"\n8,   \n"
+    text = 'id,answer text\n7,"  Caf\u0065\u0301 \r\nclosed  "\n8,   \n'
     path.write_text(text, encoding="utf-8")
     run_import(str(path), "-c", "fields")
     from heard.analysis.text import content_hash
@@ -242,8 +262,9 @@ def test_stored_fields(tmp_path):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("name", "responses", "questions"),
-                         [("gambling_xs", 200, 2), ("gambling_1000", 1000, 1)])
+@pytest.mark.parametrize(
+    ("name", "responses", "questions"), [("gambling_xs", 200, 2), ("gambling_1000", 1000, 1)]
+)
 def test_evaluation_layout(name, responses, questions):
     folder = shared_dataset(name)
     run_import(str(folder), "-c", name.replace("_", "-"))
@@ -257,7 +278,8 @@ def test_evaluation_layout(name, responses, questions):
         assert data["respondents"] == 100  # q1 and q2 answers share a respondent
         assert {d["id"] for d in data["demographics"]} == {
             "Do you consider yourself to have a health condition or a disability?",
-            "Do you live in:"}
+            "Do you live in:",
+        }
 
 
 @pytest.mark.django_db
@@ -309,16 +331,31 @@ def test_installed_command_uses_heard_home(tmp_path, heard_home):
     env.pop("DATABASE_URL", None)
     env.pop("DJANGO_SETTINGS_MODULE", None)
     path = FIXTURES / "citizen_space_export.csv"
-    first = subprocess.run([str(heard), "import", str(path), "-c", "sub"], env=env,
-                           capture_output=True, text=True, timeout=300)
+    first = subprocess.run(
+        [str(heard), "import", str(path), "-c", "sub"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert first.returncode == 0, first.stderr + first.stdout
     assert (heard_home / "heard.sqlite3").exists()
-    again = subprocess.run([str(heard), "import", str(path), "-c", "sub"], env=env,
-                           capture_output=True, text=True, timeout=300)
+    again = subprocess.run(
+        [str(heard), "import", str(path), "-c", "sub"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert again.returncode == 1 and "already imported" in again.stderr
     assert "Traceback" not in again.stderr
-    shown = subprocess.run([str(heard), "status", "sub", "--json"], env=env,
-                           capture_output=True, text=True, timeout=300)
+    shown = subprocess.run(
+        [str(heard), "status", "sub", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     data = json.loads(shown.stdout)
     assert data["respondents"] == 6 and data["rows_read"] == 6
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 
 import pytest
-from tests.conftest import shared_dataset
 
 from heard.analysis.prepare import LanguageDetector, Prepared, prepare, substantive
+from tests.conftest import shared_dataset
 
 
 @pytest.mark.parametrize(

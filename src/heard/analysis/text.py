@@ -12,7 +12,12 @@ _SPACE = re.compile(r"\s+")
 def normalise_text(text: str) -> str:
     """NFKC, lower case, unified quotes, single spaces, no surrounding punctuation."""
     text = unicodedata.normalize("NFKC", text or "")
-    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+    text = (
+        text.replace("\u2019", "'")
+        .replace("\u2018", "'")
+        .replace("\u201c", '"')
+        .replace("\u201d", '"')
+    )
     text = _SPACE.sub(" ", text.casefold())
     return _strip_edges(text)
 
