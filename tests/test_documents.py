@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from heard.io.documents import DocumentOptions, Linker, extract, load_options, split_inputs
+from heard.io.documents import DocumentOptions, Linker, extract, load_options, samples, split_inputs
 from heard.io.documents import ocr as ocr_module
-from heard.io.documents import samples
 from heard.io.documents.clean import clean_pages, dehyphenate, reflow
 from heard.io.documents.collect import DocumentFile, DocumentProcessor
 from heard.io.documents.extract import ExtractOptions, Unprocessable
@@ -259,7 +258,8 @@ def test_split_responses_keep_heading_and_pages():
     assert by_question["q3"].source["split_by"] == "heading"
     assert processor.report.splits[0]["file"] == "r1.pdf"
     # a manifest's question wins: no splitting
-    linker = Linker(DocumentOptions(), [("m.csv", b"file,respondent_id,question_id\nr1.pdf,A,q3\n")])
+    manifest = b"file,respondent_id,question_id\nr1.pdf,A,q3\n"
+    linker = Linker(DocumentOptions(), [("m.csv", manifest)])
     whole = list(DocumentProcessor(DocumentOptions(), QUESTIONS).run(_set(document), linker))
     assert [r.question for r in whole] == ["q3"]
 
@@ -442,6 +442,10 @@ def test_import_100_mixed_documents_end_to_end(corpus, tmp_path, heard_home, mon
     assert len(rows) == len(responses)
     assert not Response.objects.filter(question__consultation__name="letters",
                                        outcome="pending").exists()
+    # the analysis keeps what import found unreadable, with its reason
+    still = {r["response_id"]: r for r in rows if r["outcome"] == "unprocessable"}
+    assert len(still) == len(unreadable)
+    assert all(r["outcome_reason"] for r in still.values())
 
 
 @pytest.mark.django_db(transaction=True)

@@ -371,3 +371,94 @@ def test_cli_reports_layout_errors(tmp_path: Path) -> None:
 def test_layout_constants_cover_every_mode() -> None:
     for mode in modes.MODES:
         assert set(modes.MODE_NEEDS[mode]) <= set(ds.FILES)
+
+
+# --- the BERTopic baseline (discover) ---------------------------------------------------
+
+BERTOPIC_TOPICS = {
+    "ads": ["adverts", "children", "television", "ban", "marketing"],
+    "sport": ["sport", "sponsorship", "clubs", "football", "money"],
+    "help": ["treatment", "support", "addiction", "services", "funding"],
+}
+
+
+class TopicEmbedder:
+    """Three well separated directions (one per topic) with a little seeded noise."""
+
+    name = "fake-topics-1"
+    dim = 16
+
+    def embed(self, texts, progress=None) -> np.ndarray:
+        rng = np.random.default_rng(7)
+        out = rng.normal(0.0, 0.05, (len(texts), self.dim)).astype(np.float32)
+        for i, text in enumerate(texts):
+            for j, words in enumerate(BERTOPIC_TOPICS.values()):
+                out[i, j] += sum(w in text for w in words)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def bertopic_layout(folder: Path, per_topic: int = 30) -> Path:
+    rows, gold = ["response_id,question_id,text"], ["response_id,question_id,theme"]
+    n = 0
+    for theme, words in BERTOPIC_TOPICS.items():
+        for i in range(per_topic):
+            n += 1
+            picked = [words[(i + k) % len(words)] for k in range(3)]
+            rows.append(f"{n},q1,We think {' and '.join(picked)} matter (answer {i}).")
+            gold.append(f"{n},q1,{theme}")
+    return write_layout(
+        folder, {"responses.csv": "\n".join(rows), "gold_themes.csv": "\n".join(gold)}
+    )
+
+
+def test_bertopic_baseline_missing_says_how_to_install(
+    tmp_path: Path, monkeypatch, heard_home: Path
+) -> None:
+    import sys
+
+    import heard.analysis.embeddings as embeddings
+
+    monkeypatch.setattr(embeddings, "get_embedder", lambda name="minilm", **kw: TopicEmbedder())
+    monkeypatch.setitem(sys.modules, "bertopic", None)  # import bertopic -> ImportError
+    folder = bertopic_layout(tmp_path / "topics")
+    with pytest.raises(EvaluationError) as err:
+        evaluate(folder, EvalOptions(mode="discover", baselines=("bertopic",)))
+    assert "pip install 'heard[bertopic]'" in str(err.value)
+    assert "--no-deps" in str(err.value)
+
+
+@pytest.mark.slow
+def test_bertopic_baseline_in_table_and_json(tmp_path: Path, monkeypatch, heard_home: Path) -> None:
+    for module in ("bertopic", "umap", "hdbscan"):
+        pytest.importorskip(
+            module,
+            reason=f"{module} not installed: pip install 'heard[bertopic]' && "
+            "pip install --no-deps 'bertopic>=0.16,<0.18'",
+        )
+    import heard.analysis.embeddings as embeddings
+    from heard.cli import main
+
+    monkeypatch.setattr(embeddings, "get_embedder", lambda name="minilm", **kw: TopicEmbedder())
+    folder = bertopic_layout(tmp_path / "topics")
+    out = tmp_path / "discover.json"
+    result = CliRunner().invoke(
+        main,
+        ["evaluate", str(folder), "--mode", "discover", "--baseline", "bertopic"]
+        + ["--json", str(out), "--quiet"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "bertopic" in result.output and "outlier_share" in result.output
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["params"]["baseline"] == ["bertopic"]
+    base = doc["baselines"]["bertopic"]
+    assert 0.0 <= base["outlier_share"] <= 1.0
+    assert {"matched_f1", "code_recall", "nmi", "n_themes", "fit_s"} <= set(base)
+    assert set(doc["details"]["bertopic"]["questions"]) == {"q1"}
+    # three separated topics of 30: BERTopic finds them, on the same embeddings as Heard
+    assert base["n_themes"] >= 2 and base["matched_f1"] > 0.5
+    # seeded UMAP: the same numbers again
+    again = modes.run_bertopic_baseline(
+        modes._Context(load_dataset(folder, needs=["gold_themes"]), EvalOptions("discover"))
+    )[0]
+    assert again["matched_f1"] == pytest.approx(base["matched_f1"], abs=1e-6)
+    assert again["outlier_share"] == pytest.approx(base["outlier_share"], abs=1e-6)

@@ -125,11 +125,13 @@ def peak_rss_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def _library_versions() -> dict[str, str]:
+def _library_versions(
+    names: Sequence[str] = ("numpy", "scikit-learn", "scipy"),
+) -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for name in ("numpy", "scikit-learn", "scipy"):
+    for name in names:
         try:
             out[name] = version(name)
         except PackageNotFoundError:
@@ -715,7 +717,8 @@ def run_bertopic_baseline(ctx: _Context) -> tuple[dict[str, float], dict[str, An
     metrics["n_themes"] = float(sum(t["n_topics"] for t in topics.values()))
     metrics["outlier_share"] = n_out / n_all if n_all else 0.0
     metrics["fit_s"] = time.perf_counter() - start
-    return metrics, {"questions": topics, "warnings": warnings_}
+    versions = _library_versions(("bertopic", "umap-learn", "hdbscan", "numba"))
+    return metrics, {"questions": topics, "versions": versions, "warnings": warnings_}
 
 
 def bertopic_labels(

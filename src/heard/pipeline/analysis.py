@@ -76,6 +76,7 @@ class QuestionData:
     keys: list[str]
     respondent_ids: list[int]
     respondent_keys: list[str]
+    unprocessable: dict[int, str]  # index -> reason, set at import (e.g. an unreadable file)
 
 
 # ---------------------------------------------------------------- runs
@@ -216,16 +217,23 @@ def load_question(question: Question) -> QuestionData:
     rows = (
         Response.objects.filter(question=question)
         .order_by("id")
-        .values_list("id", "text", "key", "respondent_id", "respondent__key")
+        .values_list(
+            "id", "text", "key", "respondent_id", "respondent__key", "outcome", "outcome_reason"
+        )
     )
     ids, texts, keys, rids, rkeys = [], [], [], [], []
-    for rid, text, key, respondent_id, respondent_key in rows.iterator(chunk_size=5000):
+    unprocessable: dict[int, str] = {}
+    for index, (rid, text, key, respondent_id, respondent_key, outcome, reason) in enumerate(
+        rows.iterator(chunk_size=5000)
+    ):
         ids.append(rid)
         texts.append(text or "")
         keys.append(key)
         rids.append(respondent_id)
         rkeys.append(respondent_key)
-    return QuestionData(ids, texts, keys, rids, rkeys)
+        if outcome == Response.Outcome.UNPROCESSABLE:
+            unprocessable[index] = reason or "unprocessable at import"
+    return QuestionData(ids, texts, keys, rids, rkeys, unprocessable)
 
 
 def analyse_question(
@@ -256,7 +264,7 @@ def analyse_question(
     data = load_question(question)
     n = len(data.ids)
     prepared = prepare.prepare(data.texts)
-    substantive = [p.substantive for p in prepared]
+    substantive = [p.substantive and i not in data.unprocessable for i, p in enumerate(prepared)]
     empty_reasons = [p.reason for p in prepared]
     languages = [p.language if p.language != "und" else "" for p in prepared]
     lap("prepare")
@@ -328,6 +336,7 @@ def analyse_question(
     # Spread representative results to every member of its duplicate group.
     member_of = duplicates.expand(list(range(len(rep_local))), groups, len(sub_texts))
     results = _per_response(
+        data.unprocessable,
         n,
         substantive,
         empty_reasons,
@@ -383,6 +392,7 @@ def _hashes_chunked(ids: list[int]) -> dict[int, str]:
 
 
 def _per_response(
+    unprocessable,
     n,
     substantive,
     empty_reasons,
@@ -397,7 +407,9 @@ def _per_response(
 ) -> list[dict]:
     results: list[dict] = [{} for _ in range(n)]
     for i in range(n):
-        if not substantive[i]:
+        if i in unprocessable:
+            results[i] = {"outcome": "unprocessable", "reason": unprocessable[i]}
+        elif not substantive[i]:
             results[i] = {"outcome": "empty", "reason": empty_reasons[i] or "no substantive answer"}
     for local, i in enumerate(sub_index):
         pos = member_of[local]

@@ -153,11 +153,11 @@ def is_manifest_csv(path: Path) -> bool:
 
 
 def is_document_input(path: Path) -> bool:
-    """Folders that are not the evaluation layout, archives, and document files."""
-    if path.is_dir():
-        return not (path / "responses.csv").exists()
-    suffix = path.suffix.lower()
-    return suffix in DOCUMENT_SUFFIXES or is_manifest_csv(path)
+    """Folders that are not the evaluation layout, .zip archives, and manifests. (A single
+    document is given in a folder, so that a mistyped spreadsheet still gets a clear error.)"""
+    if path.is_dir():  # questions.csv or responses.csv: the evaluation layout
+        return not ((path / "responses.csv").exists() or (path / "questions.csv").exists())
+    return path.suffix.lower() == ".zip" or is_manifest_csv(path)
 
 
 def split_inputs(paths: list[Path]) -> tuple[list[Path], DocumentSet | None]:
@@ -651,6 +651,12 @@ def document_responses(documents: DocumentSet, options: DocumentOptions,
                        questions: list[tuple[str, str]], column_links: list[tuple[str, str]],
                        store_dir: Path | None) -> tuple[Iterator[DocResponse], DocumentReport]:
     """(responses, the report filled while they are consumed)."""
-    linker = Linker(options, documents.manifests, column_links)
+    manifests = list(documents.manifests)
+    if options.manifest is not None:
+        if not options.manifest.is_file():
+            raise InputError("the manifest named in [documents] manifest was not found",
+                             file=options.manifest)
+        manifests.append((options.manifest.name, options.manifest.read_bytes()))
+    linker = Linker(options, manifests, column_links)
     processor = DocumentProcessor(options, questions, store_dir)
     return processor.run(documents, linker), processor.report
