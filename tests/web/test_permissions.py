@@ -9,6 +9,7 @@ from heard.web.access import RANK
 from heard.web.urls import app_patterns
 
 from .conftest import ROLES
+from .test_documents_view import with_document
 
 # name: (method, minimum role, url kwargs and POST data built from a consultation fixture)
 VIEWS = {
@@ -35,6 +36,10 @@ VIEWS = {
         {"target": b.themes["safety"].pk, "source": [b.themes["transport"].pk]})),
     "read": ("post", "analyst", lambda b: ({"response_id": b.responses[0].pk}, {"read": "1"})),
     "flag": ("post", "analyst", lambda b: ({"response_id": b.responses[0].pk}, {})),
+    "response-page": ("get", "viewer",
+                      lambda b: ({"response_id": with_document(b).pk, "page": 1}, {})),
+    "response-original": ("get", "viewer",
+                          lambda b: ({"response_id": with_document(b).pk}, {})),
     "remap": ("post", "analyst", lambda b: ({"qid": b.question.pk}, {})),
     "stage": ("post", "lead", lambda b: ({"qid": b.question.pk}, {"stage": "themes_agreed"})),
     "agreement": ("get", "lead", lambda b: ({"qid": b.question.pk}, {})),
@@ -45,6 +50,12 @@ VIEWS = {
 # Views whose matrix needs state made first (an event to revert, a job to cancel).
 SPECIAL = {"revert", "job-cancel"}
 GLOBAL = {"home", "sign-in", "sign-out", "upload-new"}
+
+
+@pytest.fixture(autouse=True)
+def _heard_home(settings, tmp_path):
+    """Stored documents go to a fresh HEARD_HOME."""
+    settings.HEARD_HOME = tmp_path / "home"
 
 
 def test_matrix_covers_every_view():

@@ -45,6 +45,10 @@ app_patterns = [
     path("c/<slug:name>/responses/<int:response_id>/", responses.reader, name="response"),
     path("c/<slug:name>/responses/<int:response_id>/read/", responses.mark_read, name="read"),
     path("c/<slug:name>/responses/<int:response_id>/flag/", responses.flag, name="flag"),
+    path("c/<slug:name>/responses/<int:response_id>/pages/<int:page>.png",
+         responses.page_image, name="response-page"),
+    path("c/<slug:name>/responses/<int:response_id>/original/", responses.original,
+         name="response-original"),
     path("c/<slug:name>/respondents/<int:respondent_id>/", responses.respondent,
          name="respondent"),
 ]

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from heard.store.models import Consultation, DuplicateGroup, Membership, Question, Run
 from heard.web.access import can_create_consultations, consultation_view, visible_consultations
+from heard.web.ledger import run_usage
 from heard.web.views.common import can
 
 
@@ -48,6 +49,9 @@ def overview(request: HttpRequest, consultation: Consultation) -> HttpResponse:
     )
     for q in open_qs:
         q.n_themes = theme_counts.get(q.id, 0)
+    runs = list(Run.objects.filter(consultation=consultation).order_by("-created_at")[:5])
+    for run in runs:
+        run.llm = run_usage(run)
     return render(request, "heard/overview.html", {
         "consultation": consultation,
         "open_questions": open_qs,
@@ -55,7 +59,7 @@ def overview(request: HttpRequest, consultation: Consultation) -> HttpResponse:
         "demographics": [q for q in questions if q.kind == Question.Kind.DEMOGRAPHIC],
         "respondents": consultation.respondents.count(),
         "campaigns": campaigns,
-        "runs": Run.objects.filter(consultation=consultation).order_by("-created_at")[:5],
+        "runs": runs,
         "can_run": can(request, "lead"),
         "can_admin": can(request, "admin"),
     })

@@ -11,6 +11,7 @@ from heard.pipeline.analysis import AnalyseParams
 from heard.pipeline.jobs import enqueue_analysis, request_cancel
 from heard.store.models import Consultation, Membership, Run
 from heard.web.access import consultation_view
+from heard.web.ledger import run_usage
 from heard.web.views.common import question_of
 
 FINISHED = {Run.Status.DONE, Run.Status.FAILED, Run.Status.CANCELLED}
@@ -71,6 +72,7 @@ def job(request: HttpRequest, consultation: Consultation, run_id: int) -> HttpRe
     return render(request, "heard/job.html", {
         "consultation": consultation, "run": run, "job": _payload(run),
         "label": (run.state or {}).get("label") or f"Run {run.pk}",
+        "llm": run_usage(run),
         "can_cancel": request.role in (Membership.Role.LEAD, Membership.Role.ADMIN)
         or run.created_by_id == request.user.pk,
     })

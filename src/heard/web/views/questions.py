@@ -22,6 +22,7 @@ from heard.store.models import (
 from heard.web import editing, stats
 from heard.web.access import consultation_view
 from heard.web.filters import ResponseFilter, semantic_search
+from heard.web.ledger import question_summaries
 from heard.web.views.common import can, question_of, report_edit_error
 
 PAGE_SIZE = 25
@@ -92,6 +93,7 @@ def question(request: HttpRequest, consultation: Consultation, qid: int) -> Http
         "summary": summary,
         "filter": flt,
         "themes": themes,
+        "llm_summaries": question_summaries(q, themes),
         "page": page,
         "query": request.GET.urlencode(),
         "stances": Response.Stance.choices,

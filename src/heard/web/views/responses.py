@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import mimetypes
+
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from heard.store.models import Assignment, Consultation, Membership, Respondent, Response
-from heard.web import editing
+from heard.web import documents, editing
 from heard.web.access import consultation_view
 from heard.web.views.common import can, report_edit_error, response_of, safe_next
 
@@ -61,7 +63,42 @@ def reader(request: HttpRequest, consultation: Consultation, response_id: int) -
         "back": back,
         "can_edit": can(request, Membership.Role.ANALYST),
         "others": response.respondent.responses.exclude(pk=response.pk).count(),
+        "document": documents.document_view(response),
     })
+
+
+def _not_found(message: str) -> HttpResponse:
+    return HttpResponseNotFound(message, content_type="text/plain; charset=utf-8")
+
+
+@consultation_view()
+def page_image(request: HttpRequest, consultation: Consultation, response_id: int,
+               page: int) -> HttpResponse:
+    """Page ``page`` of the response's stored original, as a PNG image."""
+    response = response_of(consultation, response_id)
+    path = documents.stored_original(response.source)
+    if path is None:
+        return _not_found("This response has no stored original document.")
+    try:
+        image = documents.page_png(path, page)
+    except documents.PageUnavailable as exc:
+        return _not_found(str(exc))
+    reply = FileResponse(image.open("rb"), content_type="image/png")
+    reply["Cache-Control"] = "private, max-age=3600"
+    return reply
+
+
+@consultation_view()
+def original(request: HttpRequest, consultation: Consultation, response_id: int) -> HttpResponse:
+    """The stored original document of the response, as a download."""
+    response = response_of(consultation, response_id)
+    path = documents.stored_original(response.source)
+    if path is None:
+        return _not_found("This response has no stored original document.")
+    view = documents.document_view(response)
+    name = view.download_name if view else path.name
+    kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return FileResponse(path.open("rb"), as_attachment=True, filename=name, content_type=kind)
 
 
 @consultation_view(Membership.Role.ANALYST)
