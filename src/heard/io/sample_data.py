@@ -24,7 +24,7 @@ form letters with personal edits. The gold files record what was actually writte
 - ``gold_evidence_rich.csv``: ``YES`` exactly when an evidence fragment was inserted (a
   figure, a named source or a first-hand account with specifics). Other fragments never
   contain digits;
-- ``gold_campaigns.csv``: one row per campaign member (respondent), with its campaign.
+- ``gold_campaigns.csv``: one row per campaign answer (response and question), with its campaign.
 
 Generation streams: one respondent at a time is built, its rows go to per-question part
 files, and the parts are joined at the end. Memory stays flat and output is the same
@@ -1405,7 +1405,7 @@ def write_sample_consultation(
             camp_fh = open(out / "gold_campaigns.csv", "w", encoding="utf-8", newline="")
             handles.append(camp_fh)
             camp_w = _writer(camp_fh)
-            camp_w.writerow(("response_id", "campaign_id"))
+            camp_w.writerow(("response_id", "question_id", "campaign_id"))
 
             for i, resp in enumerate(iter_respondents(n_respondents, seed=seed, options=options)):
                 rid, attrs = resp.response_id, resp.attributes
@@ -1415,6 +1415,8 @@ def write_sample_consultation(
                     per_question[qid] += 1
                     if a.kind == "closed":
                         continue
+                    if a.kind == "campaign" and resp.campaign is not None:
+                        camp_w.writerow((rid, qid, resp.campaign))
                     empty += a.kind == "empty"
                     junk += a.kind == "junk"
                     evidence_rich += a.evidence
@@ -1430,7 +1432,6 @@ def write_sample_consultation(
                         f"{prefix}{'YES' if a.evidence else 'NO'}\n"
                     )
                 if resp.campaign is not None:
-                    camp_w.writerow((rid, resp.campaign))
                     members[resp.campaign] += 1
                 if progress is not None and (i + 1) % progress_every == 0:
                     progress(i + 1)
