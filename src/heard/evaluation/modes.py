@@ -898,7 +898,11 @@ def run_campaigns(ctx: _Context) -> EvalResult:
     gold: list[str] = []
     pred: list[str] = []
     n_groups = 0
-    for q in data.question_ids:
+    # Score the questions the gold file covers: campaigns are labelled on open answers, and
+    # a closed question's identical options would otherwise count as false groups.
+    covered = {key[0] for key in data.gold_campaigns}
+    questions = [q for q in data.question_ids if q in covered] or list(data.question_ids)
+    for q in questions:
         rows = data.rows(q)
         opts.log(f"campaign groups in {q} ({len(rows):,} responses)")
         member: dict[int, str] = {}
@@ -922,7 +926,11 @@ def run_campaigns(ctx: _Context) -> EvalResult:
     metrics["grouped_share"] = sum(1 for p in pred if not p.startswith(_SINGLE)) / len(pred)
     metrics["gold_grouped_share"] = sum(1 for g in gold if not g.startswith(_SINGLE)) / len(gold)
     return EvalResult(
-        mode="campaigns", dataset=data.name, n_responses=len(data.keys), metrics=metrics
+        mode="campaigns",
+        dataset=data.name,
+        n_responses=len(gold),
+        metrics=metrics,
+        details={"questions_scored": questions},
     )
 
 
