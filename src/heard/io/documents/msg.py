@@ -39,6 +39,12 @@ def read_msg_file(data: bytes) -> tuple[str, str, list[tuple[str, bytes]]]:
         raise Unprocessable("not an Outlook .msg file (not an OLE compound file)")
     ole = olefile.OleFileIO(io.BytesIO(data))
     try:
+        entries = ole.listdir(streams=True, storages=True)
+        if not any(entry[0].startswith(("__substg1.0_", "__properties_version1.0"))
+                   for entry in entries if entry):
+            # olefile only logs a damaged directory; a message always has property streams
+            raise Unprocessable("damaged .msg file, or not an Outlook message: the compound "
+                                "file holds no message properties")
         body = _stream(ole, "", "1000")
         if not isinstance(body, str) or not body.strip():
             html = _stream(ole, "", "1013")
@@ -50,8 +56,7 @@ def read_msg_file(data: bytes) -> tuple[str, str, list[tuple[str, bytes]]]:
         subject = _stream(ole, "", "0037")
         attachments: list[tuple[str, bytes]] = []
         storages = sorted({
-            entry[0] for entry in ole.listdir(streams=True, storages=True)
-            if entry and entry[0].startswith("__attach_version1.0_#")
+            entry[0] for entry in entries if entry and entry[0].startswith("__attach_version1.0_#")
         })
         for number, storage in enumerate(storages, start=1):
             prefix = f"{storage}/"
