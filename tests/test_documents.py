@@ -581,8 +581,6 @@ def _visible_text(markup: str) -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(strict=True, reason="the report counts unprocessable documents as "
-                   "substantive answers and does not mention them")
 def test_report_names_unprocessable_documents(tmp_path, heard_home, monkeypatch):
     """A documents-only import, analysed and reported: the documents that could not be read
     are counted apart from the substantive answers, and the report says so."""

@@ -108,7 +108,14 @@ def _open(doc, s: OpenSection, grouping: str) -> None:
     doc.add_paragraph(
         f"Open question. {number(s.responses)} responses: {number(s.substantive)} substantive, "
         f"{number(s.other)} matched no theme (“Other”), {number(s.empty)} with no substantive "
-        "answer." + (f" It follows the closed question {s.paired}." if s.paired else "")
+        "answer"
+        + (
+            f", {number(s.unprocessable)} could not be read (unprocessable)"
+            if s.unprocessable
+            else ""
+        )
+        + "."
+        + (f" It follows the closed question {s.paired}." if s.paired else "")
     )
     p = doc.add_paragraph()
     p.add_run(f"{s.stage}. ").bold = True

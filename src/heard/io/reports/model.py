@@ -145,6 +145,7 @@ class OpenSection:
     substantive: int
     other: int
     empty: int
+    unprocessable: int
     stage: str
     signed_off: str
     themes: list[ThemeEntry]
@@ -399,7 +400,8 @@ def _open_section(question: Question, grouping: Grouping | None) -> OpenSection:
     outcomes = summary["outcomes"]
     total = summary["responses"]
     empty = outcomes.get(Response.Outcome.EMPTY, 0)
-    substantive = total - empty
+    unprocessable = outcomes.get(Response.Outcome.UNPROCESSABLE, 0)
+    substantive = total - empty - unprocessable
     rows = theme_table(question)
     ids = {k: (i, p) for k, i, p in question.themes.values_list("key", "id", "parent_id")}
     stance = _theme_stance(question, ids)
@@ -435,6 +437,7 @@ def _open_section(question: Question, grouping: Grouping | None) -> OpenSection:
         substantive=substantive,
         other=other,
         empty=empty,
+        unprocessable=unprocessable,
         stage=STAGE_LABELS.get(question.stage, question.stage),
         signed_off=_signed_off(question),
         themes=roots,
@@ -913,9 +916,16 @@ def _method(run: Run | None, sections: list, overview: Overview) -> Method:
         "of responses, and theme shares to more than 100%.",
     ]
     for s in open_sections:
+        unreadable = (
+            f" {number(s.unprocessable)} could not be read (unprocessable documents; each is "
+            "listed with its reason in the export) and are left out of the theme shares."
+            if s.unprocessable
+            else ""
+        )
         caveats.append(
             f"{s.key}: {number(s.other)} responses matched no theme (“Other”) and "
             f"{number(s.empty)} gave no substantive answer, out of {number(s.responses)}."
+            + unreadable
         )
     if overview.campaigns:
         caveats.append(
