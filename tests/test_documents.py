@@ -165,6 +165,27 @@ def test_msg_body_subject_and_attachments_recursively():
     assert responses[-1].text == "Deep attached text."
 
 
+def test_attached_outlook_message_is_kept_as_unreadable():
+    """An .msg attached inside an .msg (an embedded message storage) is never dropped."""
+    inner = {"__substg1.0_0037001F": "Inner".encode("utf-16-le")}
+    outer = cfb_bytes({
+        "__substg1.0_0037001F": "Outer".encode("utf-16-le"),
+        "__substg1.0_1000001F": "Please see the forwarded message.".encode("utf-16-le"),
+        "__attach_version1.0_#00000000": {
+            "__substg1.0_3707001F": "forwarded.msg".encode("utf-16-le"),
+            "__substg1.0_3701000D": inner,
+        },
+    })
+    document = DocumentFile("R6_mail.msg", "R6_mail.msg", len(outer), lambda: outer)
+    options = DocumentOptions(pattern="{respondent}_{anything}")
+    responses = list(DocumentProcessor(options, []).run(_set(document), Linker(options, [])))
+    assert [r.source["file"] for r in responses] == ["R6_mail.msg", "R6_mail.msg/forwarded.msg"]
+    body, attached = responses
+    assert not body.unprocessable and "forwarded message" in body.text
+    assert attached.unprocessable and "attached Outlook message" in attached.unprocessable
+    assert attached.respondent == "R6"
+
+
 def test_msg_html_body_when_there_is_no_plain_text():
     data = msg_bytes("Hi", html=b"<html><head><style>p{}</style></head><body><p>Hello from "
                      b"HTML.</p><p>Second paragraph.</p></body></html>")

@@ -516,6 +516,12 @@ class DocumentProcessor:
                                        f"{attachment.name}", link, "attachments nested too deep",
                                        {"file": f"{display}/{attachment.name}", "in": display})
                 continue
+            if attachment.unreadable:
+                self.report.parts += 1
+                name = f"{display}/{attachment.name}"
+                yield self._unreadable(name, name, link, attachment.unreadable,
+                                       {"file": name, "in": display})
+                continue
             payload = attachment.data
             yield from self._one(f"{display}/{attachment.name}", attachment.name, len(payload),
                                  lambda payload=payload: payload, link, display, depth + 1)

@@ -65,6 +65,7 @@ class Page:
 class Attachment:
     name: str
     data: bytes
+    unreadable: str = ""  # why it cannot be read, when known at extraction (kept as a response)
 
 
 @dataclass
@@ -453,7 +454,11 @@ def read_msg(data: bytes, options: ExtractOptions) -> Extracted:
     body, subject, attachments = read_msg_file(data)
     return Extracted(
         "msg", [Page(None, body, "text")],
-        [Attachment(name, payload) for name, payload in attachments],
+        [
+            Attachment(name, payload if isinstance(payload, bytes) else b"",
+                       "" if isinstance(payload, bytes) else payload.reason)
+            for name, payload in attachments
+        ],
         meta={"subject": subject[:200]} if subject else {},
     )
 

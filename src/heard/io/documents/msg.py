@@ -29,8 +29,8 @@ def _stream(ole, prefix: str, prop: str) -> bytes | str | None:
     return None
 
 
-def read_msg_file(data: bytes) -> tuple[str, str, list[tuple[str, bytes]]]:
-    """(body text, subject, [(attachment name, bytes)])."""
+def read_msg_file(data: bytes) -> tuple[str, str, list[tuple[str, bytes | Unprocessable]]]:
+    """(body text, subject, [(attachment name, bytes, or why it cannot be read)])."""
     try:
         import olefile
     except ImportError:
@@ -54,7 +54,7 @@ def read_msg_file(data: bytes) -> tuple[str, str, list[tuple[str, bytes]]]:
                 markup = html if isinstance(html, str) else decode_text(html)
                 body = html_to_text(markup)[0]
         subject = _stream(ole, "", "0037")
-        attachments: list[tuple[str, bytes]] = []
+        attachments: list[tuple[str, bytes | Unprocessable]] = []
         storages = sorted({
             entry[0] for entry in entries if entry and entry[0].startswith("__attach_version1.0_#")
         })
@@ -62,9 +62,14 @@ def read_msg_file(data: bytes) -> tuple[str, str, list[tuple[str, bytes]]]:
             prefix = f"{storage}/"
             payload = _stream(ole, prefix, "3701")
             name = _stream(ole, prefix, "3707") or _stream(ole, prefix, "3704")
+            label = name if isinstance(name, str) and name.strip() else f"attachment-{number}"
+            label = label.strip().replace("/", "_")
             if isinstance(payload, bytes):
-                label = name if isinstance(name, str) and name.strip() else f"attachment-{number}"
-                attachments.append((label.strip().replace("/", "_"), payload))
+                attachments.append((label, payload))
+            elif any(e[:2] == [storage, "__substg1.0_3701000D"] for e in entries if e):
+                # an attached Outlook message: kept as an unreadable part, never dropped
+                attachments.append((label, Unprocessable(
+                    "attached Outlook message: open it and save it as its own .msg file")))
     finally:
         ole.close()
     return (body if isinstance(body, str) else "", subject if isinstance(subject, str) else "",
