@@ -15,20 +15,20 @@ import io
 import os
 import re
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from django.conf import settings
 
+from heard.io.documents.extract import PDFIUM_LOCK
 from heard.store.models import Response
 
 PDF_SCALE = 1.5  # 108 dpi: readable beside the text, and light to send
 MAX_SHOWN_PAGES = 20  # page images shown in the reader for one response
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PDFIUM_LOCK = threading.Lock()  # PDFium is not thread-safe; the server runs several threads
+_PDFIUM_LOCK = PDFIUM_LOCK  # one lock for every PDFium use in the process
 METHOD_LABELS = {
     "text-layer": "Text layer",
     "ocr": "OCR",

@@ -13,6 +13,7 @@ import email
 import email.policy
 import io
 import re
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -221,6 +222,10 @@ def read_pdf(data: bytes, options: ExtractOptions) -> Extracted:
     return Extracted("pdf", pages, meta=meta, notes=notes)
 
 
+# PDFium is not thread-safe: every use in the process (import, web page images) holds this.
+PDFIUM_LOCK = threading.Lock()
+
+
 def _render_pdf_pages(data: bytes, numbers: list[int]) -> dict[int, Any]:
     ocr_module.check_available("eng")
     try:
@@ -230,13 +235,14 @@ def _render_pdf_pages(data: bytes, numbers: list[int]) -> dict[int, Any]:
             "this PDF has pages without a text layer; reading them needs pypdfium2: "
             "pip install 'heard[ocr]'"
         ) from None
-    document = pypdfium2.PdfDocument(data)
-    try:
-        return {
-            n: document[n - 1].render(scale=RENDER_DPI / 72).to_pil() for n in numbers
-        }
-    finally:
-        document.close()
+    with PDFIUM_LOCK:
+        document = pypdfium2.PdfDocument(data)
+        try:
+            return {
+                n: document[n - 1].render(scale=RENDER_DPI / 72).to_pil() for n in numbers
+            }
+        finally:
+            document.close()
 
 
 def read_image(data: bytes, options: ExtractOptions) -> Extracted:
