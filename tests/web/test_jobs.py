@@ -47,6 +47,7 @@ def test_cancel_pending_job_at_once(own):
     assert jobs.claim_next("w") is None
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes connections between jobs
 def test_worker_runs_a_job_and_records_failure(own, monkeypatch):
     calls = []
 

@@ -393,3 +393,11 @@ def test_question_kinds_in_overview(as_role, own):
     page = as_role("viewer").get(_url("overview")).content.decode()
     assert "q1_why" in page and "Closed questions" in page
     assert Question.objects.filter(consultation=own.consultation).count() == 3
+
+
+def test_postgres_query_is_safe_for_any_text():
+    from heard.web.filters import pg_tsquery
+
+    assert pg_tsquery("cycle station") == "cycle & station:*"
+    assert pg_tsquery("don't 'x' & | ! low-traffic") == "don & t & x & low & traffic:*"
+    assert pg_tsquery("!!") == ""

@@ -200,6 +200,15 @@ def fts_query(text: str) -> str:
     return " ".join(quoted)
 
 
+def pg_tsquery(text: str) -> str:
+    """The same query for PostgreSQL: every word must occur, the last as a prefix."""
+    words = [w.lower() for w in re.findall(r"\w+", text)]  # no tsquery operators or quotes
+    if not words:
+        return ""
+    words[-1] += ":*"
+    return " & ".join(words)
+
+
 def keyword_search(qs: QuerySet[Response], text: str) -> QuerySet[Response]:
     """Full-text search: FTS5 on SQLite, to_tsvector/plainto_tsquery on PostgreSQL."""
     vendor = connection.vendor
@@ -214,9 +223,12 @@ def keyword_search(qs: QuerySet[Response], text: str) -> QuerySet[Response]:
             )
         )
     if vendor == "postgresql":
+        query = pg_tsquery(text)
+        if not query:
+            return qs
         return qs.extra(
-            where=["to_tsvector('simple', heard_response.text) @@ plainto_tsquery('simple', %s)"],
-            params=[text],
+            where=["to_tsvector('simple', heard_response.text) @@ to_tsquery('simple', %s)"],
+            params=[query],
         )
     words = _WORD.findall(text)
     for word in words:

@@ -72,7 +72,7 @@ def question_stats(
     # The filter runs once (a materialised CTE); every count reads its result.
     sql = f"""
         WITH r AS MATERIALIZED ({inner})
-        SELECT 'o', NULL, r.outcome, r.stance, r.evidence_rich, COUNT(*) FROM r
+        SELECT 'o', CAST(NULL AS BIGINT), r.outcome, r.stance, r.evidence_rich, COUNT(*) FROM r
         GROUP BY r.outcome, r.stance, r.evidence_rich
         UNION ALL
         SELECT 'c', NULL, NULL, NULL, NULL, COUNT(*) FROM r CROSS JOIN heard_duplicategroup g
