@@ -73,11 +73,14 @@ def serve_cmd(host: str, port: int, threads: int, worker: bool) -> None:
             stop.set()
         server.close()
 
-    signal.signal(signal.SIGTERM, _quit)
+    def _on_term(*_args) -> None:
+        raise KeyboardInterrupt  # leave the serving loop as Ctrl+C does; close below
+
+    signal.signal(signal.SIGTERM, _on_term)
     try:
         server.run()
     except KeyboardInterrupt:
-        pass
+        console.print("Heard stopped.")
     finally:
         _quit()
 
