@@ -97,7 +97,6 @@ def test_gold_files_are_consistent(sample):
     out, summary = sample
     responses = _rows(out / "responses.csv")
     keys = {(r["response_id"], r["question_id"]) for r in responses}
-    ids = {r["response_id"] for r in responses}
     codebook = _rows(out / "codebook.csv")
     themes = {(c["question_id"], c["theme"]) for c in codebook}
     assert {c["position"] for c in codebook} <= {"Agreement", "Disagreement", "Neutral"}

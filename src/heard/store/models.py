@@ -187,6 +187,10 @@ class Response(models.Model):
             models.Index(fields=["question", "outcome"]),
             models.Index(fields=["question", "stance"]),
             models.Index(fields=["respondent", "question"]),
+            # covers "this question's answers by these respondents with this stance"
+            models.Index(
+                fields=["respondent", "question", "stance"], name="response_resp_q_stance"
+            ),
             models.Index(fields=["question", "evidence_rich"], name="response_q_evidence"),
             models.Index(fields=["question", "group"], name="response_q_group"),
         ]
