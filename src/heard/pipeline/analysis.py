@@ -336,18 +336,16 @@ def analyse_question(
     # Spread representative results to every member of its duplicate group.
     member_of = duplicates.expand(list(range(len(rep_local))), groups, len(sub_texts))
     results = _per_response(
-        data.unprocessable,
-        n,
-        substantive,
-        empty_reasons,
-        sub_index,
-        member_of,
-        rep_labels,
-        rep_conf,
-        rep_reasons,
-        stance_labels,
-        stance_conf,
-        evidence_flags,
+        unprocessable=data.unprocessable,
+        substantive=substantive,
+        empty_reasons=empty_reasons,
+        sub_index=sub_index,
+        member_of=member_of,
+        labels=rep_labels,
+        confidence=rep_conf,
+        reasons=rep_reasons,
+        stance=(stance_labels, stance_conf),
+        evidence=evidence_flags,
     )
     _save(
         question,
@@ -392,19 +390,21 @@ def _hashes_chunked(ids: list[int]) -> dict[int, str]:
 
 
 def _per_response(
-    unprocessable,
-    n,
-    substantive,
-    empty_reasons,
-    sub_index,
-    member_of,
-    rep_labels,
-    rep_conf,
-    rep_reasons,
-    stance_labels,
-    stance_conf,
-    evidence_flags,
+    *,
+    unprocessable: dict[int, str],
+    substantive: list[bool],
+    empty_reasons: list[str],
+    sub_index: list[int],
+    member_of: list[int],
+    labels: list[list[str]],
+    confidence: list[float],
+    reasons: list[str],
+    stance: tuple,
+    evidence: list[tuple[bool, str]],
 ) -> list[dict]:
+    """One result per response: representatives' results spread to their group members."""
+    n = len(substantive)
+    stance_labels, stance_conf = stance
     results: list[dict] = [{} for _ in range(n)]
     for i in range(n):
         if i in unprocessable:
@@ -413,13 +413,13 @@ def _per_response(
             results[i] = {"outcome": "empty", "reason": empty_reasons[i] or "no substantive answer"}
     for local, i in enumerate(sub_index):
         pos = member_of[local]
-        labels = rep_labels[pos]
-        rich, why = evidence_flags[pos]
+        themes = labels[pos]
+        rich, why = evidence[pos]
         results[i] = {
-            "outcome": "mapped" if labels else "other",
-            "reason": rep_reasons[pos] if not labels else "",
-            "themes": labels,
-            "confidence": rep_conf[pos],
+            "outcome": "mapped" if themes else "other",
+            "reason": reasons[pos] if not themes else "",
+            "themes": themes,
+            "confidence": confidence[pos],
             "stance": stance_labels[pos],
             "stance_confidence": float(stance_conf[pos]),
             "evidence_rich": bool(rich),
