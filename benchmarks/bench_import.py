@@ -2,8 +2,11 @@
 
 Each step runs as its own process. The import gets a fresh HEARD_HOME (SQLite), and
 afterwards `heard status bench --json` must report exactly the rows that were written.
+With DATABASE_URL set to a PostgreSQL server, the store is instead a new database created
+on that server for the run and dropped after it (the database in the URL is not touched).
 
     python -m benchmarks.bench_import --responses 200000
+    DATABASE_URL=postgres://heard:heard@127.0.0.1:5432/heard python -m benchmarks.bench_import
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import tempfile
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +28,7 @@ from benchmarks.harness import (
     heard_executable,
     markdown_row,
     measure,
+    scratch_postgres,
 )
 
 TARGET_WALL_S = 60.0
@@ -35,6 +41,7 @@ class ImportBenchmark:
 
     responses: int
     generate: Measurement
+    store: str = "SQLite"
     load: Measurement | None = None
     expected_rows: int = 0
     stored: dict[str, int] = field(default_factory=dict)
@@ -58,7 +65,8 @@ class ImportBenchmark:
             verdict = "ok" if self.passed else "FAIL: " + "; ".join(self.problems)
             out.append(
                 markdown_row(
-                    f"import {n} responses ({self.stored.get('respondents', 0):,} respondents)",
+                    f"import {n} responses ({self.stored.get('respondents', 0):,} respondents,"
+                    f" {self.store})",
                     self.load,
                     verdict,
                     "heard import DIR --consultation bench",
@@ -84,11 +92,26 @@ def run_import_benchmark(
     *,
     seed: int = 0,
     timeout_s: float = 3600,
+    database_url: str | None = None,
 ) -> ImportBenchmark:
-    """Generate, import and check; every step is a separate `heard` process."""
+    """Generate, import and check; every step is a separate `heard` process.
+
+    ``database_url``: a PostgreSQL server to import into (a scratch database on it).
+    """
+    postgres = bool(database_url) and not database_url.startswith("sqlite")
+    with scratch_postgres(database_url) if postgres else nullcontext(None) as store_url:
+        bench = _run(responses, workdir, seed, timeout_s, store_url)
+    if postgres:
+        bench.store = "PostgreSQL"
+    return bench
+
+
+def _run(
+    responses: int, workdir: Path, seed: int, timeout_s: float, store_url: str | None
+) -> ImportBenchmark:
     heard = heard_executable()
     data, home = workdir / "data", workdir / "home"
-    env = fresh_env(home)
+    env = fresh_env(home, store_url)
     generate = measure(
         [heard, "sample-data", str(data), "--responses", str(responses), "--seed", str(seed)],
         env=env,
@@ -141,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="heard-bench-") as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        bench = run_import_benchmark(args.responses, workdir, seed=args.seed)
+        bench = run_import_benchmark(
+            args.responses, workdir, seed=args.seed, database_url=os.environ.get("DATABASE_URL")
+        )
     print(TABLE_HEADER)
     print("\n".join(bench.rows()))
     if bench.stored:

@@ -19,9 +19,11 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -138,9 +140,35 @@ def markdown_row(case: str, m: Measurement, result: str, command: str | None = N
     )
 
 
-def fresh_env(heard_home: Path) -> dict[str, str]:
-    """The current environment with a fresh HEARD_HOME and the default SQLite store."""
+def fresh_env(heard_home: Path, database_url: str | None = None) -> dict[str, str]:
+    """The current environment with a fresh HEARD_HOME, and the store at ``database_url``
+    (default: SQLite in that HEARD_HOME)."""
     env = dict(os.environ)
     env["HEARD_HOME"] = str(heard_home)
     env.pop("DATABASE_URL", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
     return env
+
+
+@contextmanager
+def scratch_postgres(server_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server of ``server_url``, dropped afterwards.
+
+    Yields its URL. The database named in ``server_url`` is only used to connect; nothing
+    in it is touched, so each run starts from an empty store as with a fresh HEARD_HOME.
+    """
+    import psycopg
+
+    parts = urlsplit(server_url)
+    name = f"heard_bench_{os.getpid()}_{int(time.time())}"
+
+    def admin(sql: str) -> None:
+        with psycopg.connect(urlunsplit(parts), autocommit=True) as conn:
+            conn.execute(sql)
+
+    admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -11,25 +11,34 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import adjusted_rand_score
 
-from heard.analysis.clustering import ThemeDiscoverer, cut_tree, ward_tree
+from heard.analysis.clustering import ThemeDiscoverer, cut_tree, mix_weights, ward_tree
 from heard.analysis.quotes import verify_quote
 from tests.conftest import shared_dataset
 
 TOPICS = {
     "transport": (
         ["bus", "train", "cycle lane", "road", "traffic", "parking"],
-        ["The {a} near my home needs work.", "Please fix the {a} and the {b}.",
-         "Our {a} is a daily problem. The {b} is worse."],
+        [
+            "The {a} near my home needs work.",
+            "Please fix the {a} and the {b}.",
+            "Our {a} is a daily problem. The {b} is worse.",
+        ],
     ),
     "housing": (
         ["rent", "landlord", "social housing", "mortgage", "eviction", "deposit"],
-        ["My {a} keeps going up.", "Nobody helps with the {a} or the {b}.",
-         "The {a} is unfair to families. We need rules on the {b}."],
+        [
+            "My {a} keeps going up.",
+            "Nobody helps with the {a} or the {b}.",
+            "The {a} is unfair to families. We need rules on the {b}.",
+        ],
     ),
     "health": (
         ["GP appointment", "hospital", "waiting list", "nurse", "pharmacy", "dentist"],
-        ["I waited months for a {a}.", "The {a} and the {b} are overstretched.",
-         "Getting a {a} is hard. The {b} was closed."],
+        [
+            "I waited months for a {a}.",
+            "The {a} and the {b} are overstretched.",
+            "Getting a {a} is hard. The {b} was closed.",
+        ],
     ),
 }
 
@@ -58,8 +67,10 @@ def vectorise(texts: list[str], dim: int = 20) -> np.ndarray:
 
 
 def primary(model: ThemeDiscoverer) -> list[str]:
-    return [labs[0] if labs else out[0] for labs, out in zip(model.labels_, model.outcomes_,
-                                                             strict=True)]
+    return [
+        labs[0] if labs else out[0]
+        for labs, out in zip(model.labels_, model.outcomes_, strict=True)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -197,6 +208,34 @@ def test_text_features_transform_matches_fit(corpus):
     model = ThemeDiscoverer(seed=0, min_themes=2, text_weight=0.3, remove_top=1).fit(texts, x)
     assert model.centroids_.shape[1] > x.shape[1]
     assert model.predict(texts[:30], x[:30]) == model.labels_[:30]
+
+
+def test_mix_weights_recover_a_blend():
+    rng = np.random.default_rng(0)
+    c = rng.normal(size=(4, 30))
+    c /= np.linalg.norm(c, axis=1, keepdims=True)
+    x = np.vstack([0.7 * c[0] + 0.3 * c[2], c[1], np.zeros(30)])
+    a = mix_weights(x, c)
+    np.testing.assert_allclose(a, [[0.7, 0, 0.3, 0], [0, 1, 0, 0], [0, 0, 0, 0]], atol=1e-6)
+    assert mix_weights(np.zeros((0, 30)), c).shape == (0, 4)
+
+
+def test_answers_making_two_points_get_two_themes():
+    texts, topics = make_corpus(300)
+    # Consecutive answers are on different topics: glue pairs into two-point answers.
+    mixed = [f"{texts[i]} {texts[i + 1]}" for i in range(0, 90, 3)]
+    x = vectorise(texts + mixed)
+    model = ThemeDiscoverer(seed=0, min_themes=2).fit(texts + mixed, x)
+    n_single = np.mean([len(labs) for labs in model.labels_[:300]])
+    n_mixed = np.mean([len(labs) for labs in model.labels_[300:]])
+    assert n_mixed >= 1.5 and n_mixed > n_single + 0.5
+    for labs, (kind, reason) in zip(model.labels_, model.outcomes_, strict=True):
+        assert len(labs) == len(set(labs)) <= 3
+        assert (len(labs) > 1) == ("also" in reason)
+        assert (len(labs) >= 1) == (kind == "mapped")
+    one = ThemeDiscoverer(seed=0, min_themes=2, max_labels=1).fit(texts + mixed, x)
+    assert all(len(labs) <= 1 for labs in one.labels_)
+    assert [labs[:1] for labs in model.labels_] == one.labels_  # the nearest theme leads
 
 
 def test_ward_tree_cut():

@@ -109,14 +109,12 @@ def test_minilm_empty_and_very_long_texts(minilm):
     assert minilm.embed([]).shape == (0, 384)
 
 
-def test_minilm_progress_reports_every_batch(minilm):
+def test_minilm_progress_reports_every_chunk(minilm):
     calls: list[tuple[int, int]] = []
-    minilm.embed(
-        [f"sentence number {i}" for i in range(20)], progress=lambda d, t: calls.append((d, t))
-    )
-    assert calls[-1] == (20, 20)
-    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
-    assert len(calls) == 3  # batch_size=8
+    texts = [f"sentence number {i}" for i in range(1100)]
+    minilm.embed(texts, progress=lambda d, t: calls.append((d, t)))
+    # batch_size=8 on 2 threads: chunks of 8 x 32 x 2 = 512 texts
+    assert calls == [(512, 1100), (1024, 1100), (1100, 1100)]
 
 
 def test_minilm_thread_setting_does_not_change_vectors(minilm):

@@ -36,6 +36,25 @@ def test_key_phrases_weights_and_unlabelled():
     assert key_phrases(["the and of", "to be"], ["x", "y"]) == {"x": [], "y": []}
 
 
+def test_fragments_of_longer_wording_are_passed_over():
+    texts = [
+        "Give blue badge holders an exemption from the filters.",
+        "Carers and blue badge holders need an exemption too.",
+        "I want holders an exemption, like the trial had.",
+        "Please give badge holders an exemption now.",
+        "Disabled drivers and blue badge holders suffer.",
+        "Buses are too slow.",
+        "Buses never come on time.",
+        "Fewer buses run now.",
+    ]
+    labels = ["badge"] * 5 + ["bus"] * 3
+    unfiltered = key_phrases(texts, labels, top_n=10, fragment_sample=0)["badge"]
+    assert unfiltered[0] == "badge holders"  # mostly after "blue": a fragment
+    phrases = key_phrases(texts, labels, top_n=10)["badge"]
+    assert "blue badge holders" in phrases
+    assert "badge holders" not in phrases and "blue badge" not in phrases
+
+
 def test_make_label():
     assert make_label(["protect children", "vulnerable people"]) == (
         "Protect children and vulnerable people"
@@ -46,6 +65,13 @@ def test_make_label():
     assert len(long.split()) <= 8
     # Overlapping second phrase is not repeated.
     assert make_label(["sponsorship money", "money"]) == "Sponsorship money"
+    # A lead that already joins two things is not joined to a third.
+    assert make_label(["scrap the scheme and spend", "fixing roads"]) == (
+        "Scrap the scheme and spend"
+    )
+    assert make_label(["fixing roads", "scheme and spend", "bus lanes"]) == (
+        "Fixing roads and bus lanes"
+    )
     # Weak edge words (adverbs, bare opinion verbs) are passed over when others exist.
     assert make_label(["prevent", "especially", "gambling harm"]) == "Gambling harm"
     assert make_label(["sports", "normalized", "betting"]) == "Sports and betting"

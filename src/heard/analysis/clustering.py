@@ -13,6 +13,9 @@ How :class:`ThemeDiscoverer` works:
 5. Parents come from a Ward tree over the leaf centroids, cut at its largest gap.
 6. Every response is assigned to its nearest leaf; those far below what is usual for
    that theme go to "Other" with the reason; empty ones are "empty".
+7. A response can carry up to ``max_labels`` leaves: its vector is decomposed as a
+   non-negative mix of the leaf centroids, and every further leaf whose share is at least
+   ``secondary_share`` of the largest is added (answers often make two or three points).
 """
 
 from __future__ import annotations
@@ -26,8 +29,15 @@ import numpy as np
 from heard.analysis.labels import describe, key_phrases, make_label
 from heard.analysis.quotes import select_quotes
 
-__all__ = ["Assignment", "ThemeDiscoverer", "ThemeSpec", "cut_tree", "ward_tree",
-           "weighted_silhouette"]
+__all__ = [
+    "Assignment",
+    "ThemeDiscoverer",
+    "ThemeSpec",
+    "cut_tree",
+    "mix_weights",
+    "ward_tree",
+    "weighted_silhouette",
+]
 
 MAPPED, OTHER, EMPTY = "mapped", "other", "empty"
 
@@ -42,14 +52,14 @@ class ThemeSpec:
     parent: str | None = None
     key_phrases: list[str] = field(default_factory=list)
     quotes: list[tuple[int, str]] = field(default_factory=list)  # (index, exact substring)
-    size: float = 0.0  # weighted number of responses mapped to it in fit
+    size: float = 0.0  # weighted number of responses whose nearest theme it is, in fit
 
 
 @dataclass
 class Assignment:
     """Per-text results of assigning texts to fitted themes."""
 
-    labels: list[list[str]]
+    labels: list[list[str]]  # nearest leaf first, then any secondary leaves
     confidence: np.ndarray
     outcomes: list[tuple[str, str]]
     leaf: np.ndarray  # index of the nearest leaf (-1 when empty)
@@ -187,6 +197,32 @@ def _centroids(x: np.ndarray, w: np.ndarray, labels: np.ndarray) -> tuple[np.nda
     return _normalise(c), labels
 
 
+def mix_weights(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Non-negative least-squares weights ``a`` with ``x ~ a @ centroids``, one row per point.
+
+    Exact, and linear in the number of points: with the Gram matrix ``G = L L^T`` each
+    row solves the small ``k x k`` problem ``min ||L^T a - L^-1 c x||`` (same minimiser).
+    """
+    from scipy.optimize import nnls
+
+    k = len(centroids)
+    if not len(x) or not k:
+        return np.zeros((len(x), k))
+    gram = centroids @ centroids.T
+    scale = max(float(np.trace(gram)) / k, 1e-12)
+    for ridge in (1e-9, 1e-6, 1e-3, 1.0):  # a tiny ridge keeps near-duplicates factorable
+        try:
+            low = np.linalg.cholesky(gram + ridge * scale * np.eye(k))
+            break
+        except np.linalg.LinAlgError:
+            continue
+    else:
+        raise ValueError("leaf centroids are not finite")
+    rhs = np.linalg.solve(low, centroids @ x.T).T
+    upper = np.ascontiguousarray(low.T)
+    return np.array([nnls(upper, r)[0] for r in rhs])
+
+
 class ThemeDiscoverer:
     """Discover two-level themes in one question's responses.
 
@@ -203,6 +239,11 @@ class ThemeDiscoverer:
     other_spread: a response goes to "Other" when its similarity to its nearest theme
         is below that theme's median minus ``other_spread`` robust standard deviations.
     other_cap: the threshold never exceeds this cosine similarity.
+    max_labels: most leaf themes per response (1 gives one theme each).
+    secondary_share: a further leaf is added when its weight in the response's
+        non-negative mix of leaf centroids is at least this share of the largest weight,
+        and the response is not far from it by the "Other" rule; 0.3 was chosen on the
+        development sets (docs/evaluation.md).
     n_quotes, max_quote_words: quotes per leaf theme and their length.
     embed: optional ``embed(list[str]) -> unit vectors``, used to pick quote sentences.
     text_weight: share of the cosine taken from a per-question TF-IDF (word and character
@@ -224,7 +265,8 @@ class ThemeDiscoverer:
         kmeans_iter: int = 30,
         other_spread: float = 4.0,
         other_cap: float = 0.3,
-        secondary_margin: float = 0.0,
+        max_labels: int = 3,
+        secondary_share: float = 0.3,
         n_quotes: int = 5,
         max_quote_words: int = 40,
         embed: Callable[[list[str]], np.ndarray] | None = None,
@@ -243,7 +285,8 @@ class ThemeDiscoverer:
         self.kmeans_iter = kmeans_iter
         self.other_spread = other_spread
         self.other_cap = other_cap
-        self.secondary_margin = secondary_margin
+        self.max_labels = max_labels
+        self.secondary_share = secondary_share
         self.n_quotes = n_quotes
         self.max_quote_words = max_quote_words
         self.embed = embed
@@ -332,10 +375,21 @@ class ThemeDiscoverer:
             from sklearn.pipeline import make_union
 
             vec = make_union(
-                TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2,
-                                sublinear_tf=True, max_features=40000, dtype=np.float32),
-                TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True,
-                                stop_words="english", dtype=np.float32),
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=(3, 5),
+                    min_df=2,
+                    sublinear_tf=True,
+                    max_features=40000,
+                    dtype=np.float32,
+                ),
+                TfidfVectorizer(
+                    ngram_range=(1, 2),
+                    min_df=2,
+                    sublinear_tf=True,
+                    stop_words="english",
+                    dtype=np.float32,
+                ),
             )
             try:
                 t = vec.fit_transform([texts[i] for i in fit_idx])
@@ -455,8 +509,11 @@ class ThemeDiscoverer:
         """Cosine similarity of each text to each leaf theme, shape (n, n_leaves)."""
         if len(self.centroids_) == 0:
             return np.zeros((len(texts), 0))
-        x = _normalise(np.asarray(vectors).reshape(len(texts), -1))
-        return self._features(texts, x) @ self.centroids_.T
+        return self._space(texts, vectors) @ self.centroids_.T
+
+    def _space(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+        """Texts in the clustering space (unit vectors)."""
+        return self._features(texts, _normalise(np.asarray(vectors).reshape(len(texts), -1)))
 
     def assign(
         self,
@@ -467,18 +524,23 @@ class ThemeDiscoverer:
         """Assign texts to the fitted leaf themes, "Other" or "empty", with a reason."""
         sub = self._substantive(texts, substantive)
         n = len(texts)
-        sims = self.transform(texts, vectors)
+        k = len(self.centroids_)
+        feats = self._space(texts, vectors) if k else np.zeros((n, 0))
+        sims = feats @ self.centroids_.T if k else np.zeros((n, 0))
         labels: list[list[str]] = [[] for _ in range(n)]
         conf = np.zeros(n)
         leaf = np.full(n, -1)
         outcomes: list[tuple[str, str]] = []
-        k = sims.shape[1]
         if k:
             best = np.argmax(sims, axis=1)
             top = sims[np.arange(n), best]
             # Confidence: softmax share of the nearest theme (temperature 0.05 in cosine).
             z = np.exp((sims - top[:, None]) / 0.05)
             share = 1.0 / z.sum(axis=1)
+            mix = None
+            if self.max_labels > 1 and k > 1:
+                mix = mix_weights(feats[sub], self.centroids_)
+                mix_row = np.cumsum(sub) - 1  # row in ``mix`` of each substantive text
         for i in range(n):
             if not sub[i]:
                 outcomes.append((EMPTY, "no substantive answer"))
@@ -497,15 +559,32 @@ class ThemeDiscoverer:
                 continue
             labels[i].append(self.keys_[b])
             conf[i] = float(share[i])
-            if self.secondary_margin > 0 and k > 1:
-                order = np.argsort(-sims[i], kind="stable")
-                s2 = int(order[1])
-                if sims[i, s2] >= top[i] - self.secondary_margin and sims[i, s2] >= (
-                    self.other_threshold_[s2]
-                ):
-                    labels[i].append(self.keys_[s2])
-            outcomes.append((MAPPED, f"nearest theme {self.keys_[b]}: similarity {top[i]:.2f}"))
+            reason = f"nearest theme {self.keys_[b]}: similarity {top[i]:.2f}"
+            if mix is not None:
+                extra = self._secondary(mix[mix_row[i]], sims[i], b)
+                labels[i].extend(self.keys_[j] for j in extra)
+                if extra:
+                    reason += "; also " + ", ".join(
+                        f"{self.keys_[j]} (similarity {sims[i, j]:.2f})" for j in extra
+                    )
+            outcomes.append((MAPPED, reason))
         return Assignment(labels=labels, confidence=conf, outcomes=outcomes, leaf=leaf)
+
+    def _secondary(self, mix: np.ndarray, sims: np.ndarray, best: int) -> list[int]:
+        """Further leaves for one response: a large enough share of its mix, not "far"."""
+        top = float(mix.max())
+        if top <= 0:
+            return []
+        order = np.argsort(-mix, kind="stable")
+        keep = [
+            int(j)
+            for j in order
+            if j != best
+            and mix[j] > 0
+            and mix[j] >= self.secondary_share * top
+            and sims[j] >= self.other_threshold_[j]
+        ]
+        return keep[: self.max_labels - 1]
 
     def predict(
         self,
@@ -553,22 +632,40 @@ class ThemeDiscoverer:
             pc = _normalise(ec_sum[kids].sum(axis=0)[None])[0]
             members = np.flatnonzero(mapped & np.isin(leaf, kids))
             phrases = par_ph.get(p, [])
-            quotes = select_quotes(texts, x, pc, members, n=1, embed=self.embed,
-                                   max_words=self.max_quote_words)
-            themes.append(ThemeSpec(
-                key=f"t{p + 1}", label=unique_label(phrases, False),
-                description=describe(phrases, quotes[0][1] if quotes else None),
-                key_phrases=phrases, quotes=quotes, size=float(sizes[kids].sum()),
-            ))
+            quotes = select_quotes(
+                texts, x, pc, members, n=1, embed=self.embed, max_words=self.max_quote_words
+            )
+            themes.append(
+                ThemeSpec(
+                    key=f"t{p + 1}",
+                    label=unique_label(phrases, False),
+                    description=describe(phrases, quotes[0][1] if quotes else None),
+                    key_phrases=phrases,
+                    quotes=quotes,
+                    size=float(sizes[kids].sum()),
+                )
+            )
             for b in kids:
                 members = np.flatnonzero(mapped & (leaf == b))
                 phrases = leaf_ph.get(int(b), [])
-                quotes = select_quotes(texts, x, ec[b], members, n=self.n_quotes,
-                                       embed=self.embed, max_words=self.max_quote_words)
-                themes.append(ThemeSpec(
-                    key=self.keys_[b], label=unique_label(phrases, True),
-                    description=describe(phrases, quotes[0][1] if quotes else None),
-                    parent=f"t{p + 1}", key_phrases=phrases, quotes=quotes,
-                    size=float(sizes[b]),
-                ))
+                quotes = select_quotes(
+                    texts,
+                    x,
+                    ec[b],
+                    members,
+                    n=self.n_quotes,
+                    embed=self.embed,
+                    max_words=self.max_quote_words,
+                )
+                themes.append(
+                    ThemeSpec(
+                        key=self.keys_[b],
+                        label=unique_label(phrases, True),
+                        description=describe(phrases, quotes[0][1] if quotes else None),
+                        parent=f"t{p + 1}",
+                        key_phrases=phrases,
+                        quotes=quotes,
+                        size=float(sizes[b]),
+                    )
+                )
         return themes

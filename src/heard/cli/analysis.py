@@ -41,8 +41,17 @@ EMBEDDERS = ["minilm", "static", "multilingual"]
 @click.option("--llm-budget", type=float, help="Stop calling the LLM once this much is spent.")
 @click.option("--estimate", is_flag=True, help="With --llm: print calls, tokens and cost, "
               "and stop before spending anything.")
+@click.option("--ray", "ray_address", metavar="auto|local|ADDRESS",
+              help="Spread embedding, duplicate hashing and prediction over Ray workers: "
+              "auto joins or starts a local instance, local always starts one, or give a "
+              "cluster (ray://HOST:10001, or HOST:6379 from a cluster node). "
+              "Needs heard[ray].")
+@click.option("--ray-workers", type=click.IntRange(min=1),
+              help="With --ray: workers to start (default: every CPU Ray has).")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=4096, show_default=True,
+              help="Texts per chunk of work handed to a worker.")
 def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, llm_name,
-                llm_config, llm_budget, estimate):
+                llm_config, llm_budget, estimate, ray_address, ray_workers, chunk_size):
     """Find themes, map every response, and read stance, evidence and campaigns.
 
     \b
@@ -50,13 +59,14 @@ def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, 
       heard analyse demo
       heard analyse demo --question q2 --seed 3
       heard analyse demo --codebook codebook.csv --examples labelled.csv
+      heard analyse demo --embedder static --ray auto
 
     A run that is stopped part-way resumes when the same command runs again.
     Themes that exist are kept (and re-mapped using analysts' corrections)
     unless --rediscover or --codebook is given.
     """
     open_store()
-    from heard.pipeline.analysis import AnalyseParams, AnalysisError, run_analysis, start_run
+    from heard.pipeline.analysis import AnalyseParams, start_run
     from heard.store.models import Run
 
     consultation = get_consultation(name)
@@ -72,10 +82,42 @@ def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, 
     if estimate:
         _print_estimate(consultation, question, llm)
         return
-    run = start_run(consultation, params)
-    if run.state.get("done"):
-        console.print(f"Resuming run {run.id}: {len(run.state['done'])} question(s) already done.")
+    if ray_workers and not ray_address:
+        raise click.ClickException("--ray-workers needs --ray.")
+    executor = _ray_executor(ray_address, ray_workers, embedder) if ray_address else None
+    try:
+        run = start_run(consultation, params)
+        if run.state.get("done"):
+            done = len(run.state["done"])
+            console.print(f"Resuming run {run.id}: {done} question(s) already done.")
+        run = _run_with_progress(run, executor, chunk_size)
+    finally:
+        if executor is not None:
+            executor.close()
+    if run.status == Run.Status.CANCELLED:
+        raise click.ClickException(f"Run {run.id} was cancelled at {run.stage}.")
+    total = sum(sum(t.values()) for t in run.timings.values())
+    console.print(f"[green]Analysed {name}[/green] (run {run.id}, {total:.1f} s).")
+    if llm is not None:
+        _run_llm(run, llm, llm_budget)
+    console.print(f"Next: `heard themes {name}`, `heard show {name}`, `heard export {name}`.")
+
+
+def _ray_executor(address: str, workers: int | None, embedder: str):
+    """A RayExecutor for --ray, or a click error saying what is missing."""
+    from heard.scale.ray_executor import RayExecutor, RayUnavailable
+
+    try:
+        executor = RayExecutor(address, workers=workers, embedder=embedder)
+    except RayUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    console.print(f"Ray ({executor.address}): {executor.workers} worker(s).")
+    return executor
+
+
+def _run_with_progress(run, executor, chunk_size):
     from heard.cli.common import progress_bar
+    from heard.pipeline.analysis import AnalysisError, run_analysis
 
     with progress_bar() as bar:
         task = bar.add_task("analyse", total=100)
@@ -86,16 +128,9 @@ def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, 
                 click.echo(f"  {stage} ({fraction:.0%})", err=True)
 
         try:
-            run = run_analysis(run, progress=report)
+            return run_analysis(run, progress=report, executor=executor, chunk_size=chunk_size)
         except AnalysisError as exc:
             raise click.ClickException(str(exc)) from None
-    if run.status == Run.Status.CANCELLED:
-        raise click.ClickException(f"Run {run.id} was cancelled at {run.stage}.")
-    total = sum(sum(t.values()) for t in run.timings.values())
-    console.print(f"[green]Analysed {name}[/green] (run {run.id}, {total:.1f} s).")
-    if llm is not None:
-        _run_llm(run, llm, llm_budget)
-    console.print(f"Next: `heard themes {name}`, `heard show {name}`, `heard export {name}`.")
 
 
 def _llm_setup(llm_name, llm_config, estimate):

@@ -73,7 +73,8 @@ class ValidationReport:
         for reason in suspicious_reasons(text):
             self.suspicious[reason] += 1
             if sum(1 for e in self.suspicious_examples if e["reason"] == reason) < MAX_EXAMPLES:
-                sample = text[:60] + ("…" if len(text) > 60 else "")
+                # NUL shown as ␀: the report is stored as JSON, and PostgreSQL refuses \u0000
+                sample = text[:60].replace("\x00", "\u2400") + ("…" if len(text) > 60 else "")
                 self.suspicious_examples.append({**where, "reason": reason, "sample": sample})
 
     def duplicate(self, key: str, where: dict) -> None:

@@ -20,6 +20,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from heard import __version__
+from heard.pipeline.executor import (
+    DEFAULT_CHUNK_SIZE,
+    Executor,
+    InProcess,
+    SpreadEmbedder,
+    map_chunks,
+    predict_chunks,
+    spread_signer,
+)
 from heard.store.bulk import bulk_update_rows
 from heard.store.models import (
     Assignment,
@@ -44,6 +53,8 @@ RESULT_FIELDS = [
 STAGES = ("prepare", "duplicates", "embed", "themes", "map", "stance", "evidence", "save")
 
 ProgressFn = Callable[[str, float], None]
+#: Key of ``Run.params`` recording how the run was spread (not an analysis parameter).
+SCALE_KEY = "scale"
 
 
 class AnalysisError(Exception):
@@ -93,7 +104,7 @@ def start_run(consultation: Consultation, params: AnalyseParams) -> Run:
         .order_by("-created_at")
         .first()
     )
-    if unfinished and unfinished.params == params.as_dict():
+    if unfinished and _analysis_params(unfinished.params) == params.as_dict():
         return unfinished
     return Run.objects.create(
         consultation=consultation,
@@ -102,6 +113,11 @@ def start_run(consultation: Consultation, params: AnalyseParams) -> Run:
         seed=params.seed,
         state={"done": []},
     )
+
+
+def _analysis_params(stored: dict) -> dict:
+    """A run's stored params without the record of where it ran."""
+    return {k: v for k, v in stored.items() if k != SCALE_KEY}
 
 
 def _versions(embedder_name: str) -> dict:
@@ -118,11 +134,22 @@ def _versions(embedder_name: str) -> dict:
     }
 
 
-def run_analysis(run: Run, progress: ProgressFn | None = None) -> Run:
-    """Run (or resume) an analysis; returns the finished run."""
+def run_analysis(
+    run: Run,
+    progress: ProgressFn | None = None,
+    *,
+    executor: Executor | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> Run:
+    """Run (or resume) an analysis; returns the finished run.
+
+    ``executor`` runs the chunked work (embedding, MinHash, prediction); by default in
+    this process. The results do not depend on it or on ``chunk_size``.
+    """
     from heard.analysis.embeddings import get_embedder
 
-    params = AnalyseParams(**run.params)
+    params = AnalyseParams(**_analysis_params(run.params))
+    executor = executor or InProcess()
     report = progress or (lambda stage, fraction: None)
     consultation = run.consultation
     questions = _questions(consultation, params.question)
@@ -130,7 +157,10 @@ def run_analysis(run: Run, progress: ProgressFn | None = None) -> Run:
     codebook = _read_codebook(Path(params.codebook), open_questions) if params.codebook else {}
     examples = _read_examples(Path(params.examples)) if params.examples else {}
 
-    embedder = get_embedder(params.embedder)
+    embedder = SpreadEmbedder(get_embedder(params.embedder), params.embedder, executor, chunk_size)
+    run.params = _analysis_params(run.params)
+    if executor.remote:
+        run.params[SCALE_KEY] = {**executor.describe(), "chunk_size": chunk_size}
     run.status = Run.Status.RUNNING
     run.started_at = run.started_at or timezone.now()
     run.versions = _versions(embedder.name)
@@ -159,6 +189,8 @@ def run_analysis(run: Run, progress: ProgressFn | None = None) -> Run:
                 examples=examples.get(question.key, {}),
                 progress=stage_progress,
                 run=run,
+                executor=executor,
+                chunk_size=chunk_size,
             )
             done.add(question.id)
             run.state = {**run.state, "done": sorted(done)}
@@ -245,12 +277,19 @@ def analyse_question(
     examples: dict[str, list[str]] | None = None,
     progress: ProgressFn | None = None,
     run: Run | None = None,
+    executor: Executor | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> dict[str, float]:
-    """Analyse one open question and save the results; returns timings per stage."""
+    """Analyse one open question and save the results; returns timings per stage.
+
+    ``embedder`` should be a :class:`SpreadEmbedder` on ``executor`` for the embedding
+    to be spread too; the MinHash and the predictions go to ``executor`` here.
+    """
     from heard.analysis import duplicates, evidence, prepare
     from heard.pipeline.embedding_cache import embed_cached
 
     step = progress or (lambda stage, fraction: None)
+    executor = executor or InProcess()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -272,7 +311,9 @@ def analyse_question(
     step("duplicates", 0.1)
     sub_index = [i for i in range(n) if substantive[i]]
     sub_texts = [data.texts[i] for i in sub_index]
-    groups = duplicates.find_groups(sub_texts, seed=params.seed)
+    groups = duplicates.find_groups(
+        sub_texts, seed=params.seed, sign=spread_signer(executor, params.seed, chunk_size)
+    )
     rep_local, rep_weights = duplicates.representatives(groups, len(sub_texts))
     rep_index = [sub_index[int(i)] for i in rep_local]
     lap("duplicates")
@@ -325,11 +366,23 @@ def analyse_question(
     weak = _weak_labels(question, data, rep_index)
     stance = StanceClassifier(embedder.embed, seed=params.seed)
     stance.fit(rep_texts, vectors, weak_labels=weak, **_question_kw(stance, question))
-    stance_labels, stance_conf = stance.predict(rep_texts, vectors) if rep_texts else ([], [])
+    stance_labels, stance_conf = ([], [])
+    if rep_texts:
+        # The mapper (above) predicts in this process instead, from the features it kept
+        # at fit: recomputing them on workers costs more and is not bit-identical.
+        ((stance_labels, stance_conf),) = predict_chunks(
+            executor,
+            stance,
+            ("predict",),
+            rep_texts,
+            vectors,
+            embedder_key=params.embedder,
+            chunk_size=chunk_size,
+        )
     lap("stance")
 
     step("evidence", 0.85)
-    evidence_flags = evidence.detect_evidence(rep_texts)
+    evidence_flags = map_chunks(executor, evidence.detect_evidence, rep_texts, chunk_size)
     lap("evidence")
 
     step("save", 0.9)

@@ -1,9 +1,10 @@
 """Import planned tables into the store in one transaction, and report a consultation's status.
 
-Rows stream from the readers; respondents and responses are written with ``bulk_create`` in
-batches, so memory stays flat and there are no per-row queries. Either the whole import lands
-or, on any error, nothing changes. The same files cannot be imported twice into one
-consultation: the batch's fingerprint (sha256 over the files' bytes) is unique there.
+Rows stream from the readers; respondents and responses are written in batches (``COPY`` on
+PostgreSQL, one prepared ``INSERT`` on SQLite; see ``heard.store.bulk``), so memory stays flat
+and there are no per-row queries. Either the whole import lands or, on any error, nothing
+changes. The same files cannot be imported twice into one consultation: the batch's
+fingerprint (sha256 over the files' bytes) is unique there.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from heard.io.detect import ImportPlan, RespondentInfo, TablePlan, iter_rows, pl
 from heard.io.errors import InputError
 from heard.io.mapping import Mapping
 from heard.io.report import ValidationReport
+from heard.store.bulk import RowInserter
 
 BATCH_SIZE = 5000
 PROGRESS_STEP = 500
@@ -108,7 +110,7 @@ class _Writer:
                 Respondent.objects.filter(consultation=consultation).values_list("key", "id")
             )
         self.last_respondent_id = 0
-        self._inserters: dict[str, RawInserter] = {}
+        self._inserters: dict[str, RowInserter] = {}
 
     def ensure_questions(self) -> None:
         """Create the questions not in the store yet (and remember every question's id)."""
@@ -166,14 +168,17 @@ class _Writer:
 
         inserter = self._inserters.setdefault(
             "respondent",
-            RawInserter(Respondent, ["consultation", "key", "kind", "organisation", "attributes",
+            RowInserter(Respondent, ["consultation", "key", "kind", "organisation", "attributes",
                                      "import_batch"]),
         )
-        inserter.insert(
-            (self.consultation.id, info.key, info.kind, info.organisation, info.attributes,
-             self.batch.id)
-            for info in self.pending_respondents.values()
+        new_ids = inserter.insert(
+            ((self.consultation.id, info.key, info.kind, info.organisation, info.attributes,
+              self.batch.id) for info in self.pending_respondents.values()),
+            return_ids=True,
         )
+        if new_ids is not None:  # COPY: the ids were reserved in row order
+            self.respondent_ids.update(zip(self.pending_respondents, new_ids, strict=True))
+            return
         fresh = Respondent.objects.filter(import_batch=self.batch, id__gt=self.last_respondent_id)
         for key, respondent_id in fresh.values_list("key", "id"):
             self.respondent_ids[key] = respondent_id
@@ -186,7 +191,7 @@ class _Writer:
             self.ensure_questions()
         inserter = self._inserters.setdefault(
             "response",
-            RawInserter(Response, ["question", "respondent", "key", "text", "options",
+            RowInserter(Response, ["question", "respondent", "key", "text", "options",
                                    "content_hash", "is_empty", "source", "import_batch"]),
         )
         rows = []
@@ -198,46 +203,6 @@ class _Writer:
                 answer.source, self.batch.id,
             ))
         inserter.insert(rows)
-
-
-class RawInserter:
-    """Insert many rows of one model with a single prepared INSERT (``executemany``).
-
-    ``bulk_create`` builds a model instance and prepares every value through the ORM, which
-    dominated import time; this sends plain tuples. Fields not given get their defaults.
-    """
-
-    def __init__(self, model, given: list[str]):
-        from django.db import connection
-
-        self.connection = connection
-        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-        by_name = {f.name: f for f in fields}
-        self.given = [by_name[name] for name in given]
-        self.defaults = [f for f in fields if f.name not in given]
-        self.default_values = tuple(
-            f.get_db_prep_save(f.get_default(), connection) for f in self.defaults
-        )
-        self.adapt_json = connection.ops.adapt_json_value
-        self.json_positions = [
-            i for i, f in enumerate(self.given) if f.get_internal_type() == "JSONField"
-        ]
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(f.column) for f in self.given + self.defaults)
-        marks = ", ".join(["%s"] * (len(self.given) + len(self.defaults)))
-        self.sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"
-
-    def insert(self, rows) -> None:
-        adapt_json = self.adapt_json
-        prepared = []
-        for row in rows:
-            values = list(row)
-            for position in self.json_positions:
-                values[position] = adapt_json(values[position], self.given[position].encoder)
-            prepared.append(tuple(values) + self.default_values)
-        if prepared:
-            with self.connection.cursor() as cursor:
-                cursor.executemany(self.sql, prepared)
 
 
 def _stream(
