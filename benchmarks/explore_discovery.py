@@ -89,7 +89,9 @@ def evaluate(
         x = vectors(texts, embedder)
         for seed in seeds:
             t = time.perf_counter()
-            model = ThemeDiscoverer(seed=seed, **params).fit(texts, x)
+            model = ThemeDiscoverer(
+                seed=seed, embed=lambda more: vectors(list(more), embedder), **params
+            ).fit(texts, x)
             secs += time.perf_counter() - t
             runs[seed][q] = [list(labs) for labs in model.labels_]
             if show and seed == seeds[0]:

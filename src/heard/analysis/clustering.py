@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from heard.analysis.clauses import blend_clauses
 from heard.analysis.labels import describe, key_phrases, make_label
 from heard.analysis.quotes import select_quotes
 
@@ -245,7 +246,12 @@ class ThemeDiscoverer:
         and the response is not far from it by the "Other" rule; 0.3 was chosen on the
         development sets (docs/evaluation.md).
     n_quotes, max_quote_words: quotes per leaf theme and their length.
-    embed: optional ``embed(list[str]) -> unit vectors``, used to pick quote sentences.
+    embed: optional ``embed(list[str]) -> unit vectors`` (the model that made
+        ``vectors``), used to embed clauses and to pick quote sentences.
+    clause_weight: answers are clustered and assigned on ``(1 - w) * own vector + w *
+        mean of their clauses' vectors`` (:func:`heard.analysis.clauses.blend_clauses`),
+        so each point an answer makes counts; needs ``embed`` (without it the answers'
+        own vectors are used). 0.5 was chosen on the development sets (docs/evaluation.md).
     text_weight: share of the cosine taken from a per-question TF-IDF (word and character
         n-grams, reduced by SVD to ``text_dims``); 0 (default) clusters embeddings only.
     remove_top, center: remove the mean and the top ``remove_top`` principal components of
@@ -270,6 +276,7 @@ class ThemeDiscoverer:
         n_quotes: int = 5,
         max_quote_words: int = 40,
         embed: Callable[[list[str]], np.ndarray] | None = None,
+        clause_weight: float = 0.5,
         text_weight: float = 0.0,
         text_dims: int = 100,
         remove_top: int = 0,
@@ -290,6 +297,7 @@ class ThemeDiscoverer:
         self.n_quotes = n_quotes
         self.max_quote_words = max_quote_words
         self.embed = embed
+        self.clause_weight = clause_weight
         self.text_weight = text_weight
         self.text_dims = text_dims
         self.remove_top = remove_top
@@ -314,6 +322,8 @@ class ThemeDiscoverer:
             raise ValueError("weights must be positive")
         sub = self._substantive(texts, substantive)
         rng = np.random.default_rng(self.seed)
+        self.clause_weight_ = self.clause_weight if self.embed is not None else 0.0
+        x = self._blend(texts, x)
         x_embed = x
         self._fit_features(texts, x, sub, rng)
         x = self._features(texts, x)
@@ -344,7 +354,7 @@ class ThemeDiscoverer:
         self.leaf_parent_ = parents
         self.keys_ = self._keys(parents)
 
-        result = self.assign(texts, x_embed, substantive=sub)
+        result = self._assign(texts, x, sub)
         self.labels_ = result.labels
         self.confidence_ = result.confidence
         self.outcomes_ = result.outcomes
@@ -511,9 +521,16 @@ class ThemeDiscoverer:
             return np.zeros((len(texts), 0))
         return self._space(texts, vectors) @ self.centroids_.T
 
+    def _blend(self, texts: Sequence[str], x: np.ndarray) -> np.ndarray:
+        """Unit answer vectors blended with their clauses' (see ``clause_weight``)."""
+        if not self.clause_weight_ or not len(texts):
+            return x
+        return blend_clauses(texts, x, self.embed, weight=self.clause_weight_)
+
     def _space(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
         """Texts in the clustering space (unit vectors)."""
-        return self._features(texts, _normalise(np.asarray(vectors).reshape(len(texts), -1)))
+        x = _normalise(np.asarray(vectors).reshape(len(texts), -1))
+        return self._features(texts, self._blend(texts, x))
 
     def assign(
         self,
@@ -523,9 +540,14 @@ class ThemeDiscoverer:
     ) -> Assignment:
         """Assign texts to the fitted leaf themes, "Other" or "empty", with a reason."""
         sub = self._substantive(texts, substantive)
+        k = len(self.centroids_)
+        feats = self._space(texts, vectors) if k else np.zeros((len(texts), 0))
+        return self._assign(texts, feats, sub)
+
+    def _assign(self, texts: Sequence[str], feats: np.ndarray, sub: np.ndarray) -> Assignment:
+        """:meth:`assign` on texts already in the clustering space."""
         n = len(texts)
         k = len(self.centroids_)
-        feats = self._space(texts, vectors) if k else np.zeros((n, 0))
         sims = feats @ self.centroids_.T if k else np.zeros((n, 0))
         labels: list[list[str]] = [[] for _ in range(n)]
         conf = np.zeros(n)

@@ -26,7 +26,6 @@ out-of-fold scores to maximise micro-F1.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -36,6 +35,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 
+from heard.analysis.clauses import clause_pieces, split_clauses
 from heard.analysis.clustering import ThemeSpec
 
 EmbedFn = Callable[[list[str]], np.ndarray]
@@ -51,32 +51,6 @@ class ThemeLike(Protocol):
     key: str
     label: str
     description: str
-
-
-# Clause boundaries: sentence ends, semicolons, and contrast words that join two points.
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|;\s*|\n+")
-_CONTRAST = re.compile(
-    r"(?:^|,?\s+)\b(?:but|however|yet|although|though|whereas|on the other hand|"
-    r"on the flip side|that said|still|nevertheless)\b[,]?\s+",
-    re.IGNORECASE,
-)
-_MIN_CLAUSE_CHARS = 25
-
-
-def split_clauses(text: str, *, max_clauses: int = 8) -> list[str]:
-    """Clauses of a response: sentences, split again at contrast words; short bits merged."""
-    parts: list[str] = []
-    for sentence in _SENTENCE.split(text or ""):
-        parts.extend(p.strip() for p in _CONTRAST.split(sentence) if p and p.strip())
-    merged: list[str] = []
-    for part in parts:
-        if merged and (len(part) < _MIN_CLAUSE_CHARS or len(merged[-1]) < _MIN_CLAUSE_CHARS):
-            merged[-1] = f"{merged[-1]} {part}"
-        else:
-            merged.append(part)
-    if len(merged) > max_clauses:  # keep the cost bounded on very long texts
-        merged = merged[: max_clauses - 1] + [" ".join(merged[max_clauses - 1 :])]
-    return merged
 
 
 def theme_text(theme: Any) -> str:
@@ -224,19 +198,11 @@ class ThemeMapper:
         doc = vectors @ self.prototypes_.T
         if not (self.clauses and texts is not None):
             return np.hstack([doc, doc])
-        index: dict[str, int] = {}  # each distinct clause is embedded once
-        owner: list[int] = []
-        piece: list[int] = []
-        for i, text in enumerate(texts):
-            clauses = split_clauses(text)
-            if len(clauses) > 1:
-                for clause in clauses:
-                    owner.append(i)
-                    piece.append(index.setdefault(clause, len(index)))
+        clauses, owner, piece = clause_pieces(texts)  # each distinct clause embedded once
         best = doc.copy()
-        if index:
-            sims = np.asarray(self.embed(list(index)), dtype=np.float32) @ self.prototypes_.T
-            np.maximum.at(best, np.asarray(owner), sims[np.asarray(piece)])
+        if clauses:
+            sims = np.asarray(self.embed(clauses), dtype=np.float32) @ self.prototypes_.T
+            np.maximum.at(best, owner, sims[piece])
         return np.hstack([doc, best])
 
     def _features(

@@ -177,6 +177,12 @@ class _Context:
     def texts(self, rows: Sequence[int]) -> list[str]:
         return [self.data.texts[i] for i in rows]
 
+    def embed_cached(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of other texts (clauses, quote sentences), cached like the responses."""
+        return _cached_embeddings(
+            self.embedder, list(texts), cache=self.options.cache, log=self.options.log
+        )
+
 
 def _cached_embeddings(
     embedder: Any, texts: list[str], *, cache: bool, log: Callable[[str], None]
@@ -634,7 +640,7 @@ def _discover(ctx: _Context, question_id: str, seed: int) -> tuple[list[list[str
     rows = ctx.data.rows(question_id)
     texts, vectors = ctx.texts(rows), ctx.vectors(rows)
     ctx.options.log(f"discovering themes in {question_id} ({len(rows):,} responses, seed {seed})")
-    disc = ThemeDiscoverer(seed=seed).fit(texts, vectors)
+    disc = ThemeDiscoverer(seed=seed, embed=ctx.embed_cached).fit(texts, vectors)
     labels = [list(x) for x in disc.labels_]
     sizes: dict[str, int] = {}
     for x in labels:

@@ -286,6 +286,7 @@ def analyse_question(
     to be spread too; the MinHash and the predictions go to ``executor`` here.
     """
     from heard.analysis import duplicates, evidence, prepare
+    from heard.analysis.text import content_hash
     from heard.pipeline.embedding_cache import embed_cached
 
     step = progress or (lambda stage, fraction: None)
@@ -347,7 +348,10 @@ def analyse_question(
     else:
         from heard.analysis.clustering import ThemeDiscoverer
 
-        discoverer = ThemeDiscoverer(seed=params.seed, embed=embedder.embed).fit(
+        def embed_more(more: list[str]) -> np.ndarray:  # clauses and quote sentences
+            return embed_cached(embedder, more, [content_hash(t) for t in more])
+
+        discoverer = ThemeDiscoverer(seed=params.seed, embed=embed_more).fit(
             rep_texts, vectors, weights=np.asarray(rep_weights, dtype=float)
         )
         specs = discoverer.themes_
