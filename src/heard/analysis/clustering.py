@@ -2,6 +2,9 @@
 
 How :class:`ThemeDiscoverer` works:
 
+0. With an ``embed`` function, each answer's vector is blended with the mean of its
+   clauses' vectors (``clause_weight``), so an answer making two points sits between
+   them rather than next to whichever its wording stresses; steps 1–7 use the blend.
 1. Substantive responses are sampled (at most ``sample_size``, uniformly, so one
    campaign cannot fill the sample; its representative keeps its weight).
 2. A weighted Ward tree is built over at most ``tree_size`` of the sampled vectors
