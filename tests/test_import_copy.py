@@ -192,17 +192,27 @@ def test_copy_of_a_long_table_keeps_respondents_across_batches(tmp_path, monkeyp
 @only_postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_failing_copy_leaves_the_store_as_it_was(tmp_path, monkeypatch):
-    """PostgreSQL cannot hold NUL in a key; the import fails as the INSERT path does, and
+    """The database refuses a late batch (here, a value longer than the column allows);
     the rows copied in earlier batches are rolled back with it."""
     from heard.store.models import Consultation, ImportBatch, Respondent, Response
 
     monkeypatch.setattr(importing, "BATCH_SIZE", 4)
-    rows = [{"id": f"ok{i}", "comment": f"fine {i}"} for i in range(10)]
-    rows.append({"id": "bad\x00key", "comment": "the key cannot be stored"})
+    real_copy_rows = bulk._copy_rows
+    calls = []
+
+    def copy_rows(cursor, sql, rows):
+        calls.append(sql)
+        if len(calls) == 5:  # the third batch's respondents
+            rows = [(*row[:3], "x" * 400, *row[4:]) for row in rows]  # organisation > 300
+        return real_copy_rows(cursor, sql, rows)
+
+    monkeypatch.setattr(bulk, "_copy_rows", copy_rows)
+    rows = [{"id": f"ok{i}", "comment": f"fine {i}"} for i in range(11)]
     data = tmp_path / "late-failure.jsonl"
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     with pytest.raises(DatabaseError):
         importing.run_import([data], "atomic")
+    assert len(calls) == 5
     assert Consultation.objects.filter(name="atomic").count() == 0
     assert ImportBatch.objects.count() == Respondent.objects.count() == 0
     assert Response.objects.count() == 0
@@ -235,3 +245,53 @@ def test_bulk_update_rows_through_copy(monkeypatch):
     assert got == {rid: [value, "x"] for rid, value in zip(ids, clean, strict=True)}
     reasons = dict(Response.objects.filter(id__in=ids).values_list("id", "outcome_reason"))
     assert reasons == {rid: value for rid, value in zip(ids, clean, strict=True)}
+
+
+@pytest.mark.django_db
+def test_nul_in_ids_options_and_attributes_is_removed_and_flagged(tmp_path):
+    """PostgreSQL cannot store NUL anywhere in text or JSON: every cell loses it, on either
+    store alike, and the report names each cell."""
+    from heard.store.models import ImportBatch, Respondent, Response
+
+    data = tmp_path / "nul-everywhere.jsonl"
+    data.write_text(json.dumps({"id": "r\x001", "area": "North\x00", "choice": "Y\x00es",
+                                "comment": "fine"}) + "\n", "utf-8")
+    mapping = tmp_path / "nul.toml"
+    mapping.write_text('id = "id"\n[columns]\ncomment = "open"\narea = "demographic"\n'
+                       'choice = "closed"\n', encoding="utf-8")
+    importing.run_import([data], "nul", mapping=load_mapping(mapping))
+    respondent = Respondent.objects.get()
+    assert (respondent.key, respondent.attributes) == ("r1", {"area": "North"})
+    assert Response.objects.get(question__key="choice").options == ["Yes"]
+    report = ImportBatch.objects.get().report
+    assert report["suspicious"]["counts"] == {"control characters": 3}
+    flagged = {e["column"] for e in report["suspicious"]["examples"]}
+    assert flagged == {"id", "area", "choice"}
+
+
+@pytest.mark.django_db
+def test_long_respondent_ids_fit_and_stay_distinct(tmp_path):
+    from heard.store.models import Respondent, Response
+
+    long_a, long_b = "a" * 250 + "1", "a" * 250 + "2"
+    data = tmp_path / "long-ids.jsonl"
+    data.write_text("\n".join(json.dumps({"id": key, "comment": f"from {key[-1]}"})
+                              for key in (long_a, long_b, long_a)) + "\n", "utf-8")
+    mapping = tmp_path / "long.toml"
+    mapping.write_text('id = "id"\n[columns]\ncomment = "open"\n', encoding="utf-8")
+    importing.run_import([data], "long", mapping=load_mapping(mapping))
+    keys = list(Respondent.objects.values_list("key", flat=True))
+    assert len(keys) == 2 and len(set(keys)) == 2 and all(len(k) <= 200 for k in keys)
+    assert Response.objects.count() == 3
+
+
+def test_nul_in_a_key_name_is_a_clear_error(tmp_path):
+    from heard.io.errors import InputError
+    from heard.io.readers import read_jsonl
+
+    data = tmp_path / "nul-key.jsonl"
+    data.write_text(json.dumps({"id": "1", "com\x00ment": "text"}) + "\n", "utf-8")
+    with pytest.raises(InputError) as error:
+        read_jsonl(data)
+    message = error.value.describe()
+    assert "nul-key.jsonl" in message and "NUL" in message and "com\u2400ment" in message

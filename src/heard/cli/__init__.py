@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "sample-data": "sample:sample_data",
     "import": "importing:import_cmd",
     "status": "importing:status_cmd",
+    "delete": "importing:delete_cmd",
     "analyse": "analysis:analyse_cmd",
     "themes": "analysis:themes_cmd",
     "show": "analysis:show_cmd",

@@ -1,4 +1,4 @@
-"""`heard import` and `heard status`."""
+"""`heard import`, `heard status` and `heard delete`."""
 
 from __future__ import annotations
 
@@ -249,3 +249,55 @@ def status_cmd(name: str, as_json: bool) -> None:
                         str(batch["rows_skipped"]), str(batch["responses_stored"]),
                         batch["created_at"][:19])
     console.print(imports)
+
+
+@click.command(name="delete", help="""Delete the consultation NAME and everything in it.
+
+\b
+Removes its questions, respondents, answers, analysis runs, themes, campaigns,
+audit trail and memberships, the stored originals of its documents, and the
+cached vectors of its answers (those no other consultation shares). This cannot
+be undone: export first if you may need the results.
+
+\b
+Examples:
+  heard delete parking                 # shows what will go, then asks
+  heard delete parking --yes           # no question (scripts)
+  heard delete parking --clear-cache   # also empty the whole embedding cache
+""")
+@click.argument("name")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--clear-cache", is_flag=True,
+              help="Also empty the embedding cache of every consultation (clause and quote "
+                   "vectors are shared by text); later runs embed again.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was removed as JSON.")
+def delete_cmd(name: str, yes: bool, clear_cache: bool, as_json: bool) -> None:
+    open_store()
+    from django.conf import settings
+
+    from heard.pipeline.deleting import DeleteRefused, delete_consultation
+    from heard.pipeline.importing import consultation_status
+
+    consultation = get_consultation(name)
+    if not yes:
+        status = consultation_status(consultation)
+        click.confirm(
+            f"Delete {name!r}: {status['respondents']} respondents, {status['responses']} "
+            f"answers, {consultation.runs.count()} runs and their results? This cannot be "
+            "undone", abort=True, err=True,
+        )
+    try:
+        result = delete_consultation(consultation, Path(settings.HEARD_HOME),
+                                     clear_cache=clear_cache)
+    except DeleteRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        print_json(result.to_dict())
+        return
+    rows = result.rows
+    console.print(
+        f"[green]Deleted[/] {name!r}: {rows.get('Respondent', 0)} respondents, "
+        f"{rows.get('Response', 0)} answers, {rows.get('Run', 0)} runs, "
+        f"{rows.get('Theme', 0)} themes; {result.documents_removed} stored documents and "
+        f"{result.vectors_removed} cached vectors removed."
+    )

@@ -35,16 +35,26 @@ Runs the app under waitress, with a background worker for analysis jobs
 account made by `heard user add`.
 
 \b
+Behind a reverse proxy (nginx with TLS), name the proxy's address with
+--trusted-proxy: its X-Forwarded-For, -Proto and -Host headers are then
+believed, so the app sees the browser's address, https and the public name.
+
+\b
 Examples:
   heard serve
   heard serve --host 0.0.0.0 --port 8080 --threads 8
+  heard serve --trusted-proxy 127.0.0.1      # nginx on this machine
 """)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--threads", default=4, show_default=True, type=int, help="Request threads.")
 @click.option("--worker/--no-worker", default=True, show_default=True,
               help="Run analysis jobs in this process.")
-def serve_cmd(host: str, port: int, threads: int, worker: bool) -> None:
+@click.option("--trusted-proxy", envvar="HEARD_TRUSTED_PROXY", metavar="ADDRESS",
+              help="Address of the reverse proxy whose X-Forwarded-* headers are believed "
+                   "(env HEARD_TRUSTED_PROXY). Without it those headers are removed.")
+def serve_cmd(host: str, port: int, threads: int, worker: bool,
+              trusted_proxy: str | None) -> None:
     _ensure_secret_key()
     if host not in ("127.0.0.1", "localhost", "0.0.0.0", "::"):
         hosts = os.environ.get("HEARD_ALLOWED_HOSTS", "localhost,127.0.0.1")
@@ -62,8 +72,13 @@ def serve_cmd(host: str, port: int, threads: int, worker: bool) -> None:
         from heard.pipeline.jobs import start_worker_thread
 
         _, stop = start_worker_thread()
+    proxy = {}
+    if trusted_proxy:
+        proxy = {"trusted_proxy": trusted_proxy, "trusted_proxy_count": 1,
+                 "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto",
+                                           "x-forwarded-host"}}
     server = create_server(application, host=host, port=port, threads=threads,
-                           ident="heard", clear_untrusted_proxy_headers=True)
+                           ident="heard", clear_untrusted_proxy_headers=True, **proxy)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     console.print(f"Heard is running at [bold]http://{shown}:{server.effective_port}/[/] "
                   "(Ctrl+C to stop)", highlight=False)

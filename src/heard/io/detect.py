@@ -159,7 +159,8 @@ class Answer:
 
 
 def question_key(name: str) -> str:
-    """A question key that fits the store: the header, shortened with a hash when too long."""
+    """A key that fits the store (questions, respondents): shortened with a hash when too
+    long, so distinct long ids stay distinct."""
     name = name.strip()
     if len(name) <= KEY_MAX:
         return name
@@ -630,13 +631,14 @@ def iter_rows(
     multi_table = table.sheet is not None
     for row_number, cells in table.rows():
         report.rows_read += 1
+        cells = _without_nuls(cells, table.columns, report, file_label, row_number)
         if keep:
             value = cells[index[keep[0]]].strip()
             if value not in keep[1]:
                 report.skipped(keep[2].format(value=value), {"file": file_label, "row": row_number})
                 continue
         if id_index is not None and cells[id_index].strip():
-            key = cells[id_index].strip()
+            key = question_key(cells[id_index])
         else:
             prefix = f"{table.sheet}:" if multi_table else ""
             key = f"{table.file.stem}:{prefix}row-{row_number}"
@@ -682,6 +684,21 @@ def iter_rows(
         yield info, answers
 
 
+def _without_nuls(cells: list[str], columns: list[str], report: ValidationReport,
+                  file_label: str, row_number: int) -> list[str]:
+    """Cells with NUL characters removed (PostgreSQL cannot store them in ids, options or
+    attributes), each such cell flagged in the report."""
+    if not any("\x00" in cell for cell in cells):
+        return cells
+    cleaned = []
+    for column, cell in zip(columns, cells, strict=True):
+        if "\x00" in cell:
+            report.check_cell(cell, {"file": file_label, "row": row_number, "column": column})
+            cell = cell.replace("\x00", "")
+        cleaned.append(cell)
+    return cleaned
+
+
 def _number_or_text(value: str) -> int | str:
     try:
         return int(value)
@@ -704,7 +721,8 @@ def _iter_long(
     source_indexes = [(name, index[name]) for name in spec.source_columns]
     for row_number, cells in plan.table.rows():
         report.rows_read += 1
-        respondent = cells[respondent_index].strip()
+        cells = _without_nuls(cells, plan.table.columns, report, file_label, row_number)
+        respondent = question_key(cells[respondent_index])
         if not respondent:
             raise InputError(
                 "the respondent id is empty",

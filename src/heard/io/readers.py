@@ -215,6 +215,14 @@ def _check_header(columns: list[str], path: Path, sheet: str | None = None) -> l
         raise InputError("the header row is empty", file=where, row=1)
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
+        if "\x00" in name:
+            raise InputError(
+                f"the header of column {position} contains a NUL character",
+                file=where,
+                row=1,
+                column=name.replace("\x00", "\u2400"),
+                hint="Remove the NUL (a zero byte) from the column's name.",
+            )
         if not name:
             raise InputError(
                 f"column {position} has no name in the header",
@@ -479,6 +487,14 @@ def read_jsonl(path: Path) -> Table:
     if count == 0:
         raise InputError("the file has no JSON records", file=path)
     names = list(columns)
+    for position, name in enumerate(names, start=1):
+        if "\x00" in name:
+            raise InputError(
+                f"key {position} of the records contains a NUL character",
+                file=path,
+                column=name.replace("\x00", "\u2400"),
+                hint="Remove the NUL (a zero byte, \\u0000) from the key's name.",
+            )
 
     def open_rows() -> Iterator[tuple[int, list[str]]]:
         for number, record in _jsonl_records(path, encoding):

@@ -422,7 +422,8 @@ def _already(plan: ImportPlan, consultation: str) -> AlreadyImported:
     return AlreadyImported(
         f"these files were already imported into {consultation!r}; nothing was changed",
         file=files,
-        hint="Import each export once. To load it again, delete the consultation first, or "
+        hint="Import each export once. To load it again, delete the consultation first "
+        "(`heard delete NAME`), or "
         "use a new --consultation name.",
     )
 

@@ -1,0 +1,202 @@
+"""Delete a consultation and everything that belongs to it (`heard delete`).
+
+The rows go in one transaction, leaf tables first, each with a single
+``DELETE … WHERE id IN (SELECT …)``. Django's cascade would first load every
+row into memory, which does not scale to a million answers. After the commit, the
+stored originals of documents (``HEARD_HOME/documents``) and their rendered pages that
+no other consultation uses are removed, and so are the cached vectors of answers that
+no other consultation has. On SQLite, deleted content is overwritten (``secure_delete``)
+and the keyword index merged, so the text does not linger in free pages.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+#: (model name, lookup to the consultation), leaf tables first. tests check it covers every
+#: model that points at a consultation's rows.
+DELETE_ORDER: tuple[tuple[str, str], ...] = (
+    ("Assignment", "response__question__consultation"),
+    ("Assignment", "theme__question__consultation"),
+    ("Response", "question__consultation"),
+    ("DuplicateGroup", "question__consultation"),
+    ("Theme", "question__consultation"),
+    ("Run", "consultation"),
+    ("Respondent", "consultation"),
+    ("Question", "consultation"),
+    ("ImportBatch", "consultation"),
+    ("AuditEvent", "consultation"),
+    ("Membership", "consultation"),
+)
+
+_STORED_NAME = re.compile(r"documents/([0-9a-f]{16,64})(\.[a-z0-9]{1,5})")
+
+
+class DeleteRefused(Exception):
+    """The consultation cannot be deleted now; the message says why and what to do."""
+
+
+@dataclass
+class DeleteResult:
+    consultation: str
+    rows: dict[str, int] = field(default_factory=dict)
+    documents_removed: int = 0
+    pages_removed: int = 0
+    vectors_removed: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "consultation": self.consultation,
+            "rows": self.rows,
+            "documents_removed": self.documents_removed,
+            "pages_removed": self.pages_removed,
+            "vectors_removed": self.vectors_removed,
+        }
+
+
+def _model(name: str) -> type[models.Model]:
+    from django.apps import apps
+
+    return apps.get_model("heard", name)
+
+
+def _delete_matching(model: type[models.Model], lookup: str, consultation_id: int) -> int:
+    ids = model.objects.filter(**{f"{lookup}_id": consultation_id}).values("pk")
+    sql, params = ids.query.sql_with_params()
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE id IN ({sql})", params)
+        return max(cursor.rowcount, 0)
+
+
+def active_jobs(consultation, stale_after: float) -> list[str]:
+    """Queued jobs, and running ones whose worker is still alive."""
+    from heard.store.models import Run
+
+    cutoff = timezone.now() - timedelta(seconds=stale_after)
+    runs = Run.objects.filter(consultation=consultation).filter(
+        models.Q(status=Run.Status.PENDING)
+        | models.Q(status=Run.Status.RUNNING, heartbeat_at__gte=cutoff)
+    )
+    return [f"run {run.pk} ({run.kind}, {run.status})" for run in runs]
+
+
+def _document_names(consultation=None) -> set[str]:
+    from heard.store.models import Response
+
+    rows = Response.objects.filter(source__has_key="document")
+    if consultation is not None:
+        rows = rows.filter(question__consultation=consultation)
+    return {name for name in rows.values_list("source__document", flat=True)
+            if isinstance(name, str)}
+
+
+def _answer_hashes(consultation_id: int) -> set[str]:
+    from heard.store.models import Response
+
+    rows = Response.objects.filter(question__consultation_id=consultation_id)
+    return set(rows.exclude(content_hash="").values_list("content_hash", flat=True).distinct())
+
+
+def _drop_unused_vectors(hashes: set[str]) -> int:
+    """Delete cached vectors of ``hashes`` that no stored answer has any more."""
+    from heard.store.models import EmbeddingCache, Response
+
+    ordered, removed = sorted(hashes), 0
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        used = set(Response.objects.filter(content_hash__in=chunk)
+                   .values_list("content_hash", flat=True))
+        unused = [h for h in chunk if h not in used]
+        if unused:
+            removed += EmbeddingCache.objects.filter(content_hash__in=unused).delete()[0]
+    return removed
+
+
+def _remove_files(home: Path, names: set[str], result: DeleteResult) -> None:
+    """Remove stored originals named ``documents/<sha>.<ext>`` and their cached pages."""
+    folder = home / "documents"
+    pages = home / "cache" / "pages"
+    for name in sorted(names):
+        match = _STORED_NAME.fullmatch(name)
+        if not match:
+            continue
+        original = folder / f"{match[1]}{match[2]}"
+        if original.is_file():
+            original.unlink()
+            result.documents_removed += 1
+        if pages.is_dir():
+            for page in pages.glob(f"{match[1]}-p*.png"):
+                page.unlink()
+                result.pages_removed += 1
+
+
+@contextmanager
+def _overwriting_deletes():
+    """On SQLite, overwrite deleted content with zeros rather than leave it in free pages."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA secure_delete")
+        before = cursor.fetchone()[0]
+        cursor.execute("PRAGMA secure_delete = ON")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA secure_delete = {int(before)}")
+
+
+def _compact_keyword_index() -> None:
+    """SQLite's FTS5 index keeps deleted words in old segments until they are merged:
+    merge them now, so the deleted answers' words leave the file too."""
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'heard_response_fts'")
+        if cursor.fetchone():
+            cursor.execute("INSERT INTO heard_response_fts(heard_response_fts) VALUES ('optimize')")
+
+
+def delete_consultation(
+    consultation, home: Path, *, stale_after: float = 60.0, clear_cache: bool = False
+) -> DeleteResult:
+    """Delete ``consultation`` with its questions, respondents, answers, runs, themes,
+    campaigns, audit trail and memberships; then its documents and cached vectors.
+
+    Refuses (``DeleteRefused``) while one of its jobs is queued or running. With
+    ``clear_cache`` the whole embedding cache is emptied, including vectors of clauses and
+    quote sentences, which are keyed by text alone and shared between consultations.
+    """
+    from heard.store.models import Consultation, EmbeddingCache
+
+    busy = active_jobs(consultation, stale_after)
+    if busy:
+        raise DeleteRefused(
+            f"{consultation.name!r} has jobs that are queued or running: {', '.join(busy)}. "
+            "Cancel them in the web app, or wait for them to finish, then delete again."
+        )
+    result = DeleteResult(consultation.name)
+    documents = _document_names(consultation)
+    own_hashes = set() if clear_cache else _answer_hashes(consultation.pk)
+    with _overwriting_deletes(), transaction.atomic():
+        for name, lookup in DELETE_ORDER:
+            count = _delete_matching(_model(name), lookup, consultation.pk)
+            result.rows[name] = result.rows.get(name, 0) + count
+        Consultation.objects.filter(pk=consultation.pk).delete()
+        result.rows["Consultation"] = 1
+        _compact_keyword_index()
+        if clear_cache:
+            result.vectors_removed = EmbeddingCache.objects.all().delete()[0]
+        else:
+            result.vectors_removed = _drop_unused_vectors(own_hashes)
+    _remove_files(home, documents - _document_names(), result)
+    return result
