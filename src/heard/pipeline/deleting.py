@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-#: (model name, lookup to the consultation), leaf tables first. tests check it covers every
+#: (model name, lookup to the consultation), leaf tables first. A test checks it covers every
 #: model that points at a consultation's rows.
 DELETE_ORDER: tuple[tuple[str, str], ...] = (
     ("Assignment", "response__question__consultation"),
@@ -52,13 +52,7 @@ class DeleteResult:
     vectors_removed: int = 0
 
     def to_dict(self) -> dict:
-        return {
-            "consultation": self.consultation,
-            "rows": self.rows,
-            "documents_removed": self.documents_removed,
-            "pages_removed": self.pages_removed,
-            "vectors_removed": self.vectors_removed,
-        }
+        return asdict(self)
 
 
 def _model(name: str) -> type[models.Model]:
@@ -167,7 +161,7 @@ def _compact_keyword_index() -> None:
 
 
 def delete_consultation(
-    consultation, home: Path, *, stale_after: float = 60.0, clear_cache: bool = False
+    consultation, home: Path, *, stale_after: float | None = None, clear_cache: bool = False
 ) -> DeleteResult:
     """Delete ``consultation`` with its questions, respondents, answers, runs, themes,
     campaigns, audit trail and memberships; then its documents and cached vectors.
@@ -178,6 +172,8 @@ def delete_consultation(
     """
     from heard.store.models import Consultation, EmbeddingCache
 
+    if stale_after is None:
+        from heard.pipeline.jobs import STALE_AFTER as stale_after
     busy = active_jobs(consultation, stale_after)
     if busy:
         raise DeleteRefused(
