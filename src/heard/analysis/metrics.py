@@ -176,12 +176,21 @@ def bootstrap_multilabel(
 # single-label classification (stance, evidence)
 
 
-def classification_scores(gold: Sequence[Hashable], pred: Sequence[Hashable]) -> dict[str, float]:
-    """Accuracy and macro F1 over the labels seen in gold or predictions."""
+def classification_scores(
+    gold: Sequence[Hashable],
+    pred: Sequence[Hashable],
+    labels: Sequence[Hashable] | None = None,
+) -> dict[str, float]:
+    """Accuracy and macro F1 over ``labels`` (default: the labels seen in gold or predictions).
+
+    With ``labels`` set to the gold label set, a prediction outside it (e.g. "unclear"
+    where gold has only agree and disagree) counts as a miss of its gold label, but is
+    not averaged in as a class of its own.
+    """
     _check_lengths(gold, pred)
     if not gold:
         return {"accuracy": 0.0, "macro_f1": 0.0}
-    labels = sorted({*gold, *pred}, key=str)
+    labels = sorted({*gold, *pred}, key=str) if labels is None else list(labels)
     f1s = []
     for label in labels:
         tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == label and p == label)

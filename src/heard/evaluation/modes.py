@@ -819,54 +819,82 @@ def run_stability(ctx: _Context) -> EvalResult:
 # stance, evidence, campaigns
 
 
-def run_stance(ctx: _Context) -> EvalResult:
-    """Zero-shot stance per question, scored on the responses with a gold stance."""
-    import inspect
+def _stance_scores(gold: list[str], pred: list[str], suffix: str = "") -> dict[str, float]:
+    """Accuracy and macro-F1 over the gold labels (and over every label seen, as before)."""
+    gold_labels = sorted(set(gold))
+    s = M.classification_scores(gold, pred, labels=gold_labels)
+    every = M.classification_scores(gold, pred)
+    return {
+        f"stance_accuracy{suffix}": s["accuracy"],
+        f"stance_macro_f1{suffix}": s["macro_f1"],
+        f"stance_macro_f1_all_labels{suffix}": every["macro_f1"],
+        f"stance_unclear_share{suffix}": (
+            sum(p == "unclear" for p in pred) / len(pred) if pred else 0.0
+        ),
+    }
 
-    from heard.analysis.stance import StanceClassifier
+
+def run_stance(ctx: _Context) -> EvalResult:
+    """Zero-shot stance per question, scored on the responses with a gold stance.
+
+    The baselines run beside Heard on the same responses: the prototype difference
+    (zero-shot) and the oracle majority (the most frequent gold label of the scored set).
+    """
+    from heard.analysis.stance import StanceClassifier, asks_for_position
+    from heard.evaluation import stance_baselines as B
 
     data, opts = ctx.data, ctx.options
     assert data.gold_stance is not None
     gold: list[str] = []
     pred: list[str] = []
+    proto: list[str] = []
     scored: list[int] = []
+    asks: dict[str, bool] = {}
     for q in data.question_ids:
         rows = data.rows(q)
         texts, vectors = ctx.texts(rows), ctx.vectors(rows)
         opts.log(f"stance for {q} ({len(rows):,} responses)")
-        # the question text helps the classifier read short answers ("Yes.", "No")
-        question = {"question": data.questions[q]} if data.questions[q] else {}
-        if "question" in inspect.signature(StanceClassifier).parameters:
-            clf = StanceClassifier(ctx.embedder.embed, seed=opts.seed, **question)
-            clf.fit(texts, vectors)
-        else:
-            clf = StanceClassifier(ctx.embedder.embed, seed=opts.seed)
-            takes_question = "question" in inspect.signature(clf.fit).parameters
-            clf.fit(texts, vectors, **(question if takes_question else {}))
+        question = data.questions[q] or None
+        asks[q] = asks_for_position(question, texts)
+        clf = StanceClassifier(ctx.embedder.embed, seed=opts.seed)
+        clf.fit(texts, vectors, question=question)
         labels, _ = clf.predict(texts, vectors)
-        for i, label in zip(rows, labels, strict=True):
+        base = B.prototype_difference(vectors, question, ctx.embedder.embed)
+        for j, i in enumerate(rows):
             if data.keys[i] in data.gold_stance:
                 gold.append(data.gold_stance[data.keys[i]])
-                pred.append(str(label).casefold())
+                pred.append(labels[j])
+                proto.append(base[j])
                 scored.append(i)
-    s = M.classification_scores(gold, pred)
     keep = _first_of_text(data, scored)
-    d = M.classification_scores([gold[j] for j in keep], [pred[j] for j in keep])
-    labels, matrix = M.confusion(gold, pred)
+
+    def scores(predicted: list[str]) -> dict[str, float]:
+        return {
+            **_stance_scores(gold, predicted),
+            **_stance_scores([gold[j] for j in keep], [predicted[j] for j in keep], "_dedup"),
+        }
+
     metrics = {
-        "stance_accuracy": s["accuracy"],
-        "stance_macro_f1": s["macro_f1"],
-        "stance_accuracy_dedup": d["accuracy"],
-        "stance_macro_f1_dedup": d["macro_f1"],
+        **scores(pred),
         "n_scored": float(len(scored)),
         "n_scored_dedup": float(len(keep)),
+        "n_questions_without_position": float(sum(not v for v in asks.values())),
     }
+    labels, matrix = M.confusion(gold, pred)
     return EvalResult(
         mode="stance",
         dataset=data.name,
         n_responses=len(data.keys),
         metrics=metrics,
-        details={"confusion": {"labels": labels, "matrix": matrix}},
+        baselines={
+            B.PROTOTYPE: scores(proto),
+            B.MAJORITY: scores(B.oracle_majority(gold)),
+        },
+        details={
+            "confusion": {"labels": labels, "matrix": matrix},
+            "stance_label_mapping": dict(sorted(data.stance_mapping.items())),
+            "asks_for_position": asks,
+        },
     )
 
 

@@ -127,6 +127,16 @@ def print_result(result: EvalResult, console: Console, *, per_theme_rows: int = 
             ctable.add_row(str(label), *(str(v) for v in row))
         console.print(ctable)
 
+    mapping = result.details.get("stance_label_mapping")
+    if mapping:
+        pairs = ", ".join(f"{written!r} → {label}" for written, label in mapping.items())
+        console.print(f"stance labels read as: {pairs}")
+    off = [q for q, asks in result.details.get("asks_for_position", {}).items() if not asks]
+    if off:
+        console.print(
+            f"questions that ask for no position (stance would not be shown): {', '.join(off)}"
+        )
+
     if result.per_theme:
         ptable = Table(title="per theme", title_justify="left")
         for col in ("question", "theme", "precision", "recall", "f1", "support"):
