@@ -141,3 +141,22 @@ def test_docs_example_runs_without_django(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "mapped" in done.stdout
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rerun_on_kept_themes_maps_to_leaves_only(tmp_path):
+    """Found: a second `heard analyse` passed parents to the flat mapper, and 74 of 154
+    responses ended with both a parent and its child."""
+    data = tmp_path / "demo"
+    heard("sample-data", str(data), "--responses", "200", "--seed", "5")
+    heard("import", str(data), "--consultation", "rerun")
+    heard("analyse", "rerun", "--embedder", "static")
+    parents = Theme.objects.filter(question__consultation__name="rerun", children__isnull=False)
+    assert parents.exists(), "discovery built no hierarchy to re-run on"
+    first = stored_assignments("rerun")
+    heard("analyse", "rerun", "--embedder", "static")  # keeps the themes, maps again
+    on_parents = Assignment.objects.filter(theme__in=parents, is_active=True).count()
+    assert on_parents == 0
+    second = stored_assignments("rerun")
+    assert set(first) == set(second)
+    assert sum(1 for k in first if second[k]) > 0.8 * sum(1 for k in first if first[k])
