@@ -63,9 +63,9 @@ def test_too_few_weak_labels_fall_back_to_zero_shot() -> None:
     ("question", "stem"),
     [
         ("We should ban human cloning", "ban"),
-        ("Should gambling advertisements be completely banned during sports?", "banne"),
-        ("What are your general thoughts on banning gambling adverts?", "banni"),
-        ("Homeschooling should be banned", "banne"),
+        ("Should gambling advertisements be completely banned during sports?", "ban"),
+        ("What are your general thoughts on banning gambling adverts?", "ban"),
+        ("Homeschooling should be banned", "ban"),
         ("Please explain your answer.", None),
     ],
 )

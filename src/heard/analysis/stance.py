@@ -83,12 +83,22 @@ def proposal_text(question: str | None) -> str:
     return (question or "the proposal").strip().rstrip("?.! ") or "the proposal"
 
 
-def action_stem(question: str | None) -> str | None:
-    """The first five letters of the proposal's action verb, or None.
+def _stem(word: str) -> str:
+    """A crude stem that lets "ban", "banned" and "banning" (or "close", "closing") meet."""
+    for suffix in ("ing", "ed", "es", "e", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiou":
+        word = word[:-1]  # "bann" -> "ban"
+    return word[:5]
 
-    "We should ban X" → "ban"; "Should X be completely banned?" → "banne";
-    "What are your thoughts on banning X?" → "banni". Matching on a short stem lets
-    "ban", "banned" and "banning" meet when the response uses another form.
+
+def action_stem(question: str | None) -> str | None:
+    """A short stem of the proposal's action verb, or None.
+
+    "We should ban X" → "ban"; "Should X be completely banned?" → "ban";
+    "What are your thoughts on banning X?" → "ban"; "We should legalize X" → "legal".
     """
     words = re.findall(r"[a-z']+", (question or "").lower())
     for i, word in enumerate(words):
@@ -98,11 +108,11 @@ def action_stem(question: str | None) -> str | None:
                 rest = rest[rest.index("be") + 1 :]
             for w in rest:
                 if w not in _NOT_ACTION and not w.endswith("ly"):
-                    return w[:5] if len(w) > 3 else w
+                    return _stem(w)
             return None
     for i, word in enumerate(words[1:], start=1):
         if word.endswith("ing") and words[i - 1] in ("on", "about", "of", "to"):
-            return word[:5]
+            return _stem(word)
     return None
 
 
@@ -116,7 +126,14 @@ def explicit_position(text: str, stem: str | None) -> tuple[int, int]:
     pro = len(_AGREE.findall(text))
     con = len(_DISAGREE.findall(text))
     if stem and len(stem) >= 3:
-        for m in re.finditer(r"\b" + re.escape(stem) + r"\w*", text):
+        word = re.escape(stem) + r"\w*"
+        # an answer that opens with the proposal's verb: "Ban them." / "Don't ban it."
+        verb = re.escape(stem) + r"\w?\b(?<!ing)(?<!ed)"  # "ban", not "banning" (a subject)
+        if re.match(r"\W*(?:just |simply |please )?" + verb, text):
+            pro += 1
+        elif re.match(r"\W*(?:do not|don't|never|please don't) " + verb, text):
+            con += 1
+        for m in re.finditer(r"\b" + word, text):
             before = text[max(0, m.start() - 40) : m.start()]
             modals = list(_MODAL.finditer(before))
             if not modals:
@@ -230,8 +247,10 @@ class StanceClassifier(BaseEstimator):
         anchors = [f"I agree: {proposal}", f"I disagree: {proposal}", *GOOD, *HARMFUL]
         self.anchors_ = np.asarray(self.embed(anchors), np.float32)
         self.model_: LogisticRegression | None = None
-        prior = self._raw_prior(vectors)
-        self.prior_centre_ = _centre(prior)
+        explicit = self._explicit(texts)
+        # praise of what a proposal removes speaks against it ("cloning saves lives")
+        self.tone_sign_ = -1.0 if self.removing_ else 1.0
+        self.prior_centre_ = _centre(self._raw_prior(vectors))
         y = np.full(len(texts), -1)
         if weak_labels is not None:
             if len(weak_labels) != len(texts):
@@ -243,7 +262,6 @@ class StanceClassifier(BaseEstimator):
             self._fit_model(vectors, y, balanced=False)
             self.model_centre_ = (0.0, 1.0)
             return self
-        explicit = self._explicit(texts)
         self.mode_ = "zero-shot"
         self.model_centre_ = (0.0, 1.0)
         if (explicit == 1).sum() >= self.min_weak and (explicit == 0).sum() >= self.min_weak:
@@ -275,14 +293,15 @@ class StanceClassifier(BaseEstimator):
                 out[i] = 1 if pro else 0
         return out
 
+    def _tone(self, vectors: np.ndarray) -> np.ndarray:
+        n = len(GOOD)
+        sims = vectors @ self.anchors_[2:].T
+        return sims[:, :n].mean(axis=1) - sims[:, n:].mean(axis=1)
+
     def _raw_prior(self, vectors: np.ndarray) -> np.ndarray:
         """Cosine to "I agree" minus "I disagree", plus the signed tone of the response."""
-        sims = vectors @ self.anchors_.T
-        n = len(GOOD)
-        agree = sims[:, 0] - sims[:, 1]
-        tone = sims[:, 2 : 2 + n].mean(axis=1) - sims[:, 2 + n :].mean(axis=1)
-        sign = -1.0 if self.removing_ else 1.0
-        return agree + self.tone_weight * sign * tone
+        sims = vectors @ self.anchors_[:2].T
+        return sims[:, 0] - sims[:, 1] + self.tone_weight * self.tone_sign_ * self._tone(vectors)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "mode_"):
@@ -321,10 +340,13 @@ class StanceClassifier(BaseEstimator):
         self, texts: Sequence[str], vectors: np.ndarray | None = None
     ) -> tuple[list[str], np.ndarray]:
         """(labels in {"agree", "disagree", "unclear"}, confidence of the winning side)."""
-        p = self.predict_proba(texts, vectors)
+        p = self.predict_proba(texts, vectors).astype(np.float64)
         confidence = np.maximum(p, 1.0 - p)
+        # Only the weak-label regression gives calibrated probabilities; a zero-shot score
+        # is unclear only when it is exactly balanced (e.g. statements on both sides).
+        cutoff = self.min_confidence if self.mode_ == "weak" else 0.5 + 1e-9
         labels = [
-            "unclear" if c < self.min_confidence else ("agree" if q >= 0.5 else "disagree")
+            "unclear" if c < cutoff else ("agree" if q >= 0.5 else "disagree")
             for q, c in zip(p, confidence, strict=True)
         ]
         return labels, confidence
