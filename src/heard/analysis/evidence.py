@@ -50,7 +50,7 @@ _PEOPLE = (
 _PLACES = (
     r"(?:club|team|school|business|company|firm|shop|practice|surgery|clinic|ward|"
     r"house|home|flat|street|road|village|town|job|work|marriage|savings|pension|"
-    r"income|salary|rent|mortgage|bills?|health|doctor|gp|addiction|illness|condition|"
+    r"income|salary|rent|mortgage|bills?|doctor|gp|addiction|illness|condition|"
     r"diagnosis|disability|career)"
 )
 _ROLE = (
@@ -91,8 +91,12 @@ CUES: tuple[Cue, ...] = (
             rf"|\b(?i:(?:studies|research|evidence|data|statistics|figures) "
             rf"(?:shows?|showed|show|found|suggests?|indicates?))\b"
             rf"|\b(?i:published (?:in|by))\b"
-            rf"|\b[A-Z]{{2,6}}s?(?: \w+)? (?i:{_DATA_WORD})\b"
-            rf"|\b(?:University|Institute|Journal|Office|Department|Ministry|Commission"
+            # an acronym's data: "the WHO report", "ONS figures show" (capitals only)
+            rf"|\b(?i:the|a|an|recent|latest|new) [A-Z]{{2,6}}s?(?: \w+)? (?i:{_DATA_WORD})\b"
+            rf"|\b[A-Z]{{2,6}}s?(?: \w+)? (?i:{_DATA_WORD}) (?i:shows?|showed|found|finds"
+            rf"|suggests?|suggested|indicates?|estimates?|estimated|says?|said)\b"
+            rf"|\b(?i:(?:study|report|research|survey|data|figures) (?:by|from)) (?:the )?"
+            rf"(?:University|Institute|Journal|Office|Department|Ministry|Commission"
             rf"|Agency|Bureau|Centre|Center) (?:of|for) [A-Z]\w+)"
         ),
         1.0,
