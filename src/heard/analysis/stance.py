@@ -12,10 +12,12 @@ Two paths, one estimator (:class:`StanceClassifier`):
   proposal's own action verb after a modal ("we should ban …" / "it should not be
   banned" when the proposal is to ban). Those responses become pseudo-labels for a
   logistic regression on the embeddings (self-training), which carries the stance to
-  the responses that argue without saying it. A weak prior (cosine to "I agree:
-  <proposal>" minus "I disagree: <proposal>", plus the response's tone, good or harmful,
-  signed by whether the proposal removes or adds something) breaks the tie when there
-  are too few explicit statements.
+  the responses that argue without saying it. A weak prior is added: the cosine to "I
+  agree: <proposal>" minus "I disagree: <proposal>", plus the response's tone (good or
+  harmful), signed by whether the proposal removes or adds something. The tone counts
+  only when there are explicit statements on both sides and they do not show praise
+  pointing the other way (supporters of a ban praising the ban rather than condemning
+  what it removes).
 
 A prediction is "unclear" when its probability of the winning side is below
 ``min_confidence``; explicit statements that contradict each other are unclear too.
@@ -187,8 +189,8 @@ class StanceClassifier(BaseEstimator):
         min_confidence: float = 0.55,
         C: float = 1.0,
         min_weak: int = 3,
-        prior_weight: float = 0.5,
-        tone_weight: float = 0.0,
+        prior_weight: float = 1.0,
+        tone_weight: float = 1.0,
     ) -> None:
         self.embed = embed
         self.seed = seed
@@ -248,8 +250,7 @@ class StanceClassifier(BaseEstimator):
         self.anchors_ = np.asarray(self.embed(anchors), np.float32)
         self.model_: LogisticRegression | None = None
         explicit = self._explicit(texts)
-        # praise of what a proposal removes speaks against it ("cloning saves lives")
-        self.tone_sign_ = -1.0 if self.removing_ else 1.0
+        self.tone_sign_ = self._tone_sign(vectors, explicit)
         self.prior_centre_ = _centre(self._raw_prior(vectors))
         y = np.full(len(texts), -1)
         if weak_labels is not None:
@@ -297,6 +298,26 @@ class StanceClassifier(BaseEstimator):
         n = len(GOOD)
         sims = vectors @ self.anchors_[2:].T
         return sims[:, :n].mean(axis=1) - sims[:, n:].mean(axis=1)
+
+    def _tone_sign(self, vectors: np.ndarray, explicit: np.ndarray) -> float:
+        """Which way praise points in this question's answers: +1, -1, or 0 (not known).
+
+        Praise of what a proposal removes speaks against it ("cloning saves lives" against
+        a ban); praise of the measure itself speaks for it ("a ban would protect
+        children"). The answers that state their side show which of the two this
+        question's answers do. A difference in their tone of at least
+        two standard errors against the proposal's direction, says the tone is not to be
+        trusted (0); so does having too few statements on either side. Otherwise the
+        proposal's direction gives the sign.
+        """
+        pro, con = explicit == 1, explicit == 0
+        if pro.sum() < self.min_weak or con.sum() < self.min_weak:
+            return 0.0
+        tone = self._tone(vectors)
+        diff = float(tone[pro].mean() - tone[con].mean())
+        se = float(np.sqrt(tone[pro].var() / pro.sum() + tone[con].var() / con.sum()))
+        direction = -1.0 if self.removing_ else 1.0
+        return 0.0 if se > 0 and diff * direction <= -2 * se else direction
 
     def _raw_prior(self, vectors: np.ndarray) -> np.ndarray:
         """Cosine to "I agree" minus "I disagree", plus the signed tone of the response."""
