@@ -38,6 +38,7 @@ def test_conflicting_options_give_no_stance():
         ("Agree", "agree"), ("disagree", "disagree"), ("Strongly agree", "agree"),
         ("unclear", "unclear"), ("Neutral", "unclear"), ("Don't know", "unclear"),
         ("mixed", "unclear"), ("", None), ("purple", None),
+        ("Not applicable for me", "unclear"), ("Prefer not to say", "unclear"),
     ],
 )
 def test_normalise_stance(label, expected):

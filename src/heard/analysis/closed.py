@@ -11,7 +11,7 @@ import re
 
 _NEUTRAL = re.compile(
     r"\b(neither|neutral|don't know|do not know|dont know|not sure|unsure|undecided|unclear"
-    r"|mixed|no opinion|no position|none|n/a|other)\b"
+    r"|mixed|no opinion|no position|none|n/a|other|not applicable|prefer not|no preference)\b"
 )
 _NEGATIVE = re.compile(
     r"\b(disagree|disagrees|oppose|opposed|opposes|against|reject|rejects|con|cons|no|nay"
