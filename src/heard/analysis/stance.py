@@ -336,7 +336,8 @@ class StanceClassifier(BaseEstimator):
         """Signed score per response: > 0 leans agree, in log-odds units."""
         self._check_fitted()
         texts = ["" if t is None else str(t) for t in texts]
-        vectors = self._vectors(texts, vectors)
+        # float64, so that a score does not depend on how the rows are chunked
+        vectors = self._vectors(texts, vectors).astype(np.float64)
         if self.mode_ == "weak":
             assert self.model_ is not None
             return self.model_.decision_function(vectors)
