@@ -42,7 +42,7 @@ from heard.llm.providers import (
     MalformedOutput,
     OutputTruncated,
 )
-from heard.llm.redaction import redact
+from heard.privacy.redaction import redact
 from heard.llm.schemas import SCHEMAS
 
 __all__ = ["EnhanceOptions", "EnhanceResult", "ItemIn", "QuestionInput", "ThemeIn",

@@ -1,4 +1,5 @@
-"""PII redaction before any LLM call: pattern based, offline, no NER model.
+"""PII redaction before any LLM call, report quote or redacted export: pattern based, offline,
+no NER model.
 
 Kinds, in the order they are applied (earlier kinds protect their digits from later ones):
 ``email``, ``card`` (13 to 19 digits, Luhn-checked), ``ni_number`` (UK National Insurance),
