@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from heard.cli.common import console, get_consultation, open_store, print_json
+from heard.io.writers import EXPORT_FORMATS
 
 EMBEDDERS = ["minilm", "static", "multilingual"]
 
@@ -318,13 +319,13 @@ def show_cmd(name, question, as_json):
 @click.command("export")
 @click.argument("name")
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True
+    "--format", "fmt", type=click.Choice(list(EXPORT_FORMATS)), default="csv", show_default=True
 )
 @click.option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="File to write (default: NAME-responses.FORMAT).",
+    help="File to write (default: NAME-responses.EXTENSION).",
 )
 @click.option("--question", "-q", help="Only this question.")
 def export_cmd(name, fmt, output, question):
@@ -338,12 +339,12 @@ def export_cmd(name, fmt, output, question):
       heard export demo --format xlsx -o demo.xlsx
     """
     open_store()
-    from heard.io.writers import WRITERS
     from heard.pipeline.results import EXPORT_COLUMNS, export_rows
 
     consultation = get_consultation(name)
-    output = output or Path(f"{name}-responses.{'jsonl' if fmt == 'json' else fmt}")
-    count = WRITERS[fmt](output, EXPORT_COLUMNS, export_rows(consultation, question))
+    export_format = EXPORT_FORMATS[fmt]
+    output = output or Path(export_format.file_name(f"{name}-responses"))
+    count = export_format.write(output, EXPORT_COLUMNS, export_rows(consultation, question))
     console.print(f"Wrote {count} responses to {output}.")
 
 
