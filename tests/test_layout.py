@@ -59,3 +59,21 @@ def test_each_documents_module_imports_first(module: str) -> None:
     done = subprocess.run([sys.executable, "-c", f"import heard.io.documents.{module}"],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_layering_contracts_hold(capsys, monkeypatch) -> None:
+    """The import-linter contracts in pyproject.toml: a breach fails `make test` too."""
+    try:
+        from importlinter.cli import lint_imports
+    except ImportError:  # pragma: no cover - the dev extra installs it
+        pytest.fail("import-linter is not installed: pip install -e '.[dev]'")
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # lint_imports prepends the cwd
+    code = lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True,
+                        no_logo=True)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "0 broken" in out and "BROKEN" not in out
