@@ -77,3 +77,63 @@ def test_layering_contracts_hold(capsys, monkeypatch) -> None:
     out = capsys.readouterr().out
     assert code == 0, out
     assert "0 broken" in out and "BROKEN" not in out
+
+
+TESTS = Path(__file__).resolve().parent
+_CLOCKS = {"perf_counter", "time", "monotonic", "perf_counter_ns", "monotonic_ns"}
+
+
+def _is_clock_call(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _CLOCKS and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "time")
+
+
+def test_no_wall_clock_asserts_in_tests() -> None:
+    """Elapsed time is measured in benchmarks/, never asserted by a test."""
+    found = []
+    for path in sorted(TESTS.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        timed: set[str] = set()  # names assigned from a clock reading
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and any(
+                    _is_clock_call(n) or (isinstance(n, ast.Name) and n.id in timed)
+                    for n in ast.walk(node.value)):
+                timed.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assert) and any(
+                    _is_clock_call(n) or (isinstance(n, ast.Name) and n.id in timed)
+                    for n in ast.walk(node.test)):
+                found.append(f"{path.relative_to(TESTS)}:{node.lineno}")
+    assert found == [], f"wall-clock asserts: {found}"
+
+
+def _marked_quality(decorators: list[ast.expr]) -> bool:
+    return any(isinstance(n, ast.Attribute) and n.attr == "quality"
+               for d in decorators for n in ast.walk(d))
+
+
+def test_quality_floors_never_skip_themselves() -> None:
+    """A floor fails rather than skips on an error or a slow machine; only a missing shared
+    data set skips it (through tests.conftest.shared_dataset, which names the reason)."""
+    found = []
+    for path in sorted(TESTS.rglob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        module_marked = any(
+            isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets)
+            and _marked_quality([node.value]) for node in tree.body)
+        helpers = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+        for name, func in helpers.items():
+            if not name.startswith("test_") or not (module_marked
+                                                     or _marked_quality(func.decorator_list)):
+                continue
+            called = {n.func.id for n in ast.walk(func)
+                      if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+            bodies = [func, *(helpers[c] for c in called if c in helpers)]
+            for body in bodies:
+                for node in ast.walk(body):
+                    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                            and node.func.attr in {"skip", "importorskip", "xfail"}):
+                        found.append(f"{path.relative_to(TESTS)}:{node.lineno} ({name})")
+    assert found == [], f"quality floors that can skip themselves: {found}"
