@@ -9,7 +9,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 
 from heard.io.reports import FORMATS as REPORT_FORMATS
 from heard.io.reports import MEDIA_TYPES, ReportError, build_report, render
-from heard.io.writers import EXPORT_FORMATS
+from heard.io.writers import EXPORT_FORMATS, write_export
 from heard.pipeline.results import EXPORT_COLUMNS, export_rows
 from heard.store.models import Consultation
 from heard.web.access import consultation_view
@@ -25,9 +25,12 @@ def export(request: HttpRequest, consultation: Consultation) -> HttpResponse:
     if key and not consultation.questions.filter(key=key).exists():
         return HttpResponse(f"No question {key!r} in this consultation.", status=404)
     handle = tempfile.NamedTemporaryFile(prefix="heard-export-", suffix=f".{fmt.extension}")
-    fmt.write(Path(handle.name), EXPORT_COLUMNS, export_rows(consultation, key))
+    redact = request.GET.get("redact") == "1"
+    write_export(fmt, Path(handle.name), EXPORT_COLUMNS, export_rows(consultation, key),
+                 redact=redact)
     handle.seek(0)
-    name = fmt.file_name(f"{consultation.name}{'-' + key if key else ''}-responses")
+    stem = f"{consultation.name}{'-' + key if key else ''}-responses{'-redacted' if redact else ''}"
+    name = fmt.file_name(stem)
     # The temporary file is deleted when the response closes it.
     return FileResponse(handle, as_attachment=True, filename=name, content_type=fmt.content_type)
 
