@@ -344,7 +344,30 @@ def test_export_csv_and_xlsx(as_role, own):
     assert "attachment" in reply["Content-Disposition"]
     xlsx = client.get(_url("export") + "?format=xlsx")
     assert b"".join(xlsx.streaming_content)[:2] == b"PK"
-    assert client.get(_url("export") + "?format=pdf").status_code == 400
+    lines = client.get(_url("export") + "?format=json&question=q1_why")
+    assert lines["Content-Type"].startswith("application/x-ndjson")
+    assert 'responses.jsonl"' in lines["Content-Disposition"]
+    assert len(b"".join(lines.streaming_content).decode().splitlines()) == 30
+    refused = client.get(_url("export") + "?format=pdf")
+    assert refused.status_code == 400 and b"format=json" in refused.content
+    page = client.get(_url("overview")).content.decode()
+    assert all(f"?format={name}" in page for name in ("csv", "xlsx", "json"))
+
+
+def test_export_redacted(as_role, own):
+    from heard.privacy import redact
+
+    client = as_role("viewer")
+    plain, redacted = (
+        client.get(_url("export") + f"?format=csv&question=q1_why{extra}")
+        for extra in ("", "&redact=1"))
+    assert 'responses-redacted.csv"' in redacted["Content-Disposition"]
+    rows = [list(csv.DictReader(io.StringIO(b"".join(r.streaming_content).decode("utf-8-sig"))))
+            for r in (plain, redacted)]
+    assert len(rows[0]) == len(rows[1]) == 30
+    assert [redact(r["text"]).text for r in rows[0]] == [r["text"] for r in rows[1]]
+    assert [r["themes"] for r in rows[0]] == [r["themes"] for r in rows[1]]
+    assert "redact=1" in client.get(_url("overview")).content.decode()
 
 
 def test_report_downloads(as_role, own):

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from heard.cli.common import console, get_consultation, open_store, print_json
+from heard.io.writers import EXPORT_FORMATS, write_export
 
 EMBEDDERS = ["minilm", "static", "multilingual"]
 
@@ -318,32 +319,36 @@ def show_cmd(name, question, as_json):
 @click.command("export")
 @click.argument("name")
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True
+    "--format", "fmt", type=click.Choice(list(EXPORT_FORMATS)), default="csv", show_default=True
 )
 @click.option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="File to write (default: NAME-responses.FORMAT).",
+    help="File to write (default: NAME-responses.EXTENSION).",
 )
 @click.option("--question", "-q", help="Only this question.")
-def export_cmd(name, fmt, output, question):
+@click.option("--redact", is_flag=True, help="Replace personal details in response text "
+              "(e-mails, phone numbers, postcodes, NI and card numbers, names) by placeholders.")
+def export_cmd(name, fmt, output, question, redact):
     """Write every response with its themes, stance, evidence, campaign and outcome.
 
     Cells that a spreadsheet would run as formulas (starting = + - @) are neutralised.
-    JSON is written as JSON Lines (one response per line).
+    JSON is written as JSON Lines (one response per line). With --redact, the response text
+    and evidence reasons go through the same PII redaction as LLM calls and reports.
 
     \b
     Example:
       heard export demo --format xlsx -o demo.xlsx
     """
     open_store()
-    from heard.io.writers import WRITERS
     from heard.pipeline.results import EXPORT_COLUMNS, export_rows
 
     consultation = get_consultation(name)
-    output = output or Path(f"{name}-responses.{'jsonl' if fmt == 'json' else fmt}")
-    count = WRITERS[fmt](output, EXPORT_COLUMNS, export_rows(consultation, question))
+    export_format = EXPORT_FORMATS[fmt]
+    output = output or Path(export_format.file_name(f"{name}-responses"))
+    count = write_export(export_format, output, EXPORT_COLUMNS,
+                         export_rows(consultation, question), redact=redact)
     console.print(f"Wrote {count} responses to {output}.")
 
 

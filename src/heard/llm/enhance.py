@@ -42,8 +42,8 @@ from heard.llm.providers import (
     MalformedOutput,
     OutputTruncated,
 )
-from heard.llm.redaction import redact
 from heard.llm.schemas import SCHEMAS
+from heard.privacy.redaction import redact
 
 __all__ = ["EnhanceOptions", "EnhanceResult", "ItemIn", "QuestionInput", "ThemeIn",
            "enhance", "estimate", "prepare_items"]

@@ -23,12 +23,8 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
 from heard.io.documents import clean, split
-from heard.io.documents.extract import (
-    ExtractOptions,
-    Unprocessable,
-    document_format,
-    extract,
-)
+from heard.io.documents.extract import document_format, extract
+from heard.io.documents.types import ExtractOptions, Unprocessable
 from heard.io.errors import InputError
 
 DOCUMENT_SUFFIXES = {".pdf", ".docx", ".odt", ".htm", ".html", ".eml", ".msg", ".png", ".jpg",

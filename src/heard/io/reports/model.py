@@ -225,7 +225,7 @@ def number(n: int) -> str:
 
 def clean_quote(text: str, limit: int = QUOTE_CHARS) -> str:
     """A quote with PII redacted, whitespace tidied and cut at a word near ``limit``."""
-    from heard.llm.redaction import redact
+    from heard.privacy.redaction import redact
 
     text = re.sub(r"\s+", " ", redact(text or "").text).strip()
     if len(text) > limit:
