@@ -79,6 +79,7 @@ from heard.results.questions import (
     closed_results,
     effective_outcome,
     highlights,
+    outcome_filter,
     question_results,
     quote_texts,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "export_rows",
     "group_breakdown",
     "highlights",
+    "outcome_filter",
     "latest_run",
     "ordered_groups",
     "question_results",

@@ -60,17 +60,14 @@ def consultation_results(consultation: Consultation, question: str | None = None
 def consultation_summaries(consultations: Iterable[Consultation]) -> list[ConsultationSummary]:
     """The consultation list: questions asked (open and closed) and respondents of each."""
     ids = [c.pk for c in consultations]
-    rows = (
-        Consultation.objects.filter(pk__in=ids)
-        .annotate(
-            n_questions=Coalesce(Count("questions", filter=Q(questions__kind__in=ASKED),
-                                       distinct=True), 0),
+    rows = {
+        c.pk: c for c in Consultation.objects.filter(pk__in=ids).annotate(
+            n_questions=Count("questions", filter=Q(questions__kind__in=ASKED), distinct=True),
             n_respondents=Count("respondents", distinct=True),
         )
-        .order_by("name")
-    )
+    }
     return [ConsultationSummary(c.name, c.title, c.n_questions, c.n_respondents, c.updated_at)
-            for c in rows]
+            for c in (rows[i] for i in ids)]
 
 
 def latest_run(consultation: Consultation) -> Run | None:

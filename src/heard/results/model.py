@@ -145,6 +145,7 @@ class ClosedResults:
     outcomes: Outcomes
     answered: int  # responses that chose at least one option
     chosen: list[tuple[str, int]]  # (option, respondents), known options first
+    kind: str = "closed"
 
     @property
     def total(self) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.db import connection
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Length
 
 from heard.results.model import (
@@ -29,6 +29,17 @@ def effective_outcome(outcome: str, is_empty: bool) -> str:
     if outcome == Response.Outcome.PENDING and is_empty:
         return Response.Outcome.EMPTY
     return outcome
+
+
+def outcome_filter(outcomes: list[str]) -> Q:
+    """Responses whose effective outcome (see :func:`effective_outcome`) is one of ``outcomes``."""
+    pending, empty = Response.Outcome.PENDING, Response.Outcome.EMPTY
+    q = Q(outcome__in=[o for o in outcomes if o != pending])
+    if pending in outcomes:
+        q |= Q(outcome=pending, is_empty=False)
+    if empty in outcomes:
+        q |= Q(outcome=pending, is_empty=True)
+    return q
 
 
 def _rows(sql: str, params) -> list[tuple]:
