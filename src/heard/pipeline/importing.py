@@ -497,8 +497,8 @@ def consultation_status(consultation) -> dict:
                   .values_list("key", "paired_closed_id"))
     rows = {}
     for q in [*results.open, *results.closed]:
-        rows[q.key] = {"id": q.key, "text": q.text, "type": q.kind, "responses": q.total, "empty": q.outcomes.empty,
-                       "outcomes": q.outcomes.as_dict()}
+        rows[q.key] = {"id": q.key, "text": q.text, "type": q.kind, "responses": q.total,
+                       "empty": q.outcomes.empty, "outcomes": q.outcomes.as_dict()}
         if q.key in paired:
             rows[q.key]["paired_closed"] = keys.get(paired[q.key])
     batches = ImportBatch.objects.filter(consultation=consultation).order_by("created_at")
