@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Length
 
 from heard.results.model import (
@@ -132,14 +132,12 @@ def question_results(
                 entry["rich"] += n
     counted = Outcomes(**{k: v for k, v in outcomes.items() if k in Outcomes.__dataclass_fields__})
     rows = _theme_rows(themes, own, families, counted.base)
-    groups = list(
-        DuplicateGroup.objects.filter(question=question)
-        .values_list("id", "kind", "size", "canonical_text")
-    )
+    groups = DuplicateGroup.objects.filter(question=question)
+    sizes = groups.aggregate(n=Count("id"), members=Sum("size"))
     campaigns = [
-        Campaign(gid, question.key, question.id, DuplicateGroup.Kind(kind).label, size, text)
-        for gid, kind, size, text in sorted(groups, key=lambda g: -g[2])
-        if kind == DuplicateGroup.Kind.CAMPAIGN
+        Campaign(gid, question.key, question.id, DuplicateGroup.Kind.CAMPAIGN.label, size, text)
+        for gid, size, text in groups.filter(kind=DuplicateGroup.Kind.CAMPAIGN)
+        .order_by("-size", "id").values_list("id", "size", "canonical_text")
     ]
     return QuestionResults(
         id=question.id,
@@ -158,8 +156,8 @@ def question_results(
         evidence_rich=evidence,
         campaign_responses=campaign_responses,
         campaigns=campaigns,
-        duplicate_groups=len(groups),
-        in_duplicate_groups=sum(g[2] for g in groups),
+        duplicate_groups=sizes["n"],
+        in_duplicate_groups=sizes["members"] or 0,
         page_ids=sorted(page_ids),
     )
 
