@@ -12,7 +12,6 @@ from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 LabelSets = Sequence[Collection[str]]
 
@@ -311,6 +310,8 @@ def match_themes(
     jac = np.array(
         [[set_jaccard(gold_sets[g], found_sets[f]) for f in found_keys] for g in gold_keys]
     )
+    from scipy.optimize import linear_sum_assignment  # 0.7 s to import; only matching needs it
+
     rows, cols = linear_sum_assignment(f1 if by == "f1" else jac, maximize=True)
     return sorted(
         (

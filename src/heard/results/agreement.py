@@ -4,13 +4,6 @@ from __future__ import annotations
 
 from django.db.models import Count, F, Q
 
-from heard.analysis.metrics import (
-    bootstrap_multilabel,
-    bootstrap_per_label,
-    micro_scores,
-    multilabel_scores,
-    per_label_scores,
-)
 from heard.results.model import Agreement
 from heard.store.models import Assignment, Question, Theme
 
@@ -26,6 +19,15 @@ def agreement(question: Question | int, *, n_boot: int = 500, seed: int = 0) -> 
     with bootstrap intervals and per-theme scores.
     """
     qid = getattr(question, "pk", question)
+    # imported here: numpy and the metrics are only needed when agreement is asked for
+    from heard.analysis.metrics import (
+        bootstrap_multilabel,
+        bootstrap_per_label,
+        micro_scores,
+        multilabel_scores,
+        per_label_scores,
+    )
+
     base = Assignment.objects.filter(theme__question_id=qid)
     counts = base.aggregate(
         kept=Count("id", filter=Q(ai_original=True, is_active=True)),
