@@ -303,7 +303,8 @@ def check_cli(results: ConsultationResults) -> None:
     for q in results.open:
         wanted += [(t.count, t.share) for t in q.themes]
         wanted += [(q.outcomes.other, q.other_share)] if q.outcomes.other else []
-        wanted += [(n, None) for n in (q.outcomes.empty, q.outcomes.unprocessable) if n]
+        wanted += [(n, None) for n in (q.outcomes.empty, q.outcomes.unprocessable,
+                                       q.outcomes.pending) if n]
     assert len(shown) == len(wanted)
     for (count, pct), (n, value) in zip(shown, wanted, strict=True):
         assert count == n and (pct == "" if value is None else percent_matches(pct, value))
