@@ -199,7 +199,7 @@ def themes_cmd(name, question, quotes, as_json):
     open_store()
     from rich.table import Table
 
-    from heard.pipeline.results import theme_table
+    from heard.results import question_results
 
     consultation = get_consultation(name)
     questions = consultation.questions.filter(kind="open")
@@ -207,28 +207,53 @@ def themes_cmd(name, question, quotes, as_json):
         questions = questions.filter(key=question)
     out = []
     for q in questions:
-        rows = theme_table(q)
-        out.append({"question": q.key, "text": q.text, "themes": rows})
+        result = question_results(q)
+        out.append(_themes_json(result))
         if as_json:
             continue
         table = Table(title=f"{q.key}: {q.text[:90]}", title_justify="left")
         table.add_column("Theme")
         table.add_column("Responses", justify="right")
         table.add_column("Share", justify="right")
-        for row in rows:
-            indent = "  " * row["level"]
-            style = "bold" if row["level"] == 0 and row["key"] not in ("other", "empty") else ""
-            table.add_row(
-                f"{indent}{row['label']}", str(row["count"]), f"{row['share']:.0%}", style=style
-            )
+        for row in result.themes:
+            indent = "  " * row.level
+            table.add_row(f"{indent}{row.label}", str(row.count), f"{row.share:.0%}",
+                          style="" if row.level else "bold")
             if quotes:
-                for quote in row["quotes"][:3]:
+                for quote in row.quotes[:3]:
                     table.add_row(f"{indent}    [dim]“{quote['text']}”[/dim]", "", "")
-        if not rows:
+        o = result.outcomes
+        if o.other:
+            table.add_row("Other", str(o.other), f"{result.other_share:.0%}")
+        for key, label in (("empty", "No substantive answer"), ("unprocessable", "Unprocessable"),
+                           ("pending", "Not analysed yet")):
+            if o.get(key):
+                table.add_row(f"[dim]{label}[/dim]", str(o.get(key)), "")
+        if not result.themes:
             table.add_row("[dim]No themes yet: run `heard analyse`[/dim]", "", "")
+        table.caption = (f"Shares are of the {result.base} responses with a substantive answer "
+                         f"(of {result.total}).")
         console.print(table)
     if as_json:
         print_json(out)
+
+
+def _themes_json(result) -> dict:
+    """A question's themes and outcomes as JSON-ready data (the results model, unformatted)."""
+    return {
+        "question": result.key,
+        "text": result.text,
+        "responses": result.total,
+        "base": result.base,
+        "outcomes": result.outcomes.as_dict(),
+        "other_share": result.other_share,
+        "themes": [
+            {"key": t.key, "label": t.label, "description": t.description, "level": t.level,
+             "parent": t.parent, "count": t.count, "share": t.share, "stance": t.stance,
+             "evidence_rich": t.evidence_rich, "quotes": t.quotes}
+            for t in result.themes
+        ],
+    }
 
 
 @click.command("show")
@@ -246,14 +271,21 @@ def show_cmd(name, question, as_json):
     from rich.table import Table
 
     from heard.pipeline.llm_stage import run_ledger
-    from heard.pipeline.results import question_summary
+    from heard.results import consultation_results
     from heard.store.models import Run
 
     consultation = get_consultation(name)
-    questions = consultation.questions.all()
-    if question:
-        questions = questions.filter(key=question)
-    summaries = [question_summary(q) for q in questions]
+    try:
+        results = consultation_results(consultation, question)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    summaries = [_summary_json(q) for q in results.open] + [
+        {"id": c.key, "text": c.text, "type": "closed", "responses": c.total,
+         "outcomes": c.outcomes.as_dict(), "answered": c.answered, "options": dict(c.chosen)}
+        for c in results.closed
+    ]
+    order = {key: i for i, key in enumerate(results.order)}
+    summaries.sort(key=lambda s: order.get(s["id"], 0))
     run = Run.objects.filter(consultation=consultation, kind="analyse").first()
     if as_json:
         print_json(
@@ -280,7 +312,8 @@ def show_cmd(name, question, as_json):
         "Responses",
         "Mapped",
         "Other",
-        "Empty",
+        "No substantive answer",
+        "Unprocessable",
         "Stance",
         "Evidence-rich",
         "Campaigns",
@@ -288,18 +321,20 @@ def show_cmd(name, question, as_json):
         table.add_column(col)
     for s in summaries:
         o = s["outcomes"]
-        stance = ", ".join(f"{k} {v}" for k, v in sorted(s["stance"].items()))
-        campaigns = ", ".join(str(c["size"]) for c in s["campaigns"][:5])
+        stance = ", ".join(f"{k} {v}" for k, v in sorted(s.get("stance", {}).items()))
+        campaigns = s.get("campaigns", [])
+        sizes = ", ".join(str(c["size"]) for c in campaigns[:5])
         table.add_row(
             s["id"],
             s["type"],
             str(s["responses"]),
-            str(o.get("mapped", 0)),
-            str(o.get("other", 0)),
-            str(o.get("empty", 0)),
+            str(o["mapped"]),
+            str(o["other"]),
+            str(o["empty"]),
+            str(o["unprocessable"]),
             stance,
             str(s["evidence_rich"]) if s["type"] == "open" else "",
-            f"{len(s['campaigns'])} ({campaigns})" if s["campaigns"] else "",
+            f"{len(campaigns)} ({sizes})" if campaigns else "",
         )
     console.print(table)
     if run is not None:
@@ -314,6 +349,25 @@ def show_cmd(name, question, as_json):
                 f"LLM: {t['calls']} calls, {t['prompt_tokens']} prompt + "
                 f"{t['completion_tokens']} completion tokens, cost {t['cost']:.4f}."
             )
+
+
+def _summary_json(q) -> dict:
+    """An open question's outcomes, stance, evidence and campaigns (the results model)."""
+    return {
+        "id": q.key,
+        "text": q.text,
+        "type": q.kind,
+        "responses": q.total,
+        "base": q.base,
+        "outcomes": q.outcomes.as_dict(),
+        "stance": q.stance,
+        "evidence_rich": q.evidence_rich,
+        "themes": len(q.themes),
+        "campaigns": [{"kind": c.kind, "size": c.size, "canonical_text": c.text}
+                      for c in q.campaigns],
+        "duplicate_groups": q.duplicate_groups,
+        "in_duplicate_groups": q.in_duplicate_groups,
+    }
 
 
 @click.command("export")
@@ -342,7 +396,7 @@ def export_cmd(name, fmt, output, question, redact):
       heard export demo --format xlsx -o demo.xlsx
     """
     open_store()
-    from heard.pipeline.results import EXPORT_COLUMNS, export_rows
+    from heard.results import EXPORT_COLUMNS, export_rows
 
     consultation = get_consultation(name)
     export_format = EXPORT_FORMATS[fmt]

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
 
 from heard.analysis.text import clean_text, content_hash
 from heard.io.detect import ImportPlan, RespondentInfo, TablePlan, iter_rows, plan_import
@@ -485,37 +484,23 @@ def _finish_questions(consultation, questions: dict[str, _QuestionInfo], ids: di
 
 
 def consultation_status(consultation) -> dict:
-    """Counts for `heard status`: respondents, responses per question, empty, read vs stored."""
-    from heard.store.models import ImportBatch, Question, Respondent, Response
+    """Counts for `heard status`: respondents, responses per question, empty, read vs stored.
 
-    questions = (
-        Question.objects.filter(consultation=consultation)
-        .annotate(
-            n_responses=Count("responses"),
-            n_empty=Count("responses", filter=Q(responses__is_empty=True)),
-        )
-        .order_by("position", "id")
-    )
-    question_rows, demographics = [], []
-    for question in questions:
-        row = {
-            "id": question.key,
-            "text": question.text,
-            "type": question.kind,
-            "responses": question.n_responses,
-            "empty": question.n_empty,
-        }
-        if question.paired_closed_id:
-            row["paired_closed"] = next(
-                (q.key for q in questions if q.id == question.paired_closed_id), None
-            )
-        if question.kind == Question.Kind.DEMOGRAPHIC:
-            demographics.append({"id": question.key, "text": question.text,
-                                 "options": question.options[:20]})
-        else:
-            question_rows.append(row)
-    respondents = Respondent.objects.filter(consultation=consultation)
-    kinds = dict(respondents.values_list("kind").annotate(n=Count("id")).order_by())
+    The counts come from the results model; "empty" is "No substantive answer" there.
+    """
+    from heard.results import consultation_results
+    from heard.store.models import ImportBatch
+
+    results = consultation_results(consultation)
+    keys = {q.id: q.key for q in [*results.open, *results.closed]}
+    paired = dict(consultation.questions.filter(paired_closed__isnull=False)
+                  .values_list("key", "paired_closed_id"))
+    rows = {}
+    for q in [*results.open, *results.closed]:
+        rows[q.key] = {"id": q.key, "text": q.text, "type": q.kind, "responses": q.total,
+                       "empty": q.outcomes.empty, "outcomes": q.outcomes.as_dict()}
+        if q.key in paired:
+            rows[q.key]["paired_closed"] = keys.get(paired[q.key])
     batches = ImportBatch.objects.filter(consultation=consultation).order_by("created_at")
     imports = [
         {
@@ -528,18 +513,18 @@ def consultation_status(consultation) -> dict:
         }
         for batch in batches
     ]
-    responses = Response.objects.filter(question__consultation=consultation)
     return {
         "consultation": consultation.name,
-        "respondents": respondents.count(),
-        "respondent_kinds": kinds,
-        "responses": responses.count(),
-        "empty": responses.filter(is_empty=True).count(),
+        "respondents": results.respondents,
+        "respondent_kinds": results.respondent_kinds,
+        "responses": results.responses,
+        "empty": sum(row["empty"] for row in rows.values()),
         "rows_read": sum(i["rows_read"] for i in imports),
         "rows_skipped": sum(i["rows_skipped"] for i in imports),
         "responses_stored": sum(i["responses_stored"] for i in imports),
-        "questions": question_rows,
-        "demographics": demographics,
+        "questions": [rows[key] for key in results.order],
+        "demographics": [{"id": d.key, "text": d.text, "options": d.options[:20]}
+                         for d in results.demographics],
         "imports": imports,
     }
 

@@ -10,7 +10,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from heard.io.reports import FORMATS as REPORT_FORMATS
 from heard.io.reports import MEDIA_TYPES, ReportError, build_report, render
 from heard.io.writers import EXPORT_FORMATS, write_export
-from heard.pipeline.results import EXPORT_COLUMNS, export_rows
+from heard.results import EXPORT_COLUMNS, export_rows
 from heard.store.models import Consultation
 from heard.web.access import consultation_view
 
