@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import signal
+import sys
 import threading
+import time
 
 import click
 
@@ -63,6 +66,9 @@ def serve_cmd(host: str, port: int, threads: int, worker: bool,
         err_console.print("[yellow]Listening on all addresses:[/] set HEARD_ALLOWED_HOSTS to the "
                           "host names people use to reach this server.")
     open_store()
+    from heard.logs import configure_logging
+
+    log_file = configure_logging()
     from waitress import create_server
 
     from heard.web.wsgi import application
@@ -81,23 +87,40 @@ def serve_cmd(host: str, port: int, threads: int, worker: bool,
                            ident="heard", clear_untrusted_proxy_headers=True, **proxy)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     console.print(f"Heard is running at [bold]http://{shown}:{server.effective_port}/[/] "
-                  "(Ctrl+C to stop)", highlight=False)
-
-    def _quit(*_args) -> None:
-        if stop is not None:
-            stop.set()
-        server.close()
+                  "(Ctrl+C to stop). Errors are logged to stderr and "
+                  f"{log_file}.", highlight=False)
 
     def _on_term(*_args) -> None:
+        # Requests still running get a few seconds; then the process ends regardless, so a
+        # busy request thread can never keep the server alive after SIGTERM.
+        threading.Thread(target=_exit_after, args=(STOP_GRACE,), daemon=True).start()
         raise KeyboardInterrupt  # leave the serving loop as Ctrl+C does; close below
 
     signal.signal(signal.SIGTERM, _on_term)
     try:
-        server.run()
+        server.run()  # returns when interrupted (waitress catches KeyboardInterrupt)
     except KeyboardInterrupt:
-        console.print("Heard stopped.")
+        pass
     finally:
-        _quit()
+        if stop is not None:
+            stop.set()
+        server.close()
+    console.print("Heard stopped.")
+    _exit_after(0)
+
+
+#: Seconds `heard serve` waits for busy request threads after SIGTERM or Ctrl+C.
+STOP_GRACE = 10.0
+
+
+def _exit_after(seconds: float) -> None:
+    """End the process after ``seconds``, whatever its other threads are doing."""
+    if seconds:
+        time.sleep(seconds)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(0)
 
 
 @click.command(name="worker", help="""Run queued analysis jobs (started from the web app).
@@ -116,7 +139,10 @@ Examples:
               help="Seconds between looks at an empty queue.")
 def worker_cmd(once: bool, poll: float) -> None:
     open_store()
+    from heard.logs import configure_logging
     from heard.pipeline.jobs import work
+
+    configure_logging()
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods
 
 from heard.store.models import Consultation, DuplicateGroup, Membership, Question, Run
@@ -22,10 +23,21 @@ def home(request: HttpRequest) -> HttpResponse:
         n_questions=Count("questions", distinct=True),
         n_respondents=Count("respondents", distinct=True),
     )
+    for consultation in consultations:
+        consultation.url = _overview_url(consultation)
     return render(request, "heard/home.html", {
         "consultations": consultations,
         "can_create": can_create_consultations(request.user),
     })
+
+
+def _overview_url(consultation: Consultation) -> str | None:
+    """The overview's address; None when the name cannot be part of one (the page then shows
+    the name without a link rather than fail for everyone)."""
+    try:
+        return reverse("heard:overview", args=[consultation.name])
+    except NoReverseMatch:
+        return None
 
 
 @consultation_view()
@@ -73,9 +85,10 @@ def members(request: HttpRequest, consultation: Consultation) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "remove":
+            membership_id = request.POST.get("membership", "")
             membership = Membership.objects.filter(
-                pk=request.POST.get("membership", "0") or 0, consultation=consultation
-            ).first()
+                pk=membership_id, consultation=consultation
+            ).first() if membership_id.isdigit() else None
             if membership and membership.user_id == request.user.pk:
                 error = "You cannot remove your own access."
             elif membership:

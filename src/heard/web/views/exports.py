@@ -13,6 +13,7 @@ from heard.io.writers import write_csv, write_xlsx
 from heard.pipeline.results import EXPORT_COLUMNS, export_rows
 from heard.store.models import Consultation
 from heard.web.access import consultation_view
+from heard.web.views.common import problem
 
 FORMATS = {
     "csv": (write_csv, "text/csv; charset=utf-8"),
@@ -25,10 +26,10 @@ FORMATS = {
 def export(request: HttpRequest, consultation: Consultation) -> HttpResponse:
     fmt = request.GET.get("format", "csv")
     if fmt not in FORMATS:
-        return HttpResponse("Choose format=csv or format=xlsx.", status=400)
+        return problem(request, "Choose format=csv or format=xlsx.", 400)
     key = request.GET.get("question") or None
     if key and not consultation.questions.filter(key=key).exists():
-        return HttpResponse(f"No question {key!r} in this consultation.", status=404)
+        return problem(request, f"No question {key!r} in this consultation.", 404)
     writer, content_type = FORMATS[fmt]
     handle = tempfile.NamedTemporaryFile(prefix="heard-export-", suffix=f".{fmt}")
     writer(Path(handle.name), EXPORT_COLUMNS, export_rows(consultation, key))
@@ -42,13 +43,13 @@ def export(request: HttpRequest, consultation: Consultation) -> HttpResponse:
 def report(request: HttpRequest, consultation: Consultation) -> HttpResponse:
     fmt = request.GET.get("format", "html")
     if fmt not in REPORT_FORMATS:
-        return HttpResponse("Choose format=html, format=docx or format=pdf.", status=400)
+        return problem(request, "Choose format=html, format=docx or format=pdf.", 400)
     try:
         data = render(build_report(consultation, request.GET.get("question") or None), fmt)
     except ValueError as exc:
-        return HttpResponse(str(exc), status=404)
+        return problem(request, str(exc), 404)
     except ReportError as exc:  # e.g. PDF without WeasyPrint or Pango
-        return HttpResponse(str(exc), status=503)
+        return problem(request, str(exc), 503)
     response = HttpResponse(data, content_type=MEDIA_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{consultation.name}-report.{fmt}"'
     return response
