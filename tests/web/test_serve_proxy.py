@@ -103,5 +103,6 @@ def test_forms_work_behind_a_trusted_proxy_and_fail_without_it(serve):
     assert _sign_in_through_proxy(trusting, PASSWORD) == 302
     assert _sign_in_through_proxy(trusting, "not-the-password") == 401
     with sqlite3.connect(home / "heard.sqlite3") as store:
-        addresses = [row[0] for row in store.execute("SELECT ip FROM heard_loginattempt")]
-    assert addresses == [BROWSER_IP]  # the throttle counts the browser, not the proxy
+        keys = [row[0] for row in store.execute(
+            "SELECT key FROM heard_signinlimit WHERE attempts > 0 AND key LIKE 'address:%'")]
+    assert keys == [f"address:{BROWSER_IP}"]  # the limit counts the browser, not the proxy

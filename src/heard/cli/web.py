@@ -66,12 +66,12 @@ def serve_cmd(host: str, port: int, threads: int, worker: bool,
         err_console.print("[yellow]Listening on all addresses:[/] set HEARD_ALLOWED_HOSTS to the "
                           "host names people use to reach this server.")
     open_store()
-    from heard.logs import configure_logging
-
-    log_file = configure_logging()
     from waitress import create_server
 
+    from heard.logs import configure_logging
     from heard.web.wsgi import application
+
+    log_file = configure_logging()  # after Django's own set-up, which resets its loggers
 
     stop = None
     if worker:
