@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.cookiejar
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -72,7 +71,7 @@ def start_server(env: dict[str, str], log: Path, *args: str) -> Server:
             return Server(url, process, log)
         except OSError:
             if process.poll() is not None:
-                raise RuntimeError(log.read_text())
+                raise RuntimeError(log.read_text()) from None
             time.sleep(0.5)
     process.kill()
     raise RuntimeError("heard serve did not start")
