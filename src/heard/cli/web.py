@@ -33,7 +33,7 @@ def _ensure_secret_key() -> None:
 @click.command(name="serve", help="""Serve the analyst web app with a production WSGI server.
 
 \b
-Runs the app under waitress, with a background worker for analysis jobs
+Runs the app under waitress, with a background worker for import and analysis jobs
 (use --no-worker when `heard worker` runs elsewhere). Sign in with an
 account made by `heard user add`.
 
@@ -123,7 +123,7 @@ def _exit_after(seconds: float) -> None:
     os._exit(0)
 
 
-@click.command(name="worker", help="""Run queued analysis jobs (started from the web app).
+@click.command(name="worker", help="""Run queued import and analysis jobs (started from the web app).
 
 \b
 Claims pending jobs one at a time, records progress and honours
