@@ -123,7 +123,7 @@ def _exit_after(seconds: float) -> None:
     os._exit(0)
 
 
-@click.command(name="worker", help="""Run queued import and analysis jobs (started from the web app).
+@click.command(name="worker", help="""Run queued import and analysis jobs (started in the web app).
 
 \b
 Claims pending jobs one at a time, records progress and honours
