@@ -21,13 +21,13 @@ def _ensure_secret_key() -> None:
     """Keep a random signing key in HEARD_HOME unless HEARD_SECRET_KEY is set."""
     if os.environ.get("HEARD_SECRET_KEY"):
         return
-    from heard.paths import heard_home
+    from heard.paths import create_private_file, heard_home, private_dir
 
     path = heard_home() / "secret_key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        create_private_file(path)  # 0600 before the key is written into it
         path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
-        path.chmod(0o600)
 
 
 @click.command(name="serve", help="""Serve the analyst web app with a production WSGI server.
