@@ -154,7 +154,7 @@ def test_store_documents_uploads_and_logs_are_private(env, home, servers, tmp_pa
     for path in [home, home / "documents", home / "uploads", home / "logs", *uploaded]:
         if path.is_dir():
             assert _mode(path) == 0o700, path
-    for path in [store, *companions, *stored, home / "logs" / "heard.log",
+    for path in [store, *companions, *stored, home / "logs" / "heard.log", home / "secret_key",
                  *[p for p in uploaded if p.is_file()]]:
         assert _mode(path) == 0o600, path
 
