@@ -159,3 +159,16 @@ def test_templates_and_scripts_have_no_inline_code():
         assert not re.search(r"\sstyle=", text), template
         assert not re.search(r"\son[a-z]+=", text), template
         assert "javascript:" not in text, template
+
+
+def test_downloaded_html_report_escapes_stored_values(crawl):
+    """The report is a download, but it is HTML a person opens: hostile keys, labels and
+    answers stay text in it as well."""
+    client, boss, _, _ = crawl
+    client.force_login(boss)
+    reply = client.get(reverse("heard:report", kwargs={"name": "own"}), {"format": "html"})
+    assert reply.status_code == 200
+    text = reply.content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text  # the hostile key is there
+    for payload in PAYLOADS:
+        assert payload not in text, payload
