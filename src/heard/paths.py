@@ -30,15 +30,13 @@ def private_dir(path: Path) -> Path:
     if not path.parent.exists():
         private_dir(path.parent)  # mkdir(parents=True) would ignore the mode for parents
     path.mkdir(exist_ok=True, mode=0o700)
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o700)
+    _narrow(path, 0o700)
     return path
 
 
 def private_file(path: Path) -> Path:
     """Make an existing file readable and writable by this account only (0600)."""
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o600)
+    _narrow(path, 0o600)
     return path
 
 
@@ -46,5 +44,18 @@ def create_private_file(path: Path) -> Path:
     """Create ``path`` empty with mode 0600 unless it exists (then only its mode is fixed)."""
     if not path.parent.exists():
         private_dir(path.parent)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
     return private_file(path)
+
+
+def _narrow(path: Path, mode: int) -> None:
+    """Take away the group's and others' access; a path owned by another account (which
+    this one cannot change) is left as it is."""
+    if path.stat().st_mode & 0o077:
+        try:
+            path.chmod(mode)
+        except PermissionError:
+            pass
