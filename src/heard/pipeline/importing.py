@@ -22,6 +22,7 @@ from heard.io.detect import ImportPlan, RespondentInfo, TablePlan, iter_rows, pl
 from heard.io.errors import InputError
 from heard.io.mapping import Mapping
 from heard.io.report import ValidationReport
+from heard.pipeline.names import check_name
 from heard.store.bulk import RowInserter
 
 BATCH_SIZE = 5000
@@ -314,6 +315,8 @@ def run_import(
     report = ValidationReport()
     questions = _questions_of(plan)
     existing = Consultation.objects.filter(name=consultation).first()
+    if existing is None:
+        check_name(consultation)  # a new consultation's name follows the one rule
     if existing and ImportBatch.objects.filter(
         consultation=existing, fingerprint=plan.fingerprint
     ).exists():
@@ -327,6 +330,12 @@ def run_import(
                                                  writer, existing, None)
         result.respondents_created = writer.respondents_created
         return result
+    read_documents = None
+    if documents is not None:
+        # Extraction and OCR can take minutes: done before the transaction, so the store's
+        # write lock is held only while rows are written.
+        read_documents = _read_documents(plan, documents, mapping, questions, existing,
+                                         store=True)
     try:
         with transaction.atomic():
             record, _ = Consultation.objects.get_or_create(name=consultation)
@@ -345,7 +354,8 @@ def run_import(
                 _stream(plan, report, questions, writer, on_rows)
                 if documents is not None:
                     result.documents = _stream_documents(plan, documents, mapping, report,
-                                                         questions, writer, record, batch)
+                                                         questions, writer, record, batch,
+                                                         read_documents)
             writer.ensure_questions()
             _classify_long_questions(batch, questions, writer.question_ids)
             _finish_questions(record, questions, writer.question_ids)
@@ -566,12 +576,22 @@ def _column_links(plan: ImportPlan, options) -> list[tuple[str, str]]:
     return links
 
 
-def _stream_documents(plan, documents, mapping, report, questions, writer, consultation,
-                      batch) -> dict:
-    """Read every document into the writer as responses; returns the documents' report."""
+@dataclass
+class _ReadDocuments:
+    """Documents turned into responses (lazily, or read in full ahead of the transaction)."""
+
+    options: object
+    known: dict[str, str]
+    responses: object  # an iterator of DocResponse, or a list once read ahead
+    report: object  # the DocumentReport filled while ``responses`` is consumed
+
+
+def _read_documents(plan, documents, mapping, questions, consultation, *,
+                    store: bool) -> _ReadDocuments:
+    """The documents' responses; with ``store`` the originals are copied into the store's
+    folder and everything is read now (extraction and OCR happen here)."""
     from django.conf import settings
 
-    from heard.io.detect import Answer, question_key
     from heard.io.documents import document_responses, load_options
 
     options = load_options(mapping.path if mapping else None)
@@ -584,11 +604,22 @@ def _stream_documents(plan, documents, mapping, report, questions, writer, consu
     known.update({k: q.text for k, q in questions.items() if q.kind == "open"})
     known.update(options.questions)
     known.pop(options.question, None)
-    store_dir = Path(settings.HEARD_HOME) / "documents" if batch is not None else None
+    store_dir = Path(settings.HEARD_HOME) / "documents" if store else None
     responses, doc_report = document_responses(
         documents, options, list(known.items()), _column_links(plan, options), store_dir
     )
-    for item in responses:
+    return _ReadDocuments(options, known, list(responses) if store else responses, doc_report)
+
+
+def _stream_documents(plan, documents, mapping, report, questions, writer, consultation,
+                      batch, read: _ReadDocuments | None = None) -> dict:
+    """Read every document into the writer as responses; returns the documents' report."""
+    from heard.io.detect import Answer, question_key
+
+    read = read or _read_documents(plan, documents, mapping, questions, consultation,
+                                   store=batch is not None)
+    options, known, doc_report = read.options, read.known, read.report
+    for item in read.responses:
         if item.question not in questions:
             text = known.get(item.question) or (
                 options.question_text if item.question == options.question else item.question

@@ -361,12 +361,14 @@ class Membership(models.Model):
         return f"{self.user} {self.role} {self.consultation or '(all)'}"
 
 
-class LoginAttempt(models.Model):
-    """A failed sign-in, kept for rate limiting by username and address."""
+class SignInLimit(models.Model):
+    """Sign-in attempts counted in a window, for one account or one network address.
 
-    username = models.CharField(max_length=254)
-    ip = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
+    ``key`` is ``account:<email>`` or ``address:<ip>``. An attempt is reserved by one
+    conditional UPDATE before the password is checked, so parallel attempts cannot exceed
+    the limit (see heard.web.ratelimit).
+    """
 
-    class Meta:
-        indexes = [models.Index(fields=["username", "ip", "created_at"], name="login_attempt_key")]
+    key = models.CharField(max_length=320, unique=True)
+    attempts = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField()

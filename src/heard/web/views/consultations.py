@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods
 
 from heard.results import consultation_results, consultation_summaries
@@ -20,9 +21,21 @@ from heard.web.views.common import can
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "heard/home.html", {
-        "consultations": consultation_summaries(visible_consultations(request.user)),
+        "consultations": [
+            (summary, _overview_url(summary.name))
+            for summary in consultation_summaries(visible_consultations(request.user))
+        ],
         "can_create": can_create_consultations(request.user),
     })
+
+
+def _overview_url(name: str) -> str | None:
+    """The overview's address; None when the name cannot be part of one (the page then shows
+    the name without a link rather than fail for everyone)."""
+    try:
+        return reverse("heard:overview", args=[name])
+    except NoReverseMatch:
+        return None
 
 
 @consultation_view()
@@ -47,9 +60,10 @@ def members(request: HttpRequest, consultation: Consultation) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "remove":
+            membership_id = request.POST.get("membership", "")
             membership = Membership.objects.filter(
-                pk=request.POST.get("membership", "0") or 0, consultation=consultation
-            ).first()
+                pk=membership_id, consultation=consultation
+            ).first() if membership_id.isdigit() else None
             if membership and membership.user_id == request.user.pk:
                 error = "You cannot remove your own access."
             elif membership:

@@ -69,9 +69,16 @@ def _payload(run: Run) -> dict:
 @consultation_view()
 def job(request: HttpRequest, consultation: Consultation, run_id: int) -> HttpResponse:
     run = _job(consultation, run_id)
+    next_run = (run.state or {}).get("next_run")
+    if request.GET.get("follow") == "1" and run.status == Run.Status.DONE and next_run:
+        # Straight from an upload: once the import is done, show the analysis it queued.
+        return redirect("heard:job", name=consultation.name, run_id=next_run)
     return render(request, "heard/job.html", {
         "consultation": consultation, "run": run, "job": _payload(run),
         "label": (run.state or {}).get("label") or f"Run {run.pk}",
+        "outcome": (run.state or {}).get("messages", []),
+        "next_run": next_run,
+        "is_import": run.kind == "import",
         "llm": run_usage(run),
         "can_cancel": request.role in (Membership.Role.LEAD, Membership.Role.ADMIN)
         or run.created_by_id == request.user.pk,

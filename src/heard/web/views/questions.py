@@ -63,7 +63,10 @@ def question(request: HttpRequest, consultation: Consultation, qid: int) -> Http
             ranked = []
             search_error = f"Search by meaning is not available here: {exc}"
         scores = dict(ranked)
-        responses = responses.filter(id__in=list(scores))
+        # With no hits, a filter that still compiles to SQL (``id IN ()`` cannot, and the
+        # counts are one SQL query).
+        responses = (responses.filter(id__in=list(scores)) if scores
+                     else responses.filter(pk__isnull=True))
     listing = Response.objects.select_related("respondent", "group").prefetch_related(
         Prefetch("assignments", queryset=Assignment.objects.filter(is_active=True)
                  .select_related("theme"), to_attr="active_assignments")
