@@ -240,7 +240,7 @@ class RunLLM(models.Model):
     """The LLM stage of one run: which model, which stages, and (per question) what it cost
     and which responses were sent. A run without one used no LLM."""
 
-    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="llm")
+    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="llm_record")
     provider = models.CharField(max_length=20)
     model = models.CharField(max_length=200)
     stages = models.JSONField(default=list, help_text="Stages asked for, in order.")

@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('budget', models.FloatField(blank=True, help_text='Spending limit, if any.', null=True)),
                 ('currency', models.CharField(default='USD', max_length=10)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('run', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='llm', to='heard.run')),
+                ('run', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='llm_record', to='heard.run')),
             ],
         ),
         migrations.CreateModel(

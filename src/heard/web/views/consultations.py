@@ -10,9 +10,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from heard.pipeline.llm_stage import llm_use
 from heard.store.models import Consultation, DuplicateGroup, Membership, Question, Run
 from heard.web.access import can_create_consultations, consultation_view, visible_consultations
-from heard.web.ledger import run_usage
+from heard.web.ledger import llm_choice
 from heard.web.views.common import can
 
 
@@ -51,7 +52,7 @@ def overview(request: HttpRequest, consultation: Consultation) -> HttpResponse:
         q.n_themes = theme_counts.get(q.id, 0)
     runs = list(Run.objects.filter(consultation=consultation).order_by("-created_at")[:5])
     for run in runs:
-        run.llm = run_usage(run)
+        run.llm_use = llm_use(run)
     return render(request, "heard/overview.html", {
         "consultation": consultation,
         "open_questions": open_qs,
@@ -61,6 +62,7 @@ def overview(request: HttpRequest, consultation: Consultation) -> HttpResponse:
         "campaigns": campaigns,
         "runs": runs,
         "can_run": can(request, "lead"),
+        "llm_choice": llm_choice() if can(request, "lead") else None,
         "can_admin": can(request, "admin"),
     })
 
