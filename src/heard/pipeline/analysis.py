@@ -187,8 +187,9 @@ def run_analysis(
     # With an LLM, the offline stages fill the first part of the bar and the LLM stage the rest.
     offline_share = 1.0 if params.llm is None else OFFLINE_SHARE_WITH_LLM
 
-    def step(stage: str, overall: float) -> None:
-        _check_cancel(run)
+    def step(stage: str, overall: float, *, cancel_here: bool = True) -> None:
+        if cancel_here:
+            _check_cancel(run)
         run.stage = stage[:40]
         run.progress = overall
         Run.objects.filter(pk=run.pk).update(stage=run.stage, progress=overall)
@@ -223,9 +224,14 @@ def run_analysis(
         if llm is not None:
             from heard.pipeline.llm_stage import run_llm_stage
 
+            # Paid calls are never thrown away: the LLM stage stops for a cancel only
+            # between questions, each of which it saves with its record.
             run_llm_stage(
                 run, open_questions, llm, params.llm_stages,
-                progress=lambda stage, f: step(stage, offline_share + (1 - offline_share) * f),
+                progress=lambda stage, f: step(
+                    stage, offline_share + (1 - offline_share) * f, cancel_here=False
+                ),
+                between_questions=lambda: _check_cancel(run),
             )
         run.status = Run.Status.DONE
         run.stage = "done"

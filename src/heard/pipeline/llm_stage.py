@@ -338,10 +338,14 @@ def run_llm_stage(
     stages: Sequence[str],
     *,
     progress: Callable[[str, float], None] | None = None,
+    between_questions: Callable[[], None] | None = None,
 ) -> RunLLM:
     """Run the LLM ``stages`` on each of ``questions`` (already analysed offline) that has no
-    record in ``run`` yet; ``progress(stage, fraction)`` may raise to cancel between calls."""
+    record in ``run`` yet. ``progress(stage, fraction)`` reports; ``between_questions()`` runs
+    before each question and may raise to stop (a cancel), so a question is either done and
+    recorded or not started, and a resumed run never pays for a question twice."""
     report = progress or (lambda stage, fraction: None)
+    checkpoint = between_questions or (lambda: None)
     config = client.config
     record, _ = RunLLM.objects.get_or_create(run=run, defaults={
         "provider": config.provider, "model": config.model, "stages": list(stages),
@@ -352,6 +356,7 @@ def run_llm_stage(
     for position, question in enumerate(questions):
         if question.id in done:
             continue
+        checkpoint()
         client.spent = sum(done.values())
 
         def step(stage: str, _p: int = position, _q: Question = question) -> None:
