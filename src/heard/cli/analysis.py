@@ -321,7 +321,7 @@ def show_cmd(name, question, as_json):
             console.print(
                 f"LLM {use.name}: {use.calls} calls, {use.prompt_tokens} prompt + "
                 f"{use.completion_tokens} completion tokens, cost {use.cost_text}; "
-                f"{use.sent} of {use.responses} responses sent ({use.share:.0%})."
+                f"responses sent: {use.sent_text}."
             )
 
 

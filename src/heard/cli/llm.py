@@ -102,8 +102,7 @@ def ledger_cmd(name: str, run_id: int | None, as_json: bool) -> None:
     for q in use.questions:
         console.print(
             f"{q.key}: {q.calls} calls, {q.prompt_tokens} prompt + {q.completion_tokens} "
-            f"completion tokens, {q.cost_text}; {q.sent} of {q.responses} responses sent "
-            f"({q.share:.0%})"
+            f"completion tokens, {q.cost_text}; responses sent: {q.sent_text}"
         )
         if q.outcomes:
             console.print("  outcomes: " + ", ".join(
@@ -118,4 +117,4 @@ def ledger_cmd(name: str, run_id: int | None, as_json: bool) -> None:
             console.print(f"  [yellow]kept offline[/yellow] {f['stage']} {f['id']}: {f['reason']}")
     console.print(f"Total: {use.calls} calls, {use.prompt_tokens} prompt + "
                   f"{use.completion_tokens} completion tokens, cost {use.cost_text}; "
-                  f"{use.sent} of {use.responses} responses sent ({use.share:.0%}).")
+                  f"responses sent: {use.sent_text}.")

@@ -82,6 +82,7 @@ class QuestionUse:
     currency: str
     responses: int
     sent_ids: tuple[int, ...]
+    sent_recorded: bool = True  # False for runs made before Heard recorded what was sent
     outcomes: dict[str, int] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
     redaction: dict[str, int] = field(default_factory=dict)
@@ -101,6 +102,10 @@ class QuestionUse:
     @property
     def cost_text(self) -> str:
         return f"{self.cost:.4f} {self.currency}"
+
+    @property
+    def sent_text(self) -> str:
+        return f"{self.sent} of {self.responses}" if self.sent_recorded else "not recorded"
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,14 @@ class LLMUse:
         """Share of the covered questions' responses whose text was sent."""
         return self.sent / self.responses if self.responses else 0.0
 
+    @property
+    def sent_recorded(self) -> bool:
+        return all(q.sent_recorded for q in self.questions)
+
+    @property
+    def sent_text(self) -> str:
+        return f"{self.sent} of {self.responses}" if self.sent_recorded else "not recorded"
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready, with totals."""
         out = asdict(self)
@@ -159,7 +172,8 @@ class LLMUse:
                             for q in self.questions]
         out.update(name=self.name, calls=self.calls, prompt_tokens=self.prompt_tokens,
                    completion_tokens=self.completion_tokens, cost=round(self.cost, 6),
-                   responses=self.responses, sent=self.sent, share=round(self.share, 6))
+                   responses=self.responses, sent=self.sent, share=round(self.share, 6),
+                   sent_recorded=self.sent_recorded)
         return out
 
 
@@ -179,7 +193,8 @@ def _use(record: RunLLM) -> LLMUse:
                 attempts=row.attempts, prompt_tokens=row.prompt_tokens,
                 completion_tokens=row.completion_tokens, cost=row.cost,
                 currency=record.currency, responses=row.responses,
-                sent_ids=tuple(row.sent_ids or ()), outcomes=dict(row.outcomes or {}),
+                sent_ids=tuple(row.sent_ids or ()), sent_recorded=row.sent_recorded,
+                outcomes=dict(row.outcomes or {}),
                 failures=list(row.failures or []), redaction=dict(row.redaction or {}),
                 injection_flags=list(row.injection_flags or []), notes=list(row.notes or []),
                 stages=dict(row.stages or {}),

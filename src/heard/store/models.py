@@ -269,6 +269,9 @@ class RunLLMQuestion(models.Model):
     sent_ids = models.JSONField(
         default=list, help_text="Ids of the responses whose text was sent to the LLM."
     )
+    sent_recorded = models.BooleanField(
+        default=True, help_text="False for runs made before Heard recorded what was sent."
+    )
     stages = models.JSONField(default=dict, blank=True, help_text="Per stage: what it did.")
     by_task = models.JSONField(default=dict, blank=True, help_text="Calls and tokens per task.")
     outcomes = models.JSONField(default=dict, blank=True)

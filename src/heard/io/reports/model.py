@@ -862,18 +862,25 @@ def _llm_use(uses: list[LLMUse], keys: set[str]) -> tuple[list[str], Table | Non
             continue
         sent = sum(q.sent for q in covered)
         total = sum(q.responses for q in covered)
+        keys = ", ".join(q.key for q in covered)
+        what = (
+            f"The text of {number(sent)} of {number(total)} responses ({pct(sent, total)}) to "
+            f"{keys} was sent to it"
+            if all(q.sent_recorded for q in covered)
+            else f"Responses to {keys} were sent to it (how many was not recorded by the "
+            "version of Heard that made this run)"
+        )
         sentences.append(
             f"A large language model was used in run #{use.run_id}: {use.model} from "
-            f"{use.provider}, for {', '.join(use.stages)}. The text of {number(sent)} of "
-            f"{number(total)} responses ({pct(sent, total)}) to "
-            f"{', '.join(q.key for q in covered)} was sent to it, with personal details "
+            f"{use.provider}, for {', '.join(use.stages)}. {what}, with personal details "
             "redacted first: samples of each theme, the responses the offline analysis was "
             "least sure of, and those quoted in summaries. Its changes to themes are in the "
             "history of changes, and analysts review them like any other proposal."
         )
         rows += [
-            [f"#{use.run_id}", use.name, q.key, f"{number(q.sent)} of {number(q.responses)}",
-             pct(q.sent, q.responses), number(q.calls),
+            [f"#{use.run_id}", use.name, q.key,
+             f"{number(q.sent)} of {number(q.responses)}" if q.sent_recorded else "not recorded",
+             pct(q.sent, q.responses) if q.sent_recorded else "—", number(q.calls),
              f"{number(q.prompt_tokens)} in, {number(q.completion_tokens)} out", q.cost_text]
             for q in covered
         ]
