@@ -3,8 +3,11 @@ LLM stage inside the run, against a fake LLM server on 127.0.0.1."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.urls import reverse
+from docx import Document
 
 from heard.pipeline import jobs
 from heard.pipeline.llm_stage import llm_use
@@ -84,6 +87,11 @@ def test_web_run_with_llm_is_recorded_reported_and_audited(as_role, own, server)
     assert f"{question.sent} of 30 responses ({share})" in report
     assert "No large language model was used" not in report
     assert "no response left it" not in report
+    docx = Document(io.BytesIO(lead.get(_url("report") + "?format=docx").content))
+    text = "\n".join(p.text for p in docx.paragraphs)
+    assert f"{question.sent} of 30 responses ({share})" in text
+    cells = {c.text for t in docx.tables for row in t.rows for c in row.cells}
+    assert {"openai:fake-model", f"{question.sent} of 30", share} <= cells
 
     # The LLM stage merged the first two themes it was shown: an audit event of the run.
     merge = AuditEvent.objects.get(run=run, action="merge themes")
