@@ -266,6 +266,12 @@ class KeywordMapper:
             for text in texts
         ]
 
+    def predict_proba(self, texts, vectors):
+        keys = [t.key for t in self.themes]
+        return np.array(
+            [[1.0 if k in found else 0.0 for k in keys] for found in self.predict(texts, vectors)]
+        )
+
 
 @pytest.fixture
 def fake_core(monkeypatch):

@@ -28,6 +28,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
 from heard.analysis.clauses import blend_clauses
 from heard.analysis.labels import describe, key_phrases, make_label
@@ -227,8 +229,13 @@ def mix_weights(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     return np.array([nnls(upper, r)[0] for r in rhs])
 
 
-class ThemeDiscoverer:
+class ThemeDiscoverer(BaseEstimator):
     """Discover two-level themes in one question's responses.
+
+    A scikit-learn style estimator: parameters are kept as given (``get_params`` /
+    ``set_params``), checked at :meth:`fit`, and learned attributes end in ``_``;
+    :meth:`assign`, :meth:`predict` and :meth:`transform` before :meth:`fit` raise
+    :class:`sklearn.exceptions.NotFittedError`.
 
     Parameters
     ----------
@@ -304,8 +311,47 @@ class ThemeDiscoverer:
         self.text_weight = text_weight
         self.text_dims = text_dims
         self.remove_top = remove_top
-        self.center = center or remove_top > 0
+        self.center = center
         self.k_rule = k_rule
+
+    def _validate(self) -> None:
+        """Check the parameters (at fit, so ``set_params`` is checked too)."""
+
+        def bad(name: str, rule: str) -> ValueError:
+            return ValueError(f"ThemeDiscoverer: {name}={getattr(self, name)!r}; {rule}")
+
+        if not isinstance(self.seed, int | np.integer):
+            raise bad("seed", "expected an integer")
+        integers = {
+            "min_themes": 1,
+            "sample_size": 1,
+            "tree_size": 2,
+            "kmeans_iter": 1,
+            "max_labels": 1,
+            "n_quotes": 0,
+            "max_quote_words": 1,
+            "text_dims": 2,
+            "remove_top": 0,
+        }
+        for name, low in integers.items():
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or value < low:
+                raise bad(name, f"expected an integer of at least {low}")
+        if self.max_themes is not None and self.max_themes < 1:
+            raise bad("max_themes", "expected None or an integer of at least 1")
+        if self.min_theme_size is not None and self.min_theme_size <= 0:
+            raise bad("min_theme_size", "expected None or a positive number")
+        for name in ("clause_weight", "secondary_share", "other_cap"):
+            if not 0.0 <= float(getattr(self, name)) <= 1.0:
+                raise bad(name, "expected a number from 0 to 1")
+        if not 0.0 <= self.text_weight < 1.0:
+            raise bad("text_weight", "expected a number from 0 up to (not including) 1")
+        if self.other_spread < 0:
+            raise bad("other_spread", "expected a non-negative number")
+        if self.k_rule not in ("silhouette", "gap"):
+            raise bad("k_rule", "expected 'silhouette' or 'gap'")
+        if self.embed is not None and not callable(self.embed):
+            raise bad("embed", "expected None or a function of a list of texts")
 
     # -- fitting -----------------------------------------------------------------
     def fit(
@@ -316,6 +362,8 @@ class ThemeDiscoverer:
         substantive: Sequence[bool] | None = None,
     ) -> ThemeDiscoverer:
         """Discover themes and assign every text; see the class docstring."""
+        self._validate()
+        self.center_ = bool(self.center or self.remove_top > 0)
         n = len(texts)
         x = _normalise(np.asarray(vectors).reshape(n, -1)) if n else np.zeros((0, 1))
         w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -376,7 +424,7 @@ class ThemeDiscoverer:
         if idx.size < 10:
             return
         fit_idx = idx if idx.size <= 5000 else np.sort(rng.choice(idx, 5000, replace=False))
-        if self.center:
+        if self.center_:
             self.mean_ = x[fit_idx].mean(axis=0)
         if self.remove_top > 0:
             xc = x[fit_idx] - self.mean_
@@ -520,6 +568,7 @@ class ThemeDiscoverer:
     # -- assignment --------------------------------------------------------------
     def transform(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
         """Cosine similarity of each text to each leaf theme, shape (n, n_leaves)."""
+        check_is_fitted(self, "centroids_")
         if len(self.centroids_) == 0:
             return np.zeros((len(texts), 0))
         return self._space(texts, vectors) @ self.centroids_.T
@@ -542,6 +591,7 @@ class ThemeDiscoverer:
         substantive: Sequence[bool] | None = None,
     ) -> Assignment:
         """Assign texts to the fitted leaf themes, "Other" or "empty", with a reason."""
+        check_is_fitted(self, "centroids_")
         sub = self._substantive(texts, substantive)
         k = len(self.centroids_)
         feats = self._space(texts, vectors) if k else np.zeros((len(texts), 0))

@@ -33,6 +33,8 @@ class EvalResult:
     warnings: list[str] = field(default_factory=list)
     wall_s: float = 0.0
     peak_rss_mb: float = 0.0
+    #: the themes predicted per (question id, response id), where the mode maps; not in JSON
+    predictions: dict[tuple[str, str], list[str]] = field(default_factory=dict, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document: stable top-level keys, floats rounded to 6 places."""
