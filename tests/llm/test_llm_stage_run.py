@@ -134,8 +134,10 @@ def test_llm_progress_follows_the_offline_stages(demo, server):
                and s != "llm done"]
     assert llm and offline
     assert max(f for _, f in offline) <= min(f for _, f in llm)
-    fractions = [f for _, f in reported]
-    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    fractions = [f for _, f in llm]
+    assert fractions == sorted(fractions) and reported[-1] == ("done", 1.0)
+    assert {s.split(": ")[1] for s, _ in llm} == {"llm labels", "llm condense", "llm mapping",
+                                                   "llm summaries"}
 
 
 def test_bad_llm_fails_the_run_with_a_clear_message(demo, monkeypatch):
