@@ -49,9 +49,9 @@ from heard.store.models import (
     Theme,
 )
 
-__all__ = ["LLM_STAGES", "LLMUse", "QuestionUse", "check_stages", "enhance_question",
-           "estimate_question", "estimate_questions", "llm_use", "llm_uses", "load_input",
-           "open_client", "options_for", "run_llm_stage"]
+__all__ = ["LLM_STAGES", "LLMStageError", "LLMUse", "QuestionUse", "check_stages",
+           "enhance_question", "estimate_question", "estimate_questions", "llm_use", "llm_uses",
+           "load_input", "open_client", "options_for", "question_record", "run_llm_stage"]
 
 #: The LLM stages, in the order they run; ``AnalyseParams.llm_stages`` picks among them.
 LLM_STAGES = ("labels", "condense", "mapping", "summaries")
