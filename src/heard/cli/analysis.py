@@ -40,6 +40,8 @@ EMBEDDERS = ["minilm", "static", "multilingual"]
 @click.option("--llm-config", type=click.Path(dir_okay=False, path_type=Path),
               help="LLM config file (default: $HEARD_HOME/llm.toml).")
 @click.option("--llm-budget", type=float, help="Stop calling the LLM once this much is spent.")
+@click.option("--llm-stages", default="labels,condense,mapping,summaries", show_default=True,
+              help="With --llm: which LLM stages run (comma-separated).")
 @click.option("--estimate", is_flag=True, help="With --llm: print calls, tokens and cost, "
               "and stop before spending anything.")
 @click.option("--ray", "ray_address", metavar="auto|local|ADDRESS",
@@ -52,7 +54,8 @@ EMBEDDERS = ["minilm", "static", "multilingual"]
 @click.option("--chunk-size", type=click.IntRange(min=1), default=4096, show_default=True,
               help="Texts per chunk of work handed to a worker.")
 def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, llm_name,
-                llm_config, llm_budget, estimate, ray_address, ray_workers, chunk_size):
+                llm_config, llm_budget, llm_stages, estimate, ray_address, ray_workers,
+                chunk_size):
     """Find themes, map every response, and read stance, evidence and campaigns.
 
     \b
@@ -71,6 +74,8 @@ def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, 
     from heard.store.models import Run
 
     consultation = get_consultation(name)
+    stages = _llm_stages(llm_stages)
+    llm = _llm_setup(llm_name, llm_config, estimate)
     params = AnalyseParams(
         seed=seed,
         embedder=embedder,
@@ -78,10 +83,13 @@ def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, 
         codebook=str(codebook.resolve()) if codebook else None,
         examples=str(examples.resolve()) if examples else None,
         rediscover=rediscover,
+        llm=llm_name,
+        llm_stages=stages,
+        llm_budget=llm_budget,
+        llm_config=str(llm_config.resolve()) if llm_config else None,
     )
-    llm = _llm_setup(llm_name, llm_config, estimate)
     if estimate:
-        _print_estimate(consultation, question, llm)
+        _print_estimate(consultation, question, llm, stages)
         return
     if ray_workers and not ray_address:
         raise click.ClickException("--ray-workers needs --ray.")
@@ -100,7 +108,7 @@ def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, 
     total = sum(sum(t.values()) for t in run.timings.values())
     console.print(f"[green]Analysed {name}[/green] (run {run.id}, {total:.1f} s).")
     if llm is not None:
-        _run_llm(run, llm, llm_budget)
+        _print_llm_use(run)
     console.print(f"Next: `heard themes {name}`, `heard show {name}`, `heard export {name}`.")
 
 
@@ -145,15 +153,22 @@ def _llm_setup(llm_name, llm_config, estimate):
     return resolve_or_fail(llm_name, llm_config)
 
 
-def _print_estimate(consultation, question, config) -> None:
-    from heard.llm.enhance import EnhanceOptions
-    from heard.pipeline.llm_stage import estimate_questions
+def _llm_stages(text: str) -> tuple[str, ...]:
+    from heard.pipeline.llm_stage import LLMStageError, check_stages
+
+    try:
+        return check_stages([s.strip() for s in text.split(",") if s.strip()])
+    except LLMStageError as exc:
+        raise click.ClickException(f"--llm-stages: {exc}") from None
+
+
+def _print_estimate(consultation, question, config, stages) -> None:
+    from heard.pipeline.llm_stage import estimate_questions, options_for
 
     questions = consultation.questions.filter(kind="open")
     if question:
         questions = questions.filter(key=question)
-    est = estimate_questions(list(questions), config,
-                             EnhanceOptions(max_share=config.cascade_max_share))
+    est = estimate_questions(list(questions), config, options_for(stages, config))
     console.print(f"Estimate for {config.describe()} (no LLM called):")
     console.print(f"  calls              {est.calls}")
     console.print(f"  prompt tokens      {est.prompt_tokens}")
@@ -163,22 +178,17 @@ def _print_estimate(consultation, question, config) -> None:
         console.print(f"  [dim]{note}[/dim]")
 
 
-def _run_llm(run, config, budget) -> None:
-    from heard.llm.enhance import EnhanceOptions
-    from heard.llm.providers import LLMError, make_client
-    from heard.pipeline.llm_stage import enhance_run, run_ledger
+def _print_llm_use(run) -> None:
+    from heard.results import llm_use
 
-    try:
-        client = make_client(config, budget=budget)
-        entries = enhance_run(run, client, EnhanceOptions(max_share=config.cascade_max_share),
-                              progress=lambda stage: click.echo(f"  {stage}", err=True))
-    except LLMError as exc:
-        raise click.ClickException(f"LLM stage: {exc}") from None
-    t = run_ledger(run)["totals"]
-    failures = sum(len(e.ledger.failures) for e in entries)
+    use = llm_use(run)
+    if use is None:
+        return
+    failures = sum(len(q.failures) for q in use.questions)
     console.print(
-        f"LLM {config.describe()}: {t['calls']} calls, {t['prompt_tokens']} prompt + "
-        f"{t['completion_tokens']} completion tokens, cost {t['cost']:.4f}"
+        f"LLM {use.name} ({', '.join(use.stages)}): {use.calls} calls, {use.prompt_tokens} "
+        f"prompt + {use.completion_tokens} completion tokens, cost {use.cost_text}; "
+        f"{use.sent} of {use.responses} responses sent ({use.share:.0%})"
         + (f"; {failures} item(s) kept their offline result" if failures else "")
         + f". Details: `heard llm ledger {run.consultation.name}`."
     )
@@ -270,8 +280,7 @@ def show_cmd(name, question, as_json):
     open_store()
     from rich.table import Table
 
-    from heard.pipeline.llm_stage import run_ledger
-    from heard.results import consultation_results
+    from heard.results import consultation_results, llm_use
     from heard.store.models import Run
 
     consultation = get_consultation(name)
@@ -299,7 +308,7 @@ def show_cmd(name, question, as_json):
                     "params": run.params,
                     "versions": run.versions,
                     "timings": run.timings,
-                    "llm": run_ledger(run),
+                    "llm": use.as_dict() if (use := llm_use(run)) else None,
                 },
                 "questions": summaries,
             }
@@ -342,12 +351,12 @@ def show_cmd(name, question, as_json):
             f"Last run {run.id}: {run.status}, seed {run.seed}, "
             f"embedder {run.versions.get('embedder', '?')}."
         )
-        ledger = run_ledger(run)
-        if ledger["questions"]:
-            t = ledger["totals"]
+        use = llm_use(run)
+        if use is not None:
             console.print(
-                f"LLM: {t['calls']} calls, {t['prompt_tokens']} prompt + "
-                f"{t['completion_tokens']} completion tokens, cost {t['cost']:.4f}."
+                f"LLM {use.name}: {use.calls} calls, {use.prompt_tokens} prompt + "
+                f"{use.completion_tokens} completion tokens, cost {use.cost_text}; "
+                f"responses sent: {use.sent_text}."
             )
 
 

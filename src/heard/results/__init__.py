@@ -59,6 +59,7 @@ from heard.results.consultation import (
     respondent_counts,
 )
 from heard.results.export import EXPORT_COLUMNS, export_rows
+from heard.results.llm import LLMUse, QuestionUse, llm_use, llm_uses
 from heard.results.model import (
     OUTCOME_LABELS,
     STANCE_LABELS,
@@ -99,8 +100,10 @@ __all__ = [
     "GroupBreakdown",
     "Grouping",
     "Highlight",
+    "LLMUse",
     "Outcomes",
     "QuestionResults",
+    "QuestionUse",
     "ThemeResult",
     "agreement",
     "choose_grouping",
@@ -113,6 +116,8 @@ __all__ = [
     "highlights",
     "outcome_filter",
     "latest_run",
+    "llm_use",
+    "llm_uses",
     "ordered_groups",
     "question_results",
     "quote_texts",

@@ -21,11 +21,13 @@ from heard.results import (
     ClosedResults,
     ConsultationResults,
     Grouping,
+    LLMUse,
     QuestionResults,
     choose_grouping,
     consultation_results,
     group_breakdown,
     latest_run,
+    llm_uses,
     quote_texts,
     respondent_counts,
 )
@@ -191,6 +193,7 @@ class Method:
     run: Table | None
     review: Table
     caveats: list[str]
+    llm: Table | None = None  # what each LLM stage sent and spent, when one was used
 
 
 @dataclass
@@ -273,7 +276,7 @@ def build_report(
         heard_version=__version__,
         overview=overview,
         sections=sections,
-        method=_method(latest_run(consultation), sections, overview),
+        method=_method(latest_run(consultation), sections, overview, llm_uses(consultation)),
     )
 
 
@@ -622,36 +625,77 @@ def _group_chart(
 # ---------------------------------------------------------------- method
 
 
-def _method(run: Run | None, sections: list, overview: Overview) -> Method:
+def _llm_use(uses: list[LLMUse], keys: set[str]) -> tuple[list[str], Table | None]:
+    """Sentences and a table on the LLM stages that covered the questions ``keys``."""
+    rows, sentences = [], []
+    for use in uses:
+        covered = [q for q in use.questions if q.key in keys]
+        if not covered:
+            continue
+        sent = sum(q.sent for q in covered)
+        total = sum(q.responses for q in covered)
+        keys = ", ".join(q.key for q in covered)
+        what = (
+            f"The text of {number(sent)} of {number(total)} responses ({pct(sent, total)}) to "
+            f"{keys} was sent to it"
+            if all(q.sent_recorded for q in covered)
+            else f"Responses to {keys} were sent to it (how many was not recorded by the "
+            "version of Heard that made this run)"
+        )
+        sentences.append(
+            f"A large language model was used in run #{use.run_id}: {use.model} from "
+            f"{use.provider}, for {', '.join(use.stages)}. {what}, with personal details "
+            "redacted first: samples of each theme, the responses the offline analysis was "
+            "least sure of, and those quoted in summaries. Its changes to themes are in the "
+            "history of changes, and analysts review them like any other proposal."
+        )
+        rows += [
+            [f"#{use.run_id}", use.name, q.key,
+             f"{number(q.sent)} of {number(q.responses)}" if q.sent_recorded else "not recorded",
+             pct(q.sent, q.responses) if q.sent_recorded else "—", number(q.calls),
+             f"{number(q.prompt_tokens)} in, {number(q.completion_tokens)} out", q.cost_text]
+            for q in covered
+        ]
+    if not rows:
+        return [], None
+    return sentences, Table(
+        "Large language model use: responses sent, calls, tokens and cost",
+        ["Run", "Model", "Question", "Responses sent", "Share", "Calls", "Tokens", "Cost"],
+        rows,
+    )
+
+
+def _method(
+    run: Run | None, sections: list, overview: Overview, uses: list[LLMUse] | None = None
+) -> Method:
     open_sections = [s for s in sections if s.kind == "open"]
+    llm_sentences, llm_table = _llm_use(uses or [], {s.key for s in open_sections})
     ai_use = [
-        "Heard read every response with software running on this organisation's own machine; "
-        "no response left it.",
+        "Heard read every response with software running on this organisation's own machine"
+        + ("; no response left it." if llm_table is None else
+           ". Only the large language model described below received any response text."),
     ]
     run_table = None
+    versions = (run.versions or {}) if run is not None else {}
     if run is None:
         ai_use.append("No completed analysis run is recorded, so no themes are AI proposals.")
     else:
-        versions = run.versions or {}
         embedder = versions.get("embedder", "the bundled sentence-embedding model")
         ai_use += [
             f"Each response was turned into a vector by an offline sentence-embedding model "
             f"({embedder}); exact copies, near copies and campaigns were grouped first so that "
             "each distinct argument was analysed once and counted as often as it was sent.",
             "Themes were proposed by clustering those vectors into a two-level hierarchy, "
-            "labelled with key phrases from the responses and illustrated with verbatim quotes. "
+            "labelled with the opening words of a typical response and illustrated with verbatim "
+            "quotes. "
             "Each response was then mapped to zero or more themes, to “Other”, or to “No "
             "substantive answer”.",
             "Stance (agree, disagree, unclear) comes from a classifier that uses the answers to "
             "a paired closed question as weak labels where one exists. Evidence-rich responses "
             "(data, examples, lived experience) were flagged by rules, each with its reason.",
         ]
-        llm = versions.get("llm") or (run.params or {}).get("llm")
-        ai_use.append(
-            f"A large language model was used: {llm}."
-            if llm
-            else "No large language model was used."
-        )
+    ai_use += llm_sentences or ["No large language model was used."]
+    if run is not None:
         rows = [
             ["Run", f"#{run.pk}, {run.get_status_display().lower()}"],
             ["Finished", _when(run.finished_at)],
@@ -711,7 +755,7 @@ def _method(run: Run | None, sections: list, overview: Overview) -> Method:
         "personal details (emails, phone numbers, postcodes, National Insurance and card "
         "numbers, names) replaced by placeholders such as [EMAIL]."
     )
-    return Method(ai_use=ai_use, run=run_table, review=review, caveats=caveats)
+    return Method(ai_use=ai_use, run=run_table, review=review, caveats=caveats, llm=llm_table)
 
 
 __all__ = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('heard', '0003_response_stance_cover'),
+        ('heard', '0004_run_llm'),
     ]
 
     operations = [

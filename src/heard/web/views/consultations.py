@@ -11,10 +11,10 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods
 
-from heard.results import consultation_results, consultation_summaries
+from heard.results import consultation_results, consultation_summaries, llm_use
 from heard.store.models import Consultation, Membership, Run
 from heard.web.access import can_create_consultations, consultation_view, visible_consultations
-from heard.web.ledger import run_usage
+from heard.web.ledger import llm_choice
 from heard.web.views.common import can
 
 
@@ -42,12 +42,13 @@ def _overview_url(name: str) -> str | None:
 def overview(request: HttpRequest, consultation: Consultation) -> HttpResponse:
     runs = list(Run.objects.filter(consultation=consultation).order_by("-created_at")[:5])
     for run in runs:
-        run.llm = run_usage(run)
+        run.llm_use = llm_use(run)
     return render(request, "heard/overview.html", {
         "consultation": consultation,
         "results": consultation_results(consultation),
         "runs": runs,
         "can_run": can(request, "lead"),
+        "llm_choice": llm_choice() if can(request, "lead") else None,
         "can_admin": can(request, "admin"),
     })
 
