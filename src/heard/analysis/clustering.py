@@ -32,7 +32,13 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from heard.analysis.clauses import blend_clauses
-from heard.analysis.labels import describe, key_phrases, make_label
+from heard.analysis.labels import (
+    choose_label,
+    describe,
+    key_phrases,
+    label_candidates,
+    make_label,
+)
 from heard.analysis.quotes import select_quotes
 
 __all__ = [
@@ -671,6 +677,43 @@ class ThemeDiscoverer(BaseEstimator):
         return self.assign(texts, vectors, substantive).labels
 
     # -- description -------------------------------------------------------------
+    def _clause_labels(
+        self,
+        texts: Sequence[str],
+        x: np.ndarray,
+        groups: list[tuple[bool, int, np.ndarray, np.ndarray, np.ndarray]],
+        pool_size: int = 25,
+    ) -> dict[tuple[bool, int], str]:
+        """A label per (leaf level, index) from its members' sentence openings."""
+        if self.embed is None:
+            return {}
+        wanted: list[tuple[tuple[bool, int], list[str], np.ndarray, np.ndarray]] = []
+        for leaf_level, index, centroid, others, members in groups:
+            if not len(members):
+                continue
+            order = np.argsort(-(x[members] @ centroid), kind="stable")[:pool_size]
+            seen: dict[str, str] = {}
+            for i in members[order]:
+                for candidate in label_candidates(texts[int(i)]):
+                    seen.setdefault(candidate.lower(), candidate)
+            if seen:
+                wanted.append(((leaf_level, index), list(seen.values()), centroid, others))
+        flat = [c for _, candidates, _, _ in wanted for c in candidates]
+        if not flat:
+            return {}
+        vectors = np.asarray(self.embed(flat), dtype=np.float64)
+        out: dict[tuple[bool, int], str] = {}
+        taken: dict[bool, set[str]] = {True: set(), False: set()}
+        start = 0
+        for key, candidates, centroid, others in wanted:
+            rows = vectors[start : start + len(candidates)]
+            start += len(candidates)
+            label = choose_label(candidates, rows, centroid, others, taken=taken[key[0]])
+            if label is not None:
+                out[key] = label
+                taken[key[0]].add(label.lower())
+        return out
+
     def _describe(
         self,
         texts: Sequence[str],
@@ -691,29 +734,46 @@ class ThemeDiscoverer(BaseEstimator):
         np.add.at(ec, leaf[mapped], x[mapped] * w[mapped, None])
         ec_sum, ec = ec, _normalise(ec)
 
+        n_parents = int(parents.max()) + 1 if len(parents) else 0
+        pcs = np.zeros((n_parents, x.shape[1]))
+        for p in range(n_parents):
+            pcs[p] = _normalise(ec_sum[parents == p].sum(axis=0)[None])[0]
+        # Labels: a short opening of a typical sentence (the texts' own words, in their
+        # language), closest to its theme and furthest from its siblings; key phrases
+        # when there is no ``embed`` to compare candidates with.
+        groups: list[tuple[bool, int, np.ndarray, np.ndarray, np.ndarray]] = []
+        for p in range(n_parents):
+            kids = np.flatnonzero(parents == p)
+            members = np.flatnonzero(mapped & np.isin(leaf, kids))
+            groups.append((False, p, pcs[p], np.delete(pcs, p, axis=0), members))
+            for b in kids:
+                members = np.flatnonzero(mapped & (leaf == b))
+                groups.append((True, int(b), ec[b], np.delete(ec, int(b), axis=0), members))
+        labels = self._clause_labels(texts, x, groups)
         themes: list[ThemeSpec] = []
         used: dict[bool, set[str]] = {True: set(), False: set()}  # per level
 
-        def unique_label(phrases: list[str], leaf_level: bool) -> str:
-            for start in range(max(1, len(phrases))):
-                label = make_label(phrases[start:])
-                if label.lower() not in used[leaf_level]:
-                    break
+        def unique_label(phrases: list[str], leaf_level: bool, index: int) -> str:
+            label = labels.get((leaf_level, index))
+            if label is None or label.lower() in used[leaf_level]:
+                for start in range(max(1, len(phrases))):
+                    label = make_label(phrases[start:])
+                    if label.lower() not in used[leaf_level]:
+                        break
             used[leaf_level].add(label.lower())
             return label
 
-        for p in range(int(parents.max()) + 1 if len(parents) else 0):
+        for p in range(n_parents):
             kids = np.flatnonzero(parents == p)
-            pc = _normalise(ec_sum[kids].sum(axis=0)[None])[0]
             members = np.flatnonzero(mapped & np.isin(leaf, kids))
             phrases = par_ph.get(p, [])
             quotes = select_quotes(
-                texts, x, pc, members, n=1, embed=self.embed, max_words=self.max_quote_words
+                texts, x, pcs[p], members, n=1, embed=self.embed, max_words=self.max_quote_words
             )
             themes.append(
                 ThemeSpec(
                     key=f"t{p + 1}",
-                    label=unique_label(phrases, False),
+                    label=unique_label(phrases, False, p),
                     description=describe(phrases, quotes[0][1] if quotes else None),
                     key_phrases=phrases,
                     quotes=quotes,
@@ -735,7 +795,7 @@ class ThemeDiscoverer(BaseEstimator):
                 themes.append(
                     ThemeSpec(
                         key=self.keys_[b],
-                        label=unique_label(phrases, True),
+                        label=unique_label(phrases, True, int(b)),
                         description=describe(phrases, quotes[0][1] if quotes else None),
                         parent=f"t{p + 1}",
                         key_phrases=phrases,

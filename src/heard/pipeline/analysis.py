@@ -45,6 +45,8 @@ RESULT_FIELDS = [
 STAGES = ("load", "prepare", "duplicates", "embed", "themes", "stance", "evidence", "save")
 
 ProgressFn = Callable[[str, float], None]
+#: Share of the progress bar the offline stages fill when the run ends with the LLM stage.
+OFFLINE_SHARE_WITH_LLM = 0.8
 #: Key of ``Run.params`` recording how the run was spread (not an analysis parameter).
 SCALE_KEY = "scale"
 
@@ -59,15 +61,30 @@ class RunCancelled(Exception):
 
 @dataclass(frozen=True)
 class AnalyseParams:
+    """What a run does; stored with the run (JSON) so that a resumed run does the same.
+
+    ``llm`` names a model (``provider:model`` or a profile of this installation's llm.toml);
+    with it, the run ends with the LLM stage (``llm_stages``, in order), spending at most
+    ``llm_budget``. Without it nothing leaves the machine.
+    """
+
     seed: int = 0
     embedder: str = "minilm"
     question: str | None = None
     codebook: str | None = None
     examples: str | None = None
     rediscover: bool = False
+    llm: str | None = None
+    llm_stages: tuple[str, ...] = ("labels", "condense", "mapping", "summaries")
+    llm_budget: float | None = None
+    llm_config: str | None = None
+
+    def __post_init__(self) -> None:
+        # JSON gives a list back; the stored form and this one must compare equal.
+        object.__setattr__(self, "llm_stages", tuple(self.llm_stages))
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "llm_stages": list(self.llm_stages)}
 
 
 @dataclass
@@ -159,19 +176,27 @@ def run_analysis(
     run.error = ""
     run.save()
     done = set(run.state.get("done", []))
+    # With an LLM, the offline stages fill the first part of the bar and the LLM stage the rest.
+    offline_share = 1.0 if params.llm is None else OFFLINE_SHARE_WITH_LLM
+
+    def step(stage: str, overall: float, *, cancel_here: bool = True) -> None:
+        if cancel_here:
+            _check_cancel(run)
+        run.stage = stage[:40]
+        run.progress = overall
+        Run.objects.filter(pk=run.pk).update(stage=run.stage, progress=overall)
+        report(stage, overall)
+
     try:
+        llm = _llm_client(params)
         _record_closed_outcomes(consultation, questions)
         for position, question in enumerate(open_questions):
             if question.id in done:
                 continue
 
             def stage_progress(stage: str, fraction: float, _p=position, _q=question) -> None:
-                _check_cancel(run)
                 overall = (_p + fraction) / max(len(open_questions), 1)
-                run.stage = f"{_q.key}: {stage}"
-                run.progress = overall
-                Run.objects.filter(pk=run.pk).update(stage=run.stage, progress=overall)
-                report(run.stage, overall)
+                step(f"{_q.key}: {stage}", offline_share * overall)
 
             timings = analyse_question(
                 question,
@@ -188,6 +213,18 @@ def run_analysis(
             run.state = {**run.state, "done": sorted(done)}
             run.timings = {**run.timings, question.key: timings}
             run.save(update_fields=["state", "timings"])
+        if llm is not None:
+            from heard.pipeline.llm_stage import run_llm_stage
+
+            # Paid calls are never thrown away: the LLM stage stops for a cancel only
+            # between questions, each of which it saves with its record.
+            run_llm_stage(
+                run, open_questions, llm, params.llm_stages,
+                progress=lambda stage, f: step(
+                    stage, offline_share + (1 - offline_share) * f, cancel_here=False
+                ),
+                between_questions=lambda: _check_cancel(run),
+            )
         run.status = Run.Status.DONE
         run.stage = "done"
         run.progress = 1.0
@@ -204,6 +241,20 @@ def run_analysis(
         run.save()
         raise
     return run
+
+
+def _llm_client(params: AnalyseParams):
+    """The LLM client for ``params.llm`` (None without one); a bad name, stage or config
+    fails the run before any work, with a message that says what to set."""
+    if params.llm is None:
+        return None
+    from heard.pipeline.llm_stage import LLMStageError, check_stages, open_client
+
+    try:
+        check_stages(params.llm_stages)
+        return open_client(params.llm, config_path=params.llm_config, budget=params.llm_budget)
+    except LLMStageError as exc:
+        raise AnalysisError(f"LLM {params.llm}: {exc}") from None
 
 
 def _check_cancel(run: Run) -> None:
