@@ -43,6 +43,16 @@ FLOORS: dict[tuple[str, str], dict[str, float]] = {
     },
     ("gambling_1000", "stance"): {"stance_accuracy": 0.49, "stance_macro_f1": 0.45},
     ("gambling_1000", "stability"): {"stability_ari_min": 0.90},
+    ("argkp", "stance"): {"stance_macro_f1": 0.70, "stance_accuracy": 0.70},
+}
+
+
+#: the metric on which Heard is compared with the baselines of the same run
+HEADLINE: dict[str, str] = {
+    "stance": "stance_macro_f1",
+    "codebook": "micro_f1",
+    "fewshot": "micro_f1",
+    "discover": "nmi",
 }
 
 
@@ -67,3 +77,15 @@ def test_quality_floor(name: str, mode: str, eval_home: Path, monkeypatch) -> No
         if not (math.isfinite(result.metrics[key]) and result.metrics[key] >= floor)
     }
     assert not below, f"{name} {mode}: below the floor (value, floor): {below}"
+    # Heard must not lose to a baseline measured in the same run, on the same responses.
+    headline = HEADLINE.get(mode)
+    if headline and result.baselines:
+        heard_value = result.metrics[headline]
+        losing = {
+            name_b: round(b[headline], 4)
+            for name_b, b in result.baselines.items()
+            if headline in b and b[headline] > heard_value + 1e-9
+        }
+        assert not losing, (
+            f"{name} {mode}: Heard {headline} {heard_value:.4f} is below baseline(s) {losing}"
+        )

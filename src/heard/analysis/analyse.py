@@ -15,7 +15,9 @@ Django, HTTP or Ray. The stages, in order:
    given); without one, discover a two-level hierarchy
    (:class:`~heard.analysis.clustering.ThemeDiscoverer`).
 5. **stance** (:class:`~heard.analysis.stance.StanceClassifier`), using the paired
-   closed question's answers as weak labels when given.
+   closed question's answers as weak labels when given; only where the question asks
+   for a position (:func:`~heard.analysis.stance.asks_for_position`) or a paired closed
+   question gives one. Otherwise every stance is "" (not asked).
 6. **evidence**: the evidence-rich flag with its reason.
 7. **spread** each representative's results to every member of its group.
 
@@ -85,6 +87,7 @@ class QuestionResult:
     from_codebook: bool
     embedder: str
     seed: int
+    stance_asked: bool = True  # False: the question asks for no position; stance is ""
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -294,16 +297,20 @@ def analyse_texts(
         )
     lap("themes")
 
-    # 5. stance
+    # 5. stance, when the question asks for a position (or a paired closed question gives one)
     step("stance", 0.75)
-    from heard.analysis.stance import StanceClassifier
+    from heard.analysis.stance import StanceClassifier, asks_for_position
 
-    stance_labels: list[str] = []
-    stance_conf: list[float] = []
-    if rep_texts:
-        weak = [weak_labels[i] for i in rep_index] if weak_labels is not None else None
+    stance_labels: list[str] = [""] * len(rep_texts)
+    stance_conf: list[float | None] = [None] * len(rep_texts)
+    weak = [weak_labels[i] for i in rep_index] if weak_labels is not None else None
+    weak = weak if weak and any(weak) else None
+    stance_asked = bool(rep_texts) and (
+        weak is not None or asks_for_position(question or None, rep_texts)
+    )
+    if stance_asked:
         classifier = StanceClassifier(model.embed, seed=seed, question=question or None)
-        classifier.fit(rep_texts, vectors, weak_labels=weak if weak and any(weak) else None)
+        classifier.fit(rep_texts, vectors, weak_labels=weak)
         # the mapper predicts in this process from the features it kept at fit;
         # stance prediction goes to the executor (recomputing is bit-identical here)
         ((stance_labels, stance_conf),) = predict_chunks(
@@ -332,7 +339,7 @@ def analyse_texts(
         r.themes = themes
         r.confidence = float(rep_conf[pos])
         r.stance = str(stance_labels[pos])
-        r.stance_confidence = float(stance_conf[pos])
+        r.stance_confidence = None if stance_conf[pos] is None else float(stance_conf[pos])
         r.evidence_rich = bool(flags[pos][0])
         r.evidence_reason = flags[pos][1]
     step("done", 1.0)
@@ -344,6 +351,7 @@ def analyse_texts(
         from_codebook=codebook is not None,
         embedder=model.name,
         seed=seed,
+        stance_asked=stance_asked,
         timings=timings,
     )
 

@@ -878,6 +878,10 @@ def run_stability(ctx: _Context) -> EvalResult:
 
 def _stance_scores(gold: list[str], pred: list[str], suffix: str = "") -> dict[str, float]:
     """Accuracy and macro-F1 over the gold labels (and over every label seen, as before)."""
+    if not gold:
+        keys = ("stance_accuracy", "stance_macro_f1", "stance_macro_f1_all_labels",
+                "stance_unclear_share")
+        return {f"{key}{suffix}": 0.0 for key in keys}
     gold_labels = sorted(set(gold))
     s = M.classification_scores(gold, pred, labels=gold_labels)
     every = M.classification_scores(gold, pred)
@@ -897,7 +901,6 @@ def run_stance(ctx: _Context) -> EvalResult:
     The baselines run beside Heard on the same responses: the prototype difference
     (zero-shot) and the oracle majority (the most frequent gold label of the scored set).
     """
-    from heard.analysis.stance import asks_for_position
     from heard.evaluation import stance_baselines as B
 
     data, opts = ctx.data, ctx.options
@@ -906,14 +909,14 @@ def run_stance(ctx: _Context) -> EvalResult:
     pred: list[str] = []
     proto: list[str] = []
     scored: list[int] = []
+    read: list[bool] = []  # the response's question is one Heard reads stance for
     asks: dict[str, bool] = {}
     for q in data.question_ids:
         rows = data.rows(q)
         opts.log(f"stance for {q} ({len(rows):,} responses)")
         question = data.questions[q] or None
-        texts = ctx.texts(rows)
-        asks[q] = asks_for_position(question, texts)
         result = ctx.analyse(q)
+        asks[q] = result.stance_asked
         base = B.prototype_difference(ctx.vectors(rows), question, ctx.embedder.embed)
         for j, (i, r) in enumerate(zip(rows, result.responses, strict=True)):
             if data.keys[i] in data.gold_stance:
@@ -922,21 +925,34 @@ def run_stance(ctx: _Context) -> EvalResult:
                 pred.append(str(r.stance or "unclear").casefold())
                 proto.append(base[j])
                 scored.append(i)
-    keep = _first_of_text(data, scored)
+                read.append(result.stance_asked)
+    # Headline figures: the questions Heard reads stance for, Heard and baselines on the same
+    # responses. A question judged to ask for no position shows no stance in the product;
+    # the "_all_questions" figures score its gold-labelled responses as "unclear".
+    on = [j for j in range(len(gold)) if read[j]]
+    keep = [j for j in _first_of_text(data, scored) if read[j]]
 
     def scores(predicted: list[str]) -> dict[str, float]:
         return {
-            **_stance_scores(gold, predicted),
+            **_stance_scores([gold[j] for j in on], [predicted[j] for j in on]),
             **_stance_scores([gold[j] for j in keep], [predicted[j] for j in keep], "_dedup"),
         }
 
+    every = _stance_scores(gold, pred, "_all_questions")
     metrics = {
         **scores(pred),
-        "n_scored": float(len(scored)),
+        "stance_accuracy_all_questions": every["stance_accuracy_all_questions"],
+        "stance_macro_f1_all_questions": every["stance_macro_f1_all_questions"],
+        "stance_coverage": len(on) / len(gold) if gold else 0.0,
+        "n_scored": float(len(on)),
         "n_scored_dedup": float(len(keep)),
         "n_questions_without_position": float(sum(not v for v in asks.values())),
     }
-    labels, matrix = M.confusion(gold, pred)
+    majority = B.oracle_majority([gold[j] for j in on])
+    full_majority = [""] * len(gold)
+    for j, label in zip(on, majority, strict=True):
+        full_majority[j] = label
+    labels, matrix = M.confusion([gold[j] for j in on], [pred[j] for j in on])
     return EvalResult(
         mode="stance",
         dataset=data.name,
@@ -944,7 +960,7 @@ def run_stance(ctx: _Context) -> EvalResult:
         metrics=metrics,
         baselines={
             B.PROTOTYPE: scores(proto),
-            B.MAJORITY: scores(B.oracle_majority(gold)),
+            B.MAJORITY: scores(full_majority),
         },
         details={
             "confusion": {"labels": labels, "matrix": matrix},
