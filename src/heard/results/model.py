@@ -123,6 +123,11 @@ class QuestionResults:
         return share(self.outcomes.other, self.base)
 
     @property
+    def has_stance(self) -> bool:
+        """False where the question asks for no position: no response was given a stance."""
+        return any(self.stance.values())
+
+    @property
     def max_count(self) -> int:
         return max([t.count for t in self.themes] + [1])
 
