@@ -50,8 +50,11 @@ EMBEDDERS = ["minilm", "static", "multilingual"]
               help="With --ray: workers to start (default: every CPU Ray has).")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=4096, show_default=True,
               help="Texts per chunk of work handed to a worker.")
+@click.option("--wait", type=click.FloatRange(min=0), default=0.0, metavar="SECONDS",
+              help="If another run is analysing this consultation, wait up to SECONDS for it "
+                   "to finish (by default: stop at once with a message).")
 def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, llm_name,
-                llm_config, llm_budget, estimate, ray_address, ray_workers, chunk_size):
+                llm_config, llm_budget, estimate, ray_address, ray_workers, chunk_size, wait):
     """Find themes, map every response, and read stance, evidence and campaigns.
 
     \b
@@ -67,6 +70,7 @@ def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, 
     """
     open_store()
     from heard.pipeline.analysis import AnalyseParams, start_run
+    from heard.pipeline.leases import LeaseHeld, wait_for_lease
     from heard.store.models import Run
 
     consultation = get_consultation(name)
@@ -86,11 +90,18 @@ def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, 
         raise click.ClickException("--ray-workers needs --ray.")
     executor = _ray_executor(ray_address, ray_workers, embedder) if ray_address else None
     try:
+        wait_for_lease(consultation, wait)
         run = start_run(consultation, params)
         if run.state.get("done"):
             done = len(run.state["done"])
             console.print(f"Resuming run {run.id}: {done} question(s) already done.")
-        run = _run_with_progress(run, executor, chunk_size)
+        try:
+            run = _run_with_progress(run, executor, chunk_size, wait)
+        except LeaseHeld:
+            _drop_unstarted(run)
+            raise
+    except LeaseHeld as exc:
+        raise click.ClickException(str(exc)) from None
     finally:
         if executor is not None:
             executor.close()
@@ -115,7 +126,20 @@ def _ray_executor(address: str, workers: int | None, embedder: str):
     return executor
 
 
-def _run_with_progress(run, executor, chunk_size):
+def _drop_unstarted(run) -> None:
+    """A run this command created but never started (another run held the lease): cancel it,
+    so no worker picks it up later."""
+    from django.utils import timezone
+
+    from heard.store.models import Run
+
+    Run.objects.filter(pk=run.pk, status=Run.Status.PENDING, started_at__isnull=True).update(
+        status=Run.Status.CANCELLED, finished_at=timezone.now(),
+        error="not started: another run was analysing the consultation",
+    )
+
+
+def _run_with_progress(run, executor, chunk_size, wait: float = 0.0):
     from heard.cli.common import progress_bar
     from heard.pipeline.analysis import AnalysisError, run_analysis
 
@@ -128,7 +152,8 @@ def _run_with_progress(run, executor, chunk_size):
                 click.echo(f"  {stage} ({fraction:.0%})", err=True)
 
         try:
-            return run_analysis(run, progress=report, executor=executor, chunk_size=chunk_size)
+            return run_analysis(run, progress=report, executor=executor, chunk_size=chunk_size,
+                                lease_wait=wait)
         except AnalysisError as exc:
             raise click.ClickException(str(exc)) from None
 

@@ -29,6 +29,7 @@ from heard.pipeline.executor import (
     predict_chunks,
     spread_signer,
 )
+from heard.pipeline.leases import ensure_free, holds_run_lease
 from heard.store.bulk import bulk_update_rows
 from heard.store.models import (
     Assignment,
@@ -94,7 +95,10 @@ class QuestionData:
 
 
 def start_run(consultation: Consultation, params: AnalyseParams) -> Run:
-    """A new run, or the unfinished run with the same parameters (resume)."""
+    """A new run, or the unfinished run with the same parameters (resume).
+
+    Raises :class:`~heard.pipeline.leases.LeaseHeld` while another run holds the lease."""
+    ensure_free(consultation)
     unfinished = (
         Run.objects.filter(
             consultation=consultation,
@@ -134,6 +138,7 @@ def _versions(embedder_name: str) -> dict:
     }
 
 
+@holds_run_lease
 def run_analysis(
     run: Run,
     progress: ProgressFn | None = None,

@@ -1,0 +1,128 @@
+"""Run leases: one live analysis per consultation, with two real `heard analyse` processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+WORDS = ("parking", "buses", "rent", "schools", "cycling", "trees", "noise", "housing",
+         "council", "library", "roads", "trains", "water", "energy", "shops")
+
+
+def _env(home: Path, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "HEARD_HOME": str(home), **extra}
+    env.pop("DATABASE_URL", None)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+def _heard(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
+    command = Path(sys.executable).with_name("heard")
+    return subprocess.run([str(command), *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def _start(*args: str, env: dict[str, str]) -> subprocess.Popen:
+    command = Path(sys.executable).with_name("heard")
+    return subprocess.Popen([str(command), *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _lease(home: Path) -> tuple | None:
+    with sqlite3.connect(home / "heard.sqlite3", timeout=30) as db:
+        return db.execute("SELECT holder, run_id FROM heard_runlease").fetchone()
+
+
+def _wait_for_lease(home: Path, process: subprocess.Popen) -> tuple:
+    while process.poll() is None:
+        lease = _lease(home)
+        if lease is not None:
+            return lease
+        time.sleep(0.02)
+    raise AssertionError("the first run ended before it was seen holding the lease: "
+                         + process.stderr.read())
+
+
+@pytest.fixture
+def store(tmp_path, heard_home) -> dict[str, str]:
+    rows = []
+    for n in range(800):
+        a, b, c = WORDS[n % 15], WORDS[(n * 7) % 15], WORDS[(n * 11) % 15]
+        rows.append(f"r{n},More {a} and fewer {b} please; the {c} plan is wrong ({n})")
+    table = tmp_path / "answers.csv"
+    table.write_text("respondent_id,Why?\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    env = _env(heard_home)
+    imported = _heard("import", str(table), "-c", "town", env=env)
+    assert imported.returncode == 0, imported.stderr
+    return env
+
+
+ANALYSE = ("analyse", "town", "--embedder", "static", "--seed", "1")
+
+
+def test_second_run_refused_while_first_holds_the_lease(store, heard_home):
+    first = _start(*ANALYSE, env=store)
+    try:
+        holder, run_id = _wait_for_lease(heard_home, first)
+        os.kill(first.pid, signal.SIGSTOP)  # the first run holds the lease, mid-work
+        try:
+            second = _heard(*ANALYSE, env=store, timeout=120)
+        finally:
+            os.kill(first.pid, signal.SIGCONT)
+        assert second.returncode != 0
+        message = " ".join(second.stderr.split())
+        assert f"'town' is being analysed by run {run_id}" in message
+        assert "--wait" in message and "Traceback" not in message
+        assert first.wait(timeout=300) == 0, first.stderr.read()
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert _lease(heard_home) is None  # released at the end
+    with sqlite3.connect(heard_home / "heard.sqlite3") as db:
+        statuses = db.execute("SELECT status FROM heard_run ORDER BY id").fetchall()
+    assert statuses == [("done",)]  # one run: the second never touched it
+    again = _heard(*ANALYSE, env=store)  # free again: a third run goes ahead
+    assert again.returncode == 0, again.stderr
+
+
+def test_a_crashed_runs_lease_expires(store, heard_home):
+    env = {**store, "HEARD_LEASE_SECONDS": "2"}
+    first = _start(*ANALYSE, env=env)
+    _wait_for_lease(heard_home, first)
+    os.kill(first.pid, signal.SIGKILL)  # crash: no release
+    first.wait(timeout=30)
+    assert _lease(heard_home) is not None
+    refused = _heard(*ANALYSE, env=env, timeout=120)
+    if refused.returncode == 0:  # only if the 2 s lease lapsed before this run began
+        pytest.skip("the machine was too slow to see the crashed run's lease still live")
+    assert "is being analysed" in " ".join(refused.stderr.split())
+    time.sleep(2.5)
+    resumed = _heard(*ANALYSE, env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    with sqlite3.connect(heard_home / "heard.sqlite3") as db:
+        statuses = db.execute("SELECT status FROM heard_run ORDER BY id").fetchall()
+    assert statuses == [("done",)]  # the crashed run was resumed, not run twice
+
+
+def test_wait_takes_the_lease_when_the_first_run_ends(store, heard_home):
+    first = _start(*ANALYSE, env=store)
+    try:
+        _wait_for_lease(heard_home, first)
+        second = _heard(*ANALYSE, "--wait", "300", "--seed", "2", env=store)
+        assert second.returncode == 0, second.stderr
+        assert first.wait(timeout=300) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+    with sqlite3.connect(heard_home / "heard.sqlite3") as db:
+        runs = db.execute("SELECT status, started_at, finished_at FROM heard_run ORDER BY id"
+                          ).fetchall()
+    assert [r[0] for r in runs] == ["done", "done"]
+    assert runs[1][1] >= runs[0][2]  # the second started after the first had finished
