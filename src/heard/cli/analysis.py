@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from heard.cli.common import console, get_consultation, open_store, print_json
+from heard.cli.common import (
+    console,
+    get_consultation,
+    get_question,
+    open_store,
+    print_json,
+    shown,
+    terminal_safe,
+)
 
 EMBEDDERS = ["minilm", "static", "multilingual"]
 
@@ -228,14 +236,14 @@ def themes_cmd(name, question, quotes, as_json):
     consultation = get_consultation(name)
     questions = consultation.questions.filter(kind="open")
     if question:
-        questions = questions.filter(key=question)
+        questions = questions.filter(pk=get_question(consultation, question, "open").pk)
     out = []
     for q in questions:
         rows = theme_table(q)
         out.append({"question": q.key, "text": q.text, "themes": rows})
         if as_json:
             continue
-        table = Table(title=f"{q.key}: {q.text[:90]}", title_justify="left")
+        table = Table(title=shown(f"{q.key}: {q.text[:90]}"), title_justify="left")
         table.add_column("Theme")
         table.add_column("Responses", justify="right")
         table.add_column("Share", justify="right")
@@ -243,11 +251,12 @@ def themes_cmd(name, question, quotes, as_json):
             indent = "  " * row["level"]
             style = "bold" if row["level"] == 0 and row["key"] not in ("other", "empty") else ""
             table.add_row(
-                f"{indent}{row['label']}", str(row["count"]), f"{row['share']:.0%}", style=style
+                f"{indent}{shown(row['label'])}", str(row["count"]), f"{row['share']:.0%}",
+                style=style,
             )
             if quotes:
                 for quote in row["quotes"][:3]:
-                    table.add_row(f"{indent}    [dim]“{quote['text']}”[/dim]", "", "")
+                    table.add_row(f"{indent}    [dim]“{shown(quote['text'])}”[/dim]", "", "")
         if not rows:
             table.add_row("[dim]No themes yet: run `heard analyse`[/dim]", "", "")
         console.print(table)
@@ -276,7 +285,7 @@ def show_cmd(name, question, as_json):
     consultation = get_consultation(name)
     questions = consultation.questions.all()
     if question:
-        questions = questions.filter(key=question)
+        questions = questions.filter(pk=get_question(consultation, question).pk)
     summaries = [question_summary(q) for q in questions]
     run = Run.objects.filter(consultation=consultation, kind="analyse").first()
     if as_json:
@@ -315,13 +324,13 @@ def show_cmd(name, question, as_json):
         stance = ", ".join(f"{k} {v}" for k, v in sorted(s["stance"].items()))
         campaigns = ", ".join(str(c["size"]) for c in s["campaigns"][:5])
         table.add_row(
-            s["id"],
+            shown(s["id"]),
             s["type"],
             str(s["responses"]),
             str(o.get("mapped", 0)),
             str(o.get("other", 0)),
             str(o.get("empty", 0)),
-            stance,
+            shown(stance),
             str(s["evidence_rich"]) if s["type"] == "open" else "",
             f"{len(s['campaigns'])} ({campaigns})" if s["campaigns"] else "",
         )
@@ -367,9 +376,19 @@ def export_cmd(name, fmt, output, question):
     from heard.pipeline.results import EXPORT_COLUMNS, export_rows
 
     consultation = get_consultation(name)
+    if question:
+        get_question(consultation, question)
     output = output or Path(f"{name}-responses.{'jsonl' if fmt == 'json' else fmt}")
-    count = WRITERS[fmt](output, EXPORT_COLUMNS, export_rows(consultation, question))
-    console.print(f"Wrote {count} responses to {output}.")
+    if not output.parent.is_dir():
+        raise click.ClickException(terminal_safe(
+            f"Cannot write {output}: the folder {output.parent} does not exist. Create it "
+            "first, or choose another path with -o."))
+    try:
+        count = WRITERS[fmt](output, EXPORT_COLUMNS, export_rows(consultation, question))
+    except OSError as exc:
+        raise click.ClickException(terminal_safe(
+            f"Cannot write {output}: {exc.strerror or exc}.")) from None
+    console.print(f"Wrote {count} responses to {shown(output)}.")
 
 
 @click.command("suggest-review")
@@ -390,6 +409,7 @@ def suggest_review_cmd(name, question, count, as_json):
     from heard.pipeline.review import suggest_review
 
     consultation = get_consultation(name)
+    get_question(consultation, question, "open")
     try:
         rows = suggest_review(consultation, question, count)
     except ValueError as exc:
@@ -399,10 +419,11 @@ def suggest_review_cmd(name, question, count, as_json):
         return
     from rich.table import Table
 
-    table = Table(title=f"Review next: {question}", title_justify="left")
+    table = Table(title=shown(f"Review next: {question}"), title_justify="left")
     table.add_column("Response")
     table.add_column("Current themes")
     table.add_column("Text")
     for row in rows:
-        table.add_row(str(row["response_id"]), ", ".join(row["themes"]) or "—", row["text"][:160])
+        table.add_row(str(row["response_id"]), shown(", ".join(row["themes"])) or "—",
+                      shown(row["text"][:160]))
     console.print(table)
