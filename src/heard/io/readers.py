@@ -172,13 +172,10 @@ _BINARY_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
 
 
 def _looks_binary(head: bytes) -> bool:
-    """Binary data, not text with a stray NUL: more than 1 byte in 100 is NUL, or more than
-    5 in 100 are control bytes that text never has. (Stray NULs are removed at import.)"""
-    if not head:
-        return False
-    nuls = head.count(0)
-    controls = sum(head.count(b) for b in _BINARY_BYTES)
-    return nuls * 100 > len(head) or controls * 20 > len(head)
+    """Binary data, not text with stray NULs: more than 1 byte in 10 is NUL or a control
+    byte that text never has. (Stray NULs are removed at import, and flagged.)"""
+    controls = sum(head.count(b) for b in _BINARY_BYTES)  # NUL among them
+    return controls * 10 > len(head)
 
 
 def _first_utf8_error(path: Path) -> int | None:

@@ -299,8 +299,7 @@ def read_image(data: bytes, options: ExtractOptions) -> Extracted:
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise Unprocessable(f"damaged or unknown image ({str(exc)[:100]})") from None
     except Image.DecompressionBombError:
-        raise Unprocessable("the image is too large (more pixels than Pillow's safety "
-                            "limit)") from None
+        raise _over("render_pixels", "more than Pillow's own safety limit") from None
     engine = _Ocr(options)
     pages = [engine.page(frame, number) for number, frame in enumerate(frames, start=1)]
     return Extracted("image", pages)
