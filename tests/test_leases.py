@@ -126,3 +126,53 @@ def test_wait_takes_the_lease_when_the_first_run_ends(store, heard_home):
                           ).fetchall()
     assert [r[0] for r in runs] == ["done", "done"]
     assert runs[1][1] >= runs[0][2]  # the second started after the first had finished
+
+
+# --- the lease itself, in one process -------------------------------------------------------
+
+
+@pytest.fixture
+def consultation(db):
+    from heard.store.models import Consultation
+
+    return Consultation.objects.create(name="leased")
+
+
+def test_one_holder_at_a_time_and_expiry(consultation, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from heard.pipeline import leases
+    from heard.store.models import RunLease
+
+    assert leases.try_acquire(consultation, "a")
+    assert not leases.try_acquire(consultation, "b")
+    assert leases.try_acquire(consultation, "a")  # ours already: renewed
+    with pytest.raises(leases.LeaseHeld, match="'leased' is being analysed"):
+        leases.ensure_free(consultation)
+    RunLease.objects.update(expires_at=timezone.now() - timedelta(seconds=1))  # a crash
+    leases.ensure_free(consultation)
+    assert not leases.renew(consultation, "b")
+    assert leases.try_acquire(consultation, "b")  # the expired lease is taken over
+    assert not leases.renew(consultation, "a")  # and "a" knows it lost it
+    leases.release(consultation, "a")  # not the holder: nothing happens
+    assert RunLease.objects.get().holder == "b"
+    leases.release(consultation, "b")
+    assert not RunLease.objects.exists()
+
+
+def test_the_worker_leaves_a_leased_consultation_for_later(consultation, monkeypatch):
+    from heard.pipeline import jobs, leases
+    from heard.pipeline.analysis import AnalyseParams
+    from heard.store.models import Run
+
+    run = jobs.enqueue_analysis(consultation, AnalyseParams())
+    assert leases.try_acquire(consultation, "a run from the command line")
+    assert jobs.claim_next("worker") is None
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.RUNNING)  # claimed just before
+    jobs.run_job(Run.objects.get(pk=run.pk), heartbeat_every=60)
+    run.refresh_from_db()
+    assert run.status == Run.Status.PENDING and run.started_at is None  # untouched, re-queued
+    leases.release(consultation, "a run from the command line")
+    assert jobs.claim_next("worker").pk == run.pk
