@@ -284,6 +284,7 @@ Examples:
 def delete_cmd(name: str, yes: bool, clear_cache: bool, as_json: bool) -> None:
     open_store()
     from django.conf import settings
+    from django.db import connection
 
     from heard.pipeline.deleting import DeleteRefused, delete_consultation
     from heard.pipeline.importing import consultation_status
@@ -312,3 +313,7 @@ def delete_cmd(name: str, yes: bool, clear_cache: bool, as_json: bool) -> None:
         f"{result.vectors_removed} cached vectors and {result.uploads_removed} uploads removed; "
         f"store {result.store_bytes_before / 1e6:.1f} MB → {result.store_bytes_after / 1e6:.1f} MB."
     )
+    if not result.compacted and connection.vendor == "sqlite":
+        console.print("[yellow]The store file was busy and kept its size:[/] the deleted "
+                      "content is overwritten; to shrink the file, stop `heard serve` and run "
+                      "`sqlite3 $HEARD_HOME/heard.sqlite3 VACUUM`.")

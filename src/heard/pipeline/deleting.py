@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from django.db import connection, models, transaction
+from django.db import OperationalError, connection, models, transaction
 from django.utils import timezone
 
 #: (model name, lookup to the consultation), leaf tables first. A test checks it covers every
@@ -59,6 +59,7 @@ class DeleteResult:
     uploads_removed: int = 0
     store_bytes_before: int = 0
     store_bytes_after: int = 0
+    compacted: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -203,15 +204,21 @@ def _store_bytes() -> int:
     return sum(p.stat().st_size for p in _store_files() if p.is_file())
 
 
-def shrink_store() -> None:
-    """Give the freed space back to the file system. SQLite: VACUUM rewrites the file
-    without free pages, and a checkpoint empties the write-ahead log. (PostgreSQL reuses
-    the space of deleted rows by itself; VACUUM FULL is a job for its administrator.)"""
+def shrink_store() -> bool:
+    """Give the freed space back to the file system; False when the store was too busy.
+
+    SQLite: VACUUM rewrites the file without free pages, and a checkpoint empties the
+    write-ahead log. (PostgreSQL reuses the space of deleted rows by itself; VACUUM FULL
+    is a job for its administrator.)"""
     if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM")
-        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return False
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM")
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except OperationalError:  # another process kept the store busy past the timeout
+        return False
+    return True
 
 
 @contextmanager
@@ -286,6 +293,6 @@ def delete_consultation(
     for folder in uploads:
         shutil.rmtree(folder, ignore_errors=True)
         result.uploads_removed += 1
-    shrink_store()
+    result.compacted = shrink_store()
     result.store_bytes_after = _store_bytes()
     return result
