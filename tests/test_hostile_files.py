@@ -604,3 +604,19 @@ def test_limits_come_from_the_environment(monkeypatch):
         assert limit(spec.key) == 12_345
         monkeypatch.setenv(spec.env, "nonsense")
         assert limit(spec.key) == spec.default
+
+
+def test_cleaned_headers_still_find_their_data(tmp_path):
+    """Headers lose invisible characters; the cells under them are still read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from heard.io.readers import read_tables
+
+    pq.write_table(pa.table({"id": [1], "q1\u200b": ["hello"]}), tmp_path / "a.parquet")
+    _write(tmp_path / "a.jsonl", '{"id": 1, "q1\\u200b": "hello"}\n')
+    _write(tmp_path / "a.csv", "id,q1\u200b\n1,hello\n")
+    for name in ("a.parquet", "a.jsonl", "a.csv"):
+        table = read_tables(tmp_path / name)[0]
+        assert table.columns == ["id", "q1"]
+        assert [cells for _, cells in table.rows()] == [["1", "hello"]]

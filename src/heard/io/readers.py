@@ -633,7 +633,9 @@ def read_parquet(path: Path) -> Table:
             file=path,
             hint="Write the file again; it may be truncated or not Parquet at all.",
         ) from None
-    columns = _check_header(list(parquet.schema_arrow.names), path)
+    raw_names = list(parquet.schema_arrow.names)
+    columns = _check_header(raw_names, path)
+    fields = raw_names[: len(columns)]  # the names in the file (headers are cleaned)
     if parquet.metadata.num_rows == 0:
         raise InputError("the Parquet file has no rows", file=path)
     limits.check("rows", parquet.metadata.num_rows, file=path)
@@ -644,7 +646,7 @@ def read_parquet(path: Path) -> Table:
         try:
             for batch in pq.ParquetFile(path).iter_batches(batch_size=5000):
                 data = batch.to_pydict()
-                values = [data[name] for name in columns]
+                values = [data[name] for name in fields]
                 for index in range(batch.num_rows):
                     number += 1
                     yield number, [_json_cell(column[index]) for column in values]
