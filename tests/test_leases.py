@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -93,17 +94,20 @@ def test_second_run_refused_while_first_holds_the_lease(store, heard_home):
 
 
 def test_a_crashed_runs_lease_expires(store, heard_home):
-    env = {**store, "HEARD_LEASE_SECONDS": "2"}
+    env = {**store, "HEARD_LEASE_SECONDS": "10"}
     first = _start(*ANALYSE, env=env)
     _wait_for_lease(heard_home, first)
     os.kill(first.pid, signal.SIGKILL)  # crash: no release
     first.wait(timeout=30)
     assert _lease(heard_home) is not None
     refused = _heard(*ANALYSE, env=env, timeout=120)
-    if refused.returncode == 0:  # only if the 2 s lease lapsed before this run began
+    if refused.returncode == 0:  # only if the 10 s lease lapsed before this run began
         pytest.skip("the machine was too slow to see the crashed run's lease still live")
     assert "is being analysed" in " ".join(refused.stderr.split())
-    time.sleep(2.5)
+    with sqlite3.connect(heard_home / "heard.sqlite3") as db:
+        expires = db.execute("SELECT expires_at FROM heard_runlease").fetchone()[0]
+    left = datetime.fromisoformat(expires).replace(tzinfo=UTC) - datetime.now(UTC)
+    time.sleep(max(left.total_seconds(), 0) + 0.5)  # no heartbeat since the crash: expired
     resumed = _heard(*ANALYSE, env=env)
     assert resumed.returncode == 0, resumed.stderr
     with sqlite3.connect(heard_home / "heard.sqlite3") as db:
