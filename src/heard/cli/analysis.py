@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from heard.cli.common import console, get_consultation, open_store, print_json
+from heard.cli.common import (
+    console,
+    get_consultation,
+    get_question,
+    open_store,
+    print_json,
+    shown,
+    terminal_safe,
+)
 from heard.io.writers import EXPORT_FORMATS, write_export
 
 EMBEDDERS = ["minilm", "static", "multilingual"]
@@ -53,9 +61,12 @@ EMBEDDERS = ["minilm", "static", "multilingual"]
               help="With --ray: workers to start (default: every CPU Ray has).")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=4096, show_default=True,
               help="Texts per chunk of work handed to a worker.")
+@click.option("--wait", type=click.FloatRange(min=0), default=0.0, metavar="SECONDS",
+              help="If another run is analysing this consultation, wait up to SECONDS for it "
+                   "to finish (by default: stop at once with a message).")
 def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, llm_name,
                 llm_config, llm_budget, llm_stages, estimate, ray_address, ray_workers,
-                chunk_size):
+                chunk_size, wait):
     """Find themes, map every response, and read stance, evidence and campaigns.
 
     \b
@@ -71,6 +82,7 @@ def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, 
     """
     open_store()
     from heard.pipeline.analysis import AnalyseParams, start_run
+    from heard.pipeline.leases import LeaseHeld, wait_for_lease
     from heard.store.models import Run
 
     consultation = get_consultation(name)
@@ -95,11 +107,18 @@ def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, 
         raise click.ClickException("--ray-workers needs --ray.")
     executor = _ray_executor(ray_address, ray_workers, embedder) if ray_address else None
     try:
+        wait_for_lease(consultation, wait)
         run = start_run(consultation, params)
         if run.state.get("done"):
             done = len(run.state["done"])
             console.print(f"Resuming run {run.id}: {done} question(s) already done.")
-        run = _run_with_progress(run, executor, chunk_size)
+        try:
+            run = _run_with_progress(run, executor, chunk_size, wait)
+        except LeaseHeld:
+            _drop_unstarted(run)
+            raise
+    except LeaseHeld as exc:
+        raise click.ClickException(str(exc)) from None
     finally:
         if executor is not None:
             executor.close()
@@ -124,7 +143,20 @@ def _ray_executor(address: str, workers: int | None, embedder: str):
     return executor
 
 
-def _run_with_progress(run, executor, chunk_size):
+def _drop_unstarted(run) -> None:
+    """A run this command created but never started (another run held the lease): cancel it,
+    so no worker picks it up later."""
+    from django.utils import timezone
+
+    from heard.store.models import Run
+
+    Run.objects.filter(pk=run.pk, status=Run.Status.PENDING, started_at__isnull=True).update(
+        status=Run.Status.CANCELLED, finished_at=timezone.now(),
+        error="not started: another run was analysing the consultation",
+    )
+
+
+def _run_with_progress(run, executor, chunk_size, wait: float = 0.0):
     from heard.cli.common import progress_bar
     from heard.pipeline.analysis import AnalysisError, run_analysis
 
@@ -137,7 +169,8 @@ def _run_with_progress(run, executor, chunk_size):
                 click.echo(f"  {stage} ({fraction:.0%})", err=True)
 
         try:
-            return run_analysis(run, progress=report, executor=executor, chunk_size=chunk_size)
+            return run_analysis(run, progress=report, executor=executor, chunk_size=chunk_size,
+                                lease_wait=wait)
         except AnalysisError as exc:
             raise click.ClickException(str(exc)) from None
 
@@ -214,24 +247,24 @@ def themes_cmd(name, question, quotes, as_json):
     consultation = get_consultation(name)
     questions = consultation.questions.filter(kind="open")
     if question:
-        questions = questions.filter(key=question)
+        questions = questions.filter(pk=get_question(consultation, question, "open").pk)
     out = []
     for q in questions:
         result = question_results(q)
         out.append(_themes_json(result))
         if as_json:
             continue
-        table = Table(title=f"{q.key}: {q.text[:90]}", title_justify="left")
+        table = Table(title=shown(f"{q.key}: {q.text[:90]}"), title_justify="left")
         table.add_column("Theme")
         table.add_column("Responses", justify="right")
         table.add_column("Share", justify="right")
         for row in result.themes:
             indent = "  " * row.level
-            table.add_row(f"{indent}{row.label}", str(row.count), f"{row.share:.0%}",
+            table.add_row(f"{indent}{shown(row.label)}", str(row.count), f"{row.share:.0%}",
                           style="" if row.level else "bold")
             if quotes:
                 for quote in row.quotes[:3]:
-                    table.add_row(f"{indent}    [dim]“{quote['text']}”[/dim]", "", "")
+                    table.add_row(f"{indent}    [dim]“{shown(quote['text'])}”[/dim]", "", "")
         o = result.outcomes
         if o.other:
             table.add_row("Other", str(o.other), f"{result.other_share:.0%}")
@@ -334,14 +367,14 @@ def show_cmd(name, question, as_json):
         campaigns = s.get("campaigns", [])
         sizes = ", ".join(str(c["size"]) for c in campaigns[:5])
         table.add_row(
-            s["id"],
+            shown(s["id"]),
             s["type"],
             str(s["responses"]),
             str(o["mapped"]),
             str(o["other"]),
             str(o["empty"]),
             str(o["unprocessable"]),
-            stance,
+            shown(stance),
             str(s["evidence_rich"]) if s["type"] == "open" else "",
             f"{len(campaigns)} ({sizes})" if campaigns else "",
         )
@@ -408,11 +441,21 @@ def export_cmd(name, fmt, output, question, redact):
     from heard.results import EXPORT_COLUMNS, export_rows
 
     consultation = get_consultation(name)
+    if question:
+        get_question(consultation, question)
     export_format = EXPORT_FORMATS[fmt]
     output = output or Path(export_format.file_name(f"{name}-responses"))
-    count = write_export(export_format, output, EXPORT_COLUMNS,
-                         export_rows(consultation, question), redact=redact)
-    console.print(f"Wrote {count} responses to {output}.")
+    if not output.parent.is_dir():
+        raise click.ClickException(terminal_safe(
+            f"Cannot write {output}: the folder {output.parent} does not exist. Create it "
+            "first, or choose another path with -o."))
+    try:
+        count = write_export(export_format, output, EXPORT_COLUMNS,
+                             export_rows(consultation, question), redact=redact)
+    except OSError as exc:
+        raise click.ClickException(terminal_safe(
+            f"Cannot write {output}: {exc.strerror or exc}.")) from None
+    console.print(f"Wrote {count} responses to {shown(output)}.")
 
 
 @click.command("suggest-review")
@@ -433,6 +476,7 @@ def suggest_review_cmd(name, question, count, as_json):
     from heard.pipeline.review import suggest_review
 
     consultation = get_consultation(name)
+    get_question(consultation, question, "open")
     try:
         rows = suggest_review(consultation, question, count)
     except ValueError as exc:
@@ -442,10 +486,11 @@ def suggest_review_cmd(name, question, count, as_json):
         return
     from rich.table import Table
 
-    table = Table(title=f"Review next: {question}", title_justify="left")
+    table = Table(title=shown(f"Review next: {question}"), title_justify="left")
     table.add_column("Response")
     table.add_column("Current themes")
     table.add_column("Text")
     for row in rows:
-        table.add_row(str(row["response_id"]), ", ".join(row["themes"]) or "—", row["text"][:160])
+        table.add_row(str(row["response_id"]), shown(", ".join(row["themes"])) or "—",
+                      shown(row["text"][:160]))
     console.print(table)

@@ -15,6 +15,7 @@ from heard.cli.common import (
     open_store,
     print_json,
     progress_bar,
+    shown,
 )
 from heard.io.errors import InputError
 
@@ -52,7 +53,7 @@ consultation is refused. See docs/import.md for the mapping file.
 def _preview(result) -> None:
     """The column table of every input table."""
     for table in result.plan.tables:
-        title = f"{table.table.label}: {table.shape} form, {table.export} export"
+        title = shown(f"{table.table.label}: {table.shape} form, {table.export} export")
         grid = RichTable(title=title, title_justify="left")
         for header in ("column", "type", "reason", "filled", "distinct", "sample values"):
             grid.add_column(header, overflow="fold")
@@ -62,12 +63,12 @@ def _preview(result) -> None:
             if column.paired_with:
                 role += f" (why? for {column.paired_with})"
             grid.add_row(
-                column.name[:50],
-                role,
-                column.reason,
+                shown(column.name[:50]),
+                shown(role),
+                shown(column.reason),
                 str(profile.non_empty) if profile else "",
                 str(profile.distinct) if profile else "",
-                " | ".join(profile.samples) if profile else "",
+                shown(" | ".join(profile.samples)) if profile else "",
             )
         console.print(grid)
 
@@ -79,7 +80,7 @@ def _report(result) -> None:
     for header in ("question", "type", "answers", "empty"):
         grid.add_column(header, overflow="fold")
     for question in report.questions.values():
-        grid.add_row(question.key[:60], question.kind, str(question.responses),
+        grid.add_row(shown(question.key[:60]), question.kind, str(question.responses),
                      str(question.empty))
     console.print(grid)
     console.print(
@@ -88,22 +89,23 @@ def _report(result) -> None:
     )
     duplicates = sum(report.duplicate_ids.values())
     if duplicates:
-        examples = ", ".join(str(e["id"]) for e in report.duplicate_examples[:5])
+        examples = shown(", ".join(str(e["id"]) for e in report.duplicate_examples[:5]))
         console.print(f"[yellow]Duplicate ids: {duplicates} repeats[/] (e.g. {examples}); "
                       "their answers are kept under one respondent.")
     for reason, count in sorted(report.suspicious.items()):
         examples = [e for e in report.suspicious_examples if e["reason"] == reason][:3]
-        where = "; ".join(f"{e['file']} row {e['row']} column {e['column']!r}" for e in examples)
+        where = shown("; ".join(f"{e['file']} row {e['row']} column {e['column']!r}"
+                                for e in examples))
         console.print(f"[yellow]Suspicious cells ({reason}): {count}[/] e.g. {where}")
     if report.suspicious.get("formula"):
         console.print("  Formula-like cells are stored as plain text and never evaluated.")
     for example in report.skipped_examples[:5]:
-        console.print(f"[yellow]Skipped[/] {example['file']} row {example['row']}: "
-                      f"{example['reason']}")
+        console.print(f"[yellow]Skipped[/] {shown(example['file'])} row {example['row']}: "
+                      f"{shown(example['reason'])}")
     for warning in report.warnings:
-        console.print(f"[yellow]Warning:[/] {warning}")
+        console.print(f"[yellow]Warning:[/] {shown(warning)}")
     for note in report.notes:
-        console.print(f"Note: {note}")
+        console.print(f"Note: {shown(note)}")
 
 
 def _documents_preview(documents: dict) -> None:
@@ -117,9 +119,11 @@ def _documents_preview(documents: dict) -> None:
             target = f"{part.get('question', '')}" + (f" ← {heading[:50]!r}" if heading else "")
             pages = part.get("pages")
             grid.add_row(
-                (part.get("file") or row["file"]) if number == 0 else f"  {part.get('file', '')}",
-                row["respondent"][:40] if number == 0 else "", row["link"] if number == 0 else "",
-                target, f"{pages[0]}–{pages[1]}" if pages else "", part.get("outcome", ""),
+                shown((part.get("file") or row["file"]) if number == 0
+                      else f"  {part.get('file', '')}"),
+                shown(row["respondent"][:40]) if number == 0 else "",
+                row["link"] if number == 0 else "",
+                shown(target), f"{pages[0]}–{pages[1]}" if pages else "", part.get("outcome", ""),
             )
     console.print(grid)
     if len(documents["documents"]) > 200:
@@ -133,15 +137,18 @@ def _documents_summary(documents: dict) -> None:
                   f"), linked by {links or '-'}; read by {methods or '-'}; "
                   f"{len(documents['splits'])} split by question headings.")
     for item in documents["unprocessable"][:20]:
-        console.print(f"[yellow]Unprocessable[/] {item['file']}: {item['reason']}",
+        console.print(f"[yellow]Unprocessable[/] {shown(item['file'])}: "
+                      f"{shown(item['reason'])}",
                       highlight=False)
     if len(documents["unprocessable"]) > 20:
         console.print(f"… and {len(documents['unprocessable']) - 20} more unprocessable.")
     for item in documents["needs_check"][:10]:
-        console.print(f"[yellow]Check by eye[/] {item['file']}: low OCR confidence on pages "
+        console.print(f"[yellow]Check by eye[/] {shown(item['file'])}: low OCR confidence "
+                      "on pages "
                       f"{item['pages']}", highlight=False)
     for item in documents["skipped"][:10]:
-        console.print(f"Skipped {item['file']}: {item['reason']}", highlight=False)
+        console.print(f"Skipped {shown(item['file'])}: {shown(item['reason'])}",
+                      highlight=False)
 
 
 @click.command(name="import", help=IMPORT_HELP)
@@ -173,7 +180,7 @@ def import_cmd(
                 on_rows=lambda n: progress.advance(task, n), documents=documents,
             )
     except InputError as exc:
-        err_console.print(f"[bold red]Cannot import:[/] {exc.describe()}", highlight=False,
+        err_console.print(f"[bold red]Cannot import:[/] {shown(exc.describe())}", highlight=False,
                           markup=True)
         sys.exit(1)
     if as_json:
@@ -200,8 +207,8 @@ def import_cmd(
     else:
         console.print(
             f"[green]Imported[/] {result.responses_stored} answers from "
-            f"{result.respondents_created} new respondents into {consultation!r}. "
-            f"Next: heard status {consultation}"
+            f"{result.respondents_created} new respondents into {shown(repr(consultation))}. "
+            f"Next: heard status {shown(consultation)}"
         )
 
 
@@ -227,8 +234,9 @@ def status_cmd(name: str, as_json: bool) -> None:
         print_json(status)
         return
     kinds = ", ".join(f"{k}: {v}" for k, v in sorted(status["respondent_kinds"].items()))
-    console.print(f"[bold]{status['consultation']}[/]: {status['respondents']} respondents "
-                  f"({kinds}), {status['responses']} answers, {status['empty']} empty")
+    console.print(f"[bold]{shown(status['consultation'])}[/]: {status['respondents']} "
+                  f"respondents ({shown(kinds)}), {status['responses']} answers, "
+                  f"{status['empty']} empty")
     grid = RichTable(title="Questions", title_justify="left")
     for header in ("id", "type", "answers", "no substantive answer", "text"):
         grid.add_column(header, overflow="fold")
@@ -236,16 +244,18 @@ def status_cmd(name: str, as_json: bool) -> None:
         kind = question["type"]
         if question.get("paired_closed"):
             kind += f" (follows {question['paired_closed']})"
-        grid.add_row(question["id"][:40], kind, str(question["responses"]),
-                     str(question["empty"]), question["text"][:80])
+        grid.add_row(shown(question["id"][:40]), shown(kind), str(question["responses"]),
+                     str(question["empty"]), shown(question["text"][:80]))
     console.print(grid)
     if status["demographics"]:
-        console.print("Respondent details: " + ", ".join(d["id"] for d in status["demographics"]))
+        console.print("Respondent details: "
+                      + shown(", ".join(d["id"] for d in status["demographics"])))
     imports = RichTable(title="Imports", title_justify="left")
     for header in ("#", "files", "rows read", "rows skipped", "answers stored", "when"):
         imports.add_column(header, overflow="fold")
     for batch in status["imports"]:
-        imports.add_row(str(batch["id"]), ", ".join(batch["files"]), str(batch["rows_read"]),
+        imports.add_row(str(batch["id"]), shown(", ".join(batch["files"])),
+                        str(batch["rows_read"]),
                         str(batch["rows_skipped"]), str(batch["responses_stored"]),
                         batch["created_at"][:19])
     console.print(imports)
@@ -274,6 +284,7 @@ Examples:
 def delete_cmd(name: str, yes: bool, clear_cache: bool, as_json: bool) -> None:
     open_store()
     from django.conf import settings
+    from django.db import connection
 
     from heard.pipeline.deleting import DeleteRefused, delete_consultation
     from heard.pipeline.importing import consultation_status
@@ -296,8 +307,13 @@ def delete_cmd(name: str, yes: bool, clear_cache: bool, as_json: bool) -> None:
         return
     rows = result.rows
     console.print(
-        f"[green]Deleted[/] {name!r}: {rows.get('Respondent', 0)} respondents, "
+        f"[green]Deleted[/] {shown(repr(name))}: {rows.get('Respondent', 0)} respondents, "
         f"{rows.get('Response', 0)} answers, {rows.get('Run', 0)} runs, "
         f"{rows.get('Theme', 0)} themes; {result.documents_removed} stored documents and "
-        f"{result.vectors_removed} cached vectors removed."
+        f"{result.vectors_removed} cached vectors and {result.uploads_removed} uploads removed; "
+        f"store {result.store_bytes_before / 1e6:.1f} MB → {result.store_bytes_after / 1e6:.1f} MB."
     )
+    if not result.compacted and connection.vendor == "sqlite":
+        console.print("[yellow]The store file was busy and kept its size:[/] the deleted "
+                      "content is overwritten; to shrink the file, stop `heard serve` and run "
+                      "`sqlite3 $HEARD_HOME/heard.sqlite3 VACUUM`.")

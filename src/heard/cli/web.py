@@ -49,7 +49,8 @@ Examples:
   heard serve --trusted-proxy 127.0.0.1      # nginx on this machine
 """)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to listen on (1-65535).")
 @click.option("--threads", default=4, show_default=True, type=int, help="Request threads.")
 @click.option("--worker/--no-worker", default=True, show_default=True,
               help="Run analysis jobs in this process.")

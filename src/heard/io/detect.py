@@ -56,6 +56,11 @@ LONG_TEXT = ("text", "answer", "response", "response_text", "answer_text", "comm
 LONG_RESPONSE_KEY = ("answer_id", "response_id", "comment_id")
 REGULATIONS_COLUMNS = {"Document ID", "Document Type", "Comment", "Tracking Number"}
 POLIS_COLUMNS = {"comment-id", "author-id", "comment-body"}
+# Other files of a Polis export: votes, not answers.
+POLIS_VOTE_FILES = {
+    "participants-votes.csv": {"participant", "n-votes", "n-agree"},
+    "votes.csv": {"voter-id", "vote", "comment-id"},
+}
 
 
 @dataclass
@@ -525,6 +530,16 @@ def plan_table(table: Table, mapping: Mapping | None) -> TablePlan:
         return plan
     if POLIS_COLUMNS <= names and not mapping:
         return plan_polis(table)
+    for polis_file, signature in POLIS_VOTE_FILES.items():
+        if signature <= names and not mapping:
+            raise InputError(
+                f"this is a Polis {polis_file} (how each participant voted on each comment), "
+                "not the answers themselves",
+                file=table.label,
+                row=1,
+                hint="Import comments.csv from the same Polis export, or the export folder "
+                "itself; Heard reads the comments as the answers.",
+            )
     if REGULATIONS_COLUMNS <= names:
         return plan_regulations(table, mapping)
     if table.export == "qualtrics":
@@ -551,6 +566,10 @@ def plan_import(paths: list[Path], mapping: Mapping | None = None) -> ImportPlan
                     hint="Pass the data file itself, or a folder with questions.csv and "
                     "responses.csv.",
                 )
+            for file in (questions_file, responses_file):
+                if file.is_symlink():
+                    raise InputError("this is a symbolic link; links are not followed",
+                                     file=file, hint="Copy the file itself into the folder.")
             texts = _read_question_texts(questions_file) if questions_file.exists() else {}
             for file in (questions_file, responses_file):
                 if file.exists():

@@ -12,10 +12,12 @@ import csv
 import hashlib
 import io
 import json
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from heard.io import limits
 from heard.io.errors import InputError
 
 # Cells up to this size are read; the csv module's default limit (128 KiB) is far too small
@@ -129,9 +131,9 @@ def detect_encoding(path: Path) -> str:
             return "utf-16-le"
         if even_nuls > 0.4 * half and odd_nuls < 0.05 * half:
             return "utf-16-be"
-    if b"\x00" in head:
+    if _looks_binary(head):
         raise InputError(
-            "this looks like a binary file, not text (it contains NUL bytes)",
+            "this looks like a binary file, not text (it is full of NUL and control bytes)",
             file=path,
             hint="Export the data as CSV, XLSX, JSONL or Parquet with the matching extension.",
         )
@@ -164,6 +166,16 @@ def detect_encoding(path: Path) -> str:
             hint="Re-save it as UTF-8 CSV.",
         )
     return best.encoding
+
+
+_BINARY_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
+
+
+def _looks_binary(head: bytes) -> bool:
+    """Binary data, not text with stray NULs: more than 1 byte in 10 is NUL or a control
+    byte that text never has. (Stray NULs are removed at import, and flagged.)"""
+    controls = sum(head.count(b) for b in _BINARY_BYTES)  # NUL among them
+    return controls * 10 > len(head)
 
 
 def _first_utf8_error(path: Path) -> int | None:
@@ -206,9 +218,33 @@ def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:
     return open(path, encoding=encoding, newline="")
 
 
+# Characters that make two headers look alike: controls (but tab and line breaks) and
+# Unicode "format" characters (zero-width spaces and joiners, bidi controls, BOM, soft hyphen).
+_KEEP_CONTROLS = {"\t", "\n", "\r", "\x00"}
+
+
+def _invisible(char: str) -> bool:
+    return char not in _KEEP_CONTROLS and unicodedata.category(char) in ("Cc", "Cf")
+
+
+def clean_header(name: str) -> tuple[str, list[str]]:
+    """(the header without invisible characters, the code points removed)."""
+    removed = [f"U+{ord(c):04X}" for c in name if _invisible(c)]
+    if not removed:
+        return name.strip(), []
+    return "".join(c for c in name if not _invisible(c)).strip(), removed
+
+
 def _check_header(columns: list[str], path: Path, sheet: str | None = None) -> list[str]:
     where = f"{path}[{sheet}]" if sheet else path
-    names = [str(c).strip() if c is not None else "" for c in columns]
+    limits.check("columns", len(columns), file=where, row=1)
+    names: list[str] = []
+    cleaned: dict[int, list[str]] = {}
+    for position, cell in enumerate(columns, start=1):
+        name, removed = clean_header(str(cell) if cell is not None else "")
+        if removed:
+            cleaned[position] = removed
+        names.append(name)
     while names and not names[-1]:
         names.pop()  # trailing empty header cells (common in spreadsheets)
     if not names:
@@ -231,8 +267,11 @@ def _check_header(columns: list[str], path: Path, sheet: str | None = None) -> l
                 hint="Give every column a header, or delete the empty column.",
             )
         if name in seen:
+            invisible = sorted({c for p in (seen[name], position) for c in cleaned.get(p, [])})
+            note = (f"; they differ only by invisible characters ({', '.join(invisible)}), "
+                    "which Heard removes from headers" if invisible else "")
             raise InputError(
-                f"two columns are called {name!r} (columns {seen[name]} and {position})",
+                f"two columns are called {name!r} (columns {seen[name]} and {position}){note}",
                 file=where,
                 row=1,
                 column=name,
@@ -294,15 +333,30 @@ def read_csv(path: Path) -> Table:
     return table
 
 
+def _max_rows(width: int) -> int:
+    """The last row number a table of ``width`` columns may have, under both limits."""
+    return min(limits.limit("rows"), limits.limit("cells") // max(width, 1)) + 1
+
+
+def _refuse_rows(file: str | Path, width: int, row: int) -> None:
+    """Raise the limit (rows or cells) that row number ``row`` goes over."""
+    if row - 1 > limits.limit("rows"):
+        raise limits.LimitExceeded("rows", f"more than {row - 2:,}", file=file, row=row)
+    raise limits.LimitExceeded("cells", f"more than {(row - 2) * width:,}", file=file, row=row)
+
+
 def _csv_rows(
     path: Path, encoding: str, delimiter: str, columns: list[str], header_rows: int
 ) -> Iterator[tuple[int, list[str]]]:
     width = len(columns)
+    max_rows = _max_rows(width)
     with _open_text(path, encoding) as handle:
         reader = csv.reader(handle, delimiter=delimiter, strict=True)
         row_number = 0
         while True:
             row_number += 1
+            if row_number > max_rows:
+                _refuse_rows(path, width, row_number)
             start_line = reader.line_num + 1
             try:
                 cells = next(reader)
@@ -368,20 +422,11 @@ def _cell_text(value: object) -> str:
 
 def read_xlsx(path: Path) -> list[Table]:
     """One table per sheet that has a header and at least one data row."""
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=False)
-    except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise InputError(
-            f"this is not a readable XLSX workbook ({type(exc).__name__}: {exc})",
-            file=path,
-            hint="Open it in a spreadsheet program and save it again as .xlsx.",
-        ) from None
+    workbook = _open_workbook(path)
     tables = []
     try:
         for sheet in workbook.worksheets:
-            rows = sheet.iter_rows(values_only=True)
+            rows = _sheet_rows(sheet, path)
             header = next(rows, None)
             if header is None or not any(v not in (None, "") for v in header):
                 continue
@@ -400,18 +445,55 @@ def read_xlsx(path: Path) -> list[Table]:
     return tables
 
 
+def _open_workbook(path: Path):
+    """The workbook in read-only mode, after checking the archive's declared sizes (a
+    gigabyte of shared strings is refused before openpyxl loads them)."""
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            limits.check_zip_members(archive, path)
+        return load_workbook(path, read_only=True, data_only=False)
+    except limits.LimitExceeded:
+        raise
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise InputError(
+            f"this is not a readable XLSX workbook ({type(exc).__name__}: {exc})",
+            file=path,
+            hint="Open it in a spreadsheet program and save it again as .xlsx.",
+        ) from None
+
+
+def _sheet_rows(sheet, path: Path) -> Iterator[tuple]:
+    """The sheet's rows, read sparsely: the dimension a sheet declares (``A1:XFD1048576``)
+    is checked against the limits and then ignored, so empty rows cost nothing."""
+    where = f"{path}[{sheet.title}]"
+    declared_rows, declared_columns = sheet.max_row or 0, sheet.max_column or 0
+    limits.check("columns", declared_columns, file=where)
+    limits.check("sheet_cells", declared_rows * declared_columns, file=where)
+    sheet.reset_dimensions()
+    max_columns = limits.limit("columns")
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if len(values) > max_columns:
+            raise limits.LimitExceeded("columns", len(values), file=where, row=number)
+        yield values
+
+
 def _xlsx_table(path: Path, sheet_name: str, columns: list[str]) -> Table:
     width = len(columns)
 
     def open_rows() -> Iterator[tuple[int, list[str]]]:
-        from openpyxl import load_workbook
-
-        workbook = load_workbook(path, read_only=True, data_only=False)
+        workbook = _open_workbook(path)
+        max_rows = _max_rows(width)
         try:
             sheet = workbook[sheet_name]
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            for number, values in enumerate(_sheet_rows(sheet, path), start=1):
                 if number == 1:
                     continue
+                if number > max_rows:
+                    _refuse_rows(f"{path}[{sheet_name}]", width, number)
                 cells = [_cell_text(v) for v in values]
                 if not any(c.strip() for c in cells):
                     continue
@@ -452,10 +534,13 @@ def _json_cell(value: object) -> str:
 
 
 def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[int, dict]]:
+    max_rows = limits.limit("rows")
     with path.open(encoding=encoding) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
+            if number > max_rows:
+                _refuse_rows(path, 1, number + 1)
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
@@ -464,6 +549,21 @@ def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[int, dict]]:
                     file=path,
                     row=number,
                     hint="Each line of a JSONL file must be one JSON object.",
+                ) from None
+            except RecursionError:
+                raise InputError(
+                    "this line nests arrays or objects too deeply to read",
+                    file=path,
+                    row=number,
+                    hint="Each line should be one flat JSON object of answers, "
+                    'e.g. {"id": 1, "q1": "…"}.',
+                ) from None
+            except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+                raise InputError(
+                    f"this line has a value that cannot be read ({str(exc)[:100]})",
+                    file=path,
+                    row=number,
+                    hint="Write very long numbers as strings (in quotes).",
                 ) from None
             if not isinstance(record, dict):
                 raise InputError(
@@ -480,13 +580,19 @@ def read_jsonl(path: Path) -> Table:
     encoding = detect_encoding(path)
     columns: dict[str, None] = {}
     count = 0
-    for _, record in _jsonl_records(path, encoding):
+    for number, record in _jsonl_records(path, encoding):
         count += 1
         for key in record:
             columns.setdefault(str(key), None)
+        if len(columns) > limits.limit("columns"):
+            raise limits.LimitExceeded("columns", f"{len(columns):,} keys by this line",
+                                       file=path, row=number)
+        limits.check("cells", count * len(columns), file=path, row=number)
     if count == 0:
         raise InputError("the file has no JSON records", file=path)
-    names = list(columns)
+    names = [clean_header(name)[0] for name in columns]
+    if len(set(names)) < len(names):
+        _check_header(list(columns), path)  # names the keys that differ by invisible chars
     for position, name in enumerate(names, start=1):
         if "\x00" in name:
             raise InputError(
@@ -496,9 +602,18 @@ def read_jsonl(path: Path) -> Table:
                 hint="Remove the NUL (a zero byte, \\u0000) from the key's name.",
             )
 
+    keys = list(columns)
+
     def open_rows() -> Iterator[tuple[int, list[str]]]:
         for number, record in _jsonl_records(path, encoding):
-            yield number, [_json_cell(record.get(name)) for name in names]
+            try:
+                cells = [_json_cell(record.get(key)) for key in keys]
+            except RecursionError:
+                raise InputError("this line nests arrays or objects too deeply to read",
+                                 file=path, row=number,
+                                 hint="Each line should be one flat JSON object of answers.",
+                                 ) from None
+            yield number, cells
 
     return Table(file=path, format="jsonl", columns=names, open_rows=open_rows, encoding=encoding)
 
@@ -518,16 +633,20 @@ def read_parquet(path: Path) -> Table:
             file=path,
             hint="Write the file again; it may be truncated or not Parquet at all.",
         ) from None
-    columns = _check_header(list(parquet.schema_arrow.names), path)
+    raw_names = list(parquet.schema_arrow.names)
+    columns = _check_header(raw_names, path)
+    fields = raw_names[: len(columns)]  # the names in the file (headers are cleaned)
     if parquet.metadata.num_rows == 0:
         raise InputError("the Parquet file has no rows", file=path)
+    limits.check("rows", parquet.metadata.num_rows, file=path)
+    limits.check("cells", parquet.metadata.num_rows * len(columns), file=path)
 
     def open_rows() -> Iterator[tuple[int, list[str]]]:
         number = 0
         try:
             for batch in pq.ParquetFile(path).iter_batches(batch_size=5000):
                 data = batch.to_pydict()
-                values = [data[name] for name in columns]
+                values = [data[name] for name in fields]
                 for index in range(batch.num_rows):
                     number += 1
                     yield number, [_json_cell(column[index]) for column in values]

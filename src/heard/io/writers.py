@@ -23,9 +23,21 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
+# Characters a spreadsheet may skip or drop before a formula: controls, spaces, and
+# invisible format characters (a byte-order mark, zero-width spaces).
+_LEADING_IGNORED = re.compile(r"^[\x00-\x20\x7f-\x9f\u00a0\u00ad\u200b-\u200f\u2028-\u202f"
+                              r"\u2060-\u2064\ufeff]+")
+
+
 def neutralise_cell(value: Any) -> Any:
-    """Prefix text that a spreadsheet would treat as a formula with an apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """Prefix text that a spreadsheet would treat as a formula with an apostrophe, also when
+    control or invisible characters come before the ``=``."""
+    if not isinstance(value, str):
+        return value
+    skipped = _LEADING_IGNORED.match(value)
+    if value.startswith(FORMULA_PREFIXES) or (
+        skipped and value.startswith(FORMULA_PREFIXES, skipped.end())
+    ):
         return "'" + value
     return value
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from heard import __version__
 from heard.analysis.executor import DEFAULT_CHUNK_SIZE, Executor, InProcess, SpreadEmbedder
+from heard.pipeline.leases import ensure_free, holds_run_lease
 from heard.store.bulk import bulk_update_rows
 from heard.store.models import (
     Assignment,
@@ -103,7 +104,10 @@ class QuestionData:
 
 
 def start_run(consultation: Consultation, params: AnalyseParams) -> Run:
-    """A new run, or the unfinished run with the same parameters (resume)."""
+    """A new run, or the unfinished run with the same parameters (resume).
+
+    Raises :class:`~heard.pipeline.leases.LeaseHeld` while another run holds the lease."""
+    ensure_free(consultation)
     unfinished = (
         Run.objects.filter(
             consultation=consultation,
@@ -143,6 +147,7 @@ def _versions(embedder_name: str) -> dict:
     }
 
 
+@holds_run_lease
 def run_analysis(
     run: Run,
     progress: ProgressFn | None = None,

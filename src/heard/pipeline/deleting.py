@@ -5,24 +5,30 @@ The rows go in one transaction, leaf tables first, each with a single
 row into memory, which does not scale to a million answers. After the commit, the
 stored originals of documents (``HEARD_HOME/documents``) and their rendered pages that
 no other consultation uses are removed, and so are the cached vectors of answers that
-no other consultation has. On SQLite, deleted content is overwritten (``secure_delete``)
-and the keyword index merged, so the text does not linger in free pages.
+no other consultation has, and the uploaded files (``HEARD_HOME/uploads``) that only this
+consultation imported. On SQLite, deleted content is overwritten (``secure_delete``)
+and the keyword index merged, so the text does not linger in free pages; then the file is
+shrunk (VACUUM) and the write-ahead log emptied.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import shutil
+import zipfile
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from django.db import connection, models, transaction
+from django.db import OperationalError, connection, models, transaction
 from django.utils import timezone
 
 #: (model name, lookup to the consultation), leaf tables first. A test checks it covers every
 #: model that points at a consultation's rows.
 DELETE_ORDER: tuple[tuple[str, str], ...] = (
+    ("RunLease", "consultation"),
     ("Assignment", "response__question__consultation"),
     ("Assignment", "theme__question__consultation"),
     ("Response", "question__consultation"),
@@ -52,6 +58,10 @@ class DeleteResult:
     documents_removed: int = 0
     pages_removed: int = 0
     vectors_removed: int = 0
+    uploads_removed: int = 0
+    store_bytes_before: int = 0
+    store_bytes_after: int = 0
+    compacted: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -134,6 +144,85 @@ def _remove_files(home: Path, names: set[str], result: DeleteResult) -> None:
                 result.pages_removed += 1
 
 
+def _source_hashes(consultation_id: int | None, exclude: bool = False) -> set[str]:
+    """sha256 of every file imported into the consultation (or, with ``exclude``, into
+    every other consultation)."""
+    from heard.store.models import ImportBatch
+
+    batches = ImportBatch.objects.all()
+    batches = (batches.exclude(consultation_id=consultation_id) if exclude
+               else batches.filter(consultation_id=consultation_id))
+    return {s.get("sha256", "") for sources in batches.values_list("sources", flat=True)
+            for s in sources or []} - {""}
+
+
+def _file_hashes(path: Path) -> set[str]:
+    """The file's sha256, and those of the files inside it when it is a ZIP archive."""
+    from heard.io import limits
+    from heard.io.readers import sha256_file
+
+    hashes = {sha256_file(path)}
+    if path.suffix.lower() == ".zip":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                for member in archive.infolist():
+                    if member.is_dir() or member.file_size > limits.limit("member_bytes"):
+                        continue
+                    digest = hashlib.sha256()
+                    with archive.open(member) as stream:
+                        while chunk := stream.read(1 << 20):
+                            digest.update(chunk)
+                    hashes.add(digest.hexdigest())
+        except (zipfile.BadZipFile, OSError, RuntimeError, EOFError):
+            pass
+    return hashes
+
+
+def upload_folders(home: Path, consultation_id: int) -> list[Path]:
+    """The folders under ``HEARD_HOME/uploads`` that hold files imported into this
+    consultation and into no other (the raw answers as they were uploaded)."""
+    uploads = home / "uploads"
+    if not uploads.is_dir():
+        return []
+    mine = _source_hashes(consultation_id) - _source_hashes(consultation_id, exclude=True)
+    found = []
+    for folder in sorted(uploads.iterdir()):
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        files = [p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()]
+        if any(_file_hashes(file) & mine for file in files):
+            found.append(folder)
+    return found
+
+
+def _store_files() -> list[Path]:
+    if connection.vendor != "sqlite":
+        return []
+    name = Path(connection.settings_dict["NAME"])
+    return [name.with_name(name.name + suffix) for suffix in ("", "-wal", "-shm")]
+
+
+def _store_bytes() -> int:
+    return sum(p.stat().st_size for p in _store_files() if p.is_file())
+
+
+def shrink_store() -> bool:
+    """Give the freed space back to the file system; False when the store was too busy.
+
+    SQLite: VACUUM rewrites the file without free pages, and a checkpoint empties the
+    write-ahead log. (PostgreSQL reuses the space of deleted rows by itself; VACUUM FULL
+    is a job for its administrator.)"""
+    if connection.vendor != "sqlite":
+        return False
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM")
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except OperationalError:  # another process kept the store busy past the timeout
+        return False
+    return True
+
+
 @contextmanager
 def _overwriting_deletes():
     """On SQLite, overwrite deleted content with zeros rather than leave it in free pages."""
@@ -177,13 +266,19 @@ def delete_consultation(
     if stale_after is None:
         from heard.pipeline.jobs import STALE_AFTER as stale_after
     busy = active_jobs(consultation, stale_after)
+    from heard.pipeline.leases import current
+
+    lease = current(consultation)
+    if lease is not None:
+        busy.append(f"run {lease.run_id or '?'} (analysing now)")
     if busy:
         raise DeleteRefused(
             f"{consultation.name!r} has jobs that are queued or running: {', '.join(busy)}. "
             "Cancel them in the web app, or wait for them to finish, then delete again."
         )
-    result = DeleteResult(consultation.name)
+    result = DeleteResult(consultation.name, store_bytes_before=_store_bytes())
     documents = _document_names(consultation)
+    uploads = upload_folders(home, consultation.pk)
     own_hashes = set() if clear_cache else _answer_hashes(consultation.pk)
     with _overwriting_deletes(), transaction.atomic():
         for name, lookup in DELETE_ORDER:
@@ -197,4 +292,9 @@ def delete_consultation(
         else:
             result.vectors_removed = _drop_unused_vectors(own_hashes)
     _remove_files(home, documents - _document_names(), result)
+    for folder in uploads:
+        shutil.rmtree(folder, ignore_errors=True)
+        result.uploads_removed += 1
+    result.compacted = shrink_store()
+    result.store_bytes_after = _store_bytes()
     return result

@@ -22,6 +22,7 @@ from django.utils import timezone
 from heard.pipeline.analysis import AnalyseParams, run_analysis
 from heard.pipeline.import_jobs import KIND as IMPORT_KIND
 from heard.pipeline.import_jobs import run_import_job
+from heard.pipeline.leases import LeaseHeld, live_consultations
 from heard.store.models import Consultation, Run
 
 log = logging.getLogger(__name__)
@@ -84,9 +85,9 @@ def requeue_stale(stale_after: float = STALE_AFTER) -> int:
 
 def claim_next(worker: str) -> Run | None:
     """Atomically take the oldest pending job (None when the queue is empty)."""
-    for run_id in Run.objects.filter(status=Run.Status.PENDING, kind__in=JOB_KINDS).order_by(
-        "created_at", "id"
-    ).values_list("id", flat=True)[:5]:
+    for run_id in Run.objects.filter(status=Run.Status.PENDING, kind__in=JOB_KINDS).exclude(
+        live_consultations()  # another run is analysing that consultation: later
+    ).order_by("created_at", "id").values_list("id", flat=True)[:5]:
         taken = Run.objects.filter(pk=run_id, status=Run.Status.PENDING).update(
             status=Run.Status.RUNNING, worker=worker, heartbeat_at=timezone.now()
         )
@@ -131,6 +132,11 @@ def run_job(run: Run, heartbeat_every: float = HEARTBEAT_EVERY) -> Run:
                     run_import_job(run)
                 else:
                     run_analysis(run)
+            except LeaseHeld:  # a run from the CLI took the consultation first: re-queue
+                log.info("run %s waits: %s", run.pk, "consultation busy")
+                Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
+                    status=Run.Status.PENDING, worker=""
+                )
             except Exception:  # recorded on the run by run_analysis; the worker carries on
                 log.exception("run %s (%s) failed", run.pk, run.kind)
                 Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(

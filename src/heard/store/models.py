@@ -448,3 +448,23 @@ class SignInLimit(models.Model):
     key = models.CharField(max_length=320, unique=True)
     attempts = models.PositiveIntegerField(default=0)
     window_start = models.DateTimeField()
+
+
+class RunLease(models.Model):
+    """The right to analyse one consultation: at most one live holder at a time.
+
+    A holder keeps it alive by moving ``expires_at`` forward (a heartbeat); a lease whose
+    holder crashed expires and the next run takes it over (pipeline/leases.py).
+    """
+
+    consultation = models.OneToOneField(
+        Consultation, on_delete=models.CASCADE, related_name="lease"
+    )
+    holder = models.CharField(max_length=200, help_text="host:pid:thread:token of the holder.")
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL,
+                            related_name="+")
+    acquired_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"lease on {self.consultation_id} held by {self.holder}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import re
 import shutil
 import tomllib
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
+from heard.io import limits
 from heard.io.documents import clean, split
 from heard.io.documents.extract import document_format, extract
 from heard.io.documents.types import ExtractOptions, Unprocessable
@@ -149,6 +151,21 @@ def is_manifest_csv(path: Path) -> bool:
     return "file" in names and "respondent_id" in names
 
 
+def polis_comments(path: Path) -> Path | None:
+    """The comments.csv of a Polis export folder (the answers; the other files hold votes)."""
+    from heard.io.detect import POLIS_COLUMNS
+
+    comments = path / "comments.csv"
+    if not path.is_dir() or not comments.is_file() or comments.is_symlink():
+        return None
+    try:
+        with comments.open(encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return comments if POLIS_COLUMNS <= {h.strip() for h in header} else None
+
+
 def is_document_input(path: Path) -> bool:
     """Folders that are not the evaluation layout, .zip archives, and manifests. (A single
     document is given in a folder, so that a mistyped spreadsheet still gets a clear error.)"""
@@ -164,6 +181,8 @@ def split_inputs(paths: list[Path]) -> tuple[list[Path], DocumentSet | None]:
     for path in paths:
         if not path.exists():
             tables.append(path)  # read_tables names the missing file
+        elif polis_comments(path) is not None:
+            tables.append(polis_comments(path))  # type: ignore[arg-type]
         elif is_document_input(path):
             documents.roots.append(path)
         else:
@@ -175,6 +194,8 @@ def split_inputs(paths: list[Path]) -> tuple[list[Path], DocumentSet | None]:
         _scan_root(root, documents, prefix_roots)
     for document in documents.files:
         try:
+            if document.size > limits.limit("member_bytes"):
+                raise Unprocessable("over the size limit")  # never read; refused later
             document.sha256 = hashlib.sha256(document.read()).hexdigest()
         except Unprocessable:  # e.g. encrypted inside its archive: fingerprint by name
             document.sha256 = hashlib.sha256(
@@ -201,10 +222,13 @@ def _scan_root(root: Path, documents: DocumentSet, prefix_roots: bool) -> None:
         documents.files.append(DocumentFile(root.name, label, root.stat().st_size,
                                             root.read_bytes))
         return
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    for path in _walk(root):
         name = path.relative_to(root).as_posix()
         display = f"{label}/{name}" if prefix_roots else name
-        if _hidden(name):
+        if path.is_symlink():
+            documents.skipped.append({"file": display, "reason": "symbolic link, not followed "
+                                      "(copy the file itself into the folder to import it)"})
+        elif _hidden(name):
             documents.skipped.append({"file": display, "reason": "hidden or system file"})
         elif name.lower() in MANIFEST_NAMES:
             documents.manifests.append((display, path.read_bytes()))
@@ -215,6 +239,17 @@ def _scan_root(root: Path, documents: DocumentSet, prefix_roots: bool) -> None:
                                                 path.read_bytes))
 
 
+def _walk(root: Path) -> list[Path]:
+    """Files (and symbolic links, which are reported and skipped) under ``root``, sorted;
+    linked folders are never entered."""
+    found = []
+    for folder, subfolders, files in os.walk(root, followlinks=False):
+        base = Path(folder)
+        found += [base / name for name in files]
+        found += [base / name for name in subfolders if (base / name).is_symlink()]
+    return sorted(found)
+
+
 def _scan_zip(read: Callable[[], bytes], label: str, prefix: str, documents: DocumentSet,
               depth: int) -> None:
     """Members of a .zip archive as documents (and the archive itself when unreadable)."""
@@ -222,6 +257,7 @@ def _scan_zip(read: Callable[[], bytes], label: str, prefix: str, documents: Doc
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = [m for m in archive.infolist() if not m.is_dir()]
+        limits.check("archive_bytes", sum(m.file_size for m in members), file=label)
     except (zipfile.BadZipFile, OSError):
         # kept as one document: processing reports the damaged archive
         documents.files.append(DocumentFile(prefix.rstrip("/") or label, label, len(data),
@@ -234,9 +270,11 @@ def _scan_zip(read: Callable[[], bytes], label: str, prefix: str, documents: Doc
             documents.skipped.append({"file": display, "reason": "hidden or system file"})
             continue
         if PurePosixPath(name).name.lower() in MANIFEST_NAMES and "/" not in name:
+            limits.check("member_bytes", member.file_size, file=display)
             documents.manifests.append((display, archive.read(member)))
             continue
-        if name.lower().endswith(".zip") and depth < MAX_DEPTH and member.file_size < 1 << 30:
+        if (name.lower().endswith(".zip") and depth < MAX_DEPTH
+                and member.file_size <= limits.limit("member_bytes")):
             _scan_zip(_member_reader(archive, member), display, f"{prefix}{name}/", documents,
                       depth + 1)
             continue
@@ -246,8 +284,15 @@ def _scan_zip(read: Callable[[], bytes], label: str, prefix: str, documents: Doc
 
 def _member_reader(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> Callable[[], bytes]:
     def read() -> bytes:
+        cap = limits.limit("member_bytes")
+        if member.file_size > cap:
+            raise Unprocessable(limits.limit_message("member_bytes", member.file_size)[0])
         try:
-            return archive.read(member)
+            with archive.open(member) as stream:  # never past the declared size
+                data = stream.read(cap + 1)
+            if len(data) > cap:
+                raise Unprocessable(limits.limit_message("member_bytes", len(data))[0])
+            return data
         except RuntimeError as exc:  # encrypted member
             raise Unprocessable(f"the file is encrypted inside its ZIP archive ({exc})") from None
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
@@ -530,6 +575,11 @@ class DocumentProcessor:
             members = [m for m in archive.infolist() if not m.is_dir() and not _hidden(m.filename)]
         except (zipfile.BadZipFile, OSError) as exc:
             yield self._unreadable(display, display, link, f"damaged ZIP archive ({exc})", source)
+            return
+        total = sum(m.file_size for m in members)
+        if total > limits.limit("archive_bytes"):
+            message, hint = limits.limit_message("archive_bytes", total)
+            yield self._unreadable(display, display, link, f"{message}. {hint}", source)
             return
         if not members:
             yield self._unreadable(display, display, link, "the ZIP archive is empty", source)

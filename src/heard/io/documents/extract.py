@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from xml.etree import ElementTree
 
+from heard.io import limits
 from heard.io.documents import ocr as ocr_module
 from heard.io.documents.plaintext import decode_text, html_to_text
 from heard.io.documents.types import (
@@ -66,7 +67,9 @@ def extract(name: str, data: bytes, options: ExtractOptions | None = None) -> Ex
         raise Unprocessable("the file is empty (0 bytes)")
     reader = _READERS[fmt]
     try:
-        return reader(data, options)
+        extracted = reader(data, options)
+        _check_text_size(extracted)
+        return extracted
     except Unprocessable:
         raise
     except ocr_module.OcrUnavailable as exc:
@@ -79,6 +82,17 @@ def extract(name: str, data: bytes, options: ExtractOptions | None = None) -> Ex
     except Exception as exc:  # a damaged file must never stop an import
         raise Unprocessable(f"damaged or unreadable {fmt.upper()} file "
                             f"({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
+def _over(key: str, found: int | str) -> Unprocessable:
+    message, hint = limits.limit_message(key, found)
+    return Unprocessable(f"{message}. {hint}")
+
+
+def _check_text_size(extracted: Extracted) -> None:
+    chars = sum(len(page.text) for page in extracted.pages)
+    if chars > limits.limit("text_chars"):
+        raise _over("text_chars", chars)
 
 
 # --- OCR --------------------------------------------------------------------------------------
@@ -145,6 +159,8 @@ def read_pdf(data: bytes, options: ExtractOptions) -> Extracted:
         if not opened:
             raise Unprocessable("the PDF is encrypted with a password; ask the respondent for "
                                 "an unprotected copy, or remove the password and import again")
+    if len(reader.pages) > limits.limit("pages"):
+        raise _over("pages", len(reader.pages))
     pages: list[Page] = []
     missing: list[int] = []
     for number, page in enumerate(reader.pages, start=1):
@@ -195,11 +211,32 @@ def _render_pdf_pages(data: bytes, numbers: list[int]) -> dict[int, Any]:
     with PDFIUM_LOCK:
         document = pypdfium2.PdfDocument(data)
         try:
-            return {
-                n: document[n - 1].render(scale=RENDER_DPI / 72).to_pil() for n in numbers
-            }
+            images = {}
+            for n in numbers:
+                page = document[n - 1]
+                width, height = page.get_size()  # points
+                images[n] = page.render(scale=render_scale(width, height)).to_pil()
+            return images
         finally:
             document.close()
+
+
+MIN_RENDER_DPI = 100  # below this OCR reads little; such a page is refused instead
+
+
+def render_scale(width_pt: float, height_pt: float) -> float:
+    """The scale to render a page at: 300 dpi, lowered so the image stays within the pixel
+    limit. A page so large that even 100 dpi is over the limit is refused."""
+    scale = RENDER_DPI / 72
+    pixels = max(width_pt * height_pt, 1.0) * scale * scale
+    cap = limits.limit("render_pixels")
+    if pixels > cap:
+        scale *= (cap / pixels) ** 0.5
+        if scale * 72 < MIN_RENDER_DPI:
+            needed = int(width_pt * height_pt * (MIN_RENDER_DPI / 72) ** 2)
+            raise _over("render_pixels", f"{needed:,} at {MIN_RENDER_DPI} dpi for a "
+                        f"{width_pt:,.0f} × {height_pt:,.0f} pt page")
+    return scale
 
 
 def read_image(data: bytes, options: ExtractOptions) -> Extracted:
@@ -208,12 +245,18 @@ def read_image(data: bytes, options: ExtractOptions) -> Extracted:
 
     try:
         image = Image.open(io.BytesIO(data))
-        frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
+        pixels = image.width * image.height
+        if pixels > limits.limit("render_pixels"):
+            raise _over("render_pixels", pixels)
+        frames = []
+        for frame in ImageSequence.Iterator(image):
+            if len(frames) >= limits.limit("pages"):
+                raise _over("pages", f"more than {len(frames):,} frames")
+            frames.append(frame.copy())
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise Unprocessable(f"damaged or unknown image ({str(exc)[:100]})") from None
     except Image.DecompressionBombError:
-        raise Unprocessable("the image is too large (more pixels than Pillow's safety "
-                            "limit)") from None
+        raise _over("render_pixels", "more than Pillow's own safety limit") from None
     engine = _Ocr(options)
     pages = [engine.page(frame, number) for number, frame in enumerate(frames, start=1)]
     return Extracted("image", pages)
@@ -224,9 +267,15 @@ def _zip(data: bytes, kind: str) -> zipfile.ZipFile:
         raise Unprocessable(f"this {kind} file is password-protected (or an old binary Office "
                             "file with the wrong extension); save an unprotected copy")
     try:
-        return zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
         raise Unprocessable(f"damaged {kind} file (not a valid ZIP container)") from None
+    try:
+        limits.check_zip_members(archive, kind)
+    except limits.LimitExceeded as exc:
+        archive.close()
+        raise Unprocessable(f"{exc.message} in {exc.file}. {exc.hint}") from None
+    return archive
 
 
 def read_docx(data: bytes, options: ExtractOptions) -> Extracted:
@@ -259,12 +308,22 @@ _ODF_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 _ODF_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 
 
+MAX_SPACE_RUN = 1000
+
+
+def _space_count(value: str) -> int:
+    try:
+        return max(0, min(int(value[:12]), MAX_SPACE_RUN))
+    except ValueError:
+        return 1
+
+
 def _odf_text(element: ElementTree.Element) -> str:
     parts = [element.text or ""]
     for child in element:
         tag = child.tag
-        if tag == f"{{{_ODF_TEXT}}}s":
-            parts.append(" " * int(child.get(f"{{{_ODF_TEXT}}}c", "1")))
+        if tag == f"{{{_ODF_TEXT}}}s":  # a run of spaces; a huge count is not text
+            parts.append(" " * _space_count(child.get(f"{{{_ODF_TEXT}}}c", "1")))
         elif tag == f"{{{_ODF_TEXT}}}tab":
             parts.append("\t")
         elif tag == f"{{{_ODF_TEXT}}}line-break":
