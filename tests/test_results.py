@@ -132,12 +132,14 @@ def probe(db) -> Consultation:
 def theme_rows(page: str) -> dict[int, tuple[int, str, tuple[int, int, int], int]]:
     """The question page's theme table: id -> (count, share, stance split, evidence-rich)."""
     rows = {}
-    for tid, count, pct, a, d, u, rich in re.findall(
+    for tid, count, pct, cell, rich in re.findall(
         r'href="\?theme=(\d+)">.*?</th>\s*<td[^>]*>(\d+)</td>\s*<td[^>]*>([^<]*)</td>'
-        r'.*?<span class="govuk-body-s">(\d+) / (\d+) / (\d+)</span>\s*</td>\s*'
-        r"<td[^>]*>(\d+)</td>",
+        r'\s*<td class="govuk-table__cell">(.*?)</td>\s*<td[^>]*>(\d+)</td>',
         page, flags=re.S,
     ):
+        # a question that asks for no position shows no stance split (all zero)
+        split = re.search(r'<span class="govuk-body-s">(\d+) / (\d+) / (\d+)</span>', cell)
+        a, d, u = split.groups() if split else (0, 0, 0)
         rows[int(tid)] = (int(count), pct, (int(a), int(d), int(u)), int(rich))
     return rows
 
@@ -359,6 +361,9 @@ def check_report(client, results: ConsultationResults) -> None:
         caveat = (f"{q.key}: {q.outcomes.other} responses matched no theme (“Other”) and "
                   f"{q.outcomes.empty} gave no substantive answer, out of {q.total}.")
         assert html.escape(caveat, quote=False) in page or caveat in html.unescape(page)
+        if not q.has_stance:  # the question asks for no position: no stance table
+            assert f"{q.key}: stance overall" not in page
+            continue
         stance = report_table(page, f"{q.key}: stance overall")
         assert stance[0][1:] == [f"{q.stance.get(s, 0)} " + stance[0][i + 1].split(" ", 1)[1]
                                  for i, s in enumerate(("agree", "disagree", "unclear"))]

@@ -317,6 +317,8 @@ def show_cmd(name, question, as_json):
     from heard.store.models import Run
 
     consultation = get_consultation(name)
+    if question:
+        get_question(consultation, question)
     try:
         results = consultation_results(consultation, question)
     except ValueError as exc:
