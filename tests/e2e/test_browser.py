@@ -73,10 +73,13 @@ def test_question_page_filter_and_search(page, server):
     screenshot(page, "question", full_page=False)
     total = int(page.locator("#result-count strong").inner_text())
     page.locator("#stance-disagree").check()
-    page.locator("#f-evidence").check()
     page.get_by_role("button", name="Apply filters").click()
     filtered = int(page.locator("#result-count strong").inner_text())
     assert 0 < filtered < total
+    page.locator("#f-evidence").check()  # narrows the stance filter further
+    page.get_by_role("button", name="Apply filters").click()
+    both = int(page.locator("#result-count strong").inner_text())
+    assert both <= filtered
     assert "stance=disagree" in page.url and "evidence=1" in page.url
     check_accessibility(page)
     page.get_by_role("link", name="Clear filters").click()
