@@ -430,3 +430,34 @@ def test_every_surface_shows_the_results_model(tmp_path, client):
     check_web(client, results)
     check_report(client, results)
     check_exports(client, results)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sub_themes_are_listed_under_their_stored_parent(client, tmp_path):
+    """Found: the theme filter, the response's coding list and the theme editor showed
+    every sub-theme under the last parent (themes were listed parents first)."""
+    data = tmp_path / "demo"
+    heard("sample-data", str(data), "--responses", "200", "--seed", "4")
+    heard("import", str(data), "--consultation", "tree")
+    heard("analyse", "tree", "--embedder", "static")
+    consultation = Consultation.objects.get(name="tree")
+    question = next(q for q in consultation.questions.filter(kind="open")
+                    if q.themes.filter(parent__isnull=False).exists())
+    parents = {t.pk: t.parent_id for t in question.themes.all()}
+    assert len({p for p in parents.values() if p}) >= 2, "needs two parents with sub-themes"
+    response = question.responses.first()
+    pages = {
+        "filter": (url("question", "tree", qid=question.pk), r'id="theme-(\d+)"'),
+        "coding": (url("response", "tree", response_id=response.pk), r'id="rt-(\d+)"'),
+        "editor": (url("themes", "tree", qid=question.pk), r'id="theme-title-(\d+)"'),
+    }
+    signed_in(client, consultation)
+    for where, (address, pattern) in pages.items():
+        order = [int(x) for x in re.findall(pattern, client.get(address).content.decode())]
+        assert sorted(order) == sorted(parents), where
+        current_parent = None
+        for pk in order:
+            if parents[pk] is None:
+                current_parent = pk
+            else:
+                assert parents[pk] == current_parent, (where, pk)

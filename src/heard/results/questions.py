@@ -162,6 +162,28 @@ def question_results(
     )
 
 
+def in_tree_order(themes: list) -> list:
+    """Themes as the hierarchy reads: each parent followed by its own sub-themes.
+
+    Every list of themes (filters, the response's coding, the theme editor) uses this
+    order, so a sub-theme is shown under its stored parent.
+    """
+    children: dict[int | None, list] = defaultdict(list)
+    ids = {t.id for t in themes}
+    for theme in themes:
+        children[theme.parent_id if theme.parent_id in ids else None].append(theme)
+    out: list = []
+
+    def add(theme) -> None:
+        out.append(theme)
+        for kid in children.get(theme.id, []):
+            add(kid)
+
+    for root in children.get(None, []):
+        add(root)
+    return out
+
+
 def _theme_rows(themes: list, own: dict, families: dict, base: int) -> list[ThemeResult]:
     """Parents before their children; a parent takes its family's distinct counts."""
     children: dict[int | None, list] = defaultdict(list)

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from heard.results import agreement as read_agreement
-from heard.results import question_results
+from heard.results import in_tree_order, question_results
 from heard.store.models import (
     Assignment,
     Consultation,
@@ -91,7 +91,7 @@ def question(request: HttpRequest, consultation: Consultation, qid: int) -> Http
         page.object_list = list(listing.filter(id__in=summary.page_ids).order_by("id"))
     for r in page.object_list:
         r.score = scores.get(r.id)
-    themes = list(q.themes.all())
+    themes = in_tree_order(list(q.themes.all()))
     return render(request, "heard/question.html", {
         "consultation": consultation,
         "question": q,

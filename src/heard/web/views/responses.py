@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from heard.results import in_tree_order
 from heard.store.models import Assignment, Consultation, Membership, Respondent, Response
 from heard.web import documents, editing
 from heard.web.access import consultation_view
@@ -51,7 +52,7 @@ def reader(request: HttpRequest, consultation: Consultation, response_id: int) -
         Assignment.objects.filter(response=response, is_active=True).values_list(
             "theme_id", flat=True)
     )
-    themes = list(response.question.themes.all())
+    themes = in_tree_order(list(response.question.themes.all()))
     return render(request, "heard/response.html", {
         "consultation": consultation,
         "response": response,

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from heard.results import in_tree_order
 from heard.store.models import Assignment, Consultation, Membership, Theme
 from heard.web import editing
 from heard.web.access import consultation_view
@@ -24,7 +25,7 @@ def _back(consultation: Consultation, theme_or_qid) -> HttpResponse:
 @consultation_view(ANALYST)
 def editor(request: HttpRequest, consultation: Consultation, qid: int) -> HttpResponse:
     question = question_of(consultation, qid)
-    themes = list(question.themes.select_related("parent"))
+    themes = in_tree_order(list(question.themes.select_related("parent")))
     return render(request, "heard/themes.html", {
         "consultation": consultation,
         "question": question,
