@@ -186,3 +186,16 @@ def test_summarise_groups():
     assert s["share_in_groups"] == pytest.approx(0.45)
     assert s["n_representatives"] == 14
     assert s["largest_group"] == 5
+
+
+def test_a_form_letter_sent_verbatim_is_a_campaign_and_short_answers_are_not():
+    rnd = random.Random(8)
+    letter = " ".join(_words(rnd, 40)) + "."
+    texts = _varied(rnd, 30) + [letter] * 12 + ["Yes"] * 40 + ["No comment."] * 25
+    groups = find_groups(texts)
+    kinds = {texts[g.canonical]: g.kind for g in groups}
+    assert kinds[letter] == "campaign"
+    assert kinds["Yes"] == "exact" and kinds["No comment."] == "exact"
+    # fewer copies than a campaign needs: a group, not a campaign
+    few = find_groups(_varied(rnd, 30) + [letter] * 6)
+    assert [g.kind for g in few if len(g.members) == 6] == ["exact"]

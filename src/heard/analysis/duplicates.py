@@ -339,6 +339,8 @@ def find_groups(
     min_words: int = 10,
     char_shingles_below: int = 30,
     min_campaign_size: int = 5,
+    campaign_min_size: int = 10,
+    campaign_min_words: int = 15,
     max_rounds: int = 50,
     sign: SignFn | None = None,
 ) -> list[Group]:
@@ -352,6 +354,13 @@ def find_groups(
     MinHash (e.g. to spread it over workers); it must return what
     :func:`minhash_signatures` returns for the same ``seed``, ``num_perm`` and
     ``char_shingles_below``.
+
+    ``min_campaign_size`` is the smallest group the loose (personal edits) rule may form.
+    A group is a **campaign** (an organised form letter) when it has at least
+    ``campaign_min_size`` members and its canonical text at least ``campaign_min_words``
+    words: copies sent verbatim, near-verbatim, or with personal sentences added. Repeated
+    short answers ("Yes", "No comment", "I agree") stay exact or near groups: they are
+    counted once each for analysis, but they are not campaigns.
     """
     if not 1 <= rows_per_band <= num_perm:
         raise ValueError("rows_per_band must be between 1 and num_perm")
@@ -417,13 +426,13 @@ def find_groups(
         star_groups.append((int(u), np.array([u]), False))
 
     groups: list[Group] = []
-    for canon_u, members_u, loose in star_groups:
+    for canon_u, members_u, _loose in star_groups:
         members = sorted(i for u in members_u for i in uniq_members[int(u)])
         canonical = uniq_members[canon_u][0]
-        if members_u.size == 1:
-            kind = "exact"
-        elif loose and len(members) >= min_campaign_size:
+        if len(members) >= campaign_min_size and n_words[canon_u] >= campaign_min_words:
             kind = "campaign"
+        elif members_u.size == 1:
+            kind = "exact"
         else:
             kind = "near"
         key = content_hash(uniq_texts[canon_u])[:16]
