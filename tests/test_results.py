@@ -461,3 +461,37 @@ def test_sub_themes_are_listed_under_their_stored_parent(client, tmp_path):
                 current_parent = pk
             else:
                 assert parents[pk] == current_parent, (where, pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_exports_carry_respondent_details_closed_answers_and_a_dictionary(tmp_path):
+    """Found: exports left out the respondent's details (ward, age band, organisation…),
+    so the usual cross-tabs were impossible."""
+    import csv as csv_module
+
+    from openpyxl import load_workbook
+
+    data = tmp_path / "demo"
+    heard("sample-data", str(data), "--responses", "120", "--seed", "2")
+    heard("import", str(data), "--consultation", "ex")
+    heard("analyse", "ex", "--embedder", "static")
+    heard("export", "ex", "--format", "csv", "-o", str(tmp_path / "ex.csv"))
+    heard("export", "ex", "--format", "xlsx", "-o", str(tmp_path / "ex.xlsx"))
+    with open(tmp_path / "ex.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv_module.DictReader(handle))
+    consultation = Consultation.objects.get(name="ex")
+    respondent = consultation.respondents.exclude(attributes={}).first()
+    assert respondent is not None, "the sample has respondent attributes"
+    mine = [r for r in rows if r["respondent_id"] == respondent.key]
+    assert mine
+    for name, value in respondent.attributes.items():
+        assert all(r[f"respondent: {name}"] == str(value) for r in mine), name
+    closed = consultation.questions.filter(kind="closed").first()
+    answer = closed.responses.get(respondent=respondent)
+    expected = "; ".join(answer.options) if answer.options else answer.text
+    assert all(r[f"answer: {closed.key}"] == expected for r in mine)
+    book = load_workbook(tmp_path / "ex.xlsx", read_only=True)
+    assert book.sheetnames == ["responses", "data dictionary"]
+    header = next(book["responses"].iter_rows(max_row=1, values_only=True))
+    described = [row[0] for row in book["data dictionary"].iter_rows(min_row=2, values_only=True)]
+    assert list(header) == described

@@ -440,7 +440,7 @@ def export_cmd(name, fmt, output, question, redact):
       heard export demo --format xlsx -o demo.xlsx
     """
     open_store()
-    from heard.results import EXPORT_COLUMNS, export_rows
+    from heard.results import export_columns, export_rows
 
     consultation = get_consultation(name)
     if question:
@@ -452,8 +452,10 @@ def export_cmd(name, fmt, output, question, redact):
             f"Cannot write {output}: the folder {output.parent} does not exist. Create it "
             "first, or choose another path with -o."))
     try:
-        count = write_export(export_format, output, EXPORT_COLUMNS,
-                             export_rows(consultation, question), redact=redact)
+        columns = export_columns(consultation)
+        count = write_export(export_format, output, [name for name, _ in columns],
+                             export_rows(consultation, question), redact=redact,
+                             dictionary=columns)
     except OSError as exc:
         raise click.ClickException(terminal_safe(
             f"Cannot write {output}: {exc.strerror or exc}.")) from None

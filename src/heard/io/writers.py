@@ -52,8 +52,10 @@ def _cell(value: Any) -> Any:
     return neutralise_cell(value)
 
 
-def write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> int:
-    """UTF-8 with BOM (so Excel reads it as UTF-8); returns the number of rows written."""
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict],
+              dictionary: Sequence[tuple[str, str]] = ()) -> int:
+    """UTF-8 with BOM (so Excel reads it as UTF-8); returns the number of rows written.
+    (One table per file: the data dictionary goes in the XLSX export.)"""
     count = 0
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
@@ -64,8 +66,10 @@ def write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> int:
     return count
 
 
-def write_xlsx(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> int:
-    """A streaming XLSX writer; every value is written as data, never as a formula."""
+def write_xlsx(path: Path, columns: Sequence[str], rows: Iterable[dict],
+               dictionary: Sequence[tuple[str, str]] = ()) -> int:
+    """A streaming XLSX writer; every value is written as data, never as a formula.
+    ``dictionary`` (column, meaning) pairs become a second sheet, "data dictionary"."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -91,11 +95,20 @@ def write_xlsx(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> int:
             cells.append(cell)
         sheet.append(cells)
         count += 1
+    if dictionary:
+        guide = workbook.create_sheet("data dictionary")
+        guide.append([WriteOnlyCell(guide, value=v) for v in ("column", "what it holds")])
+        for name, meaning in dictionary:
+            cells = [WriteOnlyCell(guide, value=neutralise_cell(v)) for v in (name, meaning)]
+            for cell in cells:
+                cell.data_type = "s"
+            guide.append(cells)
     workbook.save(path)
     return count
 
 
-def write_json(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> int:
+def write_json(path: Path, columns: Sequence[str], rows: Iterable[dict],
+               dictionary: Sequence[tuple[str, str]] = ()) -> int:
     """JSON Lines: one object per response (streams for large consultations)."""
     count = 0
     with open(path, "w", encoding="utf-8") as handle:
@@ -106,7 +119,7 @@ def write_json(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> int:
     return count
 
 
-Writer = Callable[[Path, Sequence[str], Iterable[dict]], int]
+Writer = Callable[..., int]  # (path, columns, rows, dictionary=()) -> rows written
 
 
 @dataclass(frozen=True)
@@ -136,9 +149,10 @@ FREE_TEXT_COLUMNS = ("text", "evidence_reason")
 
 
 def write_export(fmt: ExportFormat, path: Path, columns: Sequence[str], rows: Iterable[dict],
-                 *, redact: bool = False) -> int:
+                 *, redact: bool = False, dictionary: Sequence[tuple[str, str]] = ()) -> int:
     """Write ``rows`` in ``fmt``; with ``redact``, PII in the free-text columns becomes
-    placeholders such as ``[EMAIL]`` (the same redaction as LLM calls and reports)."""
+    placeholders such as ``[EMAIL]`` (the same redaction as LLM calls and reports).
+    ``dictionary`` lists (column, what it holds); formats with room for it include it."""
     if redact:
         rows = redact_rows(rows, FREE_TEXT_COLUMNS)
-    return fmt.write(path, columns, rows)
+    return fmt.write(path, columns, rows, dictionary)

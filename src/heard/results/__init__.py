@@ -58,7 +58,7 @@ from heard.results.consultation import (
     ordered_groups,
     respondent_counts,
 )
-from heard.results.export import EXPORT_COLUMNS, export_rows
+from heard.results.export import EXPORT_COLUMNS, export_columns, export_rows
 from heard.results.llm import LLMUse, QuestionUse, llm_use, llm_uses
 from heard.results.model import (
     OUTCOME_LABELS,
@@ -112,6 +112,7 @@ __all__ = [
     "consultation_results",
     "consultation_summaries",
     "effective_outcome",
+    "export_columns",
     "export_rows",
     "group_breakdown",
     "highlights",

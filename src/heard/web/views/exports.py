@@ -10,7 +10,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from heard.io.reports import FORMATS as REPORT_FORMATS
 from heard.io.reports import MEDIA_TYPES, ReportError, build_report, render
 from heard.io.writers import EXPORT_FORMATS, write_export
-from heard.results import EXPORT_COLUMNS, export_rows
+from heard.results import export_columns, export_rows
 from heard.store.models import Consultation
 from heard.web.access import consultation_view
 from heard.web.views.common import problem
@@ -27,8 +27,9 @@ def export(request: HttpRequest, consultation: Consultation) -> HttpResponse:
         return problem(request, f"No question {key!r} in this consultation.", 404)
     handle = tempfile.NamedTemporaryFile(prefix="heard-export-", suffix=f".{fmt.extension}")
     redact = request.GET.get("redact") == "1"
-    write_export(fmt, Path(handle.name), EXPORT_COLUMNS, export_rows(consultation, key),
-                 redact=redact)
+    columns = export_columns(consultation)
+    write_export(fmt, Path(handle.name), [name for name, _ in columns],
+                 export_rows(consultation, key), redact=redact, dictionary=columns)
     handle.seek(0)
     stem = f"{consultation.name}{'-' + key if key else ''}-responses{'-redacted' if redact else ''}"
     name = fmt.file_name(stem)
