@@ -381,3 +381,37 @@ def embed_with_cache(
         if key in todo:
             out[i] = cache[key]
     return out
+
+
+#: share of non-English responses (among those whose language is known) above which
+#: the multilingual embedder is chosen
+NON_ENGLISH_SHARE = 0.2
+
+
+def choose_embedder(
+    texts: Sequence[str | None] | None = None,
+    *,
+    languages: Sequence[str] | None = None,
+    sample: int = 500,
+) -> str:
+    """The embedder name for these responses: ``"minilm"`` for English, else ``"multilingual"``.
+
+    ``languages`` are ISO 639-1 codes per response (``"und"`` when unknown), e.g. from
+    :func:`heard.analysis.prepare.prepare`; without them the languages of up to ``sample``
+    of ``texts`` (spread evenly) are detected. When more than :data:`NON_ENGLISH_SHARE` of
+    the responses of known language are not English, MiniLM (trained on English) would
+    read them poorly, so the multilingual model is chosen. No text at all: ``"minilm"``.
+    """
+    if languages is None:
+        from heard.analysis.prepare import LanguageDetector
+
+        pool = [t for t in (texts or []) if t and t.strip()]
+        if len(pool) > sample:
+            step = len(pool) / sample
+            pool = [pool[int(i * step)] for i in range(sample)]
+        languages = [code for code, _ in LanguageDetector().detect_many(pool)]
+    known = [code for code in languages if code and code != "und"]
+    if not known:
+        return "minilm"
+    other = sum(1 for code in known if code != "en") / len(known)
+    return "multilingual" if other > NON_ENGLISH_SHARE else "minilm"
