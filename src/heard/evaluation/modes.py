@@ -111,7 +111,7 @@ def evaluate(path: str | Path, options: EvalOptions) -> EvalResult:
     data = load_dataset(path, needs=MODE_NEEDS[options.mode], question=options.question)
     ctx = _Context(data, options)
     result = _RUNNERS[options.mode](ctx)
-    result.warnings = data.warnings + result.warnings
+    result.warnings = data.warnings + ctx.warnings + result.warnings
     result.params = {
         "k": options.k if options.mode == "fewshot" else None,
         "repeats": options.repeats if options.mode in ("fewshot", "corrections") else None,
@@ -166,18 +166,30 @@ class _Context:
         self._vectors: np.ndarray | None = None
         self.embedder_used = False
         self.embedder_choice = options.embedder  # "auto" resolves to a name on first use
+        self.warnings: list[str] = []
 
     @property
     def embedder(self) -> Any:
         if self._embedder is None:
-            from heard.analysis.embeddings import choose_embedder, get_embedder
+            from heard.analysis.embeddings import (
+                EmbedderUnavailable,
+                choose_embedder,
+                get_embedder,
+            )
 
             name = self.options.embedder
             if name == "auto":  # multilingual when the responses are not in English
                 name = choose_embedder(self.data.texts)
                 self.options.log(f"embedder: {name} (chosen from the responses' language)")
+            try:
+                self._embedder = get_embedder(name)
+            except EmbedderUnavailable as exc:
+                if self.options.embedder != "auto":
+                    raise
+                self.warnings.append(f"{exc} Using minilm (English) instead.")
+                name = "minilm"
+                self._embedder = get_embedder(name)
             self.embedder_choice = name
-            self._embedder = get_embedder(name)
             self.embedder_used = True
         return self._embedder
 
