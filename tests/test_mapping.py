@@ -321,11 +321,14 @@ def test_a_small_corrected_theme_does_not_swallow_the_pool() -> None:
     vec = fake_embed(texts)
     new = Theme("wildlife", "Wildlife", "birds and wildlife")
     themes = [*THEMES, new]
-    birds = [i for i, t in enumerate(texts) if "birds" in t and "wildlife" in t]
+    birds = [i for i, t in enumerate(texts) if "birds" in t]
     examples = [(i, ["wildlife", *gold[i]]) for i in birds[:21]]
     m = ThemeMapper(fake_embed, seed=0).fit(themes, texts, vec, examples)
     pred = m.predict(texts, vec)
     took = [i for i, p in enumerate(pred) if "wildlife" in p]
-    about = [i for i in took if "birds" in texts[i] or "wildlife" in texts[i]]
-    assert len(took) <= 3 * len(birds)
+    about = [i for i in took if "birds" in texts[i]]
+    assert len(took) <= 1.5 * len(birds) < len(texts) / 4
     assert len(about) >= 0.6 * len(took)
+    # the other themes, with no example of their own, still follow the codebook
+    others = [[k for k in p if k != "wildlife"] for p in pred]
+    assert micro_f1(others, gold) >= 0.7

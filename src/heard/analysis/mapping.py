@@ -144,13 +144,20 @@ def _fit_platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
 
-def _best_threshold(prob: np.ndarray, y: np.ndarray, floor: float) -> float:
-    """The global threshold that maximises micro-F1 of :func:`_decide` on (prob, y)."""
+def _best_threshold(
+    prob: np.ndarray, y: np.ndarray, floor: float, weight: np.ndarray | None = None
+) -> float:
+    """The global threshold that maximises micro-F1 of :func:`_decide` on (prob, y).
+
+    ``weight`` (per cell) re-weights the counts, e.g. to the pool's theme shares.
+    """
     best, best_f1 = 0.5, -1.0
+    w = np.ones_like(prob) if weight is None else weight
+    pos = y > 0
     for t in np.arange(0.15, 0.86, 0.025):
         pred = _decide(prob, np.full(prob.shape[1], t), floor)
-        tp = float((pred & (y > 0)).sum())
-        f1 = 2 * tp / max(1.0, pred.sum() + (y > 0).sum())
+        tp = float((w * (pred & pos)).sum())
+        f1 = 2 * tp / max(1e-9, float((w * pred).sum() + (w * pos).sum()))
         if f1 > best_f1 + 1e-9:
             best, best_f1 = float(t), f1
     return best
@@ -244,7 +251,8 @@ class ThemeMapper(BaseEstimator):
         prior_shift: bool = True,
         theme_weight: float = 1.0,
         few_shot_C: float = 10.0,
-        unlabelled_weight: float = 0.0,
+        unlabelled_weight: float = 0.05,
+        zero_shot_blend: float = 2.0,
     ) -> None:
         self.embed = embed
         self.seed = seed
@@ -268,6 +276,7 @@ class ThemeMapper(BaseEstimator):
         self.theme_weight = theme_weight
         self.few_shot_C = few_shot_C
         self.unlabelled_weight = unlabelled_weight
+        self.zero_shot_blend = zero_shot_blend
 
     # ------------------------------------------------------------------ contract
     def _validate_params(self) -> None:
@@ -281,7 +290,8 @@ class ThemeMapper(BaseEstimator):
                     f"ThemeMapper: {name} must be positive, not {getattr(self, name)!r}"
                 )
         non_negative = ("tfidf_weight", "prior_weight", "pseudo_weight", "model_weight",
-                        "embed_weight", "theme_weight", "unlabelled_weight")
+                        "embed_weight", "theme_weight", "unlabelled_weight",
+                        "zero_shot_blend")
         for name in non_negative:
             if not getattr(self, name) >= 0:
                 raise ValueError(
@@ -530,8 +540,21 @@ class ThemeMapper(BaseEstimator):
         self.mode_ = "few-shot" if self.n_examples_ else "zero-shot"
 
         self.shift_ = np.zeros(k)
+        self.zero_: ThemeMapper | None = None
+        self.blend_ = np.ones(k)
         if self.n_examples_:
             self._fit_few_shot(X_pool, X_theme, labelled, Y_pool)
+            # A theme with few examples leans on the codebook: its score blends the
+            # zero-shot mapper's with weight m / (m + examples), m = zero_shot_blend.
+            count = Y_pool[labelled].sum(axis=0)
+            self.blend_ = count / (count + self.zero_shot_blend) if self.zero_shot_blend else (
+                np.ones(k)
+            )
+            if self.blend_.min() < 0.75 and n >= 20:
+                params = {**self.get_params(deep=False), "zero_shot_blend": 0.0}
+                self.zero_ = ThemeMapper(**params).fit(themes, texts=texts, vectors=vectors)
+            else:
+                self.blend_ = np.ones(k)
             return self
         self._self_train(X_pool, X_theme, labelled, Y_pool, self._zero_shot_start(z_pool), raw)
         self._zero_shot_decision(raw, X_pool)
@@ -579,14 +602,23 @@ class ThemeMapper(BaseEstimator):
         oof = self._oof(X, Y, w, scored, **fit_args) if len(Yl) >= 4 else None
         if oof is not None:
             self.platt_ = _fit_platt(*oof)
-            self.threshold_ = _best_threshold(self._platt(oof[0]), oof[1], self.floor)
-        self.thresholds_ = np.full(k, self.threshold_)
         unlabelled = ~labelled
+        train_prior = pool_prior = np.clip(Yl.mean(axis=0), 0.02, 0.98)
         if self.prior_shift and unlabelled.sum() >= 20:
-            train_prior = np.clip(Yl.mean(axis=0), 0.02, 0.98)
             prob = self._platt(self._decision(self.models_, X_pool[unlabelled]))
             pool_prior = _pool_prior(prob, train_prior)
             self.shift_ = _logit(pool_prior) - _logit(train_prior)
+        if oof is not None:
+            # The threshold is chosen on the examples' out-of-fold scores, shifted and
+            # re-weighted to the pool's estimated theme shares (label-shift importance
+            # weights), so it is the best threshold for the pool rather than the sample.
+            scores, truth = oof
+            shifted = _sigmoid(self.platt_[0] * scores + self.platt_[1] + self.shift_)
+            weight = np.where(
+                truth > 0, pool_prior / train_prior, (1 - pool_prior) / (1 - train_prior)
+            )
+            self.threshold_ = _best_threshold(shifted, truth, self.floor, weight)
+        self.thresholds_ = np.full(k, self.threshold_)
 
     def _zero_shot_start(self, z: np.ndarray) -> np.ndarray:
         """Pseudo-label scores in [0, 1] from theme similarity alone (n, k)."""
@@ -725,9 +757,15 @@ class ThemeMapper(BaseEstimator):
             chunk = np.asarray(vectors[start:stop], dtype=np.float32)
             raw, X = self._chunk_features(chunk_texts, chunk)
             if self.n_examples_:
-                out[start:stop] = _sigmoid(
-                    self.platt_[0] * self._decision(self.models_, X) + self.platt_[1] + self.shift_
-                )
+                logit = self.platt_[0] * self._decision(self.models_, X) + self.platt_[1]
+                logit = logit + self.shift_
+                if self.zero_ is not None:  # blend margins over each mapper's threshold
+                    zero = _logit(self.zero_.predict_proba(chunk_texts, chunk))
+                    zero = zero - _logit(self.zero_.thresholds_)[None, :]
+                    few = logit - _logit(self.thresholds_)[None, :]
+                    logit = self.blend_ * few + (1 - self.blend_) * zero
+                    logit = logit + _logit(self.thresholds_)[None, :]
+                out[start:stop] = _sigmoid(logit)
             else:
                 out[start:stop] = self._platt(self._combined(raw, X))
             if chunk_texts is not None:  # an empty answer makes no point

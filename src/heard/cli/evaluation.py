@@ -6,7 +6,9 @@ import click
 
 from heard.cli.common import console, err_console
 
-MODES = ("discover", "codebook", "fewshot", "stance", "evidence", "campaigns", "stability")
+MODES = (
+    "discover", "codebook", "fewshot", "stance", "evidence", "campaigns", "stability", "corrections"
+)
 
 HELP = """Score Heard against the gold labels in DIR (the evaluation layout).
 
