@@ -9,7 +9,7 @@ DEMO_PORT ?= 8000
 FRONTEND_DIR := src/heard/web/frontend
 FRONTEND := src/heard/web/build/heard/govuk/govuk-frontend.min.css
 
-.PHONY: setup frontend demo test lint clean
+.PHONY: setup frontend demo test lint docs-images clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,14 @@ demo: $(STAMP) $(FRONTEND)
 test: $(STAMP) $(FRONTEND)
 	$(BIN)/python -m pytest
 
+# ruff, then the layering contracts of pyproject.toml's [tool.importlinter]
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports --no-cache
+
+# Refresh the screenshots in docs/ on purpose: the browser tests write them nowhere else.
+docs-images: $(STAMP) $(FRONTEND)
+	HEARD_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/e2e -q
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache src/heard/web/build $(FRONTEND_DIR)/node_modules

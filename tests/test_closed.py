@@ -1,6 +1,6 @@
 import pytest
 
-from heard.analysis.closed import option_stance, options_stance
+from heard.analysis.closed import normalise_stance, option_stance, options_stance
 
 
 @pytest.mark.parametrize(
@@ -28,3 +28,18 @@ def test_option_stance(option, expected):
 def test_conflicting_options_give_no_stance():
     assert options_stance(["Agree", "Disagree"]) is None
     assert options_stance(["Agree", "Blue"]) == "agree"
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        ("support", "agree"), ("OPPOSE", "disagree"), ("For", "agree"), ("against", "disagree"),
+        ("pro", "agree"), ("Con", "disagree"), ("yes", "agree"), ("NO", "disagree"),
+        ("Agree", "agree"), ("disagree", "disagree"), ("Strongly agree", "agree"),
+        ("unclear", "unclear"), ("Neutral", "unclear"), ("Don't know", "unclear"),
+        ("mixed", "unclear"), ("", None), ("purple", None),
+        ("Not applicable for me", "unclear"), ("Prefer not to say", "unclear"),
+    ],
+)
+def test_normalise_stance(label, expected):
+    assert normalise_stance(label) == expected

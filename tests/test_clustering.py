@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import time
 
 import numpy as np
 import pytest
@@ -247,9 +246,14 @@ def test_ward_tree_cut():
 
 
 @pytest.mark.slow
+@pytest.mark.shared_data
+@pytest.mark.quality
 def test_gambling_1000_stable_and_pure():
+    """A quality floor: it skips only when the shared set is missing, never on an error or a
+    slow machine (its time is measured in benchmarks/bench_core.py)."""
+    from heard.analysis import embeddings
+
     folder = shared_dataset("gambling_1000")
-    embeddings = pytest.importorskip("heard.analysis.embeddings")
     with open(folder / "responses.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     gold: dict[str, set[str]] = {}
@@ -257,13 +261,8 @@ def test_gambling_1000_stable_and_pure():
         for row in csv.DictReader(fh):
             gold.setdefault(row["response_id"], set()).add(row["theme"])
     texts = [r["text"] for r in rows]
-    try:  # the fast static embedder keeps this test within seconds
-        x = embeddings.get_embedder("static").embed(texts)
-    except Exception as error:  # noqa: BLE001 - the model is an optional part here
-        pytest.skip(f"static embedder unavailable: {error}")
-    start = time.perf_counter()
+    x = embeddings.get_embedder("static").embed(texts)  # shipped: fast, and always there
     runs = [primary(ThemeDiscoverer(seed=s).fit(texts, x)) for s in (0, 1, 2)]
-    assert time.perf_counter() - start < 60
     for a in range(3):
         for b in range(a + 1, 3):
             assert adjusted_rand_score(runs[a], runs[b]) >= 0.9

@@ -17,8 +17,8 @@ from heard.io.documents import DocumentOptions, Linker, extract, load_options, s
 from heard.io.documents import ocr as ocr_module
 from heard.io.documents.clean import clean_pages, dehyphenate, reflow
 from heard.io.documents.collect import DocumentFile, DocumentProcessor
-from heard.io.documents.extract import ExtractOptions, Unprocessable
 from heard.io.documents.split import match_heading, number_questions, split_sections
+from heard.io.documents.types import ExtractOptions, Unprocessable
 from tests.conftest import shared_dataset
 from tests.fixtures.documents.cfb_writer import cfb_bytes, msg_bytes
 

@@ -278,6 +278,12 @@ class KeywordMapper:
             for text in texts
         ]
 
+    def predict_proba(self, texts, vectors):
+        keys = [t.key for t in self.themes]
+        return np.array(
+            [[1.0 if k in found else 0.0 for k in keys] for found in self.predict(texts, vectors)]
+        )
+
 
 @pytest.fixture
 def fake_core(monkeypatch):
@@ -492,3 +498,28 @@ def test_bertopic_baseline_in_table_and_json(tmp_path: Path, monkeypatch, heard_
     )[0]
     assert again["matched_f1"] == pytest.approx(base["matched_f1"], abs=1e-6)
     assert again["outlier_share"] == pytest.approx(base["outlier_share"], abs=1e-6)
+
+
+def test_stance_mode_maps_labels_and_runs_the_baselines(
+    english: Path, fake_core, heard_home: Path
+) -> None:
+    (english / "gold_stance.csv").write_text(
+        "response_id,question_id,stance\n1,q1,Support\n2,q1,OPPOSE\n3,q1,for\n"
+    )
+    result = evaluate(english, EvalOptions(mode="stance"))
+    assert result.details["stance_label_mapping"] == {
+        "OPPOSE": "disagree",
+        "Support": "agree",
+        "for": "agree",
+    }
+    assert set(result.baselines) == {"prototype-difference", "oracle-majority"}
+    # the oracle majority says "agree" for all three: 2 of 3 right
+    assert result.baselines["oracle-majority"]["stance_accuracy"] == pytest.approx(2 / 3)
+    assert result.metrics["n_scored"] == 3
+    assert set(result.details["asks_for_position"]) == {"q1", "q2"}
+
+
+def test_unreadable_stance_label_is_named(english: Path) -> None:
+    (english / "gold_stance.csv").write_text("response_id,question_id,stance\n1,q1,purple\n")
+    with pytest.raises(DatasetError, match="stance is not a stance.*purple"):
+        load_dataset(english, needs=["gold_stance"])

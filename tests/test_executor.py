@@ -10,9 +10,7 @@ import pytest
 
 from heard.analysis import duplicates, evidence
 from heard.analysis.embeddings import get_embedder
-from heard.analysis.mapping import ThemeMapper
-from heard.analysis.stance import StanceClassifier
-from heard.pipeline.executor import (
+from heard.analysis.executor import (
     EmbedTask,
     InProcess,
     PredictTask,
@@ -22,6 +20,8 @@ from heard.pipeline.executor import (
     predict_chunks,
     spread_signer,
 )
+from heard.analysis.mapping import ThemeMapper
+from heard.analysis.stance import StanceClassifier
 
 
 class PicklingExecutor:

@@ -120,9 +120,13 @@ def test_cms_attachment_pointers_flagged():
     flagged = [c for c, (ok, _) in zip(comments, results, strict=True) if not ok]
     # the export's stock pointer is always flagged
     assert all(not substantive(c)[0] for c in comments if c.strip() == "See attached file(s)")
-    # long comments are never flagged
-    assert all(len(c.split()) <= 40 for c in flagged)
+    # long comments are never flagged: pointers have at most 40 words, cover notes 80
+    assert all(len(c.split()) <= 40 for c, (_, why) in zip(comments, results, strict=True)
+               if why == "refers to an attachment")
+    assert all(len(c.split()) <= 80 for c in flagged)
     assert len(flagged) > 300
+    # cover notes ("X is pleased to submit the attached comments") are flagged too
+    assert sum(1 for _, why in results if why == "cover note") >= 30
 
 
 @pytest.mark.shared_data
@@ -136,3 +140,32 @@ def test_polis_comments_mostly_substantive_and_english():
     det = LanguageDetector()
     langs = [det.detect(t)[0] for t, ok in zip(texts, flags, strict=True) if ok]
     assert langs.count("en") / len(langs) > 0.9
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "On behalf of the Riverside Cycling Club, we are pleased to submit these comments "
+        "in response to the consultation. Kind regards, Jo Smith",
+        "The Harbour Trust appreciates the opportunity to provide feedback on the draft plan. "
+        "Please see the attached PDF for our full response.",
+        "Thank you for the opportunity to respond. We look forward to the next steps.",
+        "Comments from the Northern Bus Users Group regarding the transport strategy.",
+    ],
+)
+def test_cover_notes_are_no_substantive_answer(text):
+    assert substantive(text) == (False, "cover note")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My comments: the road is dangerous for children walking to school.",
+        "We are pleased to submit comments and we oppose the closure because it raises costs.",
+        "Thank you for the opportunity. The bus lane should run until 7pm, not 6pm.",
+        "I submit that the council has ignored the residents of Mill Lane for years.",
+        "Please extend the deadline for comments to June; our members need more time.",
+    ],
+)
+def test_answers_that_argue_are_kept(text):
+    assert substantive(text) == (True, "")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from heard.io.sample_data import (
+from heard.demo.generator import (
     ATTRIBUTE_COLUMNS,
     CLOSED_OPTIONS,
     JUNK,
@@ -225,6 +225,49 @@ def test_same_seed_same_bytes_different_seed_differs(tmp_path):
     assert differ[0]["responses.csv"] != differ[1]["responses.csv"]
     assert differ[0]["codebook.csv"] == differ[1]["codebook.csv"]
     assert a.rows == 1600
+
+
+# sha256 over (name, bytes) of every output file for 500 respondents, seed 7, measured when the
+# phrase tables were code. A deliberate change to the tables or to how answers are composed
+# changes it: re-measure and update it in the same commit.
+DEMO_500_SEED_7 = "78afd60bcccaa0b7ee5ff19875a4a7f97d203d0ccf4356fbdd7cbe923ec483e7"
+
+
+def test_output_is_the_same_bytes_as_before_the_tables_became_data(tmp_path):
+    write_sample_consultation(tmp_path, 500, seed=7)
+    digest = hashlib.sha256()
+    for name in OUTPUT_FILES:
+        digest.update(name.encode())
+        digest.update((tmp_path / name).read_bytes())
+    assert digest.hexdigest() == DEMO_500_SEED_7
+
+
+def test_phrase_tables_are_package_data(tmp_path):
+    """phrases.json ships in the wheel (a package-data glob matches it) and feeds the output."""
+    import fnmatch
+    import json
+    import tomllib
+
+    import heard
+    from heard.demo.generator import load_phrases
+
+    package = Path(heard.__file__).resolve().parent
+    tables = package / "demo" / "phrases.json"
+    project = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    globs = tomllib.loads(project.read_text())["tool"]["setuptools"]["package-data"]["heard"]
+    relative = tables.relative_to(package).as_posix()
+    assert any(fnmatch.fnmatch(relative, g) or fnmatch.fnmatch("x/" + relative, g)
+               for g in globs), globs
+    assert load_phrases()["title"] == json.loads(tables.read_text(encoding="utf-8"))["title"]
+
+    write_sample_consultation(tmp_path, 20, seed=1)
+    codebook = _rows(tmp_path / "codebook.csv")
+    stored = json.loads(tables.read_text(encoding="utf-8"))
+    assert [r["theme"] for r in codebook] == [
+        t["key"] for q in stored["open_questions"] for t in stored["themes"][q]]
+    questions = _rows(tmp_path / "questions.csv")
+    assert [(q["question_id"], q["text"]) for q in questions] == [
+        (q["id"], q["text"]) for q in stored["questions"]]
 
 
 def test_larger_sample_extends_smaller_one():

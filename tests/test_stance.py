@@ -1,10 +1,18 @@
-"""StanceClassifier: weak labels learn the mapping; zero-shot reads cues; unclear when unsure."""
+"""StanceClassifier: relative to the proposal, no topic words; weak labels; the sklearn contract."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
-from heard.analysis.stance import StanceClassifier, lexical_cues
+from heard.analysis.stance import (
+    StanceClassifier,
+    action_stem,
+    asks_for_position,
+    explicit_position,
+)
 from tests._fake_embed import fake_embed
 
 PRO = ["splendid wonderful marvellous", "excellent splendid brilliant", "wonderful brilliant"]
@@ -28,36 +36,82 @@ def test_weak_labels_learn_the_mapping() -> None:
     vec = fake_embed(texts)
     weak = [g if i < 80 else None for i, g in enumerate(gold)]
     weak[0] = "disagree"  # a little noise
-    m = StanceClassifier(fake_embed, seed=0, min_confidence=0.55).fit(texts, vec, weak)
+    m = StanceClassifier(fake_embed, seed=0).fit(texts, vec, weak)
     assert m.mode_ == "weak"
     labels, conf = m.predict(texts[80:], vec[80:])
     assert np.mean([a == b for a, b in zip(labels, gold[80:], strict=True)]) > 0.9
     assert ((conf >= 0.5) & (conf <= 1.0)).all()
 
 
+def test_weak_labels_as_people_write_them() -> None:
+    texts, gold = corpus()
+    spelled = {"agree": "Support", "disagree": "AGAINST"}
+    weak = [spelled[g] if i < 80 else None for i, g in enumerate(gold)]
+    m = StanceClassifier(fake_embed, seed=0).fit(texts, fake_embed(texts), weak)
+    assert m.mode_ == "weak"
+    labels, _ = m.predict(texts[80:], fake_embed(texts[80:]))
+    assert np.mean([a == b for a, b in zip(labels, gold[80:], strict=True)]) > 0.9
+
+
 def test_too_few_weak_labels_fall_back_to_zero_shot() -> None:
-    texts, gold = corpus(20)
+    texts, _ = corpus(20)
     m = StanceClassifier(fake_embed).fit(texts, fake_embed(texts), ["agree"] + [None] * 19)
-    assert m.mode_ == "zero-shot"
+    assert m.mode_ in ("zero-shot", "self-trained")
 
 
-def test_zero_shot_reads_lexical_cues_and_marks_unclear() -> None:
+@pytest.mark.parametrize(
+    ("question", "stem"),
+    [
+        ("We should ban human cloning", "ban"),
+        ("Should gambling advertisements be completely banned during sports?", "ban"),
+        ("What are your general thoughts on banning gambling adverts?", "ban"),
+        ("Homeschooling should be banned", "ban"),
+        ("Please explain your answer.", None),
+    ],
+)
+def test_action_stem(question: str, stem: str | None) -> None:
+    assert action_stem(question) == stem
+
+
+def test_explicit_position_is_relative_to_the_proposal() -> None:
+    stem = action_stem("We should ban human cloning")
+    assert explicit_position("We should ban human cloning because it is risky.", stem) == (1, 0)
+    assert explicit_position("Cloning should not be banned, it saves lives.", stem) == (0, 1)
+    assert explicit_position("I strongly support this.", None) == (1, 0)
+    assert explicit_position("I do not support this at all.", None) == (0, 1)
+    # no topic word carries a side by itself
+    assert explicit_position("The black market and the nanny state.", None) == (0, 0)
+
+
+def test_zero_shot_reads_explicit_statements_and_marks_conflicts_unclear() -> None:
+    question = "We should ban private cars in the centre"
     texts = [
-        "I strongly support this proposal, it is long overdue.",
-        "I oppose this. It is excessive overreach and a nanny state measure.",
-        "The weather.",
+        "We should ban them, the air is filthy.",
+        "Cars should not be banned, people need them.",
+        "I agree with some of it, but I disagree with the rest.",
     ]
-    m = StanceClassifier(fake_embed, question="Should the park open later?").fit(texts)
+    m = StanceClassifier(fake_embed).fit(texts, question=question)
     labels, conf = m.predict(texts)
-    assert labels[0] == "agree" and labels[1] == "disagree"
+    assert labels == ["agree", "disagree", "unclear"]
     assert conf[2] < min(conf[0], conf[1])
-    m.min_confidence = (conf[2] + min(conf[0], conf[1])) / 2
-    assert m.predict(texts)[0] == ["agree", "disagree", "unclear"]
 
 
-def test_lexical_cues_weigh_the_clause_after_a_contrast() -> None:
-    cues = lexical_cues(["Some good points, but I oppose it."])
-    assert cues[0, 3] > 0 and cues[0, 2] == 0
+def test_zero_shot_self_trains_from_explicit_statements() -> None:
+    # Half the texts state a side; the rest only share its vocabulary.
+    texts, gold = corpus(120)
+    cued = [
+        (("I strongly support this. " if g == "agree" else "I oppose this. ") + t)
+        if i % 4 < 2 else t
+        for i, (t, g) in enumerate(zip(texts, gold, strict=True))
+    ]
+    vec = fake_embed(cued)
+    # the prior reads nothing from hashed words, so it is left out here
+    m = StanceClassifier(fake_embed, seed=0, prior_weight=0.0)
+    m.fit(cued, vec, question="Should the park open?")
+    assert m.mode_ == "self-trained"
+    labels, _ = m.predict(cued, vec)
+    plain = [i for i in range(120) if i % 4 >= 2]
+    assert np.mean([labels[i] == gold[i] for i in plain]) > 0.8
 
 
 def test_deterministic() -> None:
@@ -68,18 +122,51 @@ def test_deterministic() -> None:
     np.testing.assert_array_equal(a, b)
 
 
-def test_zero_shot_self_trains_and_bounds_the_unclear_share() -> None:
-    # Half the texts state a side with a cue; the rest only share its vocabulary.
-    texts, gold = corpus(120)
-    cued = [
-        (("I strongly support this. " if g == "agree" else "I oppose this. ") + t)
-        if i % 4 < 2 else t
-        for i, (t, g) in enumerate(zip(texts, gold, strict=True))
-    ]
-    vec = fake_embed(cued)
-    m = StanceClassifier(fake_embed, seed=0, unclear_share=0.1).fit(cued, vec)
-    assert m.mode_ == "self-trained"
-    labels, _ = m.predict(cued, vec)
-    assert abs(np.mean([x == "unclear" for x in labels]) - 0.1) < 0.05
-    plain = [i for i in range(120) if i % 4 >= 2 and labels[i] != "unclear"]
-    assert np.mean([labels[i] == gold[i] for i in plain]) > 0.8
+def test_estimator_contract() -> None:
+    m = StanceClassifier(fake_embed, seed=3, min_confidence=0.7)
+    params = m.get_params()
+    assert params["seed"] == 3 and params["min_confidence"] == 0.7
+    assert params["embed"] is fake_embed
+    m.set_params(C=0.5)
+    assert m.C == 0.5
+    assert clone(m).get_params()["C"] == 0.5
+    with pytest.raises(NotFittedError, match="not fitted"):
+        m.predict(["text"], fake_embed(["text"]))
+    texts, _ = corpus(20)
+    labels, conf = m.fit(texts, fake_embed(texts)).predict(texts, fake_embed(texts))
+    assert isinstance(labels, list) and isinstance(conf, np.ndarray)
+    assert set(labels) <= {"agree", "disagree", "unclear"}
+
+
+@pytest.mark.parametrize(
+    "bad", [{"min_confidence": 0.2}, {"C": 0}, {"min_weak": 0}, {"prior_weight": -1}]
+)
+def test_parameters_are_checked_at_fit(bad: dict) -> None:
+    m = StanceClassifier(fake_embed, **bad)  # storing never fails
+    with pytest.raises(ValueError):
+        m.fit(["a text"], fake_embed(["a text"]))
+
+
+def test_fit_needs_an_embedder_and_matching_vectors() -> None:
+    with pytest.raises(ValueError, match="embed"):
+        StanceClassifier().fit(["a"])
+    with pytest.raises(ValueError, match="one row per text"):
+        StanceClassifier(fake_embed).fit(["a", "b"], fake_embed(["a"]))
+
+
+@pytest.mark.parametrize(
+    ("question", "answers", "expected"),
+    [
+        ("To what extent do you agree or disagree that it should be permanent?", [], True),
+        ("Please explain why you gave this answer.", ["Because."], True),
+        ("We should abolish capital punishment", ["It is cruel."], True),
+        ("What are your general thoughts on banning adverts?", ["Fine."], True),
+        ("Is there anything we could change to improve the scheme?", ["More bins."], False),
+        ("Do you have any suggestions?", ["Open later.", "More staff."], False),
+        ("Comment", ["Please fund rural clinics.", "Our platform offers APIs."], False),
+        ("Comment", ["I support the rule.", "I oppose it.", "I agree.", "Data."], True),
+        ("Any suggestions?", ["I support it."] * 5 + ["More bins."], True),
+    ],
+)
+def test_asks_for_position(question: str, answers: list[str], expected: bool) -> None:
+    assert asks_for_position(question, answers) is expected

@@ -64,3 +64,39 @@ def test_json_lines(tmp_path):
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert lines[0]["themes"] == ["A", "B"]
     assert lines[0]["text"] == ROWS[0]["text"]
+
+
+def test_every_export_format_writes_its_rows(tmp_path):
+    from heard.io.writers import EXPORT_FORMATS
+
+    assert set(EXPORT_FORMATS) == {"csv", "xlsx", "json"}
+    for name, fmt in EXPORT_FORMATS.items():
+        assert fmt.name == name and fmt.content_type and fmt.label
+        path = tmp_path / fmt.file_name("out")
+        assert path.suffix == f".{fmt.extension}"
+        assert fmt.write(path, COLUMNS, ROWS) == len(ROWS) and path.stat().st_size > 0
+
+
+def test_heard_export_offers_the_registered_formats():
+    from heard.cli.analysis import export_cmd
+    from heard.io.writers import EXPORT_FORMATS
+
+    option = next(p for p in export_cmd.params if p.name == "fmt")
+    assert list(option.type.choices) == list(EXPORT_FORMATS)
+
+
+def test_write_export_redacts_free_text_on_request(tmp_path):
+    from heard.io.writers import EXPORT_FORMATS, write_export
+
+    columns = ["id", "text", "evidence_reason", "respondent_id"]
+    rows = [{"id": "1", "text": "Mail me at jo.bloggs@example.org or call 07700 900123.",
+             "evidence_reason": "cites jo.bloggs@example.org", "respondent_id": "SW1A 1AA"}]
+    fmt = EXPORT_FORMATS["json"]
+    write_export(fmt, tmp_path / "plain.jsonl", columns, rows)
+    write_export(fmt, tmp_path / "safe.jsonl", columns, rows, redact=True)
+    plain = json.loads((tmp_path / "plain.jsonl").read_text())
+    safe = json.loads((tmp_path / "safe.jsonl").read_text())
+    assert plain == rows[0]
+    assert safe["text"] == "Mail me at [EMAIL] or call [PHONE]."
+    assert safe["evidence_reason"] == "cites [EMAIL]"
+    assert safe["respondent_id"] == "SW1A 1AA"  # not free text: left as it is

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "heard.web.middleware.SecurityHeadersMiddleware",  # outermost: every response has them
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -143,8 +144,10 @@ if HTTPS:
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
 if origins := os.environ.get("HEARD_CSRF_TRUSTED_ORIGINS"):
     CSRF_TRUSTED_ORIGINS = [o for o in origins.split(",") if o]
-# Sign-in throttling: this many failures per username and address within the window.
+# Sign-in limits within the window (heard.web.ratelimit): attempts per account, and per
+# network address (one password tried on many accounts).
 LOGIN_FAILURE_LIMIT = int(os.environ.get("HEARD_LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_ADDRESS_LIMIT = int(os.environ.get("HEARD_LOGIN_ADDRESS_LIMIT", "20"))
 LOGIN_FAILURE_WINDOW = int(os.environ.get("HEARD_LOGIN_FAILURE_WINDOW", str(15 * 60)))
 # Uploads through the browser: the largest file accepted, in bytes.
 UPLOAD_MAX_BYTES = int(os.environ.get("HEARD_UPLOAD_MAX_BYTES", str(200 * 1024 * 1024)))

@@ -1,6 +1,8 @@
 """A real `heard serve` on 127.0.0.1 (random port, fresh HEARD_HOME) and Chromium via Playwright.
 
 Skipped, with the reason, when /usr/bin/chromium or the playwright package is missing.
+Screenshots go to a temporary folder, or to $HEARD_SCREENSHOTS when it is set:
+`make docs-images` sets it to docs/screenshots to refresh the documentation's images on purpose.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path(os.environ.get("HEARD_CHROMIUM", "/usr/bin/chromium"))
-PROJECT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = PROJECT / "docs" / "screenshots"
 HEARD = [sys.executable, "-m", "heard"]
 PASSWORD = "demo-password-123"
 
@@ -118,6 +118,20 @@ def check_accessibility(page) -> None:
     assert not bad, f"{page.url}: {details}"
 
 
+_SCREENSHOTS: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def screenshot_folder(tmp_path_factory) -> Path:
+    """Where screenshots go: $HEARD_SCREENSHOTS, else a temporary folder (never the checkout)."""
+    chosen = os.environ.get("HEARD_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    _SCREENSHOTS["folder"] = folder
+    return folder
+
+
 def screenshot(page, name: str, full_page: bool = True) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+    path = _SCREENSHOTS["folder"] / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    assert path.stat().st_size > 0, path

@@ -86,6 +86,7 @@ class FakeLLM:
         self.answer_hook = answer_hook
         self.faults: deque[str] = deque()
         self.merges: list[dict[str, Any]] = []
+        self.merge_first_two = False  # condensing merges the first two themes it is shown
         self.lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self.stats = {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0}
@@ -270,7 +271,13 @@ class FakeLLM:
                  "description": "Responses that mention " + ", ".join(t["key_phrases"][:3])}
                 for t in blocks[0]]}
         if name == "heard_condense":
-            return {"merges": list(self.merges), "split_by_stance": []}
+            merges = list(self.merges)
+            if self.merge_first_two and len(blocks[0]) >= 2:
+                first, second = blocks[0][0], blocks[0][1]
+                merges.append({"keys": [first["key"], second["key"]],
+                               "label": f"{first['label']} and {second['label']}"[:80],
+                               "description": "Both themes, merged."})
+            return {"merges": merges, "split_by_stance": []}
         if name == "heard_summary":
             return {"themes": [
                 {"key": t["key"], "summary": f"{t['count']} responses on {t['label']}.",

@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from heard.cli import main
-from heard.store.models import Response, Run, Theme
+from heard.results import llm_use
+from heard.store.models import Question, Response, Run, Theme
 from tests.llm.fake_llm import FakeLLM
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,10 +62,19 @@ def test_analyse_with_llm(tmp_path, server, llm_env):
     out = heard("analyse", "demo", "--llm", "openai:fake-model")
     assert "LLM openai:fake-model" in out
     run = Run.objects.get()
-    ledger = run.state["llm_ledger"]
-    assert ledger and all(e["done"] for e in ledger.values())
-    total = sum(e["totals"]["prompt_tokens"] for e in ledger.values())
-    assert total == server.stats["prompt_tokens"] > 0
+    assert run.params["llm"] == "openai:fake-model"
+    use = llm_use(run)
+    assert use is not None and use.name == "openai:fake-model"
+    assert [q.key for q in use.questions] == list(
+        Question.objects.filter(kind="open").values_list("key", flat=True))
+    assert use.prompt_tokens == server.stats["prompt_tokens"] > 0
+    assert use.calls == server.stats["calls"]
+    # the record names the responses whose text went out, and they are this question's
+    for q in use.questions:
+        assert 0 < q.sent < q.responses
+        assert set(Response.objects.filter(id__in=q.sent_ids).values_list(
+            "question__key", flat=True)) == {q.key}
+    assert f"{use.sent} of {use.responses} responses sent" in out
     # offline results stay the base: every response still has exactly one outcome
     assert Response.objects.count() == counts_before
     assert not Response.objects.filter(outcome=Response.Outcome.PENDING).exists()

@@ -93,3 +93,58 @@ def test_heartbeat_moves_while_running(own, monkeypatch):
     assert seen == [True]
     run.refresh_from_db()
     assert run.status == "done"
+
+
+def test_upload_is_queued_and_imported_by_a_worker(client, settings, tmp_path, db):
+    """The request only saves the files and queues the import; a worker runs it."""
+    from django.contrib.auth import get_user_model
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from heard.store.models import Consultation, Membership
+
+    settings.HEARD_HOME = tmp_path
+    boss = get_user_model().objects.create_user("boss@example.org", "boss@example.org", "x" * 12)
+    Membership.objects.create(user=boss, consultation=None, role="admin")
+    client.force_login(boss)
+    reply = client.post(reverse("heard:upload-new"), {
+        "name": "parks", "analyse": "1",
+        "files": SimpleUploadedFile("answers.csv", b"id,q1\nr1,Too dear\nr2,More buses\n"),
+    })
+    run = Run.objects.get(kind="import")
+    assert reply.status_code == 302 and reply["Location"].endswith(f"/jobs/{run.pk}/?follow=1")
+    parks = Consultation.objects.get(name="parks")
+    assert not parks.questions.exists() and run.status == "pending"  # nothing imported yet
+    assert Membership.objects.get(consultation=parks).user == boss
+    assert jobs.work(once=True) >= 1
+    run.refresh_from_db()
+    assert run.status == "done", run.error
+    assert parks.questions.get(key="q1").responses.count() == 2
+    assert "Imported 2 answers from 2 new respondents." in run.state["messages"]
+    assert not any((tmp_path / "uploads").iterdir())  # the raw upload is removed
+    analysis = Run.objects.get(pk=run.state["next_run"])
+    assert analysis.kind == "analyse"  # queued, as the form asked
+    follow = client.get(reply["Location"])
+    assert follow.status_code == 302 and f"/jobs/{analysis.pk}/" in follow["Location"]
+
+
+def test_failed_upload_names_the_file_only(client, settings, tmp_path, db):
+    from django.contrib.auth import get_user_model
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from heard.store.models import Membership
+
+    settings.HEARD_HOME = tmp_path
+    boss = get_user_model().objects.create_user("boss@example.org", "boss@example.org", "x" * 12)
+    Membership.objects.create(user=boss, consultation=None, role="admin")
+    client.force_login(boss)
+    client.post(reverse("heard:upload-new"), {
+        "name": "broken", "analyse": "0",
+        "files": SimpleUploadedFile("answers.csv", b"id,q1\n"),
+    })
+    jobs.work(once=True)
+    run = Run.objects.get(kind="import")
+    assert run.status == "failed"
+    assert run.error.startswith("Cannot import: answers.csv")
+    assert str(tmp_path) not in run.error

@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from heard.llm.budget import CallRecord, Ledger
-from heard.pipeline.llm_stage import LEDGER_KEY, LedgerEntry
-from heard.store.models import Run
+from heard.store.models import Run, RunLLM, RunLLMQuestion
 
 MODEL = "openai:gpt-4o-mini"
 
 
-def store_ledger(run: Run, question_key: str, summaries: dict | None = None) -> Run:
-    """Save a ledger entry with the run as ``enhance_question`` does."""
-    ledger = Ledger(model=MODEL, currency="USD")
-    ledger.record(CallRecord("labels", 1200, 300, 0.00036, 1, "json_schema", "ok", items=5))
-    ledger.record(CallRecord("summary", 2100, 450, 0.000585, 2, "json_schema", "ok",
-                             items=5))
-    ledger.outcomes.update({"llm": 3})
-    entry = LedgerEntry(question_key, ledger, summaries or {})
-    state = dict(run.state or {})
-    state[LEDGER_KEY] = {**state.get(LEDGER_KEY, {}), question_key: entry.as_dict()}
-    run.state = state
-    run.save(update_fields=["state"])
+def store_ledger(run: Run, question, summaries: dict | None = None) -> Run:
+    """Save an LLM record with the run as the LLM stage does: two calls on ``question``."""
+    record, _ = RunLLM.objects.get_or_create(run=run, defaults={
+        "provider": "openai", "model": "gpt-4o-mini", "stages": ["labels", "summaries"]})
+    RunLLMQuestion.objects.create(
+        llm=record, question=question, calls=2, attempts=3, prompt_tokens=3300,
+        completion_tokens=750, cost=0.000945, responses=question.responses.count(),
+        sent_ids=list(question.responses.values_list("id", flat=True)[:4]),
+        outcomes={"llm": 3}, summaries=summaries or {},
+    )
     return run
 
 
@@ -48,10 +44,12 @@ def _run(built) -> Run:
 
 
 def test_job_page_shows_llm_usage(as_role, own):
-    run = store_ledger(_run(own), own.question.key)
+    run = store_ledger(_run(own), own.question)
     page = as_role("viewer").get(reverse("heard:job", args=["own", run.pk])).content.decode()
     assert 'id="llm-ledger"' in page
-    assert "Calls, tokens and cost of the LLM stage (openai:gpt-4o-mini)" in page
+    assert ("Calls, tokens and cost of the LLM stage (openai:gpt-4o-mini; stages: labels, "
+            "summaries)") in page
+    assert ">4 of 30<" in page  # responses sent
     assert ">3300<" in page and ">750<" in page  # prompt and completion tokens in total
     assert "0.0009 USD" in page
     assert ">q1_why<" in page
@@ -65,12 +63,12 @@ def test_job_page_without_ledger_says_no_llm(as_role, own):
 
 
 def test_overview_runs_list_shows_usage_of_each_run(as_role, own):
-    with_llm = store_ledger(_run(own), own.question.key)
+    with_llm = store_ledger(_run(own), own.question)
     plain = Run.objects.create(consultation=own.consultation, status="done")
     page = as_role("viewer").get(reverse("heard:overview", args=["own"])).content.decode()
     runs = page[page.index("Analysis runs"):]
     assert ("LLM openai:gpt-4o-mini: 2 calls, 3300 prompt and 750 completion tokens, "
-            "cost 0.0009 USD") in runs
+            "cost 0.0009 USD, 4 of 30 responses sent") in runs
     assert "No LLM used" in runs
     assert runs.index(f"Run {plain.pk}<") < runs.index("No LLM used") < runs.index(
         f"Run {with_llm.pk}<")
@@ -80,7 +78,7 @@ def test_question_page_shows_summaries_under_theme_description(as_role, own):
     transport = own.themes["transport"]
     transport.description = "Buses, trains and how often they run."
     transport.save()
-    store_ledger(_run(own), own.question.key, summaries_for(own))
+    store_ledger(_run(own), own.question, summaries_for(own))
     url = reverse("heard:question", args=["own", own.question.pk])
     page = as_role("viewer").get(url).content.decode()
     section = page[page.index('id="llm-summaries"'):page.index('id="responses-heading"')]
@@ -94,14 +92,14 @@ def test_question_page_shows_summaries_under_theme_description(as_role, own):
 
 
 def test_question_page_without_summaries_shows_none(as_role, own):
-    store_ledger(_run(own), own.question.key)  # LLM used, but no summaries
+    store_ledger(_run(own), own.question)  # LLM used, but no summaries
     url = reverse("heard:question", args=["own", own.question.pk])
     page = as_role("viewer").get(url).content.decode()
     assert 'id="llm-summaries"' not in page
 
 
 def test_summaries_come_from_the_latest_run_of_the_question(as_role, own):
-    store_ledger(_run(own), own.question.key, summaries_for(own))
+    store_ledger(_run(own), own.question, summaries_for(own))
     url = reverse("heard:question", args=["own", own.question.pk])
     client = as_role("viewer")
     # A later run of another question leaves this question's summaries in place.
@@ -118,7 +116,7 @@ def test_quotes_citing_responses_elsewhere_are_not_linked(as_role, own, other):
     summaries = summaries_for(own)
     summaries["transport"]["quotes"] = [{"response_id": str(other.responses[0].pk),
                                          "text": "More buses"}]
-    store_ledger(_run(own), own.question.key, summaries)
+    store_ledger(_run(own), own.question, summaries)
     url = reverse("heard:question", args=["own", own.question.pk])
     page = as_role("viewer").get(url).content.decode()
     card = page[page.index('id="summary-transport"'):page.index('id="responses-heading"')]

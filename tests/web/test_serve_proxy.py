@@ -4,13 +4,8 @@ the browser's address, so forms pass the origin check without extra settings."""
 from __future__ import annotations
 
 import http.cookiejar
-import os
 import re
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,54 +13,29 @@ from pathlib import Path
 
 import pytest
 
-HEARD = [sys.executable, "-m", "heard"]
+from .live_server import heard, heard_env, start_server
+
 PUBLIC = "consult.example.org"
 BROWSER_IP = "203.0.113.7"
 PASSWORD = "proxy-password-123"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def serve(tmp_path):
     """Start `heard serve` with the given extra arguments on a fresh SQLite store."""
-    env = {**os.environ, "HEARD_HOME": str(tmp_path / "home"),
-           "HEARD_ALLOWED_HOSTS": f"{PUBLIC},127.0.0.1"}
-    for name in ("DATABASE_URL", "HEARD_CSRF_TRUSTED_ORIGINS", "HEARD_TRUSTED_PROXY"):
-        env.pop(name, None)
-    subprocess.run([*HEARD, "user", "add", "lead@example.org", "--role", "admin",
-                    "--password", PASSWORD], env=env, check=True, capture_output=True)
-    processes = []
+    env = heard_env(tmp_path / "home", HEARD_ALLOWED_HOSTS=f"{PUBLIC},127.0.0.1")
+    heard(env, "user", "add", "lead@example.org", "--role", "admin", "--password", PASSWORD)
+    servers = []
 
     def start(*extra: str) -> str:
-        port = _free_port()
-        log = open(tmp_path / f"serve-{port}.log", "w")
-        process = subprocess.Popen(
-            [*HEARD, "serve", "--port", str(port), "--no-worker", *extra],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        processes.append(process)
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{url}/sign-in/", timeout=2)
-                return url
-            except urllib.error.HTTPError:
-                return url
-            except OSError:
-                if process.poll() is not None:
-                    raise RuntimeError(log.name) from None
-                time.sleep(0.5)
-        raise RuntimeError("heard serve did not start")
+        server = start_server(env, tmp_path / f"serve-{len(servers)}.log", "--no-worker",
+                              *extra)
+        servers.append(server)
+        return server.url
 
     yield start, Path(env["HEARD_HOME"])
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=10)
+    for server in servers:
+        server.stop(timeout=10)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -103,5 +73,6 @@ def test_forms_work_behind_a_trusted_proxy_and_fail_without_it(serve):
     assert _sign_in_through_proxy(trusting, PASSWORD) == 302
     assert _sign_in_through_proxy(trusting, "not-the-password") == 401
     with sqlite3.connect(home / "heard.sqlite3") as store:
-        addresses = [row[0] for row in store.execute("SELECT ip FROM heard_loginattempt")]
-    assert addresses == [BROWSER_IP]  # the throttle counts the browser, not the proxy
+        keys = [row[0] for row in store.execute(
+            "SELECT key FROM heard_signinlimit WHERE attempts > 0 AND key LIKE 'address:%'")]
+    assert keys == [f"address:{BROWSER_IP}"]  # the limit counts the browser, not the proxy

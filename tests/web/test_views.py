@@ -78,16 +78,16 @@ def test_question_page_counts_hierarchy_and_chart(as_role, own):
     assert "<caption" in page and "Themes" in page
     # 30 responses; charges on 0,5,10..., trade on 4,9,...: Cost (parent) counts both once.
     assert "heard-bar" in page and "Skip to main content" in page
-    from heard.web.stats import question_stats
+    from heard.results import question_results
 
-    stats = question_stats(own.question, own.question.responses.all())
-    by_key = {row.theme.key: row for row in stats.rows}
+    results = question_results(own.question)
+    by_key = {row.key: row for row in results.themes}
     assert by_key["charges"].count == 6 and by_key["trade"].count == 6
     assert by_key["cost"].count == 12 and by_key["cost"].level == 0
     assert by_key["charges"].level == 1
     assert by_key["transport"].count == 12  # texts 1 and 3
     assert sum(by_key["safety"].stance.values()) == 12
-    assert by_key["charges"].evidence == sum(
+    assert by_key["charges"].evidence_rich == sum(
         1 for i in range(0, 30, 5) if i % 4 == 0)
 
 
@@ -314,14 +314,15 @@ def test_stage_sign_off_in_order(as_role, users, own):
 
 
 def test_agreement_between_ai_and_analysts(as_role, own):
-    from heard.web import editing, stats
+    from heard.results import agreement
+    from heard.web import editing
 
-    assert stats.agreement(own.question) is None
+    assert agreement(own.question).reviewed == 0
     # Analyst confirms one response and changes another completely.
     editing.edit_response(own.responses[1], None, theme_ids=[own.themes["transport"].pk])
     editing.edit_response(own.responses[2], None, theme_ids=[own.themes["transport"].pk])
-    result = stats.agreement(own.question, n_boot=200)
-    assert result.responses == 2
+    result = agreement(own.question, n_boot=200)
+    assert result.reviewed == 2
     # gold {transport},{transport}; pred {transport},{safety}: tp=1 fp=1 fn=1
     assert abs(result.overall["micro_f1"] - 0.5) < 1e-9
     low, high = result.intervals["micro_f1"]
@@ -344,7 +345,30 @@ def test_export_csv_and_xlsx(as_role, own):
     assert "attachment" in reply["Content-Disposition"]
     xlsx = client.get(_url("export") + "?format=xlsx")
     assert b"".join(xlsx.streaming_content)[:2] == b"PK"
-    assert client.get(_url("export") + "?format=pdf").status_code == 400
+    lines = client.get(_url("export") + "?format=json&question=q1_why")
+    assert lines["Content-Type"].startswith("application/x-ndjson")
+    assert 'responses.jsonl"' in lines["Content-Disposition"]
+    assert len(b"".join(lines.streaming_content).decode().splitlines()) == 30
+    refused = client.get(_url("export") + "?format=pdf")
+    assert refused.status_code == 400 and b"format=json" in refused.content
+    page = client.get(_url("overview")).content.decode()
+    assert all(f"?format={name}" in page for name in ("csv", "xlsx", "json"))
+
+
+def test_export_redacted(as_role, own):
+    from heard.privacy import redact
+
+    client = as_role("viewer")
+    plain, redacted = (
+        client.get(_url("export") + f"?format=csv&question=q1_why{extra}")
+        for extra in ("", "&redact=1"))
+    assert 'responses-redacted.csv"' in redacted["Content-Disposition"]
+    rows = [list(csv.DictReader(io.StringIO(b"".join(r.streaming_content).decode("utf-8-sig"))))
+            for r in (plain, redacted)]
+    assert len(rows[0]) == len(rows[1]) == 30
+    assert [redact(r["text"]).text for r in rows[0]] == [r["text"] for r in rows[1]]
+    assert [r["themes"] for r in rows[0]] == [r["themes"] for r in rows[1]]
+    assert "redact=1" in client.get(_url("overview")).content.decode()
 
 
 def test_report_downloads(as_role, own):

@@ -1,14 +1,26 @@
-"""Reading closed-question answers as stance: free weak labels for the open follow-up."""
+"""Reading stance labels as people write them, and closed answers as weak labels.
+
+``support/oppose``, ``for/against``, ``pro/con``, ``yes/no``, ``agree/disagree`` (any
+case, with "strongly", "tend to" and the like) all read as agree / disagree; "neither",
+"neutral", "don't know", "unclear", "mixed" read as unclear.
+"""
 
 from __future__ import annotations
 
 import re
 
-_NEGATIVE = re.compile(
-    r"\b(disagree|oppose|opposed|against|reject|no|not support|do not support|don't support)\b"
+_NEUTRAL = re.compile(
+    r"\b(neither|neutral|don't know|do not know|dont know|not sure|unsure|undecided|unclear"
+    r"|mixed|no opinion|no position|none|n/a|other|not applicable|prefer not|no preference)\b"
 )
-_POSITIVE = re.compile(r"\b(agree|support|supports|in favour|in favor|yes|approve)\b")
-_NEUTRAL = re.compile(r"\b(neither|neutral|don't know|do not know|not sure|unsure|undecided)\b")
+_NEGATIVE = re.compile(
+    r"\b(disagree|disagrees|oppose|opposed|opposes|against|reject|rejects|con|cons|no|nay"
+    r"|not support|do not support|don't support|negative)\b"
+)
+_POSITIVE = re.compile(
+    r"\b(agree|agrees|support|supports|supportive|in favour|in favor|favour|favor|for|pro"
+    r"|pros|yes|yea|approve|approves|positive)\b"
+)
 
 
 def option_stance(option: str | None) -> str | None:
@@ -23,6 +35,20 @@ def option_stance(option: str | None) -> str | None:
     if _POSITIVE.search(text):
         return "agree"
     return None
+
+
+def normalise_stance(label: str | None) -> str | None:
+    """'agree', 'disagree' or 'unclear' for a stance label as written; None if unreadable.
+
+    "Support", "FOR", "pro", "Yes", "Strongly agree" → agree; "oppose", "Against",
+    "con", "no" → disagree; "unclear", "neutral", "Don't know", "mixed" → unclear.
+    """
+    if label is None or not str(label).strip():
+        return None
+    text = str(label).casefold().strip()
+    if _NEUTRAL.search(text):
+        return "unclear"
+    return option_stance(text)
 
 
 def options_stance(options: list[str]) -> str | None:

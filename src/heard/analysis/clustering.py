@@ -28,9 +28,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
 from heard.analysis.clauses import blend_clauses
-from heard.analysis.labels import describe, key_phrases, make_label
+from heard.analysis.labels import (
+    choose_label,
+    describe,
+    key_phrases,
+    label_candidates,
+    make_label,
+)
 from heard.analysis.quotes import select_quotes
 
 __all__ = [
@@ -227,8 +235,13 @@ def mix_weights(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     return np.array([nnls(upper, r)[0] for r in rhs])
 
 
-class ThemeDiscoverer:
+class ThemeDiscoverer(BaseEstimator):
     """Discover two-level themes in one question's responses.
+
+    A scikit-learn style estimator: parameters are kept as given (``get_params`` /
+    ``set_params``), checked at :meth:`fit`, and learned attributes end in ``_``;
+    :meth:`assign`, :meth:`predict` and :meth:`transform` before :meth:`fit` raise
+    :class:`sklearn.exceptions.NotFittedError`.
 
     Parameters
     ----------
@@ -304,8 +317,47 @@ class ThemeDiscoverer:
         self.text_weight = text_weight
         self.text_dims = text_dims
         self.remove_top = remove_top
-        self.center = center or remove_top > 0
+        self.center = center
         self.k_rule = k_rule
+
+    def _validate(self) -> None:
+        """Check the parameters (at fit, so ``set_params`` is checked too)."""
+
+        def bad(name: str, rule: str) -> ValueError:
+            return ValueError(f"ThemeDiscoverer: {name}={getattr(self, name)!r}; {rule}")
+
+        if not isinstance(self.seed, int | np.integer):
+            raise bad("seed", "expected an integer")
+        integers = {
+            "min_themes": 1,
+            "sample_size": 1,
+            "tree_size": 2,
+            "kmeans_iter": 1,
+            "max_labels": 1,
+            "n_quotes": 0,
+            "max_quote_words": 1,
+            "text_dims": 2,
+            "remove_top": 0,
+        }
+        for name, low in integers.items():
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or value < low:
+                raise bad(name, f"expected an integer of at least {low}")
+        if self.max_themes is not None and self.max_themes < 1:
+            raise bad("max_themes", "expected None or an integer of at least 1")
+        if self.min_theme_size is not None and self.min_theme_size <= 0:
+            raise bad("min_theme_size", "expected None or a positive number")
+        for name in ("clause_weight", "secondary_share", "other_cap"):
+            if not 0.0 <= float(getattr(self, name)) <= 1.0:
+                raise bad(name, "expected a number from 0 to 1")
+        if not 0.0 <= self.text_weight < 1.0:
+            raise bad("text_weight", "expected a number from 0 up to (not including) 1")
+        if self.other_spread < 0:
+            raise bad("other_spread", "expected a non-negative number")
+        if self.k_rule not in ("silhouette", "gap"):
+            raise bad("k_rule", "expected 'silhouette' or 'gap'")
+        if self.embed is not None and not callable(self.embed):
+            raise bad("embed", "expected None or a function of a list of texts")
 
     # -- fitting -----------------------------------------------------------------
     def fit(
@@ -316,6 +368,8 @@ class ThemeDiscoverer:
         substantive: Sequence[bool] | None = None,
     ) -> ThemeDiscoverer:
         """Discover themes and assign every text; see the class docstring."""
+        self._validate()
+        self.center_ = bool(self.center or self.remove_top > 0)
         n = len(texts)
         x = _normalise(np.asarray(vectors).reshape(n, -1)) if n else np.zeros((0, 1))
         w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -376,7 +430,7 @@ class ThemeDiscoverer:
         if idx.size < 10:
             return
         fit_idx = idx if idx.size <= 5000 else np.sort(rng.choice(idx, 5000, replace=False))
-        if self.center:
+        if self.center_:
             self.mean_ = x[fit_idx].mean(axis=0)
         if self.remove_top > 0:
             xc = x[fit_idx] - self.mean_
@@ -520,6 +574,7 @@ class ThemeDiscoverer:
     # -- assignment --------------------------------------------------------------
     def transform(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
         """Cosine similarity of each text to each leaf theme, shape (n, n_leaves)."""
+        check_is_fitted(self, "centroids_")
         if len(self.centroids_) == 0:
             return np.zeros((len(texts), 0))
         return self._space(texts, vectors) @ self.centroids_.T
@@ -542,6 +597,7 @@ class ThemeDiscoverer:
         substantive: Sequence[bool] | None = None,
     ) -> Assignment:
         """Assign texts to the fitted leaf themes, "Other" or "empty", with a reason."""
+        check_is_fitted(self, "centroids_")
         sub = self._substantive(texts, substantive)
         k = len(self.centroids_)
         feats = self._space(texts, vectors) if k else np.zeros((len(texts), 0))
@@ -621,6 +677,43 @@ class ThemeDiscoverer:
         return self.assign(texts, vectors, substantive).labels
 
     # -- description -------------------------------------------------------------
+    def _clause_labels(
+        self,
+        texts: Sequence[str],
+        x: np.ndarray,
+        groups: list[tuple[bool, int, np.ndarray, np.ndarray, np.ndarray]],
+        pool_size: int = 25,
+    ) -> dict[tuple[bool, int], str]:
+        """A label per (leaf level, index) from its members' sentence openings."""
+        if self.embed is None:
+            return {}
+        wanted: list[tuple[tuple[bool, int], list[str], np.ndarray, np.ndarray]] = []
+        for leaf_level, index, centroid, others, members in groups:
+            if not len(members):
+                continue
+            order = np.argsort(-(x[members] @ centroid), kind="stable")[:pool_size]
+            seen: dict[str, str] = {}
+            for i in members[order]:
+                for candidate in label_candidates(texts[int(i)]):
+                    seen.setdefault(candidate.lower(), candidate)
+            if seen:
+                wanted.append(((leaf_level, index), list(seen.values()), centroid, others))
+        flat = [c for _, candidates, _, _ in wanted for c in candidates]
+        if not flat:
+            return {}
+        vectors = np.asarray(self.embed(flat), dtype=np.float64)
+        out: dict[tuple[bool, int], str] = {}
+        taken: dict[bool, set[str]] = {True: set(), False: set()}
+        start = 0
+        for key, candidates, centroid, others in wanted:
+            rows = vectors[start : start + len(candidates)]
+            start += len(candidates)
+            label = choose_label(candidates, rows, centroid, others, taken=taken[key[0]])
+            if label is not None:
+                out[key] = label
+                taken[key[0]].add(label.lower())
+        return out
+
     def _describe(
         self,
         texts: Sequence[str],
@@ -641,29 +734,46 @@ class ThemeDiscoverer:
         np.add.at(ec, leaf[mapped], x[mapped] * w[mapped, None])
         ec_sum, ec = ec, _normalise(ec)
 
+        n_parents = int(parents.max()) + 1 if len(parents) else 0
+        pcs = np.zeros((n_parents, x.shape[1]))
+        for p in range(n_parents):
+            pcs[p] = _normalise(ec_sum[parents == p].sum(axis=0)[None])[0]
+        # Labels: a short opening of a typical sentence (the texts' own words, in their
+        # language), closest to its theme and furthest from its siblings; key phrases
+        # when there is no ``embed`` to compare candidates with.
+        groups: list[tuple[bool, int, np.ndarray, np.ndarray, np.ndarray]] = []
+        for p in range(n_parents):
+            kids = np.flatnonzero(parents == p)
+            members = np.flatnonzero(mapped & np.isin(leaf, kids))
+            groups.append((False, p, pcs[p], np.delete(pcs, p, axis=0), members))
+            for b in kids:
+                members = np.flatnonzero(mapped & (leaf == b))
+                groups.append((True, int(b), ec[b], np.delete(ec, int(b), axis=0), members))
+        labels = self._clause_labels(texts, x, groups)
         themes: list[ThemeSpec] = []
         used: dict[bool, set[str]] = {True: set(), False: set()}  # per level
 
-        def unique_label(phrases: list[str], leaf_level: bool) -> str:
-            for start in range(max(1, len(phrases))):
-                label = make_label(phrases[start:])
-                if label.lower() not in used[leaf_level]:
-                    break
+        def unique_label(phrases: list[str], leaf_level: bool, index: int) -> str:
+            label = labels.get((leaf_level, index))
+            if label is None or label.lower() in used[leaf_level]:
+                for start in range(max(1, len(phrases))):
+                    label = make_label(phrases[start:])
+                    if label.lower() not in used[leaf_level]:
+                        break
             used[leaf_level].add(label.lower())
             return label
 
-        for p in range(int(parents.max()) + 1 if len(parents) else 0):
+        for p in range(n_parents):
             kids = np.flatnonzero(parents == p)
-            pc = _normalise(ec_sum[kids].sum(axis=0)[None])[0]
             members = np.flatnonzero(mapped & np.isin(leaf, kids))
             phrases = par_ph.get(p, [])
             quotes = select_quotes(
-                texts, x, pc, members, n=1, embed=self.embed, max_words=self.max_quote_words
+                texts, x, pcs[p], members, n=1, embed=self.embed, max_words=self.max_quote_words
             )
             themes.append(
                 ThemeSpec(
                     key=f"t{p + 1}",
-                    label=unique_label(phrases, False),
+                    label=unique_label(phrases, False, p),
                     description=describe(phrases, quotes[0][1] if quotes else None),
                     key_phrases=phrases,
                     quotes=quotes,
@@ -685,7 +795,7 @@ class ThemeDiscoverer:
                 themes.append(
                     ThemeSpec(
                         key=self.keys_[b],
-                        label=unique_label(phrases, True),
+                        label=unique_label(phrases, True, int(b)),
                         description=describe(phrases, quotes[0][1] if quotes else None),
                         parent=f"t{p + 1}",
                         key_phrases=phrases,

@@ -21,7 +21,14 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
-__all__ = ["describe", "key_phrases", "make_label", "tokenize"]
+__all__ = [
+    "choose_label",
+    "describe",
+    "key_phrases",
+    "label_candidates",
+    "make_label",
+    "tokenize",
+]
 
 _TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 # Clause and sentence breaks: phrases never straddle them.
@@ -305,33 +312,19 @@ def _reads_well(phrase: str) -> bool:
 
 
 def make_label(phrases: Sequence[str], max_words: int = 8) -> str:
-    """A short readable label (at most ``max_words`` words) from ranked key phrases.
+    """A short label (at most ``max_words`` words) from ranked key phrases.
 
-    Phrases starting or ending with a weak edge word (an adverb, hedge or bare opinion
-    verb) are passed over when others exist. Leads with the first multi-word phrase among
-    the top five (else the top phrase), joined by "and" to the next multi-word phrase
-    sharing no word with it, if both fit; a lone word is joined to the next lone word.
+    Used when no sentence opening can be compared with the theme (no ``embed``). Phrases
+    starting or ending with a weak edge word (an adverb, hedge or bare opinion verb) are
+    passed over when others exist; the first multi-word phrase among the top five leads
+    (else the top phrase). One phrase only: never "x and y" pairs of fragments.
     """
     phrases = [p.strip() for p in phrases if p and p.strip()]
     if not phrases:
         return "Unlabelled theme"
     phrases = [p for p in phrases if _reads_well(p)] or phrases
     lead = next((p for p in phrases[:5] if len(p.split()) > 1), phrases[0])
-    phrases = [lead] + [p for p in phrases if p != lead]
-    first = phrases[0].split()[:max_words]
-    words = list(first)
-    seen = {t.lower() for t in first}
-    # Multi-word phrases are joined to a multi-word lead, a lone word only to a lone word.
-    # A lead that already lists two things stands alone; no "x and y and z".
-    listing = {"and", "or"}
-    for p in [] if seen & listing else phrases[1:5]:
-        toks = p.split()
-        if (len(toks) < 2 and len(first) > 1) or {t.lower() for t in toks} & (seen | listing):
-            continue
-        if len(words) + 1 + len(toks) <= max_words:
-            words += ["and", *toks]
-        break
-    return _capitalise(" ".join(words))
+    return _capitalise(" ".join(lead.split()[:max_words]))
 
 
 def describe(
@@ -340,12 +333,94 @@ def describe(
     *,
     n_phrases: int = 4,
 ) -> str:
-    """One or two sentences: what the theme's responses mention, and its most typical sentence."""
+    """One plain sentence: the theme's most typical sentence, as written.
+
+    Without one, what the theme's responses mention, from its key phrases.
+    """
+    if central and central.strip():
+        sentence = " ".join(central.split())
+        sentence = _capitalise(sentence.strip("\"'\u201c\u201d "))
+        return sentence if sentence[-1:] in ".!?" else sentence + "."
     ps = [p for p in phrases[:n_phrases] if p]
-    parts: list[str] = []
-    if ps:
-        listed = ps[0] if len(ps) == 1 else ", ".join(ps[:-1]) + " and " + ps[-1]
-        parts.append(f"Responses mentioning {listed}.")
-    if central:
-        parts.append(f"Typical: \u201c{central.strip()}\u201d")
-    return " ".join(parts) if parts else "No description available."
+    if not ps:
+        return "No description available."
+    listed = ps[0] if len(ps) == 1 else ", ".join(ps[:-1]) + " and " + ps[-1]
+    return f"Responses mentioning {listed}."
+
+
+# Where a sentence is cut for a label: before a reason, a condition or a second point.
+_LABEL_CUT = re.compile(
+    r"\s*(?:[,;:(\u2014\u2013]|\s-\s|\b(?:because|as|since|so|which|who|but|although|"
+    r"though|while|whereas|if|when|unless|due to|thus|therefore|and then|"
+    r"weil|da|denn|aber|obwohl|wenn|damit|sodass|"
+    r"parce que|car|mais|si|porque|pero|oherwydd|ond|os)\b)",
+    re.IGNORECASE,
+)
+# Openings that carry no content: "I think", "In my opinion", "Yes,".
+_LABEL_FILLER = re.compile(
+    r"^(?:(?:yes|no|well|also|however|firstly|secondly|overall|personally|honestly)\b[\s,]*|"
+    r"(?:i|we) (?:think|believe|feel|agree|disagree|would say)(?: that)?\s+|"
+    r"in my (?:opinion|view)[\s,]*|i'm (?:sure|certain) (?:that )?)+",
+    re.IGNORECASE,
+)
+_LABEL_WORD = re.compile(r"\S+")
+# A label neither ends on a word that needs a continuation nor opens on a bare pronoun.
+_LABEL_DANGLING = frozenset(
+    "and or but nor the a an to of for with in on at by from than that is are was were be "
+    "been isn't aren't wasn't can can't could should would will must not it its their our "
+    "und oder aber der die das ein eine zu von mit für ist sind nicht a'r neu y yr".split()
+)
+_LABEL_VAGUE_START = frozenset("this that it these those there".split())
+
+
+def label_candidates(text: str, *, min_words: int = 3, max_words: int = 8) -> list[str]:
+    """Short phrases a label can be: each sentence's opening up to its first cut.
+
+    Candidates are the text's own words, in order; filler openings ("I think that") are
+    dropped and the first letter is capitalised.
+    """
+    from heard.analysis.quotes import sentence_spans
+
+    out: list[str] = []
+    for a, b in sentence_spans(text or ""):
+        sentence = _LABEL_FILLER.sub("", text[a:b].strip())
+        if sentence.endswith("?"):
+            continue  # a question asks; a label says
+        head = _LABEL_CUT.split(sentence, maxsplit=1)[0].strip(" .!?\"'\u201c\u201d")
+        words = _LABEL_WORD.findall(head)
+        while words and words[-1].lower() in _LABEL_DANGLING:
+            words.pop()
+        if words and words[0].lower() in _LABEL_VAGUE_START:
+            continue
+        if min_words <= len(words) <= max_words:
+            out.append(_capitalise(" ".join(words)))
+    return out
+
+
+def choose_label(
+    candidates: Sequence[str],
+    vectors: np.ndarray,
+    centroid: np.ndarray,
+    others: np.ndarray,
+    *,
+    taken: set[str] | None = None,
+    distinct: float = 0.5,
+) -> str | None:
+    """The candidate closest to its theme and furthest from the others, not yet taken.
+
+    Score: cosine to ``centroid`` minus ``distinct`` times the largest cosine to any row
+    of ``others`` (the other themes' centroids); ties go to the shorter candidate.
+    """
+    if not len(candidates):
+        return None
+    v = np.asarray(vectors, dtype=np.float64)
+    v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    score = v @ np.asarray(centroid, dtype=np.float64)
+    if len(others):
+        score = score - distinct * (v @ np.asarray(others, dtype=np.float64).T).max(axis=1)
+    order = sorted(range(len(candidates)), key=lambda k: (-score[k], len(candidates[k]), k))
+    taken = taken if taken is not None else set()
+    for k in order:
+        if candidates[k].lower() not in taken:
+            return candidates[k]
+    return None

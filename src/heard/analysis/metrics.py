@@ -12,7 +12,6 @@ from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 LabelSets = Sequence[Collection[str]]
 
@@ -172,16 +171,61 @@ def bootstrap_multilabel(
     }
 
 
+
+def micro_scores(tp: int, fp: int, fn: int) -> dict[str, float]:
+    """Micro precision, recall and F1 from totals (for instance counted by a database)."""
+    tp_, fp_, fn_ = float(tp), float(fp), float(fn)
+    return {
+        "micro_precision": float(_safe_ratio(tp_, tp_ + fp_, 0.0)),
+        "micro_recall": float(_safe_ratio(tp_, tp_ + fn_, 0.0)),
+        "micro_f1": float(_safe_ratio(2 * tp_, 2 * tp_ + fp_ + fn_, 0.0)),
+    }
+
+
+def bootstrap_per_label(
+    gold: LabelSets,
+    pred: LabelSets,
+    labels: Sequence[str] | None = None,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap CI of each label's F1, resampling items (all labels together)."""
+    _check_lengths(gold, pred)
+    labels = list(labels) if labels is not None else label_space(gold, pred)
+    n = len(gold)
+    if n == 0 or n_boot <= 0:
+        return {label: (0.0, 0.0) for label in labels}
+    g = to_matrix(gold, labels).astype(float)
+    p = to_matrix(pred, labels).astype(float)
+    rng = np.random.default_rng(seed)
+    weights = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(n_boot)])
+    tp, support, predicted = weights @ (g * p), weights @ g, weights @ p
+    f1 = _safe_ratio(2 * tp, support + predicted, 0.0)
+    tail = (1.0 - level) / 2.0 * 100.0
+    low, high = np.percentile(f1, tail, axis=0), np.percentile(f1, 100.0 - tail, axis=0)
+    return {label: (float(low[j]), float(high[j])) for j, label in enumerate(labels)}
+
 # ---------------------------------------------------------------------------
 # single-label classification (stance, evidence)
 
 
-def classification_scores(gold: Sequence[Hashable], pred: Sequence[Hashable]) -> dict[str, float]:
-    """Accuracy and macro F1 over the labels seen in gold or predictions."""
+def classification_scores(
+    gold: Sequence[Hashable],
+    pred: Sequence[Hashable],
+    labels: Sequence[Hashable] | None = None,
+) -> dict[str, float]:
+    """Accuracy and macro F1 over ``labels`` (default: the labels seen in gold or predictions).
+
+    With ``labels`` set to the gold label set, a prediction outside it (e.g. "unclear"
+    where gold has only agree and disagree) counts as a miss of its gold label, but is
+    not averaged in as a class of its own.
+    """
     _check_lengths(gold, pred)
     if not gold:
         return {"accuracy": 0.0, "macro_f1": 0.0}
-    labels = sorted({*gold, *pred}, key=str)
+    labels = sorted({*gold, *pred}, key=str) if labels is None else list(labels)
     f1s = []
     for label in labels:
         tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == label and p == label)
@@ -275,6 +319,8 @@ def match_themes(
     jac = np.array(
         [[set_jaccard(gold_sets[g], found_sets[f]) for f in found_keys] for g in gold_keys]
     )
+    from scipy.optimize import linear_sum_assignment  # 0.7 s to import; only matching needs it
+
     rows, cols = linear_sum_assignment(f1 if by == "f1" else jac, maximize=True)
     return sorted(
         (

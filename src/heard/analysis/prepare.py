@@ -17,7 +17,11 @@ model is unsure, get "und".
   "n/a", "none", "no comment", "see above", "as above");
 - ``refers to an attachment``: a short text (at most 40 words) in which every sentence
   either points to an attachment ("Please see the attached letter from X.") or is a
-  courtesy or signature line ("Thank you.", a name).
+  courtesy or signature line ("Thank you.", a name);
+- ``cover note``: a short text (at most 80 words) that only presents a submission made
+  elsewhere ("X is pleased to submit the following comments in response to the request
+  for information.", "Thank you for the opportunity to respond.") and argues nothing: no
+  sentence gives a reason, a request or a position.
 """
 
 from __future__ import annotations
@@ -69,6 +73,29 @@ _POINTER = re.compile(
     r"\b(see|find|refer|view|read)\b|\b(is|are) attached\b|\bin the attach|\battached (is|are)\b"
 )
 _COURTESY = re.compile(r"^(thank|thanks|dear|sincerely|regards|best|kind regards)\b")
+# A cover sentence names what is submitted and presents it; it carries no argument.
+_SUBMISSION = re.compile(
+    r"\b(comments?|comment letter|letter|response|responses|submission|feedback|input|"
+    r"insights|attach\w*|enclos\w*|file\(?s?\)?|pdf|document)\b"
+)
+_PRESENTING = re.compile(
+    r"\b(submit\w*|provid\w*|offer\w*|present\w*|pleased|glad|happy|excited|"
+    r"appreciat\w*|thank\w*|grateful|see|find|attach\w*|enclos\w*|on behalf of|"
+    r"in response to|in regards? to|regarding|related to|re)\b"
+)
+_THANKS = re.compile(
+    r"^(thank|thanks|we appreciate|i appreciate|(we|i) look forward|please (do not|don't) "
+    r"hesitate|please contact|(kind |best )?regards|sincerely|respectfully)\b|"
+    r"\bappreciates? the opportunity\b|\bthank you for the opportunity\b"
+)
+_OPPORTUNITY = re.compile(
+    r"\bopportunity to (respond|comment|provide|submit|contribute|share|offer)"
+)
+_ARGUES = re.compile(
+    r"\b(because|since|should|must|need|needs|urge|recommend\w*|request\w*|oppose\w*|"
+    r"support\w*|concern\w*|believe|agree|disagree|object\w*|however|but|not|"
+    r"would|could|will|risk\w*|harm\w*|benefit\w*|cost\w*|extend\w*)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -114,6 +141,26 @@ def _is_attachment_pointer(norm: str) -> bool:
     return pointed
 
 
+def _is_cover_note(norm: str) -> bool:
+    """Short text whose sentences only present a submission or thank the reader."""
+    if len(_WORD.findall(norm)) > 80:
+        return False
+    presented = False
+    for sentence in filter(None, (s.strip() for s in _SENTENCE.split(norm))):
+        words = _WORD.findall(sentence)
+        if len(words) <= 4 or _THANKS.search(sentence):
+            # a signature, a name, a docket number, a courtesy line
+            presented = presented or bool(_OPPORTUNITY.search(sentence))
+            continue
+        if _ARGUES.search(sentence) or len(words) > 45:
+            return False
+        if _SUBMISSION.search(sentence) and _PRESENTING.search(sentence):
+            presented = True
+            continue
+        return False
+    return presented
+
+
 def substantive(text: str | None) -> tuple[bool, str]:
     """(is_substantive, reason); the reason is "" for a substantive answer."""
     raw = text or ""
@@ -132,6 +179,8 @@ def substantive(text: str | None) -> tuple[bool, str]:
         return False, "keyboard mash"
     if _is_attachment_pointer(norm):
         return False, "refers to an attachment"
+    if _is_cover_note(norm):
+        return False, "cover note"
     return True, ""
 
 

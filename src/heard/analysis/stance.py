@@ -1,22 +1,30 @@
 """Stance of a response towards the proposal: agree, disagree or unclear, with confidence.
 
+Stance is read **relative to the question or proposal text**, with no topic vocabulary.
 Two paths, one estimator (:class:`StanceClassifier`):
 
 - **Weak labels** (preferred): when the question is paired with a closed question
   (agree / disagree), each respondent's tick is a free, noisy label for their free
-  text. A logistic regression on [embeddings ⊕ lexical cues] learns from those
-  labels and then reads the responses whose tick is missing or conflicting.
-- **Zero-shot**: without weak labels, a response's cosine to prototype sentences
-  of agreement and disagreement (written around the question text when given),
-  plus lexical cues ("I support", "oppose", "excessive", …), gives a signed score.
-  The most clearly signed responses then act as pseudo-labels for the same
-  regression (self-training), which carries the stance to responses that use no
-  cue word but argue like those that do.
+  text. A logistic regression on the embeddings learns from those labels and reads the
+  responses whose tick is missing or conflicting.
+- **Zero-shot**: explicit statements of position are read first. They are the generic
+  words of agreement ("I agree", "I support", "in favour of") and disagreement, and the
+  proposal's own action verb after a modal ("we should ban …" / "it should not be
+  banned" when the proposal is to ban). Those responses become pseudo-labels for a
+  logistic regression on the embeddings (self-training), which carries the stance to
+  the responses that argue without saying it. A weak prior is added: the cosine to "I
+  agree: <proposal>" minus "I disagree: <proposal>", plus the response's tone (good or
+  harmful), signed by whether the proposal removes or adds something. The tone counts
+  only when there are explicit statements on both sides and they do not show praise
+  pointing the other way (supporters of a ban praising the ban rather than condemning
+  what it removes).
 
-A prediction is "unclear" when its confidence is below ``min_confidence`` (weak
-labels), or, zero-shot, when it is among the ``unclear_share`` least confident of
-the pool: a zero-shot score has no calibrated scale, so the band is set by a prior
-share rather than by a fixed probability.
+A prediction is "unclear" when its probability of the winning side is below
+``min_confidence``; explicit statements that contradict each other are unclear too.
+
+:func:`asks_for_position` decides whether a question asks for a position at all
+(suggestions and requests for information do not); when it does not, stance is not
+predicted.
 """
 
 from __future__ import annotations
@@ -25,66 +33,131 @@ import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 LABELS = ("agree", "disagree", "unclear")
 
-_AGREE_CUES = re.compile(
-    r"\b(i (?:strongly |fully |completely )?(?:agree|support|welcome|back)|"
-    r"(?:fully |strongly )?support(?:s|ed)? (?:the|this|a) (?:ban|proposal|measure|change)|"
-    r"in favou?r|good idea|long overdue|right thing|absolutely|should be banned|"
-    r"ban them|yes\b|must be (?:stopped|banned)|(?:is|are) (?:necessary|essential|vital)|"
-    r"protect(?:s|ing)?|would help|will help|can help|benefit)",
+# Generic statements of position (no topic words).
+_AGREE = re.compile(
+    r"\b(?:i (?:strongly |fully |completely |totally |wholeheartedly )?(?:agree|support)\b"
+    r"|in favou?r of\b|(?:a |is a |very )good idea|^\W*(?:yes|absolutely|definitely)\b)",
     re.IGNORECASE,
 )
-_DISAGREE_CUES = re.compile(
-    r"\b(i (?:strongly |completely )?(?:disagree|oppose|object)|against (?:the|this|a)|"
-    r"oppose[sd]?|no\b|not (?:needed|necessary|the answer|the solution)|excessive|"
-    r"overreach|over-?regulation|nanny state|unnecessary|unfair|won'?t (?:work|stop|help)|"
-    r"will not (?:work|stop|help)|counterproductive|ineffective|personal responsibility|"
-    r"freedom of choice|own choices|hurt|harm(?:s|ed)? (?:legitimate |the )?business|"
-    r"lose|loss of|revenue|circumvent|workaround|unregulated|black market)",
+_DISAGREE = re.compile(
+    r"\b(?:i (?:strongly |completely |totally |fully )?(?:disagree|oppose|object)\b"
+    r"|i do(?: not|n't) (?:agree|support)\b|(?:a |is a |very )bad idea"
+    r"|against (?:this|the (?:proposal|plan|idea|change))\b|^\W*(?:no|not at all)\b)",
     re.IGNORECASE,
 )
-# The clause after a contrast word usually carries the writer's final weight.
-_CONTRAST = re.compile(r"\b(?:but|however|yet|still|nevertheless|although)\b", re.IGNORECASE)
+_MODAL = re.compile(
+    r"\b(?:should|must|need to|needs to|have to|has to|ought to|shall|will|would)\b", re.I
+)
+_NEGATION = re.compile(r"\b(?:not|never|no longer|cannot)\b|n't\b", re.IGNORECASE)
+# Verbs that remove, stop or restrict: a proposal to ban X is opposed by praise of X.
+_REMOVING = re.compile(
+    r"\b(?:ban|banned|banning|abolish\w*|abandon\w*|end|ended|ending|prohibit\w*|close|closed"
+    r"|closing|criminali[sz]\w*|restrict\w*|stop|stopped|stopping|remov\w*|scrap\w*|outlaw\w*"
+    r"|limit|limited|limiting|reduc\w*|cut|cutting|fight|fighting|phase out|withdraw\w*)\b",
+    re.IGNORECASE,
+)
+# Words skipped when looking for the proposal's action verb.
+_NOT_ACTION = frozenset(
+    "we the a an of to be been being not it this that all any our their its more less "
+    "completely fully totally entirely also still really".split()
+)
+GOOD = (
+    "This is good and beneficial.",
+    "It helps people and has real benefits.",
+    "This is a positive thing that improves lives.",
+)
+HARMFUL = (
+    "This is bad and harmful.",
+    "It hurts people and is dangerous.",
+    "This is a negative thing that damages lives.",
+)
 
 
-def lexical_cues(texts: Sequence[str]) -> np.ndarray:
-    """(n, 4) cue features: agree and disagree counts, overall and after the last contrast."""
-    out = np.zeros((len(texts), 4), dtype=np.float32)
-    for i, text in enumerate(texts):
-        text = text or ""
-        parts = _CONTRAST.split(text)
-        tail = parts[-1] if len(parts) > 1 else ""
-        out[i] = (
-            len(_AGREE_CUES.findall(text)),
-            len(_DISAGREE_CUES.findall(text)),
-            len(_AGREE_CUES.findall(tail)),
-            len(_DISAGREE_CUES.findall(tail)),
-        )
-    return np.log1p(out)
+def proposal_text(question: str | None) -> str:
+    """The question as a plain statement: surrounding space and the final mark removed."""
+    return (question or "the proposal").strip().rstrip("?.! ") or "the proposal"
 
 
-def prototype_sentences(question: str | None) -> tuple[list[str], list[str]]:
-    """Sentences of plain agreement and disagreement, anchored on the question if given."""
-    q = (question or "the proposal").strip().rstrip("?")
-    agree = [
-        f"I agree with this. {q}: yes, I support it.",
-        "I strongly support this proposal; it should go ahead.",
-        "Yes, this is the right thing to do and it will help people.",
-    ]
-    disagree = [
-        f"I disagree with this. {q}: no, I oppose it.",
-        "I strongly oppose this proposal; it should not go ahead.",
-        "No, this is a bad idea; it goes too far and will do more harm than good.",
-    ]
-    return agree, disagree
+def _stem(word: str) -> str:
+    """A crude stem that lets "ban", "banned" and "banning" (or "close", "closing") meet."""
+    for suffix in ("ing", "ed", "es", "e", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiou":
+        word = word[:-1]  # "bann" -> "ban"
+    return word[:5]
 
 
-class StanceClassifier:
-    """Agree / disagree / unclear per response.
+def action_stem(question: str | None) -> str | None:
+    """A short stem of the proposal's action verb, or None.
+
+    "We should ban X" → "ban"; "Should X be completely banned?" → "ban";
+    "What are your thoughts on banning X?" → "ban"; "We should legalize X" → "legal".
+    """
+    words = re.findall(r"[a-z']+", (question or "").lower())
+    for i, word in enumerate(words):
+        if word in ("should", "must"):
+            rest = words[i + 1 :]
+            if i == 0 and "be" in rest[:6]:  # "Should X be banned?": the verb follows "be"
+                rest = rest[rest.index("be") + 1 :]
+            for w in rest:
+                if w not in _NOT_ACTION and not w.endswith("ly"):
+                    return _stem(w)
+            return None
+    for i, word in enumerate(words[1:], start=1):
+        if word.endswith("ing") and words[i - 1] in ("on", "about", "of", "to"):
+            return _stem(word)
+    return None
+
+
+def explicit_position(text: str, stem: str | None) -> tuple[int, int]:
+    """(statements for, statements against) in ``text``, relative to the proposal.
+
+    Counts generic statements of position and the proposal's action verb after a modal
+    ("should ban" for, "should not be banned" against).
+    """
+    text = (text or "").lower()
+    pro = len(_AGREE.findall(text))
+    con = len(_DISAGREE.findall(text))
+    if stem and len(stem) >= 3:
+        word = re.escape(stem) + r"\w*"
+        # an answer that opens with the proposal's verb: "Ban them." / "Don't ban it."
+        verb = re.escape(stem) + r"\w?\b(?<!ing)(?<!ed)"  # "ban", not "banning" (a subject)
+        if re.match(r"\W*(?:just |simply |please )?" + verb, text):
+            pro += 1
+        elif re.match(r"\W*(?:do not|don't|never|please don't) " + verb, text):
+            con += 1
+        for m in re.finditer(r"\b" + word, text):
+            before = text[max(0, m.start() - 40) : m.start()]
+            modals = list(_MODAL.finditer(before))
+            if not modals:
+                continue
+            window = before[max(0, modals[-1].start() - 10) :]
+            if _NEGATION.search(window):
+                con += 1
+            else:
+                pro += 1
+    return pro, con
+
+
+def _centre(x: np.ndarray) -> tuple[float, float]:
+    """(median, spread) of a score over the pool; the spread is never zero."""
+    if len(x) == 0:
+        return 0.0, 1.0
+    spread = float(x.std())
+    return float(np.median(x)), spread if spread > 1e-9 else 1.0
+
+
+class StanceClassifier(BaseEstimator):
+    """Agree / disagree / unclear per response, relative to the proposal.
 
     Parameters
     ----------
@@ -93,137 +166,258 @@ class StanceClassifier:
     seed:
         Seed for the regression solver (results are deterministic for a seed).
     question:
-        The question text, used to anchor the zero-shot prototypes.
+        The question or proposal text; ``fit(question=...)`` overrides it.
     min_confidence:
         Below this probability of the winning side, the label is "unclear".
     C:
-        Inverse regularisation of the weak-label regression.
-    cue_weight:
-        Scale of the lexical cue features next to the embedding.
+        Inverse regularisation of the regressions (weak labels and self-training).
     min_weak:
-        Fewest weak labels of each side needed to train on them; otherwise zero-shot.
-    unclear_share:
-        Zero-shot: share of the pool, least confident first, labelled "unclear".
-    pseudo_share:
-        Zero-shot: share of the pool, most clearly signed first, used as pseudo-labels
-        for self-training (0 turns self-training off).
+        Fewest labels of each side (weak or explicit) needed to train on them.
+    prior_weight:
+        Zero-shot: weight of the embedding prior next to the self-trained regression.
+    tone_weight:
+        Zero-shot: weight of the response's tone (good or harmful, signed by the
+        proposal's direction) inside the prior.
     """
 
     def __init__(
         self,
-        embed: EmbedFn,
+        embed: EmbedFn | None = None,
         *,
         seed: int = 0,
         question: str | None = None,
-        min_confidence: float = 0.6,
+        min_confidence: float = 0.55,
         C: float = 1.0,
-        cue_weight: float = 0.5,
-        min_weak: int = 5,
-        unclear_share: float = 0.15,
-        pseudo_share: float = 0.5,
+        min_weak: int = 3,
+        prior_weight: float = 1.0,
+        tone_weight: float = 1.0,
     ) -> None:
         self.embed = embed
         self.seed = seed
         self.question = question
         self.min_confidence = min_confidence
         self.C = C
-        self.cue_weight = cue_weight
         self.min_weak = min_weak
-        self.unclear_share = unclear_share
-        self.pseudo_share = pseudo_share
+        self.prior_weight = prior_weight
+        self.tone_weight = tone_weight
 
-    def _features(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
-        return np.hstack([np.asarray(vectors, np.float32), lexical_cues(texts) * self.cue_weight])
+    # -- fitting -----------------------------------------------------------------------
 
-    def _margin(self, vectors: np.ndarray) -> np.ndarray:
-        """Cosine to the closest agree prototype minus the closest disagree one."""
-        sims = np.asarray(vectors, np.float32) @ self.prototypes_.T
-        half = self.prototypes_.shape[0] // 2
-        return sims[:, :half].max(axis=1) - sims[:, half:].max(axis=1)
+    def _validate(self) -> None:
+        if self.embed is None or not callable(self.embed):
+            raise ValueError("StanceClassifier needs embed: a function from texts to vectors")
+        if not 0.5 <= float(self.min_confidence) <= 1.0:
+            raise ValueError(f"min_confidence must be in [0.5, 1], got {self.min_confidence!r}")
+        if not float(self.C) > 0:
+            raise ValueError(f"C must be positive, got {self.C!r}")
+        if int(self.min_weak) < 1:
+            raise ValueError(f"min_weak must be at least 1, got {self.min_weak!r}")
+        for name in ("prior_weight", "tone_weight"):
+            if float(getattr(self, name)) < 0:
+                raise ValueError(f"{name} must be ≥ 0, got {getattr(self, name)!r}")
 
-    def _zero_shot_score(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
-        """Signed score: > 0 leans agree. The margin is in units of its spread on the pool."""
-        cues = lexical_cues(texts)
-        lex = (cues[:, 0] - cues[:, 1]) + (cues[:, 2] - cues[:, 3])
-        z = np.clip(self._margin(vectors) / self.margin_scale_, -3.0, 3.0)
-        return 0.5 * z + 1.5 * lex
+    def _vectors(self, texts: list[str], vectors: np.ndarray | None) -> np.ndarray:
+        if vectors is None:
+            vectors = self.embed(texts) if texts else np.zeros((0, 1), np.float32)
+        vectors = np.asarray(vectors, np.float32)
+        if vectors.ndim != 2 or len(vectors) != len(texts):
+            raise ValueError(f"vectors must be a 2-d array with one row per text ({len(texts)})")
+        return vectors
 
     def fit(
         self,
         texts: Sequence[str],
         vectors: np.ndarray | None = None,
         weak_labels: Sequence[str | None] | None = None,
+        *,
+        question: str | None = None,
     ) -> StanceClassifier:
-        """Learn from weak labels ("agree"/"disagree"/None per text) when there are enough."""
-        texts = list(texts)
-        if vectors is None:
-            vectors = np.asarray(self.embed(texts), np.float32)
-        agree, disagree = prototype_sentences(self.question)
-        self.prototypes_ = np.asarray(self.embed(agree + disagree), np.float32)
-        margins = self._margin(vectors)
-        self.margin_scale_ = float(margins.std()) if len(margins) > 1 else 0.0
-        if not self.margin_scale_ > 1e-6:
-            self.margin_scale_ = 0.01  # typical spread of MiniLM margins
+        """Learn from weak labels when there are enough, else zero-shot from the texts.
+
+        ``weak_labels`` holds "agree"/"disagree"/None per text (any stance spelling
+        :func:`heard.analysis.closed.normalise_stance` reads is accepted).
+        """
+        from heard.analysis.closed import normalise_stance
+
+        self._validate()
+        texts = ["" if t is None else str(t) for t in texts]
+        vectors = self._vectors(texts, vectors)
+        self.question_ = question if question is not None else self.question
+        self.stem_ = action_stem(self.question_)
+        self.removing_ = bool(_REMOVING.search(proposal_text(self.question_)))
+        proposal = proposal_text(self.question_)
+        anchors = [f"I agree: {proposal}", f"I disagree: {proposal}", *GOOD, *HARMFUL]
+        self.anchors_ = np.asarray(self.embed(anchors), np.float32)
         self.model_: LogisticRegression | None = None
-        self.mode_ = "zero-shot"
-        self.cutoff_ = self.min_confidence
+        explicit = self._explicit(texts)
+        self.tone_sign_ = self._tone_sign(vectors, explicit)
+        self.prior_centre_ = _centre(self._raw_prior(vectors))
         y = np.full(len(texts), -1)
         if weak_labels is not None:
             if len(weak_labels) != len(texts):
                 raise ValueError(f"{len(weak_labels)} weak labels for {len(texts)} texts")
-            y = np.array([1 if w == "agree" else 0 if w == "disagree" else -1 for w in weak_labels])
+            norm = [normalise_stance(w) if w else None for w in weak_labels]
+            y = np.array([1 if w == "agree" else 0 if w == "disagree" else -1 for w in norm])
         if (y == 1).sum() >= self.min_weak and (y == 0).sum() >= self.min_weak:
-            self._fit_model(texts, vectors, y)
             self.mode_ = "weak"
+            self._fit_model(vectors, y, balanced=False)
+            self.model_centre_ = (0.0, 1.0)
             return self
-        score = self._zero_shot_score(texts, vectors)
-        n_pseudo = int(self.pseudo_share * len(texts))
-        if n_pseudo >= 2 * self.min_weak:
-            # Self-training: the most clearly signed responses (ties broken by position).
-            order = np.argsort(-np.abs(score), kind="stable")[:n_pseudo]
-            pseudo = np.full(len(texts), -1)
-            pseudo[order] = np.where(score[order] > 0, 1, np.where(score[order] < 0, 0, -1))
-            if (pseudo == 1).sum() >= self.min_weak and (pseudo == 0).sum() >= self.min_weak:
-                self._fit_model(texts, vectors, pseudo)
-                self.mode_ = "self-trained"
-        if len(texts) >= 2:
-            p = self.predict_proba(texts, vectors)
-            confidence = np.maximum(p, 1.0 - p)
-            self.cutoff_ = float(np.quantile(confidence, self.unclear_share))
+        self.mode_ = "zero-shot"
+        self.model_centre_ = (0.0, 1.0)
+        if (explicit == 1).sum() >= self.min_weak and (explicit == 0).sum() >= self.min_weak:
+            self.mode_ = "self-trained"
+            self._fit_model(vectors, explicit, balanced=True)
+            assert self.model_ is not None
+            self.model_centre_ = (0.0, _centre(self.model_.decision_function(vectors))[1])
         return self
 
-    def _fit_model(self, texts: Sequence[str], vectors: np.ndarray, y: np.ndarray) -> None:
-        """Logistic regression on [embeddings ⊕ cues] over the rows with a label (y >= 0)."""
+    def _fit_model(self, vectors: np.ndarray, y: np.ndarray, *, balanced: bool) -> None:
         rows = np.flatnonzero(y >= 0)
-        X = self._features([texts[i] for i in rows], np.asarray(vectors)[rows])
-        self.model_ = LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed)
-        self.model_.fit(X, y[rows])
+        self.model_ = LogisticRegression(
+            C=self.C,
+            max_iter=2000,
+            random_state=self.seed,
+            class_weight="balanced" if balanced else None,
+        ).fit(vectors[rows], y[rows])
+
+    # -- scoring -----------------------------------------------------------------------
+
+    def _explicit(self, texts: Sequence[str]) -> np.ndarray:
+        """1 (for), 0 (against), -1 (none), -2 (statements on both sides) per text."""
+        out = np.full(len(texts), -1)
+        for i, text in enumerate(texts):
+            pro, con = explicit_position(text, self.stem_)
+            if pro and con:
+                out[i] = 1 if pro > con else 0 if con > pro else -2
+            elif pro or con:
+                out[i] = 1 if pro else 0
+        return out
+
+    def _tone(self, vectors: np.ndarray) -> np.ndarray:
+        n = len(GOOD)
+        sims = vectors @ self.anchors_[2:].T
+        return sims[:, :n].mean(axis=1) - sims[:, n:].mean(axis=1)
+
+    def _tone_sign(self, vectors: np.ndarray, explicit: np.ndarray) -> float:
+        """Which way praise points in this question's answers: +1, -1, or 0 (not known).
+
+        Praise of what a proposal removes speaks against it ("cloning saves lives" against
+        a ban); praise of the measure itself speaks for it ("a ban would protect
+        children"). The answers that state their side show which of the two this
+        question's answers do. A difference in their tone of at least
+        two standard errors against the proposal's direction, says the tone is not to be
+        trusted (0); so does having too few statements on either side. Otherwise the
+        proposal's direction gives the sign.
+        """
+        pro, con = explicit == 1, explicit == 0
+        if pro.sum() < self.min_weak or con.sum() < self.min_weak:
+            return 0.0
+        tone = self._tone(vectors)
+        diff = float(tone[pro].mean() - tone[con].mean())
+        se = float(np.sqrt(tone[pro].var() / pro.sum() + tone[con].var() / con.sum()))
+        direction = -1.0 if self.removing_ else 1.0
+        return 0.0 if se > 0 and diff * direction <= -2 * se else direction
+
+    def _raw_prior(self, vectors: np.ndarray) -> np.ndarray:
+        """Cosine to "I agree" minus "I disagree", plus the signed tone of the response."""
+        sims = vectors @ self.anchors_[:2].T
+        return sims[:, 0] - sims[:, 1] + self.tone_weight * self.tone_sign_ * self._tone(vectors)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "mode_"):
+            raise NotFittedError(
+                "This StanceClassifier is not fitted yet: call fit(texts, vectors) first."
+            )
+
+    def decision_function(
+        self, texts: Sequence[str], vectors: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Signed score per response: > 0 leans agree, in log-odds units."""
+        self._check_fitted()
+        texts = ["" if t is None else str(t) for t in texts]
+        # float64, so that a score does not depend on how the rows are chunked
+        vectors = self._vectors(texts, vectors).astype(np.float64)
+        if self.mode_ == "weak":
+            assert self.model_ is not None
+            return self.model_.decision_function(vectors)
+        median, spread = self.prior_centre_
+        prior = (self._raw_prior(vectors) - median) / spread
+        if self.model_ is not None:
+            score = self.model_.decision_function(vectors) / self.model_centre_[1]
+            score = score + self.prior_weight * prior
+        else:
+            score = prior
+        explicit = self._explicit(texts)
+        score = np.where(explicit == 1, np.maximum(score, 0) + 3.0, score)
+        score = np.where(explicit == 0, np.minimum(score, 0) - 3.0, score)
+        return np.where(explicit == -2, 0.0, score)
 
     def predict_proba(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
         """Probability of "agree" per response."""
-        texts = list(texts)
-        if vectors is None:
-            vectors = np.asarray(self.embed(texts), np.float32)
-        if self.model_ is not None:
-            p = self.model_.predict_proba(self._features(texts, vectors))[:, 1]
-            if self.mode_ == "weak":
-                return p
-            # self-trained: the model's log-odds plus the zero-shot score it learnt from
-            logit = np.log(np.clip(p, 1e-6, 1 - 1e-6) / np.clip(1 - p, 1e-6, 1))
-            score = logit + self._zero_shot_score(texts, vectors)
-            return 1.0 / (1.0 + np.exp(-np.clip(score, -35, 35)))
-        score = self._zero_shot_score(texts, vectors)
+        score = self.decision_function(texts, vectors)
         return 1.0 / (1.0 + np.exp(-np.clip(score, -35, 35)))
 
     def predict(
         self, texts: Sequence[str], vectors: np.ndarray | None = None
     ) -> tuple[list[str], np.ndarray]:
         """(labels in {"agree", "disagree", "unclear"}, confidence of the winning side)."""
-        p = self.predict_proba(texts, vectors)
+        p = self.predict_proba(texts, vectors).astype(np.float64)
         confidence = np.maximum(p, 1.0 - p)
-        cutoff = getattr(self, "cutoff_", self.min_confidence)
+        # Only the weak-label regression gives calibrated probabilities; a zero-shot score
+        # is unclear only when it is exactly balanced (e.g. statements on both sides).
+        cutoff = self.min_confidence if self.mode_ == "weak" else 0.5 + 1e-9
         labels = [
             "unclear" if c < cutoff else ("agree" if q >= 0.5 else "disagree")
             for q, c in zip(p, confidence, strict=True)
         ]
         return labels, confidence
+
+
+# ---------------------------------------------------------------------------
+# Does the question ask for a position at all?
+
+_ASKS_POSITION = re.compile(
+    r"\b(?:agree|disagree|support|oppose|in favou?r|for or against|should|must|"
+    r"do you think|your (?:\w+ )?(?:views?|opinions?|thoughts|position)|what do you (?:think|feel)|"
+    r"how (?:strongly|far)|to what extent|do you (?:want|like|back|accept)|why)\b",
+    re.IGNORECASE,
+)
+_ASKS_NONE = re.compile(
+    r"\b(?:suggest(?:ion)?s?|ideas?|anything (?:else|we could|that could)|"
+    r"(?:what|how) (?:could|can|might) (?:we|the \w+|you)|improve|"
+    r"request for information|please (?:provide|describe|tell us|share|list)|describe|"
+    r"any other comments?|what (?:alternatives?|examples?|information|evidence|data))\b",
+    re.IGNORECASE,
+)
+# A statement of a proposal ("We should ban X") asks for a position by itself.
+_PROPOSAL = re.compile(r"^\s*(?:we|they|it|the \w+|\w+ \w+) (?:should|must)\b", re.IGNORECASE)
+
+
+def position_share(texts: Sequence[str]) -> float:
+    """Share of non-empty answers that state a position in generic words."""
+    texts = [t for t in texts if t and t.strip()]
+    if not texts:
+        return 0.0
+    return sum(1 for t in texts if any(explicit_position(t, None))) / len(texts)
+
+
+def asks_for_position(
+    question: str | None, texts: Sequence[str], *, min_share: float = 0.15
+) -> bool:
+    """Whether stance should be read for this question at all.
+
+    From the question text: asking for agreement, support, views, "should", "why" or
+    stating a proposal says yes; asking for suggestions, ideas, improvements or
+    information says no. A question that says neither (e.g. a column called "Comment")
+    asks for a position when at least ``min_share`` of the answers state one in generic
+    words ("I support", "I oppose", "I agree"…). A question that asks for suggestions
+    is still read for stance when at least twice that share state a position anyway.
+    """
+    text = (question or "").strip()
+    share = position_share(texts)
+    if _ASKS_NONE.search(text) and not _PROPOSAL.search(text):
+        return share >= 2 * min_share
+    if _ASKS_POSITION.search(text) or _PROPOSAL.search(text):
+        return True
+    return share >= min_share

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from heard.cli.common import console, get_consultation, open_store, print_json
+from heard.io.writers import EXPORT_FORMATS, write_export
 
 EMBEDDERS = ["minilm", "static", "multilingual"]
 
@@ -39,6 +40,8 @@ EMBEDDERS = ["minilm", "static", "multilingual"]
 @click.option("--llm-config", type=click.Path(dir_okay=False, path_type=Path),
               help="LLM config file (default: $HEARD_HOME/llm.toml).")
 @click.option("--llm-budget", type=float, help="Stop calling the LLM once this much is spent.")
+@click.option("--llm-stages", default="labels,condense,mapping,summaries", show_default=True,
+              help="With --llm: which LLM stages run (comma-separated).")
 @click.option("--estimate", is_flag=True, help="With --llm: print calls, tokens and cost, "
               "and stop before spending anything.")
 @click.option("--ray", "ray_address", metavar="auto|local|ADDRESS",
@@ -51,7 +54,8 @@ EMBEDDERS = ["minilm", "static", "multilingual"]
 @click.option("--chunk-size", type=click.IntRange(min=1), default=4096, show_default=True,
               help="Texts per chunk of work handed to a worker.")
 def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, llm_name,
-                llm_config, llm_budget, estimate, ray_address, ray_workers, chunk_size):
+                llm_config, llm_budget, llm_stages, estimate, ray_address, ray_workers,
+                chunk_size):
     """Find themes, map every response, and read stance, evidence and campaigns.
 
     \b
@@ -70,6 +74,8 @@ def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, 
     from heard.store.models import Run
 
     consultation = get_consultation(name)
+    stages = _llm_stages(llm_stages)
+    llm = _llm_setup(llm_name, llm_config, estimate)
     params = AnalyseParams(
         seed=seed,
         embedder=embedder,
@@ -77,10 +83,13 @@ def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, 
         codebook=str(codebook.resolve()) if codebook else None,
         examples=str(examples.resolve()) if examples else None,
         rediscover=rediscover,
+        llm=llm_name,
+        llm_stages=stages,
+        llm_budget=llm_budget,
+        llm_config=str(llm_config.resolve()) if llm_config else None,
     )
-    llm = _llm_setup(llm_name, llm_config, estimate)
     if estimate:
-        _print_estimate(consultation, question, llm)
+        _print_estimate(consultation, question, llm, stages)
         return
     if ray_workers and not ray_address:
         raise click.ClickException("--ray-workers needs --ray.")
@@ -99,7 +108,7 @@ def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, 
     total = sum(sum(t.values()) for t in run.timings.values())
     console.print(f"[green]Analysed {name}[/green] (run {run.id}, {total:.1f} s).")
     if llm is not None:
-        _run_llm(run, llm, llm_budget)
+        _print_llm_use(run)
     console.print(f"Next: `heard themes {name}`, `heard show {name}`, `heard export {name}`.")
 
 
@@ -144,15 +153,22 @@ def _llm_setup(llm_name, llm_config, estimate):
     return resolve_or_fail(llm_name, llm_config)
 
 
-def _print_estimate(consultation, question, config) -> None:
-    from heard.llm.enhance import EnhanceOptions
-    from heard.pipeline.llm_stage import estimate_questions
+def _llm_stages(text: str) -> tuple[str, ...]:
+    from heard.pipeline.llm_stage import LLMStageError, check_stages
+
+    try:
+        return check_stages([s.strip() for s in text.split(",") if s.strip()])
+    except LLMStageError as exc:
+        raise click.ClickException(f"--llm-stages: {exc}") from None
+
+
+def _print_estimate(consultation, question, config, stages) -> None:
+    from heard.pipeline.llm_stage import estimate_questions, options_for
 
     questions = consultation.questions.filter(kind="open")
     if question:
         questions = questions.filter(key=question)
-    est = estimate_questions(list(questions), config,
-                             EnhanceOptions(max_share=config.cascade_max_share))
+    est = estimate_questions(list(questions), config, options_for(stages, config))
     console.print(f"Estimate for {config.describe()} (no LLM called):")
     console.print(f"  calls              {est.calls}")
     console.print(f"  prompt tokens      {est.prompt_tokens}")
@@ -162,22 +178,17 @@ def _print_estimate(consultation, question, config) -> None:
         console.print(f"  [dim]{note}[/dim]")
 
 
-def _run_llm(run, config, budget) -> None:
-    from heard.llm.enhance import EnhanceOptions
-    from heard.llm.providers import LLMError, make_client
-    from heard.pipeline.llm_stage import enhance_run, run_ledger
+def _print_llm_use(run) -> None:
+    from heard.results import llm_use
 
-    try:
-        client = make_client(config, budget=budget)
-        entries = enhance_run(run, client, EnhanceOptions(max_share=config.cascade_max_share),
-                              progress=lambda stage: click.echo(f"  {stage}", err=True))
-    except LLMError as exc:
-        raise click.ClickException(f"LLM stage: {exc}") from None
-    t = run_ledger(run)["totals"]
-    failures = sum(len(e.ledger.failures) for e in entries)
+    use = llm_use(run)
+    if use is None:
+        return
+    failures = sum(len(q.failures) for q in use.questions)
     console.print(
-        f"LLM {config.describe()}: {t['calls']} calls, {t['prompt_tokens']} prompt + "
-        f"{t['completion_tokens']} completion tokens, cost {t['cost']:.4f}"
+        f"LLM {use.name} ({', '.join(use.stages)}): {use.calls} calls, {use.prompt_tokens} "
+        f"prompt + {use.completion_tokens} completion tokens, cost {use.cost_text}; "
+        f"{use.sent} of {use.responses} responses sent ({use.share:.0%})"
         + (f"; {failures} item(s) kept their offline result" if failures else "")
         + f". Details: `heard llm ledger {run.consultation.name}`."
     )
@@ -198,7 +209,7 @@ def themes_cmd(name, question, quotes, as_json):
     open_store()
     from rich.table import Table
 
-    from heard.pipeline.results import theme_table
+    from heard.results import question_results
 
     consultation = get_consultation(name)
     questions = consultation.questions.filter(kind="open")
@@ -206,28 +217,53 @@ def themes_cmd(name, question, quotes, as_json):
         questions = questions.filter(key=question)
     out = []
     for q in questions:
-        rows = theme_table(q)
-        out.append({"question": q.key, "text": q.text, "themes": rows})
+        result = question_results(q)
+        out.append(_themes_json(result))
         if as_json:
             continue
         table = Table(title=f"{q.key}: {q.text[:90]}", title_justify="left")
         table.add_column("Theme")
         table.add_column("Responses", justify="right")
         table.add_column("Share", justify="right")
-        for row in rows:
-            indent = "  " * row["level"]
-            style = "bold" if row["level"] == 0 and row["key"] not in ("other", "empty") else ""
-            table.add_row(
-                f"{indent}{row['label']}", str(row["count"]), f"{row['share']:.0%}", style=style
-            )
+        for row in result.themes:
+            indent = "  " * row.level
+            table.add_row(f"{indent}{row.label}", str(row.count), f"{row.share:.0%}",
+                          style="" if row.level else "bold")
             if quotes:
-                for quote in row["quotes"][:3]:
+                for quote in row.quotes[:3]:
                     table.add_row(f"{indent}    [dim]“{quote['text']}”[/dim]", "", "")
-        if not rows:
+        o = result.outcomes
+        if o.other:
+            table.add_row("Other", str(o.other), f"{result.other_share:.0%}")
+        for key, label in (("empty", "No substantive answer"), ("unprocessable", "Unprocessable"),
+                           ("pending", "Not analysed yet")):
+            if o.get(key):
+                table.add_row(f"[dim]{label}[/dim]", str(o.get(key)), "")
+        if not result.themes:
             table.add_row("[dim]No themes yet: run `heard analyse`[/dim]", "", "")
+        table.caption = (f"Shares are of the {result.base} responses with a substantive answer "
+                         f"(of {result.total}).")
         console.print(table)
     if as_json:
         print_json(out)
+
+
+def _themes_json(result) -> dict:
+    """A question's themes and outcomes as JSON-ready data (the results model, unformatted)."""
+    return {
+        "question": result.key,
+        "text": result.text,
+        "responses": result.total,
+        "base": result.base,
+        "outcomes": result.outcomes.as_dict(),
+        "other_share": result.other_share,
+        "themes": [
+            {"key": t.key, "label": t.label, "description": t.description, "level": t.level,
+             "parent": t.parent, "count": t.count, "share": t.share, "stance": t.stance,
+             "evidence_rich": t.evidence_rich, "quotes": t.quotes}
+            for t in result.themes
+        ],
+    }
 
 
 @click.command("show")
@@ -244,15 +280,21 @@ def show_cmd(name, question, as_json):
     open_store()
     from rich.table import Table
 
-    from heard.pipeline.llm_stage import run_ledger
-    from heard.pipeline.results import question_summary
+    from heard.results import consultation_results, llm_use
     from heard.store.models import Run
 
     consultation = get_consultation(name)
-    questions = consultation.questions.all()
-    if question:
-        questions = questions.filter(key=question)
-    summaries = [question_summary(q) for q in questions]
+    try:
+        results = consultation_results(consultation, question)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    summaries = [_summary_json(q) for q in results.open] + [
+        {"id": c.key, "text": c.text, "type": "closed", "responses": c.total,
+         "outcomes": c.outcomes.as_dict(), "answered": c.answered, "options": dict(c.chosen)}
+        for c in results.closed
+    ]
+    order = {key: i for i, key in enumerate(results.order)}
+    summaries.sort(key=lambda s: order.get(s["id"], 0))
     run = Run.objects.filter(consultation=consultation, kind="analyse").first()
     if as_json:
         print_json(
@@ -266,7 +308,7 @@ def show_cmd(name, question, as_json):
                     "params": run.params,
                     "versions": run.versions,
                     "timings": run.timings,
-                    "llm": run_ledger(run),
+                    "llm": use.as_dict() if (use := llm_use(run)) else None,
                 },
                 "questions": summaries,
             }
@@ -279,7 +321,8 @@ def show_cmd(name, question, as_json):
         "Responses",
         "Mapped",
         "Other",
-        "Empty",
+        "No substantive answer",
+        "Unprocessable",
         "Stance",
         "Evidence-rich",
         "Campaigns",
@@ -287,18 +330,20 @@ def show_cmd(name, question, as_json):
         table.add_column(col)
     for s in summaries:
         o = s["outcomes"]
-        stance = ", ".join(f"{k} {v}" for k, v in sorted(s["stance"].items()))
-        campaigns = ", ".join(str(c["size"]) for c in s["campaigns"][:5])
+        stance = ", ".join(f"{k} {v}" for k, v in sorted(s.get("stance", {}).items()))
+        campaigns = s.get("campaigns", [])
+        sizes = ", ".join(str(c["size"]) for c in campaigns[:5])
         table.add_row(
             s["id"],
             s["type"],
             str(s["responses"]),
-            str(o.get("mapped", 0)),
-            str(o.get("other", 0)),
-            str(o.get("empty", 0)),
+            str(o["mapped"]),
+            str(o["other"]),
+            str(o["empty"]),
+            str(o["unprocessable"]),
             stance,
             str(s["evidence_rich"]) if s["type"] == "open" else "",
-            f"{len(s['campaigns'])} ({campaigns})" if s["campaigns"] else "",
+            f"{len(campaigns)} ({sizes})" if campaigns else "",
         )
     console.print(table)
     if run is not None:
@@ -306,44 +351,67 @@ def show_cmd(name, question, as_json):
             f"Last run {run.id}: {run.status}, seed {run.seed}, "
             f"embedder {run.versions.get('embedder', '?')}."
         )
-        ledger = run_ledger(run)
-        if ledger["questions"]:
-            t = ledger["totals"]
+        use = llm_use(run)
+        if use is not None:
             console.print(
-                f"LLM: {t['calls']} calls, {t['prompt_tokens']} prompt + "
-                f"{t['completion_tokens']} completion tokens, cost {t['cost']:.4f}."
+                f"LLM {use.name}: {use.calls} calls, {use.prompt_tokens} prompt + "
+                f"{use.completion_tokens} completion tokens, cost {use.cost_text}; "
+                f"responses sent: {use.sent_text}."
             )
+
+
+def _summary_json(q) -> dict:
+    """An open question's outcomes, stance, evidence and campaigns (the results model)."""
+    return {
+        "id": q.key,
+        "text": q.text,
+        "type": q.kind,
+        "responses": q.total,
+        "base": q.base,
+        "outcomes": q.outcomes.as_dict(),
+        "stance": q.stance,
+        "evidence_rich": q.evidence_rich,
+        "themes": len(q.themes),
+        "campaigns": [{"kind": c.kind, "size": c.size, "canonical_text": c.text}
+                      for c in q.campaigns],
+        "duplicate_groups": q.duplicate_groups,
+        "in_duplicate_groups": q.in_duplicate_groups,
+    }
 
 
 @click.command("export")
 @click.argument("name")
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True
+    "--format", "fmt", type=click.Choice(list(EXPORT_FORMATS)), default="csv", show_default=True
 )
 @click.option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="File to write (default: NAME-responses.FORMAT).",
+    help="File to write (default: NAME-responses.EXTENSION).",
 )
 @click.option("--question", "-q", help="Only this question.")
-def export_cmd(name, fmt, output, question):
+@click.option("--redact", is_flag=True, help="Replace personal details in response text "
+              "(e-mails, phone numbers, postcodes, NI and card numbers, names) by placeholders.")
+def export_cmd(name, fmt, output, question, redact):
     """Write every response with its themes, stance, evidence, campaign and outcome.
 
     Cells that a spreadsheet would run as formulas (starting = + - @) are neutralised.
-    JSON is written as JSON Lines (one response per line).
+    JSON is written as JSON Lines (one response per line). With --redact, the response text
+    and evidence reasons go through the same PII redaction as LLM calls and reports.
 
     \b
     Example:
       heard export demo --format xlsx -o demo.xlsx
     """
     open_store()
-    from heard.io.writers import WRITERS
-    from heard.pipeline.results import EXPORT_COLUMNS, export_rows
+    from heard.results import EXPORT_COLUMNS, export_rows
 
     consultation = get_consultation(name)
-    output = output or Path(f"{name}-responses.{'jsonl' if fmt == 'json' else fmt}")
-    count = WRITERS[fmt](output, EXPORT_COLUMNS, export_rows(consultation, question))
+    export_format = EXPORT_FORMATS[fmt]
+    output = output or Path(export_format.file_name(f"{name}-responses"))
+    count = write_export(export_format, output, EXPORT_COLUMNS,
+                         export_rows(consultation, question), redact=redact)
     console.print(f"Wrote {count} responses to {output}.")
 
 

@@ -230,7 +230,7 @@ def status_cmd(name: str, as_json: bool) -> None:
     console.print(f"[bold]{status['consultation']}[/]: {status['respondents']} respondents "
                   f"({kinds}), {status['responses']} answers, {status['empty']} empty")
     grid = RichTable(title="Questions", title_justify="left")
-    for header in ("id", "type", "answers", "empty", "text"):
+    for header in ("id", "type", "answers", "no substantive answer", "text"):
         grid.add_column(header, overflow="fold")
     for question in status["questions"]:
         kind = question["type"]

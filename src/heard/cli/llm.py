@@ -83,7 +83,7 @@ def ledger_cmd(name: str, run_id: int | None, as_json: bool) -> None:
     from heard.cli.common import get_consultation, open_store
 
     open_store()
-    from heard.pipeline.llm_stage import run_ledger
+    from heard.results import llm_use
     from heard.store.models import Run
 
     consultation = get_consultation(name)
@@ -91,31 +91,30 @@ def ledger_cmd(name: str, run_id: int | None, as_json: bool) -> None:
     run = runs.filter(pk=run_id).first() if run_id else runs.first()
     if run is None:
         raise click.ClickException(f"No analysis run for {name}.")
-    ledger = run_ledger(run)
+    use = llm_use(run)
     if as_json:
-        print_json({"run": run.id, **ledger})
+        print_json({"run": run.id, "llm": use.as_dict() if use else None})
         return
-    if not ledger["questions"]:
+    if use is None:
         console.print(f"Run {run.id} used no LLM.")
         return
-    for key, entry in ledger["questions"].items():
-        t = entry["totals"]
+    console.print(f"Run {run.id}: {use.name}, stages {', '.join(use.stages)}.")
+    for q in use.questions:
         console.print(
-            f"{key}: {t['calls']} calls, {t['prompt_tokens']} prompt + "
-            f"{t['completion_tokens']} completion tokens, {t['cost']:.4f} {t['currency']} "
-            f"({entry['model']})"
+            f"{q.key}: {q.calls} calls, {q.prompt_tokens} prompt + {q.completion_tokens} "
+            f"completion tokens, {q.cost_text}; responses sent: {q.sent_text}"
         )
-        if entry.get("outcomes"):
+        if q.outcomes:
             console.print("  outcomes: " + ", ".join(
-                f"{k} {v}" for k, v in sorted(entry["outcomes"].items())))
-        if entry.get("redaction"):
+                f"{k} {v}" for k, v in sorted(q.outcomes.items())))
+        if q.redaction:
             console.print("  PII redacted: " + ", ".join(
-                f"{k} {v}" for k, v in sorted(entry["redaction"].items())))
-        if entry.get("injection_flags"):
-            ids = ", ".join(str(f["id"]) for f in entry["injection_flags"][:20])
+                f"{k} {v}" for k, v in sorted(q.redaction.items())))
+        if q.injection_flags:
+            ids = ", ".join(str(f["id"]) for f in q.injection_flags[:20])
             console.print(f"  flagged as injection attempts: {ids}")
-        for f in entry.get("failures", [])[:20]:
+        for f in q.failures[:20]:
             console.print(f"  [yellow]kept offline[/yellow] {f['stage']} {f['id']}: {f['reason']}")
-    t = ledger["totals"]
-    console.print(f"Total: {t['calls']} calls, {t['prompt_tokens']} prompt + "
-                  f"{t['completion_tokens']} completion tokens, cost {t['cost']:.4f}.")
+    console.print(f"Total: {use.calls} calls, {use.prompt_tokens} prompt + "
+                  f"{use.completion_tokens} completion tokens, cost {use.cost_text}; "
+                  f"responses sent: {use.sent_text}.")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from heard.cli.common import console, progress_bar
-from heard.io.sample_data import QUESTIONS
+from heard.demo.generator import QUESTIONS
 
 
 @click.command(
@@ -40,7 +40,7 @@ def sample_data(out_dir: Path, n_responses: int, seed: int, force: bool) -> None
     evidence-rich answers. The files follow Heard's evaluation layout: questions.csv,
     responses.csv, codebook.csv and gold_*.csv (themes, stance, evidence, campaigns).
     """
-    from heard.io.sample_data import OUTPUT_FILES, write_sample_consultation
+    from heard.demo.generator import OUTPUT_FILES, write_sample_consultation
 
     n_respondents = -(-n_responses // len(QUESTIONS))
 

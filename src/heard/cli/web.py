@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import signal
+import sys
 import threading
+import time
 
 import click
 
@@ -18,19 +21,19 @@ def _ensure_secret_key() -> None:
     """Keep a random signing key in HEARD_HOME unless HEARD_SECRET_KEY is set."""
     if os.environ.get("HEARD_SECRET_KEY"):
         return
-    from heard.paths import heard_home
+    from heard.paths import create_private_file, heard_home, private_dir
 
     path = heard_home() / "secret_key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        create_private_file(path)  # 0600 before the key is written into it
         path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
-        path.chmod(0o600)
 
 
 @click.command(name="serve", help="""Serve the analyst web app with a production WSGI server.
 
 \b
-Runs the app under waitress, with a background worker for analysis jobs
+Runs the app under waitress, with a background worker for import and analysis jobs
 (use --no-worker when `heard worker` runs elsewhere). Sign in with an
 account made by `heard user add`.
 
@@ -65,7 +68,10 @@ def serve_cmd(host: str, port: int, threads: int, worker: bool,
     open_store()
     from waitress import create_server
 
+    from heard.logs import configure_logging
     from heard.web.wsgi import application
+
+    log_file = configure_logging()  # after Django's own set-up, which resets its loggers
 
     stop = None
     if worker:
@@ -81,26 +87,43 @@ def serve_cmd(host: str, port: int, threads: int, worker: bool,
                            ident="heard", clear_untrusted_proxy_headers=True, **proxy)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     console.print(f"Heard is running at [bold]http://{shown}:{server.effective_port}/[/] "
-                  "(Ctrl+C to stop)", highlight=False)
-
-    def _quit(*_args) -> None:
-        if stop is not None:
-            stop.set()
-        server.close()
+                  "(Ctrl+C to stop). Errors are logged to stderr and "
+                  f"{log_file}.", highlight=False)
 
     def _on_term(*_args) -> None:
+        # Requests still running get a few seconds; then the process ends regardless, so a
+        # busy request thread can never keep the server alive after SIGTERM.
+        threading.Thread(target=_exit_after, args=(STOP_GRACE,), daemon=True).start()
         raise KeyboardInterrupt  # leave the serving loop as Ctrl+C does; close below
 
     signal.signal(signal.SIGTERM, _on_term)
     try:
-        server.run()
+        server.run()  # returns when interrupted (waitress catches KeyboardInterrupt)
     except KeyboardInterrupt:
-        console.print("Heard stopped.")
+        pass
     finally:
-        _quit()
+        if stop is not None:
+            stop.set()
+        server.close()
+    console.print("Heard stopped.")
+    _exit_after(0)
 
 
-@click.command(name="worker", help="""Run queued analysis jobs (started from the web app).
+#: Seconds `heard serve` waits for busy request threads after SIGTERM or Ctrl+C.
+STOP_GRACE = 10.0
+
+
+def _exit_after(seconds: float) -> None:
+    """End the process after ``seconds``, whatever its other threads are doing."""
+    if seconds:
+        time.sleep(seconds)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(0)
+
+
+@click.command(name="worker", help="""Run queued import and analysis jobs (started in the web app).
 
 \b
 Claims pending jobs one at a time, records progress and honours
@@ -116,7 +139,10 @@ Examples:
               help="Seconds between looks at an empty queue.")
 def worker_cmd(once: bool, poll: float) -> None:
     open_store()
+    from heard.logs import configure_logging
     from heard.pipeline.jobs import work
+
+    configure_logging()
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -90,6 +90,8 @@ class EvalDataset:
     codebook: dict[str, list[CodebookTheme]] = field(default_factory=dict)
     gold_themes: dict[Key, set[str]] | None = None
     gold_stance: dict[Key, str] | None = None
+    #: each stance label as written in the gold file → agree / disagree / unclear
+    stance_mapping: dict[str, str] = field(default_factory=dict)
     gold_evidence: dict[Key, bool] | None = None
     gold_campaigns: dict[Key, str] | None = None
     warnings: list[str] = field(default_factory=list)
@@ -272,7 +274,9 @@ def load_dataset(
             data,
             loader,
             question,
-            parse=lambda v: v.casefold(),
+            parse=lambda v: _parse_stance(v, data.stance_mapping),
+            expected="a stance (agree/disagree/unclear, support/oppose, for/against, pro/con, "
+            "yes/no)",
         )
     if gold_tables.get("gold_evidence") is not None:
         data.gold_evidence = _read_single(
@@ -283,6 +287,7 @@ def load_dataset(
             loader,
             question,
             parse=_parse_yes_no,
+            expected="YES or NO",
         )
     if gold_tables.get("gold_campaigns") is not None:
         data.gold_campaigns = _read_campaigns(gold_tables["gold_campaigns"], data, loader, question)
@@ -413,6 +418,7 @@ def _read_single(
     question: str | None,
     *,
     parse,
+    expected: str,
 ) -> dict:
     """One label per response (stance, evidence); blanks are unlabelled, conflicts fail."""
     known = set(data.keys)
@@ -440,12 +446,23 @@ def _read_single(
     _report_unknown(kind, loader, unknown_q, unknown_r)
     name = FILES[kind]
     if bad:
-        loader.errors.append(_problem(f"{name}: {column} is not YES or NO", bad))
+        loader.errors.append(_problem(f"{name}: {column} is not {expected}", bad))
     if conflicts:
         loader.errors.append(_problem(f"{name}: response with conflicting labels", conflicts))
     if blank:
         loader.warnings.append(f"{name}: {blank} row(s) with a blank {column} are not scored")
     return out
+
+
+def _parse_stance(value: str, mapping: dict[str, str]) -> str:
+    """agree / disagree / unclear for a stance label as written; records the mapping."""
+    from heard.analysis.closed import normalise_stance
+
+    label = normalise_stance(value)
+    if label is None:
+        raise ValueError(value)
+    mapping[value.strip()] = label
+    return label
 
 
 def _read_campaigns(

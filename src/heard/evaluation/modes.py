@@ -1,8 +1,10 @@
 """Run one evaluation mode on a labelled folder and score it.
 
-Each mode calls the analysis core directly (no store) and returns an
-:class:`~heard.evaluation.report.EvalResult`. The analysis classes are imported inside
-the mode functions, so this module loads even where a stage is not installed.
+Every mode runs :func:`heard.analysis.analyse.analyse_texts` on each question, the same
+composition ``heard analyse`` runs (cleaning, duplicates and representatives, the same
+codebook themes, mapping to leaves, stance, evidence), so a figure here is a figure of
+the product. Nothing touches the store. Each mode returns an
+:class:`~heard.evaluation.report.EvalResult`.
 """
 
 from __future__ import annotations
@@ -164,6 +166,7 @@ class _Context:
         self.options = options
         self._embedder: Any = None
         self._vectors: np.ndarray | None = None
+        self._memo: _MemoEmbedder | None = None
         self.embedder_used = False
         self.embedder_choice = options.embedder  # "auto" resolves to a name on first use
         self.warnings: list[str] = []
@@ -213,6 +216,64 @@ class _Context:
         return _cached_embeddings(
             self.embedder, list(texts), cache=self.options.cache, log=self.options.log
         )
+
+    @property
+    def memo(self) -> _MemoEmbedder:
+        """The embedder ``analyse_texts`` gets: the run's vectors first, like the store's
+        content-hash cache in ``heard analyse``; other texts through :meth:`embed_cached`."""
+        if self._memo is None:
+            self._memo = _MemoEmbedder(self, self.data.texts, self.vectors())
+        return self._memo
+
+    def analyse(
+        self,
+        question_id: str,
+        *,
+        seed: int | None = None,
+        codebook: Sequence[Any] | None = None,
+        examples: dict[int, list[str]] | None = None,
+    ) -> Any:
+        """``analyse_texts`` on one question's responses (``examples`` by row position)."""
+        from heard.analysis.analyse import analyse_texts
+
+        rows = self.data.rows(question_id)
+        return analyse_texts(
+            self.texts(rows),
+            ids=[self.data.keys[i][1] for i in rows],
+            question=self.data.questions.get(question_id, ""),
+            codebook=codebook,
+            examples=examples,
+            embedder=self.memo,
+            seed=self.options.seed if seed is None else seed,
+        )
+
+
+class _MemoEmbedder:
+    """Vectors by content hash (as the store caches them); misses are embedded and kept."""
+
+    def __init__(self, ctx: _Context, texts: Sequence[str], vectors: np.ndarray) -> None:
+        from heard.analysis.text import content_hash
+
+        self.ctx = ctx
+        self.name = ctx.embedder.name
+        self.dim = ctx.embedder.dim
+        self.key = ctx.embedder_choice  # the resolved name ("auto" is chosen by now)
+        self.cache: dict[str, np.ndarray] = {}
+        for text, vector in zip(texts, vectors, strict=True):
+            self.cache.setdefault(content_hash(text), vector)
+
+    def embed(self, texts: Sequence[str], *, progress: Any = None) -> np.ndarray:
+        from heard.analysis.embeddings import embed_with_cache
+        from heard.analysis.text import content_hash
+
+        texts = list(texts)
+        hashes = [content_hash(t) for t in texts]
+        missing = list(dict.fromkeys(h for h in hashes if h not in self.cache))
+        if missing:
+            first = {h: t for t, h in zip(texts, hashes, strict=True)}
+            fresh = self.ctx.embed_cached([first[h] for h in missing])
+            self.cache.update(zip(missing, fresh, strict=True))
+        return embed_with_cache(self.ctx.embedder, texts, hashes, self.cache)
 
 
 def _cached_embeddings(
@@ -311,19 +372,12 @@ def _mapping_scores(
     return out, per_theme
 
 
-@dataclass(frozen=True)
-class _Theme:
-    """A codebook theme as the mapper reads it."""
+def _codebook_specs(data: EvalDataset, question_id: str) -> list[Any]:
+    """The question's codebook as ``heard analyse --codebook`` reads it."""
+    from heard.analysis.analyse import codebook_theme
 
-    key: str
-    label: str
-    description: str = ""
-    position: str | None = None
-
-
-def _codebook_specs(data: EvalDataset, question_id: str) -> list[_Theme]:
     return [
-        _Theme(key=t.theme, label=t.label, description=t.description, position=t.position)
+        codebook_theme(t.theme, t.label, t.description, t.position)
         for t in data.codebook.get(question_id, [])
     ]
 
@@ -338,23 +392,23 @@ def _all_labels(data: EvalDataset) -> list[str]:
 
 def run_codebook(ctx: _Context) -> EvalResult:
     """Zero-shot mapping from the codebook (labels and descriptions, no examples)."""
-    from heard.analysis.mapping import ThemeMapper
-
     data, opts = ctx.data, ctx.options
     gold: list[set[str]] = []
     pred: list[set[str]] = []
     scored: list[int] = []
+    predictions: dict[tuple[str, str], list[str]] = {}
     for q in data.question_ids:
         rows = data.rows(q)
-        texts, vectors = ctx.texts(rows), ctx.vectors(rows)
         opts.log(f"mapping {len(rows):,} responses to {q}'s codebook")
-        mapper = ThemeMapper(ctx.embedder.embed, seed=opts.seed)
-        mapper.fit(_codebook_specs(data, q), texts=texts, vectors=vectors)
-        for i, labels in zip(rows, mapper.predict(texts, vectors), strict=True):
+        result = ctx.analyse(q, codebook=_codebook_specs(data, q))
+        for i, labels in zip(rows, result.labels, strict=True):
             gold.append(_qualify(q, data.themes_of(i)))
             pred.append(_qualify(q, labels))
             scored.append(i)
-    return _mapping_result(ctx, "codebook", gold, pred, scored)
+            predictions[data.keys[i]] = list(labels)
+    out = _mapping_result(ctx, "codebook", gold, pred, scored)
+    out.predictions = predictions
+    return out
 
 
 def _mapping_result(
@@ -457,7 +511,6 @@ def mapping_baselines(
 
 def run_fewshot(ctx: _Context) -> EvalResult:
     """k gold examples per theme train the mapper; the rest is scored. Repeated draws."""
-    from heard.analysis.mapping import ThemeMapper
     from heard.analysis.text import content_hash
 
     data, opts = ctx.data, ctx.options
@@ -475,25 +528,26 @@ def run_fewshot(ctx: _Context) -> EvalResult:
         n_train = 0
         for q in data.question_ids:
             rows = data.rows(q)
-            texts, vectors = ctx.texts(rows), ctx.vectors(rows)
+            texts = ctx.texts(rows)
             q_gold = [data.themes_of(i) for i in rows]
             themes = [t.theme for t in data.codebook.get(q, [])]
             train = draw_examples(q_gold, themes, opts.k, rng, [content_hash(t) for t in texts])
             n_train += len(train)
-            examples = [(j, sorted(q_gold[j])) for j in train]
             opts.log(f"repeat {r + 1}/{opts.repeats}: {q}, {len(train)} examples")
-            mapper = ThemeMapper(ctx.embedder.embed, seed=seed)
-            mapper.fit(_codebook_specs(data, q), texts=texts, vectors=vectors, examples=examples)
+            result = ctx.analyse(
+                q,
+                seed=seed,
+                codebook=_codebook_specs(data, q),
+                examples={j: sorted(q_gold[j]) for j in train},
+            )
             train_set = set(train)
             test = [j for j in range(len(rows)) if j not in train_set]
-            test_texts = [texts[j] for j in test]
-            predicted = mapper.predict(test_texts, vectors[test]) if test else []
-            for j, labels_j in zip(test, predicted, strict=True):
+            for j in test:
                 gold.append(_qualify(q, q_gold[j]))
-                pred.append(_qualify(q, labels_j))
+                pred.append(_qualify(q, result.labels[j]))
                 scored.append(rows[j])
             for name, b in mapping_baselines(
-                texts, vectors, [q_gold[j] for j in train], train, test, seed=seed
+                texts, ctx.vectors(rows), [q_gold[j] for j in train], train, test, seed=seed
             ).items():
                 base_pred[name].extend(_qualify(q, x) for x in b)
         metrics, per_theme = _mapping_scores(gold, pred, labels, n_boot=opts.n_boot, seed=seed)
@@ -530,8 +584,6 @@ def run_corrections(ctx: _Context) -> EvalResult:
     those beyond the largest N, so the points of the curve are comparable; the two
     baselines learn from the same corrections.
     """
-    from heard.analysis.mapping import ThemeMapper
-
     data, opts = ctx.data, ctx.options
     labels = _all_labels(data)
     names = ("heard", *MAPPING_BASELINES)
@@ -551,15 +603,16 @@ def run_corrections(ctx: _Context) -> EvalResult:
             largest = min(max(CORRECTION_STEPS), len(rows) // 2)
             test = sorted(order[largest:])
             gold.extend(_qualify(q, q_gold[j]) for j in test)
-            test_texts = [texts[j] for j in test]
             for n in CORRECTION_STEPS:
                 corrected = sorted(order[: min(n, largest)])
                 opts.log(f"repeat {r + 1}/{opts.repeats}: {q}, {len(corrected)} corrected")
-                mapper = ThemeMapper(ctx.embedder.embed, seed=seed)
-                examples = [(j, sorted(q_gold[j])) for j in corrected] or None
-                specs = _codebook_specs(data, q)
-                mapper.fit(specs, texts=texts, vectors=vectors, examples=examples)
-                got = mapper.predict(test_texts, vectors[test]) if test else []
+                result = ctx.analyse(
+                    q,
+                    seed=seed,
+                    codebook=_codebook_specs(data, q),
+                    examples={j: sorted(q_gold[j]) for j in corrected} or None,
+                )
+                got = [result.labels[j] for j in test]
                 pred["heard"][n].extend(_qualify(q, x) for x in got)
                 if not corrected:  # nothing to learn from: the baselines say nothing
                     for name in MAPPING_BASELINES:
@@ -708,14 +761,11 @@ def discovery_scores(
 
 
 def _discover(ctx: _Context, question_id: str, seed: int) -> tuple[list[list[str]], list[dict]]:
-    """Run ThemeDiscoverer on one question; returns leaf labels per row and theme summaries."""
-    from heard.analysis.clustering import ThemeDiscoverer
-
+    """Blind discovery on one question; returns leaf labels per row and theme summaries."""
     rows = ctx.data.rows(question_id)
-    texts, vectors = ctx.texts(rows), ctx.vectors(rows)
     ctx.options.log(f"discovering themes in {question_id} ({len(rows):,} responses, seed {seed})")
-    disc = ThemeDiscoverer(seed=seed, embed=ctx.embed_cached).fit(texts, vectors)
-    labels = [list(x) for x in disc.labels_]
+    result = ctx.analyse(question_id, seed=seed)
+    labels = result.labels
     sizes: dict[str, int] = {}
     for x in labels:
         for t in x:
@@ -728,7 +778,7 @@ def _discover(ctx: _Context, question_id: str, seed: int) -> tuple[list[list[str
             "parent": t.parent,
             "size": sizes.get(t.key, 0),
         }
-        for t in disc.themes_
+        for t in result.themes
     ]
     return labels, themes
 
@@ -750,6 +800,11 @@ def run_discover(ctx: _Context) -> EvalResult:
         metrics=metrics,
         per_theme=per_theme,
         details=details,
+        predictions={
+            data.keys[i]: list(labels)
+            for q in data.question_ids
+            for i, labels in zip(data.rows(q), found[q], strict=True)
+        },
     )
     if "bertopic" in opts.baselines:
         result.baselines["bertopic"], b_details = run_bertopic_baseline(ctx)
@@ -893,64 +948,108 @@ def run_stability(ctx: _Context) -> EvalResult:
 # stance, evidence, campaigns
 
 
-def run_stance(ctx: _Context) -> EvalResult:
-    """Zero-shot stance per question, scored on the responses with a gold stance."""
-    import inspect
+def _stance_scores(gold: list[str], pred: list[str], suffix: str = "") -> dict[str, float]:
+    """Accuracy and macro-F1 over the gold labels (and over every label seen, as before)."""
+    if not gold:
+        keys = ("stance_accuracy", "stance_macro_f1", "stance_macro_f1_all_labels",
+                "stance_unclear_share")
+        return {f"{key}{suffix}": 0.0 for key in keys}
+    gold_labels = sorted(set(gold))
+    s = M.classification_scores(gold, pred, labels=gold_labels)
+    every = M.classification_scores(gold, pred)
+    return {
+        f"stance_accuracy{suffix}": s["accuracy"],
+        f"stance_macro_f1{suffix}": s["macro_f1"],
+        f"stance_macro_f1_all_labels{suffix}": every["macro_f1"],
+        f"stance_unclear_share{suffix}": (
+            sum(p == "unclear" for p in pred) / len(pred) if pred else 0.0
+        ),
+    }
 
-    from heard.analysis.stance import StanceClassifier
+
+def run_stance(ctx: _Context) -> EvalResult:
+    """Zero-shot stance per question, scored on the responses with a gold stance.
+
+    The baselines run beside Heard on the same responses: the prototype difference
+    (zero-shot) and the oracle majority (the most frequent gold label of the scored set).
+    """
+    from heard.evaluation import stance_baselines as B
 
     data, opts = ctx.data, ctx.options
     assert data.gold_stance is not None
     gold: list[str] = []
     pred: list[str] = []
+    proto: list[str] = []
     scored: list[int] = []
+    read: list[bool] = []  # the response's question is one Heard reads stance for
+    asks: dict[str, bool] = {}
     for q in data.question_ids:
         rows = data.rows(q)
-        texts, vectors = ctx.texts(rows), ctx.vectors(rows)
         opts.log(f"stance for {q} ({len(rows):,} responses)")
-        # the question text helps the classifier read short answers ("Yes.", "No")
-        question = {"question": data.questions[q]} if data.questions[q] else {}
-        if "question" in inspect.signature(StanceClassifier).parameters:
-            clf = StanceClassifier(ctx.embedder.embed, seed=opts.seed, **question)
-            clf.fit(texts, vectors)
-        else:
-            clf = StanceClassifier(ctx.embedder.embed, seed=opts.seed)
-            takes_question = "question" in inspect.signature(clf.fit).parameters
-            clf.fit(texts, vectors, **(question if takes_question else {}))
-        labels, _ = clf.predict(texts, vectors)
-        for i, label in zip(rows, labels, strict=True):
+        question = data.questions[q] or None
+        result = ctx.analyse(q)
+        asks[q] = result.stance_asked
+        base = B.prototype_difference(ctx.vectors(rows), question, ctx.embedder.embed)
+        for j, (i, r) in enumerate(zip(rows, result.responses, strict=True)):
             if data.keys[i] in data.gold_stance:
                 gold.append(data.gold_stance[data.keys[i]])
-                pred.append(str(label).casefold())
+                # an empty or unreadable answer takes no position
+                pred.append(str(r.stance or "unclear").casefold())
+                proto.append(base[j])
                 scored.append(i)
-    s = M.classification_scores(gold, pred)
-    keep = _first_of_text(data, scored)
-    d = M.classification_scores([gold[j] for j in keep], [pred[j] for j in keep])
-    labels, matrix = M.confusion(gold, pred)
+                read.append(result.stance_asked)
+    # Headline figures: the questions Heard reads stance for, Heard and baselines on the same
+    # responses. A question judged to ask for no position shows no stance in the product;
+    # the "_all_questions" figures score its gold-labelled responses as "unclear".
+    on = [j for j in range(len(gold)) if read[j]]
+    keep = [j for j in _first_of_text(data, scored) if read[j]]
+
+    def scores(predicted: list[str]) -> dict[str, float]:
+        return {
+            **_stance_scores([gold[j] for j in on], [predicted[j] for j in on]),
+            **_stance_scores([gold[j] for j in keep], [predicted[j] for j in keep], "_dedup"),
+        }
+
+    every = _stance_scores(gold, pred, "_all_questions")
     metrics = {
-        "stance_accuracy": s["accuracy"],
-        "stance_macro_f1": s["macro_f1"],
-        "stance_accuracy_dedup": d["accuracy"],
-        "stance_macro_f1_dedup": d["macro_f1"],
-        "n_scored": float(len(scored)),
+        **scores(pred),
+        "stance_accuracy_all_questions": every["stance_accuracy_all_questions"],
+        "stance_macro_f1_all_questions": every["stance_macro_f1_all_questions"],
+        "stance_coverage": len(on) / len(gold) if gold else 0.0,
+        "n_scored": float(len(on)),
         "n_scored_dedup": float(len(keep)),
+        "n_questions_without_position": float(sum(not v for v in asks.values())),
     }
+    majority = B.oracle_majority([gold[j] for j in on])
+    full_majority = [""] * len(gold)
+    for j, label in zip(on, majority, strict=True):
+        full_majority[j] = label
+    labels, matrix = M.confusion([gold[j] for j in on], [pred[j] for j in on])
     return EvalResult(
         mode="stance",
         dataset=data.name,
         n_responses=len(data.keys),
         metrics=metrics,
-        details={"confusion": {"labels": labels, "matrix": matrix}},
+        baselines={
+            B.PROTOTYPE: scores(proto),
+            B.MAJORITY: scores(full_majority),
+        },
+        details={
+            "confusion": {"labels": labels, "matrix": matrix},
+            "stance_label_mapping": dict(sorted(data.stance_mapping.items())),
+            "asks_for_position": asks,
+        },
     )
 
 
 def run_evidence(ctx: _Context) -> EvalResult:
     """The evidence-rich flag against gold YES/NO."""
-    from heard.analysis.evidence import detect_evidence
-
     data = ctx.data
     assert data.gold_evidence is not None
-    flags = [bool(flag) for flag, _ in detect_evidence(data.texts)]
+    flags = [False] * len(data.keys)
+    for q in data.question_ids:
+        for i, r in zip(data.rows(q), ctx.analyse(q).responses, strict=True):
+            flags[i] = bool(r.evidence_rich)
     scored = [i for i, key in enumerate(data.keys) if key in data.gold_evidence]
     gold = [data.gold_evidence[data.keys[i]] for i in scored]
     pred = [flags[i] for i in scored]
@@ -971,8 +1070,6 @@ def run_evidence(ctx: _Context) -> EvalResult:
 
 def run_campaigns(ctx: _Context) -> EvalResult:
     """Duplicate and campaign groups per question against gold campaign ids (B-cubed)."""
-    from heard.analysis.duplicates import find_groups
-
     data, opts = ctx.data, ctx.options
     assert data.gold_campaigns is not None
     gold: list[str] = []
@@ -986,7 +1083,7 @@ def run_campaigns(ctx: _Context) -> EvalResult:
         rows = data.rows(q)
         opts.log(f"campaign groups in {q} ({len(rows):,} responses)")
         member: dict[int, str] = {}
-        for g in find_groups(ctx.texts(rows), seed=opts.seed):
+        for g in ctx.analyse(q).groups:
             if len(g.members) > 1:
                 n_groups += 1
             for j in g.members:

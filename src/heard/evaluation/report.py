@@ -33,6 +33,8 @@ class EvalResult:
     warnings: list[str] = field(default_factory=list)
     wall_s: float = 0.0
     peak_rss_mb: float = 0.0
+    #: the themes predicted per (question id, response id), where the mode maps; not in JSON
+    predictions: dict[tuple[str, str], list[str]] = field(default_factory=dict, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document: stable top-level keys, floats rounded to 6 places."""
@@ -126,6 +128,16 @@ def print_result(result: EvalResult, console: Console, *, per_theme_rows: int = 
         for label, row in zip(labels, confusion["matrix"], strict=True):
             ctable.add_row(str(label), *(str(v) for v in row))
         console.print(ctable)
+
+    mapping = result.details.get("stance_label_mapping")
+    if mapping:
+        pairs = ", ".join(f"{written!r} → {label}" for written, label in mapping.items())
+        console.print(f"stance labels read as: {pairs}")
+    off = [q for q, asks in result.details.get("asks_for_position", {}).items() if not asks]
+    if off:
+        console.print(
+            f"questions that ask for no position (stance would not be shown): {', '.join(off)}"
+        )
 
     if result.per_theme:
         ptable = Table(title="per theme", title_justify="left")

@@ -1,13 +1,22 @@
-"""Writers for response-level exports: CSV, XLSX and JSON, safe to open in Excel."""
+"""Writers for response-level exports: CSV, XLSX and JSON, safe to open in Excel.
+
+Every export format is one entry of :data:`EXPORT_FORMATS` (its writer, file extension, HTTP
+content type and label); `heard export` and the web app's download offer exactly those
+formats, so adding a format means adding one entry. :func:`write_export` writes one, with the
+free-text columns PII-redacted on request (``heard export --redact``).
+"""
 
 from __future__ import annotations
 
 import csv
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from heard.privacy.redaction import redact_rows
 
 # A cell starting with one of these is run as a formula by spreadsheet programs.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -85,4 +94,39 @@ def write_json(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> int:
     return count
 
 
-WRITERS = {"csv": write_csv, "xlsx": write_xlsx, "json": write_json}
+Writer = Callable[[Path, Sequence[str], Iterable[dict]], int]
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One response-level export format: ``write(path, columns, rows)`` returns the row count."""
+
+    name: str
+    write: Writer
+    extension: str
+    content_type: str
+    label: str
+
+    def file_name(self, stem: str) -> str:
+        return f"{stem}.{self.extension}"
+
+
+EXPORT_FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
+    ExportFormat("csv", write_csv, "csv", "text/csv; charset=utf-8", "CSV"),
+    ExportFormat("xlsx", write_xlsx, "xlsx",
+                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "XLSX"),
+    ExportFormat("json", write_json, "jsonl", "application/x-ndjson; charset=utf-8",
+                 "JSON Lines"),
+)}
+
+# Columns of the response-level export that hold free text a respondent wrote.
+FREE_TEXT_COLUMNS = ("text", "evidence_reason")
+
+
+def write_export(fmt: ExportFormat, path: Path, columns: Sequence[str], rows: Iterable[dict],
+                 *, redact: bool = False) -> int:
+    """Write ``rows`` in ``fmt``; with ``redact``, PII in the free-text columns becomes
+    placeholders such as ``[EMAIL]`` (the same redaction as LLM calls and reports)."""
+    if redact:
+        rows = redact_rows(rows, FREE_TEXT_COLUMNS)
+    return fmt.write(path, columns, rows)

@@ -1,1 +1,1 @@
-"""LLM providers, prompts, budget and redaction (optional)."""
+"""LLM providers, prompts and budget (optional); redaction lives in `heard.privacy`."""

@@ -130,6 +130,7 @@ class Ledger:
     redaction: Counter = field(default_factory=Counter)
     injection_flags: list[dict[str, Any]] = field(default_factory=list)
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sent: set[str] = field(default_factory=set)
 
     @property
     def prompt_tokens(self) -> int:
@@ -145,6 +146,9 @@ class Ledger:
 
     def record(self, call: CallRecord) -> None:
         self.calls.append(call)
+
+    def mark_sent(self, item_ids: Sequence[str]) -> None:
+        self.sent.update(item_ids)
 
     def fail(self, item_id: str, stage: str, reason: str) -> None:
         self.failures.append({"id": item_id, "stage": stage, "reason": reason})
@@ -178,4 +182,5 @@ class Ledger:
             "redaction": dict(self.redaction),
             "injection_flags": self.injection_flags,
             "stages": self.stages,
+            "sent": sorted(self.sent),
         }

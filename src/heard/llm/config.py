@@ -11,6 +11,9 @@ A name is either a profile in the config file (``[profiles.NAME]``) or ``provide
 
 The config file is ``$HEARD_HOME/llm.toml`` unless a path is given. Prices are per million
 tokens, set per model under ``[prices."MODEL"]`` or in a profile.
+
+The LLM an installation offers in the web app (and to jobs started there) is named by
+``HEARD_LLM``, or else by a top-level ``llm = "NAME"`` in llm.toml; see :func:`installation_llm`.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-__all__ = ["LLMConfig", "LLMConfigError", "Price", "default_config_path", "resolve_llm",
-           "read_config_file"]
+__all__ = ["LLMConfig", "LLMConfigError", "Price", "default_config_path", "installation_llm",
+           "resolve_llm", "read_config_file"]
 
 PROVIDERS = ("openai", "compatible", "azure", "anthropic")
 STRUCTURED_MODES = ("auto", "json_schema", "json_object", "prompt")
@@ -226,3 +229,15 @@ def resolve_llm(
             raise LLMConfigError(f"{path}: uncertain_band must be [low, high] within 0..1.")
         tuned["uncertain_band"] = (low, high)
     return replace(config, **tuned)
+
+
+def installation_llm(env: Mapping[str, str] | None = None) -> LLMConfig | None:
+    """The LLM this installation offers: ``HEARD_LLM``, else ``llm = "NAME"`` at the top of
+    llm.toml; None when neither is set. A name that does not resolve raises LLMConfigError."""
+    env = dict(os.environ if env is None else env)
+    name = env.get("HEARD_LLM", "").strip()
+    if not name:
+        name = str(read_config_file(default_config_path(env)).get("llm") or "").strip()
+    if not name:
+        return None
+    return resolve_llm(name, env=env)

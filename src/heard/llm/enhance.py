@@ -42,8 +42,8 @@ from heard.llm.providers import (
     MalformedOutput,
     OutputTruncated,
 )
-from heard.llm.redaction import redact
 from heard.llm.schemas import SCHEMAS
+from heard.privacy.redaction import redact
 
 __all__ = ["EnhanceOptions", "EnhanceResult", "ItemIn", "QuestionInput", "ThemeIn",
            "enhance", "estimate", "prepare_items"]
@@ -206,8 +206,12 @@ def _batches_by_tokens(
 # ---------------------------------------------------------------- stage builders
 
 
-def _label_payloads(data: QuestionInput, prepared: _Prepared, options: EnhanceOptions):
+def _label_payloads(
+    data: QuestionInput, prepared: _Prepared, options: EnhanceOptions
+) -> tuple[list[dict[str, Any]], list[list[str]]]:
+    """One payload per theme, and the ids of the responses sampled into each."""
     out = []
+    ids: list[list[str]] = []
     for t in data.themes:
         if t.key in SPECIAL_KEYS:
             continue
@@ -219,12 +223,14 @@ def _label_payloads(data: QuestionInput, prepared: _Prepared, options: EnhanceOp
         for k in sorted(keys):
             samples += _samples(k, data.items, prepared, options.samples_per_theme,
                                 options.sample_tokens)
+        kept = samples[: options.samples_per_theme]
         out.append({
             "key": t.key,
             "key_phrases": t.key_phrases[:10],
-            "samples": [s for _, s in samples[: options.samples_per_theme]],
+            "samples": [s for _, s in kept],
         })
-    return out
+        ids.append([rid for rid, _ in kept])
+    return out, ids
 
 
 def _condense_payload(data: QuestionInput) -> list[dict[str, Any]]:
@@ -277,7 +283,7 @@ def estimate(
     prepared = prepare_items(data.items, config, scratch)
     price = config.price
     if options.labels:
-        payloads = _label_payloads(data, prepared, options)
+        payloads, _ = _label_payloads(data, prepared, options)
         fixed = _prompt_tokens(prompts.labels_prompt(data.question, []))
         for batch in _batches_by_tokens(payloads, config, fixed):
             user = prompts.labels_prompt(data.question, [payloads[i] for i in batch])
@@ -375,6 +381,8 @@ def _run_mapping(
                 settle(rep, "budget", "budget reached; offline result kept")
             return
         user, alias = _mapping_user(data, ids, prepared, options)
+        for rep in ids:  # identical copies share the text that goes out
+            ledger.mark_sent(groups[rep])
         try:
             answer = client.call(
                 "mapping", prompts.SYSTEM, user, "heard_mapping", SCHEMAS["heard_mapping"],
@@ -525,6 +533,7 @@ def _run_summaries(data, prepared, client, options) -> dict[str, dict[str, Any]]
             ledger.notes.append("summaries skipped: budget reached")
             break
         chunk = [payloads[i] for i in batch]
+        ledger.mark_sent([alias[r["id"]] for p in chunk for r in p["responses"]])
         try:
             answer = client.call("summary", prompts.SYSTEM,
                                  prompts.summary_prompt(data.question, chunk),
@@ -544,6 +553,7 @@ def _run_summaries(data, prepared, client, options) -> dict[str, dict[str, Any]]
     if client.budget_left():
         user, q_alias_of = _question_summary_prompt(data, prepared, options, out)
         q_alias = {a: rid for rid, a in q_alias_of.items()}
+        ledger.mark_sent(list(q_alias_of))
         try:
             answer = client.call("question_summary", prompts.SYSTEM, user,
                                  "heard_question_summary", SCHEMAS["heard_question_summary"])
@@ -562,7 +572,7 @@ def _run_summaries(data, prepared, client, options) -> dict[str, dict[str, Any]]
 
 
 def _run_labels(data, prepared, client, options) -> int:
-    payloads = _label_payloads(data, prepared, options)
+    payloads, sample_ids = _label_payloads(data, prepared, options)
     by_key = {t.key: t for t in data.themes}
     fixed = _prompt_tokens(prompts.labels_prompt(data.question, []))
     changed = 0
@@ -571,6 +581,8 @@ def _run_labels(data, prepared, client, options) -> int:
             ledger_note(client.ledger, "labels skipped: budget reached")
             break
         chunk = [payloads[i] for i in batch]
+        for i in batch:
+            client.ledger.mark_sent(sample_ids[i])
         try:
             answer = client.call("labels", prompts.SYSTEM,
                                  prompts.labels_prompt(data.question, chunk),

@@ -20,15 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from heard import __version__
-from heard.pipeline.executor import (
-    DEFAULT_CHUNK_SIZE,
-    Executor,
-    InProcess,
-    SpreadEmbedder,
-    map_chunks,
-    predict_chunks,
-    spread_signer,
-)
+from heard.analysis.executor import DEFAULT_CHUNK_SIZE, Executor, InProcess, SpreadEmbedder
 from heard.store.bulk import bulk_update_rows
 from heard.store.models import (
     Assignment,
@@ -50,9 +42,11 @@ RESULT_FIELDS = [
     "evidence_rich",
     "evidence_reason",
 ]
-STAGES = ("prepare", "duplicates", "embed", "themes", "map", "stance", "evidence", "save")
+STAGES = ("load", "prepare", "duplicates", "embed", "themes", "stance", "evidence", "save")
 
 ProgressFn = Callable[[str, float], None]
+#: Share of the progress bar the offline stages fill when the run ends with the LLM stage.
+OFFLINE_SHARE_WITH_LLM = 0.8
 #: Key of ``Run.params`` recording how the run was spread (not an analysis parameter).
 SCALE_KEY = "scale"
 
@@ -67,15 +61,30 @@ class RunCancelled(Exception):
 
 @dataclass(frozen=True)
 class AnalyseParams:
+    """What a run does; stored with the run (JSON) so that a resumed run does the same.
+
+    ``llm`` names a model (``provider:model`` or a profile of this installation's llm.toml);
+    with it, the run ends with the LLM stage (``llm_stages``, in order), spending at most
+    ``llm_budget``. Without it nothing leaves the machine.
+    """
+
     seed: int = 0
     embedder: str = "minilm"
     question: str | None = None
     codebook: str | None = None
     examples: str | None = None
     rediscover: bool = False
+    llm: str | None = None
+    llm_stages: tuple[str, ...] = ("labels", "condense", "mapping", "summaries")
+    llm_budget: float | None = None
+    llm_config: str | None = None
+
+    def __post_init__(self) -> None:
+        # JSON gives a list back; the stored form and this one must compare equal.
+        object.__setattr__(self, "llm_stages", tuple(self.llm_stages))
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "llm_stages": list(self.llm_stages)}
 
 
 @dataclass
@@ -167,19 +176,27 @@ def run_analysis(
     run.error = ""
     run.save()
     done = set(run.state.get("done", []))
+    # With an LLM, the offline stages fill the first part of the bar and the LLM stage the rest.
+    offline_share = 1.0 if params.llm is None else OFFLINE_SHARE_WITH_LLM
+
+    def step(stage: str, overall: float, *, cancel_here: bool = True) -> None:
+        if cancel_here:
+            _check_cancel(run)
+        run.stage = stage[:40]
+        run.progress = overall
+        Run.objects.filter(pk=run.pk).update(stage=run.stage, progress=overall)
+        report(stage, overall)
+
     try:
+        llm = _llm_client(params)
         _record_closed_outcomes(consultation, questions)
         for position, question in enumerate(open_questions):
             if question.id in done:
                 continue
 
             def stage_progress(stage: str, fraction: float, _p=position, _q=question) -> None:
-                _check_cancel(run)
                 overall = (_p + fraction) / max(len(open_questions), 1)
-                run.stage = f"{_q.key}: {stage}"
-                run.progress = overall
-                Run.objects.filter(pk=run.pk).update(stage=run.stage, progress=overall)
-                report(run.stage, overall)
+                step(f"{_q.key}: {stage}", offline_share * overall)
 
             timings = analyse_question(
                 question,
@@ -196,6 +213,18 @@ def run_analysis(
             run.state = {**run.state, "done": sorted(done)}
             run.timings = {**run.timings, question.key: timings}
             run.save(update_fields=["state", "timings"])
+        if llm is not None:
+            from heard.pipeline.llm_stage import run_llm_stage
+
+            # Paid calls are never thrown away: the LLM stage stops for a cancel only
+            # between questions, each of which it saves with its record.
+            run_llm_stage(
+                run, open_questions, llm, params.llm_stages,
+                progress=lambda stage, f: step(
+                    stage, offline_share + (1 - offline_share) * f, cancel_here=False
+                ),
+                between_questions=lambda: _check_cancel(run),
+            )
         run.status = Run.Status.DONE
         run.stage = "done"
         run.progress = 1.0
@@ -212,6 +241,20 @@ def run_analysis(
         run.save()
         raise
     return run
+
+
+def _llm_client(params: AnalyseParams):
+    """The LLM client for ``params.llm`` (None without one); a bad name, stage or config
+    fails the run before any work, with a message that says what to set."""
+    if params.llm is None:
+        return None
+    from heard.pipeline.llm_stage import LLMStageError, check_stages, open_client
+
+    try:
+        check_stages(params.llm_stages)
+        return open_client(params.llm, config_path=params.llm_config, budget=params.llm_budget)
+    except LLMStageError as exc:
+        raise AnalysisError(f"LLM {params.llm}: {exc}") from None
 
 
 def _check_cancel(run: Run) -> None:
@@ -282,257 +325,63 @@ def analyse_question(
 ) -> dict[str, float]:
     """Analyse one open question and save the results; returns timings per stage.
 
-    ``embedder`` should be a :class:`SpreadEmbedder` on ``executor`` for the embedding
-    to be spread too; the MinHash and the predictions go to ``executor`` here.
+    Load from the store, run :func:`heard.analysis.analyse.analyse_texts` (the one
+    composition every caller uses), save. ``embedder`` should be a :class:`SpreadEmbedder`
+    on ``executor`` for the embedding to be spread too.
     """
-    from heard.analysis import duplicates, evidence, prepare
-    from heard.analysis.text import content_hash
-    from heard.pipeline.embedding_cache import embed_cached
+    from heard.analysis.analyse import analyse_texts
+    from heard.pipeline.embedding_cache import StoreCachedEmbedder
 
     step = progress or (lambda stage, fraction: None)
-    executor = executor or InProcess()
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[stage] = round(now - clock, 3)
-        clock = now
-
-    step("prepare", 0.0)
+    step("load", 0.0)
     data = load_question(question)
-    n = len(data.ids)
-    prepared = prepare.prepare(data.texts)
-    substantive = [p.substantive and i not in data.unprocessable for i, p in enumerate(prepared)]
-    empty_reasons = [p.reason for p in prepared]
-    languages = [p.language if p.language != "und" else "" for p in prepared]
-    lap("prepare")
-
-    step("duplicates", 0.1)
-    sub_index = [i for i in range(n) if substantive[i]]
-    sub_texts = [data.texts[i] for i in sub_index]
-    groups = duplicates.find_groups(
-        sub_texts, seed=params.seed, sign=spread_signer(executor, params.seed, chunk_size)
-    )
-    rep_local, rep_weights = duplicates.representatives(groups, len(sub_texts))
-    rep_index = [sub_index[int(i)] for i in rep_local]
-    lap("duplicates")
-
-    step("embed", 0.2)
-    rep_texts = [data.texts[i] for i in rep_index]
-    hashes = _hashes(question, [data.ids[i] for i in rep_index])
-    vectors = embed_cached(embedder, rep_texts, hashes) if rep_texts else np.zeros((0, 1))
-    lap("embed")
-
-    step("themes", 0.5)
-    human = _human_examples(question, data)
-    labelled = {**(examples or {}), **human}
-    existing = list(question.themes.all())
+    existing = list(question.themes.select_related("parent"))
     keep_themes = bool(existing) and not params.rediscover and codebook is None
-    quotes_by_theme: dict[str, list[tuple[int, str]]] = {}
-    if codebook is not None:
-        specs = codebook
-    elif keep_themes:
-        specs = [_spec_from_theme(t) for t in existing]
-    else:
-        specs = []
-    rep_labels: list[list[str]]
-    rep_conf: list[float]
-    rep_reasons: list[str]
-    if specs:
-        step("map", 0.6)
-        rep_labels, rep_conf, rep_reasons = _map(
-            specs, embedder, rep_texts, vectors, labelled, data, rep_index, params.seed
-        )
-    else:
-        from heard.analysis.clustering import ThemeDiscoverer
-
-        def embed_more(more: list[str]) -> np.ndarray:  # clauses and quote sentences
-            return embed_cached(embedder, more, [content_hash(t) for t in more])
-
-        discoverer = ThemeDiscoverer(seed=params.seed, embed=embed_more).fit(
-            rep_texts, vectors, weights=np.asarray(rep_weights, dtype=float)
-        )
-        specs = discoverer.themes_
-        rep_labels = [list(x) for x in discoverer.labels_]
-        rep_conf = [float(c) for c in discoverer.confidence_]
-        rep_reasons = [reason for _, reason in discoverer.outcomes_]
-        for spec in specs:
-            quotes_by_theme[spec.key] = [
-                (data.ids[rep_index[i]], text) for i, text in (spec.quotes or [])
-            ]
-    lap("themes+map")
-
-    step("stance", 0.75)
-    from heard.analysis.stance import StanceClassifier
-
-    weak = _weak_labels(question, data, rep_index)
-    stance = StanceClassifier(embedder.embed, seed=params.seed)
-    stance.fit(rep_texts, vectors, weak_labels=weak, **_question_kw(stance, question))
-    stance_labels, stance_conf = ([], [])
-    if rep_texts:
-        # The mapper (above) predicts in this process instead, from the features it kept
-        # at fit: recomputing them on workers costs more and is not bit-identical.
-        ((stance_labels, stance_conf),) = predict_chunks(
-            executor,
-            stance,
-            ("predict",),
-            rep_texts,
-            vectors,
-            embedder_key=params.embedder,
-            chunk_size=chunk_size,
-        )
-    lap("stance")
-
-    step("evidence", 0.85)
-    evidence_flags = map_chunks(executor, evidence.detect_evidence, rep_texts, chunk_size)
-    lap("evidence")
-
-    step("save", 0.9)
-    # Spread representative results to every member of its duplicate group.
-    member_of = duplicates.expand(list(range(len(rep_local))), groups, len(sub_texts))
-    results = _per_response(
+    if codebook is None and keep_themes:
+        codebook = [_spec_from_theme(t) for t in existing]
+    labelled = {**_indexed_examples(examples or {}, data), **_human_examples(question, data)}
+    result = analyse_texts(
+        data.texts,
+        ids=data.ids,
+        question=question.text,
+        codebook=codebook,
+        examples=labelled,
+        weak_labels=_weak_labels(question, data),
         unprocessable=data.unprocessable,
-        substantive=substantive,
-        empty_reasons=empty_reasons,
-        sub_index=sub_index,
-        member_of=member_of,
-        labels=rep_labels,
-        confidence=rep_conf,
-        reasons=rep_reasons,
-        stance=(stance_labels, stance_conf),
-        evidence=evidence_flags,
+        embedder=StoreCachedEmbedder(embedder),
+        seed=params.seed,
+        executor=executor,
+        chunk_size=chunk_size,
+        progress=step,
     )
-    _save(
-        question,
-        run,
-        data,
-        languages,
-        groups,
-        sub_index,
-        specs,
-        quotes_by_theme,
-        results,
-        keep_themes,
-        codebook is not None,
-    )
-    lap("save")
+    clock = time.perf_counter()
+    step("save", 0.9)
+    _save(question, run, data, result, keep_themes)
     step("save", 1.0)
-    return timings
+    return {**result.timings, "save": round(time.perf_counter() - clock, 3)}
 
 
-def _question_kw(stance, question: Question) -> dict:
-    import inspect
-
-    params = inspect.signature(stance.fit).parameters
-    return {"question": question.text} if "question" in params else {}
-
-
-def _hashes(question: Question, ids: list[int]) -> list[str]:
-    found = (
-        dict(Response.objects.filter(id__in=ids).values_list("id", "content_hash"))
-        if len(ids) < 900
-        else _hashes_chunked(ids)
-    )
-    return [found[i] for i in ids]
+def _indexed_examples(examples: dict[str, list[str]], data: QuestionData) -> dict[int, list[str]]:
+    """An examples file's codings (by response or respondent key) by response index."""
+    index_of = {k: i for i, k in enumerate(data.respondent_keys) if k}
+    index_of.update({k: i for i, k in enumerate(data.keys) if k})
+    return {index_of[k]: list(v) for k, v in examples.items() if k in index_of}
 
 
-def _hashes_chunked(ids: list[int]) -> dict[int, str]:
-    found: dict[int, str] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        found.update(Response.objects.filter(id__in=chunk).values_list("id", "content_hash"))
-    return found
-
-
-def _per_response(
-    *,
-    unprocessable: dict[int, str],
-    substantive: list[bool],
-    empty_reasons: list[str],
-    sub_index: list[int],
-    member_of: list[int],
-    labels: list[list[str]],
-    confidence: list[float],
-    reasons: list[str],
-    stance: tuple,
-    evidence: list[tuple[bool, str]],
-) -> list[dict]:
-    """One result per response: representatives' results spread to their group members."""
-    n = len(substantive)
-    stance_labels, stance_conf = stance
-    results: list[dict] = [{} for _ in range(n)]
-    for i in range(n):
-        if i in unprocessable:
-            results[i] = {"outcome": "unprocessable", "reason": unprocessable[i]}
-        elif not substantive[i]:
-            results[i] = {"outcome": "empty", "reason": empty_reasons[i] or "no substantive answer"}
-    for local, i in enumerate(sub_index):
-        pos = member_of[local]
-        themes = labels[pos]
-        rich, why = evidence[pos]
-        results[i] = {
-            "outcome": "mapped" if themes else "other",
-            "reason": reasons[pos] if not themes else "",
-            "themes": themes,
-            "confidence": confidence[pos],
-            "stance": stance_labels[pos],
-            "stance_confidence": float(stance_conf[pos]),
-            "evidence_rich": bool(rich),
-            "evidence_reason": why,
-        }
-    return results
-
-
-def _map(specs, embedder, rep_texts, vectors, labelled, data, rep_index, seed):
-    from heard.analysis.mapping import ThemeMapper
-
-    examples = []
-    position = {data.ids[i]: pos for pos, i in enumerate(rep_index)}
-    key_to_id = {k: data.ids[i] for i, k in enumerate(data.keys) if k}
-    key_to_id.update({k: data.ids[i] for i, k in enumerate(data.respondent_keys) if k})
-    for key, themes in labelled.items():
-        rid = key_to_id.get(key, key if isinstance(key, int) else None)
-        if rid in position:
-            examples.append((position[rid], themes))
-    mapper = ThemeMapper(embedder.embed, seed=seed)
-    mapper.fit(specs, texts=rep_texts, vectors=vectors, examples=examples or None)
-    if not rep_texts:
-        return [], [], []
-    proba = mapper.predict_proba(rep_texts, vectors)
-    labels = mapper.predict(rep_texts, vectors)
-    keys = [s.key for s in specs]
-    conf, reasons = [], []
-    for row, chosen in zip(proba, labels, strict=True):
-        best = int(np.argmax(row)) if len(row) else -1
-        conf.append(
-            float(max(row[keys.index(k)] for k in chosen))
-            if chosen
-            else float(row[best] if best >= 0 else 0.0)
-        )
-        reasons.append(
-            ""
-            if chosen
-            else f"no theme is a confident match (best: {keys[best]}, p={row[best]:.2f})"
-        )
-    return labels, conf, reasons
-
-
-def _weak_labels(question: Question, data: QuestionData, rep_index: list[int]):
-    """Stance from the paired closed question's answers, per representative (or None)."""
+def _weak_labels(question: Question, data: QuestionData) -> list[str | None] | None:
+    """Stance from the paired closed question's answers, per response (or None)."""
     from heard.analysis.closed import options_stance
 
     closed = question.paired_closed
     if closed is None:
         return None
     answers = dict(Response.objects.filter(question=closed).values_list("respondent_id", "options"))
-    weak = [options_stance(answers.get(data.respondent_ids[i]) or []) for i in rep_index]
+    weak = [options_stance(answers.get(rid) or []) for rid in data.respondent_ids]
     return weak if any(weak) else None
 
 
-def _human_examples(question: Question, data: QuestionData) -> dict:
-    """Analysts' corrections: the themes a human set on a response are few-shot examples."""
+def _human_examples(question: Question, data: QuestionData) -> dict[int, list[str]]:
+    """Analysts' corrections, by response index: the themes a human set are examples."""
     touched = set(
         Assignment.objects.filter(
             theme__question=question, origin=Assignment.Origin.HUMAN
@@ -540,11 +389,13 @@ def _human_examples(question: Question, data: QuestionData) -> dict:
     )
     if not touched:
         return {}
-    out: dict[int, list[str]] = {rid: [] for rid in touched}
+    index_of = {rid: i for i, rid in enumerate(data.ids)}
+    out: dict[int, list[str]] = {index_of[rid]: [] for rid in touched if rid in index_of}
     for rid, key in Assignment.objects.filter(
         response_id__in=touched, is_active=True, theme__question=question
     ).values_list("response_id", "theme__key"):
-        out[rid].append(key)
+        if rid in index_of:
+            out[index_of[rid]].append(key)
     return out
 
 
@@ -564,58 +415,35 @@ def _spec_from_theme(theme: Theme):
 
 
 @transaction.atomic
-def _save(
-    question,
-    run,
-    data,
-    languages,
-    groups,
-    sub_index,
-    specs,
-    quotes_by_theme,
-    results,
-    keep_themes,
-    from_codebook,
-) -> None:
-    # Duplicate groups.
+def _save(question, run, data: QuestionData, result, keep_themes: bool) -> None:
+    """Write one question's result: groups, themes, assignments, per-response fields."""
     DuplicateGroup.objects.filter(question=question).delete()
-    group_of: dict[int, DuplicateGroup] = {}
-    new_groups = []
-    for g in groups:
-        members = [data.ids[sub_index[m]] for m in g.members]
-        canonical = data.texts[sub_index[g.canonical]]
-        new_groups.append(
-            (
-                DuplicateGroup(
-                    question=question,
-                    run=run,
-                    key=g.key[:64],
-                    kind=g.kind,
-                    canonical_text=canonical,
-                    size=len(members),
-                ),
-                members,
-            )
+    new_groups = [
+        DuplicateGroup(
+            question=question,
+            run=run,
+            key=g.key[:64],
+            kind=g.kind,
+            canonical_text=data.texts[g.canonical],
+            size=len(g.members),
         )
-    DuplicateGroup.objects.bulk_create([g for g, _ in new_groups], batch_size=2000)
-    for g, members in new_groups:
-        for rid in members:
-            group_of[rid] = g
+        for g in result.groups
+    ]
+    DuplicateGroup.objects.bulk_create(new_groups, batch_size=2000)
 
-    # Themes.
     if keep_themes:
         theme_by_key = {t.key: t for t in question.themes.all()}
         Assignment.objects.filter(theme__question=question, origin=Assignment.Origin.AI).delete()
     else:
         Assignment.objects.filter(theme__question=question).delete()
         question.themes.all().delete()
-        origin = Theme.Origin.CODEBOOK if from_codebook else Theme.Origin.AI
+        origin = Theme.Origin.CODEBOOK if result.from_codebook else Theme.Origin.AI
         theme_by_key = {}
-        ordered = sorted(specs, key=lambda s: (s.parent is not None,))
+        ordered = sorted(result.themes, key=lambda s: (s.parent is not None,))
         for position, spec in enumerate(ordered):
             quotes = [
-                {"response_id": rid, "text": text}
-                for rid, text in quotes_by_theme.get(spec.key, [])
+                {"response_id": data.ids[index], "text": text}
+                for index, text in (spec.quotes or [])
             ]
             theme_by_key[spec.key] = Theme.objects.create(
                 question=question,
@@ -630,40 +458,38 @@ def _save(
                 parent=theme_by_key.get(spec.parent) if spec.parent else None,
             )
 
-    # Assignments and per-response fields.
-    assignments = []
     human_touched = set(
         Assignment.objects.filter(
             theme__question=question, origin=Assignment.Origin.HUMAN
         ).values_list("response_id", flat=True)
     )
+    assignments = []
     updates = []
-    for i, rid in enumerate(data.ids):
-        r = results[i]
-        group = group_of.get(rid)
+    for rid, r in zip(data.ids, result.responses, strict=True):
+        group = new_groups[r.group] if r.group is not None else None
         updates.append(
             (
                 rid,
-                languages[i] or "",
+                r.language,
                 group.id if group else None,
-                r["outcome"],
-                (r.get("reason") or "")[:300],
-                r.get("stance") or "",
-                r.get("stance_confidence"),
-                r.get("evidence_rich"),
-                (r.get("evidence_reason") or "")[:300],
+                r.outcome,
+                r.reason[:300],
+                r.stance,
+                r.stance_confidence,
+                r.evidence_rich,
+                r.evidence_reason[:300],
             )
         )
         if rid in human_touched:
             continue
-        for key in r.get("themes", []):
+        for key in r.themes:
             theme = theme_by_key.get(key)
             if theme is not None:
                 assignments.append(
                     Assignment(
                         response_id=rid,
                         theme=theme,
-                        confidence=r.get("confidence"),
+                        confidence=r.confidence,
                         origin=Assignment.Origin.AI,
                         ai_original=True,
                         run=run,
@@ -678,7 +504,7 @@ def _save(
 
 def _read_codebook(path: Path, questions: list[Question]) -> dict[str, list]:
     """codebook.csv (question_id, theme, label, description[, position]) → ThemeSpecs."""
-    from heard.analysis.clustering import ThemeSpec
+    from heard.analysis.analyse import codebook_theme
 
     rows = _read_csv(path, required=("question_id", "theme", "label"))
     known = {q.key for q in questions}
@@ -690,11 +516,10 @@ def _read_codebook(path: Path, questions: list[Question]) -> dict[str, list]:
                 f"{path}, row {line}, column question_id: unknown question {qid!r}. "
                 f"Open questions here: {', '.join(sorted(known))}."
             )
-        description = (row.get("description") or "").strip()
-        if row.get("position"):
-            description = f"{description} ({row['position'].strip()})".strip()
         out.setdefault(qid, []).append(
-            ThemeSpec(key=row["theme"].strip(), label=row["label"].strip(), description=description)
+            codebook_theme(
+                row["theme"], row["label"], row.get("description") or "", row.get("position")
+            )
         )
     return out
 

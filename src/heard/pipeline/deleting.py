@@ -28,11 +28,13 @@ DELETE_ORDER: tuple[tuple[str, str], ...] = (
     ("Response", "question__consultation"),
     ("DuplicateGroup", "question__consultation"),
     ("Theme", "question__consultation"),
+    ("AuditEvent", "consultation"),
+    ("RunLLMQuestion", "llm__run__consultation"),
+    ("RunLLM", "run__consultation"),
     ("Run", "consultation"),
     ("Respondent", "consultation"),
     ("Question", "consultation"),
     ("ImportBatch", "consultation"),
-    ("AuditEvent", "consultation"),
     ("Membership", "consultation"),
 )
 

@@ -82,3 +82,26 @@ def embed_cached(
     vectors = embed_with_cache(embedder, texts, hashes, cache, progress=progress)
     save_vectors(embedder.name, {k: v for k, v in cache.items() if k not in known})
     return vectors
+
+
+class StoreCachedEmbedder:
+    """An :class:`Embedder` that reads and fills the store's cache on every call.
+
+    Keys are content hashes of the texts (what ``Response.content_hash`` holds), so the
+    responses, their clauses and quote sentences are each embedded once per model.
+    ``key`` (the name ``get_embedder`` knows) is passed through for remote workers.
+    """
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self.name = embedder.name
+        self.dim = embedder.dim
+        self.key = getattr(embedder, "key", None)
+
+    def embed(self, texts: Sequence[str], *, progress: ProgressFn | None = None) -> np.ndarray:
+        from heard.analysis.text import content_hash
+
+        texts = list(texts)
+        return embed_cached(
+            self.embedder, texts, [content_hash(t) for t in texts], progress=progress
+        )

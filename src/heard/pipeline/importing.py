@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
 
 from heard.analysis.text import clean_text, content_hash
 from heard.io.detect import ImportPlan, RespondentInfo, TablePlan, iter_rows, plan_import
 from heard.io.errors import InputError
 from heard.io.mapping import Mapping
 from heard.io.report import ValidationReport
+from heard.pipeline.names import check_name
 from heard.store.bulk import RowInserter
 
 BATCH_SIZE = 5000
@@ -315,6 +315,8 @@ def run_import(
     report = ValidationReport()
     questions = _questions_of(plan)
     existing = Consultation.objects.filter(name=consultation).first()
+    if existing is None:
+        check_name(consultation)  # a new consultation's name follows the one rule
     if existing and ImportBatch.objects.filter(
         consultation=existing, fingerprint=plan.fingerprint
     ).exists():
@@ -328,6 +330,12 @@ def run_import(
                                                  writer, existing, None)
         result.respondents_created = writer.respondents_created
         return result
+    read_documents = None
+    if documents is not None:
+        # Extraction and OCR can take minutes: done before the transaction, so the store's
+        # write lock is held only while rows are written.
+        read_documents = _read_documents(plan, documents, mapping, questions, existing,
+                                         store=True)
     try:
         with transaction.atomic():
             record, _ = Consultation.objects.get_or_create(name=consultation)
@@ -346,7 +354,8 @@ def run_import(
                 _stream(plan, report, questions, writer, on_rows)
                 if documents is not None:
                     result.documents = _stream_documents(plan, documents, mapping, report,
-                                                         questions, writer, record, batch)
+                                                         questions, writer, record, batch,
+                                                         read_documents)
             writer.ensure_questions()
             _classify_long_questions(batch, questions, writer.question_ids)
             _finish_questions(record, questions, writer.question_ids)
@@ -485,37 +494,23 @@ def _finish_questions(consultation, questions: dict[str, _QuestionInfo], ids: di
 
 
 def consultation_status(consultation) -> dict:
-    """Counts for `heard status`: respondents, responses per question, empty, read vs stored."""
-    from heard.store.models import ImportBatch, Question, Respondent, Response
+    """Counts for `heard status`: respondents, responses per question, empty, read vs stored.
 
-    questions = (
-        Question.objects.filter(consultation=consultation)
-        .annotate(
-            n_responses=Count("responses"),
-            n_empty=Count("responses", filter=Q(responses__is_empty=True)),
-        )
-        .order_by("position", "id")
-    )
-    question_rows, demographics = [], []
-    for question in questions:
-        row = {
-            "id": question.key,
-            "text": question.text,
-            "type": question.kind,
-            "responses": question.n_responses,
-            "empty": question.n_empty,
-        }
-        if question.paired_closed_id:
-            row["paired_closed"] = next(
-                (q.key for q in questions if q.id == question.paired_closed_id), None
-            )
-        if question.kind == Question.Kind.DEMOGRAPHIC:
-            demographics.append({"id": question.key, "text": question.text,
-                                 "options": question.options[:20]})
-        else:
-            question_rows.append(row)
-    respondents = Respondent.objects.filter(consultation=consultation)
-    kinds = dict(respondents.values_list("kind").annotate(n=Count("id")).order_by())
+    The counts come from the results model; "empty" is "No substantive answer" there.
+    """
+    from heard.results import consultation_results
+    from heard.store.models import ImportBatch
+
+    results = consultation_results(consultation)
+    keys = {q.id: q.key for q in [*results.open, *results.closed]}
+    paired = dict(consultation.questions.filter(paired_closed__isnull=False)
+                  .values_list("key", "paired_closed_id"))
+    rows = {}
+    for q in [*results.open, *results.closed]:
+        rows[q.key] = {"id": q.key, "text": q.text, "type": q.kind, "responses": q.total,
+                       "empty": q.outcomes.empty, "outcomes": q.outcomes.as_dict()}
+        if q.key in paired:
+            rows[q.key]["paired_closed"] = keys.get(paired[q.key])
     batches = ImportBatch.objects.filter(consultation=consultation).order_by("created_at")
     imports = [
         {
@@ -528,18 +523,18 @@ def consultation_status(consultation) -> dict:
         }
         for batch in batches
     ]
-    responses = Response.objects.filter(question__consultation=consultation)
     return {
         "consultation": consultation.name,
-        "respondents": respondents.count(),
-        "respondent_kinds": kinds,
-        "responses": responses.count(),
-        "empty": responses.filter(is_empty=True).count(),
+        "respondents": results.respondents,
+        "respondent_kinds": results.respondent_kinds,
+        "responses": results.responses,
+        "empty": sum(row["empty"] for row in rows.values()),
         "rows_read": sum(i["rows_read"] for i in imports),
         "rows_skipped": sum(i["rows_skipped"] for i in imports),
         "responses_stored": sum(i["responses_stored"] for i in imports),
-        "questions": question_rows,
-        "demographics": demographics,
+        "questions": [rows[key] for key in results.order],
+        "demographics": [{"id": d.key, "text": d.text, "options": d.options[:20]}
+                         for d in results.demographics],
         "imports": imports,
     }
 
@@ -581,12 +576,22 @@ def _column_links(plan: ImportPlan, options) -> list[tuple[str, str]]:
     return links
 
 
-def _stream_documents(plan, documents, mapping, report, questions, writer, consultation,
-                      batch) -> dict:
-    """Read every document into the writer as responses; returns the documents' report."""
+@dataclass
+class _ReadDocuments:
+    """Documents turned into responses (lazily, or read in full ahead of the transaction)."""
+
+    options: object
+    known: dict[str, str]
+    responses: object  # an iterator of DocResponse, or a list once read ahead
+    report: object  # the DocumentReport filled while ``responses`` is consumed
+
+
+def _read_documents(plan, documents, mapping, questions, consultation, *,
+                    store: bool) -> _ReadDocuments:
+    """The documents' responses; with ``store`` the originals are copied into the store's
+    folder and everything is read now (extraction and OCR happen here)."""
     from django.conf import settings
 
-    from heard.io.detect import Answer, question_key
     from heard.io.documents import document_responses, load_options
 
     options = load_options(mapping.path if mapping else None)
@@ -599,11 +604,22 @@ def _stream_documents(plan, documents, mapping, report, questions, writer, consu
     known.update({k: q.text for k, q in questions.items() if q.kind == "open"})
     known.update(options.questions)
     known.pop(options.question, None)
-    store_dir = Path(settings.HEARD_HOME) / "documents" if batch is not None else None
+    store_dir = Path(settings.HEARD_HOME) / "documents" if store else None
     responses, doc_report = document_responses(
         documents, options, list(known.items()), _column_links(plan, options), store_dir
     )
-    for item in responses:
+    return _ReadDocuments(options, known, list(responses) if store else responses, doc_report)
+
+
+def _stream_documents(plan, documents, mapping, report, questions, writer, consultation,
+                      batch, read: _ReadDocuments | None = None) -> dict:
+    """Read every document into the writer as responses; returns the documents' report."""
+    from heard.io.detect import Answer, question_key
+
+    read = read or _read_documents(plan, documents, mapping, questions, consultation,
+                                   store=batch is not None)
+    options, known, doc_report = read.options, read.known, read.report
+    for item in read.responses:
         if item.question not in questions:
             text = known.get(item.question) or (
                 options.question_text if item.question == options.question else item.question

@@ -20,6 +20,8 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from heard.pipeline.analysis import AnalyseParams, run_analysis
+from heard.pipeline.import_jobs import KIND as IMPORT_KIND
+from heard.pipeline.import_jobs import run_import_job
 from heard.store.models import Consultation, Run
 
 log = logging.getLogger(__name__)
@@ -28,7 +30,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 5.0
 #: A running job whose heartbeat is older than this many seconds belongs to a dead worker.
 STALE_AFTER = 60.0
-JOB_KINDS = ("analyse",)
+JOB_KINDS = ("analyse", "import")
 
 
 def worker_name() -> str:
@@ -104,9 +106,12 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         try:
             while not self.stopped.wait(self.every):
-                Run.objects.filter(pk=self.run_id, status=Run.Status.RUNNING).update(
-                    heartbeat_at=timezone.now()
-                )
+                try:
+                    Run.objects.filter(pk=self.run_id, status=Run.Status.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except Exception:  # e.g. the store busy with the job's own write: try later
+                    log.warning("heartbeat of run %s missed", self.run_id, exc_info=True)
         finally:
             close_old_connections()
 
@@ -122,11 +127,18 @@ def run_job(run: Run, heartbeat_every: float = HEARTBEAT_EVERY) -> Run:
             )
         else:
             try:
-                run_analysis(run)
+                if run.kind == IMPORT_KIND:
+                    run_import_job(run)
+                else:
+                    run_analysis(run)
             except Exception:  # recorded on the run by run_analysis; the worker carries on
-                log.exception("run %s failed", run.pk)
+                log.exception("run %s (%s) failed", run.pk, run.kind)
                 Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
-                    status=Run.Status.FAILED
+                    status=Run.Status.FAILED, finished_at=timezone.now()
+                )
+                Run.objects.filter(pk=run.pk, error="").update(
+                    error="The job stopped because of an error in the server; it is in the "
+                    f"server's log under run {run.pk}."
                 )
     finally:
         beat.stopped.set()

@@ -1,6 +1,6 @@
 """The run's chunked work on Ray workers (``pip install 'heard[ray]'``).
 
-A thin adapter: :class:`RayExecutor` satisfies ``heard.pipeline.executor.Executor``.
+A thin adapter: :class:`RayExecutor` satisfies ``heard.analysis.executor.Executor``.
 It starts one actor per worker (one CPU each); an actor loads the run's embedder once,
 then runs whatever chunk task it is given (embedding, MinHash signatures, predictions).
 Chunks go to whichever actor is free and the results come back in chunk order.
@@ -118,7 +118,7 @@ def _chunk_worker(ray: Any) -> Any:
     class ChunkWorker:
         def __init__(self, embedder: str | None) -> None:
             if embedder:  # load it once per worker, before the first chunk arrives
-                from heard.pipeline.executor import worker_embedder
+                from heard.analysis.executor import worker_embedder
 
                 worker_embedder(embedder, threads=1)
 

@@ -236,6 +236,65 @@ class Run(models.Model):
         indexes = [models.Index(fields=["status", "created_at"], name="run_status_created")]
 
 
+class RunLLM(models.Model):
+    """The LLM stage of one run: which model, which stages, and (per question) what it cost
+    and which responses were sent. A run without one used no LLM."""
+
+    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="llm_record")
+    provider = models.CharField(max_length=20)
+    model = models.CharField(max_length=200)
+    stages = models.JSONField(default=list, help_text="Stages asked for, in order.")
+    budget = models.FloatField(null=True, blank=True, help_text="Spending limit, if any.")
+    currency = models.CharField(max_length=10, default="USD")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    @property
+    def name(self) -> str:
+        return f"{self.provider}:{self.model}"
+
+
+class RunLLMQuestion(models.Model):
+    """What the LLM stage did for one question of a run; its row marks the question done."""
+
+    llm = models.ForeignKey(RunLLM, on_delete=models.CASCADE, related_name="questions")
+    question = models.ForeignKey("Question", on_delete=models.CASCADE, related_name="+")
+    calls = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
+    cost = models.FloatField(default=0.0)
+    responses = models.PositiveIntegerField(
+        default=0, help_text="The question's responses when the stage ran."
+    )
+    sent_ids = models.JSONField(
+        default=list, help_text="Ids of the responses whose text was sent to the LLM."
+    )
+    sent_recorded = models.BooleanField(
+        default=True, help_text="False for runs made before Heard recorded what was sent."
+    )
+    stages = models.JSONField(default=dict, blank=True, help_text="Per stage: what it did.")
+    by_task = models.JSONField(default=dict, blank=True, help_text="Calls and tokens per task.")
+    outcomes = models.JSONField(default=dict, blank=True)
+    failures = models.JSONField(default=list, blank=True)
+    notes = models.JSONField(default=list, blank=True)
+    redaction = models.JSONField(default=dict, blank=True, help_text="PII replaced, by kind.")
+    injection_flags = models.JSONField(default=list, blank=True)
+    summaries = models.JSONField(
+        default=dict, blank=True, help_text='Per theme key ("" for the question).'
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["llm", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["llm", "question"], name="run_llm_question_once")
+        ]
+
+    @property
+    def sent(self) -> int:
+        return len(self.sent_ids)
+
+
 class Theme(models.Model):
     """A theme of one question; ``parent`` gives the two-level hierarchy."""
 
@@ -308,11 +367,19 @@ class EmbeddingCache(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Who changed what, when, with the state before and after (so it can be reverted)."""
+    """Who changed what, when, with the state before and after (so it can be reverted).
+
+    A change made by a person has ``user``; one made by a stage of an analysis run (the LLM
+    stage merging or relabelling themes) has ``run`` instead.
+    """
 
     consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="audit")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit",
+        help_text="The run whose stage made this change (empty for a person's change).",
     )
     action = models.CharField(max_length=60)
     target_type = models.CharField(max_length=40)
@@ -324,6 +391,15 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    @property
+    def actor(self) -> str:
+        """Who made the change, in words."""
+        if self.user is not None:
+            return self.user.email or self.user.get_username()
+        if self.run_id is not None:
+            return f"LLM stage of run {self.run_id}"
+        return "system"
 
 
 class Membership(models.Model):
@@ -361,12 +437,14 @@ class Membership(models.Model):
         return f"{self.user} {self.role} {self.consultation or '(all)'}"
 
 
-class LoginAttempt(models.Model):
-    """A failed sign-in, kept for rate limiting by username and address."""
+class SignInLimit(models.Model):
+    """Sign-in attempts counted in a window, for one account or one network address.
 
-    username = models.CharField(max_length=254)
-    ip = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
+    ``key`` is ``account:<email>`` or ``address:<ip>``. An attempt is reserved by one
+    conditional UPDATE before the password is checked, so parallel attempts cannot exceed
+    the limit (see heard.web.ratelimit).
+    """
 
-    class Meta:
-        indexes = [models.Index(fields=["username", "ip", "created_at"], name="login_attempt_key")]
+    key = models.CharField(max_length=320, unique=True)
+    attempts = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField()

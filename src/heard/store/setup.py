@@ -28,9 +28,7 @@ def open_store(migrate: bool = True) -> None:
 
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("sqlite3"):
-        from pathlib import Path
-
-        Path(db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        _private_sqlite(db["NAME"])
     if migrate:
         from django.core.management import call_command
         from django.db import connection
@@ -39,3 +37,24 @@ def open_store(migrate: bool = True) -> None:
         executor = MigrationExecutor(connection)
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
             call_command("migrate", interactive=False, verbosity=0)
+
+
+def _private_sqlite(name: str) -> None:
+    """The SQLite file and its -wal and -shm companions, readable by this account only.
+
+    SQLite gives the companions the database file's mode, so creating the file 0600 before
+    the first connection keeps all three private; existing ones are corrected.
+    """
+    from pathlib import Path
+
+    from heard.paths import create_private_file, heard_home, private_dir, private_file
+
+    if name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    private_dir(heard_home())
+    create_private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            private_file(companion)

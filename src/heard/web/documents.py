@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 
 from heard.io.documents.extract import PDFIUM_LOCK
+from heard.paths import private_dir
 from heard.store.models import Response
 
 PDF_SCALE = 1.5  # 108 dpi: readable beside the text, and light to send
@@ -89,7 +90,7 @@ def _cache_path(path: Path, page: int) -> Path:
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)  # rendered pages of respondents' documents
     handle, partial = tempfile.mkstemp(dir=target.parent, suffix=".part")
     try:
         with os.fdopen(handle, "wb") as out:

@@ -16,6 +16,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.text import slugify
 
+from heard.store.audit import record_event, responses_snapshot, theme_responses, theme_snapshot
 from heard.store.models import Assignment, AuditEvent, Question, Response, Theme
 
 STAGES = [value for value, _ in Question._meta.get_field("stage").choices]
@@ -30,53 +31,6 @@ class EditConflict(EditError):
 
 
 # ---------------------------------------------------------------- snapshots
-
-
-def _theme_snapshot(theme: Theme) -> dict:
-    return {
-        "id": theme.id, "question_id": theme.question_id, "key": theme.key,
-        "label": theme.label, "description": theme.description,
-        "parent_id": theme.parent_id, "position": theme.position, "origin": theme.origin,
-        "key_phrases": theme.key_phrases, "quotes": theme.quotes,
-    }
-
-
-def _responses_snapshot(response_ids: Iterable[int]) -> dict[str, dict]:
-    ids = sorted(set(response_ids))
-    out: dict[str, dict] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        for r in Response.objects.filter(id__in=chunk).values(
-            "id", "outcome", "outcome_reason", "stance", "evidence_rich", "is_flagged"
-        ):
-            out[str(r.pop("id"))] = {**r, "assignments": []}
-        for rid, theme_id, origin, ai, active, conf in Assignment.objects.filter(
-            response_id__in=chunk
-        ).values_list("response_id", "theme_id", "origin", "ai_original", "is_active",
-                      "confidence"):
-            out[str(rid)]["assignments"].append([theme_id, origin, ai, active, conf])
-    return out
-
-
-def _theme_responses(theme_ids: Iterable[int]) -> set[int]:
-    return set(
-        Assignment.objects.filter(theme_id__in=list(theme_ids)).values_list(
-            "response_id", flat=True
-        )
-    )
-
-
-def _record(question: Question, user, action: str, target: Theme | Response | Question,
-            before: dict, after: dict) -> AuditEvent:
-    return AuditEvent.objects.create(
-        consultation_id=question.consultation_id,
-        user=user if user is not None and user.is_authenticated else None,
-        action=action,
-        target_type=type(target).__name__.lower(),
-        target_id=target.pk,
-        before={"question_id": question.id, **before},
-        after={"question_id": question.id, **after},
-    )
 
 
 def _lock(theme: Theme, version: int | None) -> None:
@@ -131,7 +85,7 @@ def _next_position(question: Question) -> int:
 def update_theme(theme: Theme, version: int | None, user, *, label: str | None = None,
                  description: str | None = None) -> AuditEvent:
     """Rename and/or describe a theme."""
-    before = _theme_snapshot(theme)
+    before = theme_snapshot(theme)
     _lock(theme, version)
     if label is not None:
         label = label.strip()
@@ -142,8 +96,8 @@ def update_theme(theme: Theme, version: int | None, user, *, label: str | None =
         theme.description = description.strip()
     theme.save(update_fields=["label", "description", "updated_at"])
     action = "rename theme" if label is not None and label != before["label"] else "edit theme"
-    return _record(theme.question, user, action, theme, {"themes": [before]},
-                   {"themes": [_theme_snapshot(theme)]})
+    return record_event(theme.question, user, action, theme, {"themes": [before]},
+                        {"themes": [theme_snapshot(theme)]})
 
 
 @transaction.atomic
@@ -159,8 +113,8 @@ def add_theme(question: Question, user, label: str, description: str = "",
         description=description.strip(), parent=parent, position=_next_position(question),
         origin=Theme.Origin.ANALYST,
     )
-    event = _record(question, user, "add theme", theme, {"themes": []},
-                    {"themes": [_theme_snapshot(theme)]})
+    event = record_event(question, user, "add theme", theme, {"themes": []},
+                         {"themes": [theme_snapshot(theme)]})
     return theme, event
 
 
@@ -170,15 +124,15 @@ def delete_theme(theme: Theme, version: int | None, user) -> AuditEvent:
     question = theme.question
     _lock(theme, version)
     children = list(theme.children.all())
-    touched = _theme_responses([theme.id])
-    before = {"themes": [_theme_snapshot(t) for t in [theme, *children]],
-              "responses": _responses_snapshot(touched)}
+    touched = theme_responses([theme.id])
+    before = {"themes": [theme_snapshot(t) for t in [theme, *children]],
+              "responses": responses_snapshot(touched)}
     Theme.objects.filter(parent=theme).update(parent=None)
     theme.delete()
     _refresh_outcomes(touched)
-    after = {"themes": [_theme_snapshot(t) for t in Theme.objects.filter(
-        id__in=[c.id for c in children])], "responses": _responses_snapshot(touched)}
-    return _record(question, user, "delete theme", theme, before, after)
+    after = {"themes": [theme_snapshot(t) for t in Theme.objects.filter(
+        id__in=[c.id for c in children])], "responses": responses_snapshot(touched)}
+    return record_event(question, user, "delete theme", theme, before, after)
 
 
 @transaction.atomic
@@ -200,10 +154,10 @@ def merge_themes(target: Theme, version: int | None, sources: list[Theme], user)
     for source in sources:
         _lock(source, None)
     ids = [target.id, *(s.id for s in sources)]
-    touched = _theme_responses(ids)
+    touched = theme_responses(ids)
     grandchildren = list(Theme.objects.filter(parent_id__in=[s.id for s in sources]))
-    before = {"themes": [_theme_snapshot(t) for t in [target, *sources, *grandchildren]],
-              "responses": _responses_snapshot(touched)}
+    before = {"themes": [theme_snapshot(t) for t in [target, *sources, *grandchildren]],
+              "responses": responses_snapshot(touched)}
     existing = {a.response_id: a for a in Assignment.objects.filter(theme=target)}
     for assignment in Assignment.objects.filter(theme__in=sources).order_by("-is_active"):
         mine = existing.get(assignment.response_id)
@@ -222,11 +176,11 @@ def merge_themes(target: Theme, version: int | None, sources: list[Theme], user)
     Theme.objects.filter(pk__in=[s.pk for s in sources]).delete()
     _refresh_outcomes(touched)
     target.refresh_from_db()
-    after = {"themes": [_theme_snapshot(target)] + [_theme_snapshot(t) for t in
+    after = {"themes": [theme_snapshot(target)] + [theme_snapshot(t) for t in
                                                     Theme.objects.filter(id__in=[g.id for g in
                                                                                  grandchildren])],
-             "responses": _responses_snapshot(touched), "merged": labels}
-    return _record(question, user, "merge themes", target, before, after)
+             "responses": responses_snapshot(touched), "merged": labels}
+    return record_event(question, user, "merge themes", target, before, after)
 
 
 @transaction.atomic
@@ -243,7 +197,7 @@ def split_theme(theme: Theme, version: int | None, response_ids: list[int], user
     if not label.strip():
         raise EditError("Enter a name for the new theme.")
     _lock(theme, version)
-    before = {"themes": [_theme_snapshot(theme)], "responses": _responses_snapshot(chosen)}
+    before = {"themes": [theme_snapshot(theme)], "responses": responses_snapshot(chosen)}
     new = Theme.objects.create(
         question=question, key=_new_key(question, label), label=label.strip()[:200],
         description=description.strip(), parent=theme.parent,
@@ -257,9 +211,9 @@ def split_theme(theme: Theme, version: int | None, response_ids: list[int], user
         [Assignment(response_id=rid, theme=new, origin=Assignment.Origin.HUMAN) for rid in chosen]
     )
     theme.refresh_from_db()
-    after = {"themes": [_theme_snapshot(theme), _theme_snapshot(new)],
-             "responses": _responses_snapshot(chosen)}
-    return new, _record(question, user, "split theme", theme, before, after)
+    after = {"themes": [theme_snapshot(theme), theme_snapshot(new)],
+             "responses": responses_snapshot(chosen)}
+    return new, record_event(question, user, "split theme", theme, before, after)
 
 
 @transaction.atomic
@@ -269,7 +223,7 @@ def move_theme(theme: Theme, version: int | None, user, *, parent: Theme | None 
     question = theme.question
     _lock(theme, version)
     siblings_before = list(Theme.objects.filter(question=question))
-    before = {"themes": [_theme_snapshot(t) for t in siblings_before]}
+    before = {"themes": [theme_snapshot(t) for t in siblings_before]}
     if parent != "keep":
         if parent is not None:
             if parent.pk == theme.pk or parent.question_id != question.id or parent.parent_id:
@@ -287,8 +241,8 @@ def move_theme(theme: Theme, version: int | None, user, *, parent: Theme | None 
         for position, sibling in enumerate(siblings):
             if sibling.position != position:
                 Theme.objects.filter(pk=sibling.pk).update(position=position)
-    after = {"themes": [_theme_snapshot(t) for t in Theme.objects.filter(question=question)]}
-    return _record(question, user, "move theme", theme, before, after)
+    after = {"themes": [theme_snapshot(t) for t in Theme.objects.filter(question=question)]}
+    return record_event(question, user, "move theme", theme, before, after)
 
 
 # ---------------------------------------------------------------- responses
@@ -300,7 +254,7 @@ def edit_response(response: Response, user, *, theme_ids: list[int] | None = Non
                   ) -> AuditEvent:
     """Set a response's themes, stance and evidence flag, as an analyst's decision."""
     question = response.question
-    before = {"responses": _responses_snapshot([response.id])}
+    before = {"responses": responses_snapshot([response.id])}
     if theme_ids is not None:
         valid = set(question.themes.filter(id__in=theme_ids).values_list("id", flat=True))
         current = {a.theme_id: a for a in Assignment.objects.filter(response=response)}
@@ -325,17 +279,17 @@ def edit_response(response: Response, user, *, theme_ids: list[int] | None = Non
         fields += ["evidence_rich", "evidence_reason"]
     if fields:
         response.save(update_fields=fields)
-    after = {"responses": _responses_snapshot([response.id])}
-    return _record(question, user, "edit response", response, before, after)
+    after = {"responses": responses_snapshot([response.id])}
+    return record_event(question, user, "edit response", response, before, after)
 
 
 @transaction.atomic
 def set_flag(response: Response, user, flagged: bool) -> AuditEvent:
-    before = {"responses": _responses_snapshot([response.id])}
+    before = {"responses": responses_snapshot([response.id])}
     Response.objects.filter(pk=response.pk).update(is_flagged=flagged)
-    after = {"responses": _responses_snapshot([response.id])}
-    return _record(response.question, user, "flag response" if flagged else "unflag response",
-                   response, before, after)
+    after = {"responses": responses_snapshot([response.id])}
+    action = "flag response" if flagged else "unflag response"
+    return record_event(response.question, user, action, response, before, after)
 
 
 def set_read(response: Response, read: bool = True) -> None:
@@ -368,7 +322,7 @@ def set_stage(question: Question, user, stage: str) -> AuditEvent:
     question.save(update_fields=["stage", "stage_changed_at", "stage_changed_by"])
     after = {"stage": {"stage": stage, "at": _iso(question.stage_changed_at), "by": user.pk}}
     action = "sign off stage" if wanted > current else "reopen stage"
-    return _record(question, user, action, question, before, after)
+    return record_event(question, user, action, question, before, after)
 
 
 def _iso(value) -> str | None:

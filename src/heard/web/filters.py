@@ -20,6 +20,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import QueryDict
 
+from heard.results import outcome_filter
 from heard.store.models import Assignment, Question, Respondent, Response
 
 SEMANTIC_LIMIT = 100
@@ -103,7 +104,7 @@ class ResponseFilter:
         if self.flagged:
             qs = qs.filter(is_flagged=True)
         if self.outcomes:
-            qs = qs.filter(outcome__in=self.outcomes)
+            qs = qs.filter(outcome_filter(self.outcomes))
         for name, value in self.demographics:
             if name == "respondent_type":
                 qs = qs.filter(respondent__kind=value)

@@ -1,74 +1,40 @@
-"""What the optional LLM stage spent on a run, and the theme summaries it wrote.
+"""The optional LLM stage in the web app: the LLM this installation offers on the
+start-analysis form, and the theme summaries the stage wrote for a question.
 
-Both come from the run's ledger (``run.state["llm_ledger"]``, read with
-:func:`heard.pipeline.llm_stage.run_ledger`); a run without one used no LLM.
+They come from the run's LLM record (:class:`~heard.store.models.RunLLMQuestion`, read with
+:func:`heard.pipeline.llm_stage.question_record`); what a run spent is read with
+:func:`heard.pipeline.llm_stage.llm_use`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from heard.pipeline.llm_stage import run_ledger
+from heard.llm.config import LLMConfigError, installation_llm
+from heard.pipeline.llm_stage import LLM_STAGES, question_record
 from heard.store.models import Question, Response, Run, Theme
 
 
-@dataclass
-class Usage:
-    """Calls, tokens and cost of one question's LLM stage, or of a whole run."""
+@dataclass(frozen=True)
+class LLMChoice:
+    """The LLM this installation offers on the start-analysis form (or why it cannot)."""
 
-    label: str
-    calls: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost: float
-    currency: str
-    model: str = ""
-
-    @property
-    def cost_text(self) -> str:
-        return f"{self.cost:.4f} {self.currency}".strip()
+    name: str = ""
+    describe: str = ""
+    problem: str = ""
+    stages: tuple[str, ...] = LLM_STAGES
 
 
-@dataclass
-class RunUsage:
-    """A run's LLM use: per question and in total."""
-
-    total: Usage
-    questions: list[Usage] = field(default_factory=list)
-
-    @property
-    def models(self) -> str:
-        return ", ".join(sorted({q.model for q in self.questions if q.model}))
-
-
-def _usage(label: str, totals: dict[str, Any], currency: str, model: str = "") -> Usage:
-    return Usage(
-        label=label,
-        calls=int(totals.get("calls") or 0),
-        prompt_tokens=int(totals.get("prompt_tokens") or 0),
-        completion_tokens=int(totals.get("completion_tokens") or 0),
-        cost=float(totals.get("cost") or 0.0),
-        currency=currency,
-        model=model,
-    )
-
-
-def run_usage(run: Run) -> RunUsage | None:
-    """The LLM use recorded in ``run``'s ledger, or None when the run used no LLM."""
-    ledger = run_ledger(run)
-    entries = {k: v for k, v in ledger["questions"].items() if isinstance(v, dict)}
-    if not entries:
+def llm_choice() -> LLMChoice | None:
+    """None when no LLM is configured (``HEARD_LLM`` or ``llm`` in llm.toml)."""
+    try:
+        config = installation_llm()
+    except LLMConfigError as exc:
+        return LLMChoice(problem=str(exc))
+    if config is None:
         return None
-    currencies = {(e.get("totals") or {}).get("currency") or "" for e in entries.values()}
-    currencies.discard("")
-    questions = [
-        _usage(key, entry.get("totals") or {},
-               (entry.get("totals") or {}).get("currency") or "", str(entry.get("model") or ""))
-        for key, entry in entries.items()
-    ]
-    currency = currencies.pop() if len(currencies) == 1 else ""
-    return RunUsage(total=_usage("Total", ledger["totals"], currency), questions=questions)
+    return LLMChoice(name=config.name, describe=config.describe())
 
 
 @dataclass
@@ -112,17 +78,17 @@ def latest_run_for(question: Question) -> Run | None:
 
 
 def question_summaries(question: Question, themes: list[Theme]) -> QuestionSummaries | None:
-    """The summaries in the ledger of the latest run that covered ``question`` (None if it
+    """The summaries in the LLM record of the latest run that covered ``question`` (None if it
     has none). Summaries are keyed by theme key; a theme since deleted is left out, and a
     quote links to its response only if that response belongs to this question."""
     run = latest_run_for(question)
     if run is None:
         return None
-    entry = run_ledger(run)["questions"].get(question.key)
-    summaries = entry.get("summaries") if isinstance(entry, dict) else None
+    record = question_record(run, question)
+    summaries = record.summaries if record is not None else None
     if not isinstance(summaries, dict) or not summaries:
         return None
-    model = str(entry.get("model") or "an LLM")
+    model = record.llm.name
     cited = {
         int(q["response_id"])
         for item in summaries.values() if isinstance(item, dict)

@@ -16,7 +16,8 @@ from heard.io.documents.collect import (
     load_options,
     split_inputs,
 )
-from heard.io.documents.extract import Extracted, Page, Unprocessable, extract
+from heard.io.documents.extract import extract
+from heard.io.documents.types import Extracted, Page, Unprocessable
 
 __all__ = [
     "DocResponse",

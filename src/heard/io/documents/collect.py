@@ -23,13 +23,10 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
 from heard.io.documents import clean, split
-from heard.io.documents.extract import (
-    ExtractOptions,
-    Unprocessable,
-    document_format,
-    extract,
-)
+from heard.io.documents.extract import document_format, extract
+from heard.io.documents.types import ExtractOptions, Unprocessable
 from heard.io.errors import InputError
+from heard.paths import private_dir, private_file
 
 DOCUMENT_SUFFIXES = {".pdf", ".docx", ".odt", ".htm", ".html", ".eml", ".msg", ".png", ".jpg",
                      ".jpeg", ".tif", ".tiff", ".zip"}
@@ -554,9 +551,10 @@ class DocumentProcessor:
         suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix) else ".bin"
         target = self.store_dir / f"{sha}{suffix}"
         if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(target.parent)
             partial = target.with_suffix(target.suffix + ".part")
             partial.write_bytes(data)
+            private_file(partial)  # respondents' originals: this account only
             shutil.move(partial, target)
         return f"documents/{target.name}"
 

@@ -8,20 +8,25 @@ a person can act on; nothing here raises anything else for bad input.
 
 from __future__ import annotations
 
-import codecs
 import email
 import email.policy
 import io
 import re
 import threading
 import zipfile
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import PurePosixPath
 from typing import Any
 from xml.etree import ElementTree
 
 from heard.io.documents import ocr as ocr_module
+from heard.io.documents.plaintext import decode_text, html_to_text
+from heard.io.documents.types import (
+    Attachment,
+    Extracted,
+    ExtractOptions,
+    Page,
+    Unprocessable,
+)
 
 TEXT_SUFFIXES = {".txt": "txt", ".text": "txt", ".md": "txt"}
 FORMATS = {
@@ -42,54 +47,6 @@ FORMATS = {
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MIN_PAGE_CHARS = 20  # a PDF page with fewer letters/digits in its text layer is OCR'd
 RENDER_DPI = 300
-
-
-class Unprocessable(Exception):
-    """The document cannot be read; ``reason`` says why and what to do."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass
-class Page:
-    """The text of one page (``number`` is None for formats without pages)."""
-
-    number: int | None
-    text: str
-    method: str  # text-layer | ocr | text
-    confidence: float | None = None  # OCR: mean word confidence, 0–100
-
-
-@dataclass
-class Attachment:
-    name: str
-    data: bytes
-    unreadable: str = ""  # why it cannot be read, when known at extraction (kept as a response)
-
-
-@dataclass
-class Extracted:
-    format: str
-    pages: list[Page]
-    attachments: list[Attachment] = field(default_factory=list)
-    meta: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def method(self) -> str:
-        methods = sorted({p.method for p in self.pages if p.text.strip()})
-        return "+".join(methods) if methods else (self.pages[0].method if self.pages else "")
-
-
-@dataclass
-class ExtractOptions:
-    """``ocr_languages``: a Tesseract language string, or "auto" (English, and Welsh when the
-    first page reads as Welsh)."""
-
-    ocr: bool = True
-    ocr_languages: str = "auto"
 
 
 def document_format(name: str) -> str | None:
@@ -338,78 +295,12 @@ def read_odt(data: bytes, options: ExtractOptions) -> Extracted:
     return Extracted("odt", [Page(None, "\n".join(lines), "text")])
 
 
-def decode_text(data: bytes) -> str:
-    """Plain text in any common encoding: a BOM wins, then UTF-8, then a guess, then cp1252."""
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                          (codecs.BOM_UTF16_BE, "utf-16")):
-        if data.startswith(bom):
-            return data.decode(encoding, "replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    if b"\x00" in data[:4096]:
-        raise Unprocessable("this looks like a binary file, not text")
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data[:1 << 20]).best()
-    if best is not None and best.encoding:
-        return data.decode(best.encoding, "replace")
-    return data.decode("cp1252", "replace")
-
-
 def read_txt(data: bytes, options: ExtractOptions) -> Extracted:
     text = decode_text(data)
     pages = [Page(n, part, "text") for n, part in enumerate(text.split("\f"), start=1)]
     if len(pages) == 1:
         pages[0].number = None
     return Extracted("txt", pages)
-
-
-class _HtmlText(HTMLParser):
-    BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section",
-             "article", "blockquote", "pre", "table", "ul", "ol", "hr", "header", "footer"}
-    SKIP = {"script", "style", "head", "noscript", "template", "svg"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-        self.title = ""
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs) -> None:
-        if tag == "title":
-            self._in_title = True
-        if tag in self.SKIP:
-            self.skipping += 1
-        elif tag in self.BLOCK:
-            self.parts.append("\n")
-        elif tag == "td":
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
-            self._in_title = False
-        if tag in self.SKIP:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
-        if not self.skipping:
-            self.parts.append(data)
-
-
-def html_to_text(markup: str) -> tuple[str, str]:
-    """(visible text with block elements on their own lines, title)."""
-    parser = _HtmlText()
-    parser.feed(markup)
-    parser.close()
-    text = re.sub(r"[ \t\r\f\v]+", " ", "".join(parser.parts))
-    return re.sub(r" *\n *", "\n", text), parser.title.strip()
 
 
 def read_html(data: bytes, options: ExtractOptions) -> Extracted:

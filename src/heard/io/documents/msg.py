@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import io
 
-from heard.io.documents.extract import Unprocessable
+from heard.io.documents.plaintext import decode_text, html_to_text
+from heard.io.documents.types import Unprocessable
 
 INSTALL_HINT = "reading .msg e-mails needs olefile: pip install 'heard[documents]'"
 
@@ -49,8 +50,6 @@ def read_msg_file(data: bytes) -> tuple[str, str, list[tuple[str, bytes | Unproc
         if not isinstance(body, str) or not body.strip():
             html = _stream(ole, "", "1013")
             if isinstance(html, bytes | str):
-                from heard.io.documents.extract import decode_text, html_to_text
-
                 markup = html if isinstance(html, str) else decode_text(html)
                 body = html_to_text(markup)[0]
         subject = _stream(ole, "", "0037")

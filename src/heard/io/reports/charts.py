@@ -151,7 +151,7 @@ def layout(chart: Chart) -> tuple[int, int, list[Rect | Text]]:
 def to_svg(chart: Chart) -> str:
     """The chart as an inline, self-contained SVG with its title and description."""
     width, height, shapes = layout(chart)
-    key = escape(chart.key)
+    key = escape(chart.key, {"\"": "&quot;"})  # it goes into attributes
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" role="img" '

@@ -91,6 +91,8 @@ def render_docx(report: Report) -> bytes:
     _heading(doc, "How AI was used", level=2)
     for paragraph in m.ai_use:
         doc.add_paragraph(paragraph)
+    if m.llm:
+        _table(doc, m.llm)
     if m.run:
         _table(doc, m.run)
     _heading(doc, "Human review and sign-off", level=2)

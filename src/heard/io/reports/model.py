@@ -1,33 +1,41 @@
-"""The report's content, read from the store once, as plain data for the renderers.
+"""The report's content, as plain data for the renderers.
 
-Everything a reader sees in any format is decided here: the numbers, the wording of the
-method and caveats, the chart data with its alt text and its table, and the quotes after
-PII redaction. Counts come from GROUP BY queries, so a large consultation builds quickly.
+Everything a reader sees in any format is decided here: the wording of the method and
+caveats, the chart data with its alt text and its table, and the quotes after PII
+redaction. Every number comes from the results model (:mod:`heard.results`); this module
+formats it and never queries the store itself.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from django.db.models import Count, F, Q
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Length
 from django.utils import timezone
 
 from heard import __version__
-from heard.pipeline.results import question_summary, theme_table
-from heard.store.models import (
-    Assignment,
-    Consultation,
-    DuplicateGroup,
-    Question,
-    Respondent,
-    Response,
-    Run,
+from heard.results import (
+    KIND,
+    ClosedResults,
+    ConsultationResults,
+    Grouping,
+    LLMUse,
+    QuestionResults,
+    choose_grouping,
+    consultation_results,
+    group_breakdown,
+    latest_run,
+    llm_uses,
+    quote_texts,
+    respondent_counts,
 )
+from heard.results import agreement as read_agreement
+from heard.results import highlights as read_highlights
+
+if TYPE_CHECKING:
+    from heard.store.models import Consultation, Run
 
 # GOV.UK colours
 BLUE = "#1d70b8"
@@ -46,14 +54,11 @@ STANCE_ORDER = [
     ("disagree", "Disagree", RED),
     ("unclear", "Unclear", SECONDARY),
 ]
-STAGE_LABELS = dict(Question._meta.get_field("stage").choices)
-NOT_GIVEN = "Not given"
 
 QUOTES_PER_THEME = 3
 QUOTES_PER_SUBTHEME = 2
 QUOTE_CHARS = 320
 HIGHLIGHTS = 4
-MAX_GROUPS = 6
 MAX_CHART_CHILDREN = 8
 
 
@@ -188,6 +193,7 @@ class Method:
     run: Table | None
     review: Table
     caveats: list[str]
+    llm: Table | None = None  # what each LLM stage sent and spent, when one was used
 
 
 @dataclass
@@ -225,7 +231,7 @@ def number(n: int) -> str:
 
 def clean_quote(text: str, limit: int = QUOTE_CHARS) -> str:
     """A quote with PII redacted, whitespace tidied and cut at a word near ``limit``."""
-    from heard.llm.redaction import redact
+    from heard.privacy.redaction import redact
 
     text = re.sub(r"\s+", " ", redact(text or "").text).strip()
     if len(text) > limit:
@@ -242,67 +248,6 @@ def _when(value: datetime | None) -> str:
     return timezone.localtime(value).strftime("%d %B %Y, %H:%M") if value else ""
 
 
-# ---------------------------------------------------------------- grouping
-
-
-@dataclass
-class Grouping:
-    """How respondents are split for the breakdown: their kind or one attribute."""
-
-    name: str
-    attribute: str | None  # None: Respondent.kind
-
-    def expression(self, prefix: str):
-        if self.attribute is None:
-            return F(f"{prefix}kind")
-        return KeyTextTransform(self.attribute, f"{prefix}attributes")
-
-    def value_label(self, value) -> str:
-        if value in (None, ""):
-            return NOT_GIVEN
-        if self.attribute is None:
-            return dict(Respondent.Kind.choices).get(value, str(value))
-        return str(value)
-
-
-def _group_counts(consultation: Consultation, grouping: Grouping) -> dict[str, int]:
-    rows = (
-        consultation.respondents.annotate(g=grouping.expression(""))
-        .values("g")
-        .annotate(n=Count("id"))
-    )
-    out: dict[str, int] = defaultdict(int)
-    for row in rows:
-        out[grouping.value_label(row["g"])] += row["n"]
-    return dict(out)
-
-
-def choose_grouping(consultation: Consultation, attribute: str | None = None) -> Grouping | None:
-    """The respondent split with the fewest values (2 to 6): kind, or a demographic attribute."""
-    if attribute:
-        if attribute == "kind":
-            return Grouping("Respondent type", None)
-        return Grouping(attribute, attribute)
-    candidates: list[tuple[int, int, Grouping]] = []
-    kind = Grouping("Respondent type", None)
-    kinds = {k for k, n in _group_counts(consultation, kind).items() if k != "Unknown" and n}
-    if len(kinds) >= 2:
-        candidates.append((len(kinds), 0, kind))
-    keys: list[str] = []
-    for attrs in consultation.respondents.values_list("attributes", flat=True)[:500]:
-        for key in attrs or {}:
-            if key not in keys:
-                keys.append(key)
-    for position, key in enumerate(keys[:30], start=1):
-        grouping = Grouping(key, key)
-        values = [v for v, n in _group_counts(consultation, grouping).items() if v != NOT_GIVEN]
-        if 2 <= len(values) <= MAX_GROUPS:
-            candidates.append((len(values), position, grouping))
-    if not candidates:
-        return None
-    return min(candidates, key=lambda c: (c[0], c[1]))[2]
-
-
 # ---------------------------------------------------------------- build
 
 
@@ -312,254 +257,143 @@ def build_report(
     *,
     group_by: str | None = None,
 ) -> Report:
-    """Read the report's content for ``consultation`` (optionally one question) from the store."""
-    questions = list(consultation.questions.all())
-    if question is not None:
-        chosen = [q for q in questions if q.key == question]
-        if not chosen:
-            known = ", ".join(q.key for q in questions if q.kind != Question.Kind.DEMOGRAPHIC)
-            raise ValueError(f"No question {question!r} in {consultation.name}. Questions: {known}")
-        questions = chosen
+    """The report's content for ``consultation`` (or one question) from the results model."""
+    results = consultation_results(consultation, question)
     grouping = choose_grouping(consultation, group_by)
-    run = (
-        Run.objects.filter(consultation=consultation, kind="analyse", status=Run.Status.DONE)
-        .order_by("-finished_at", "-created_at")
-        .first()
-    )
     sections: list[OpenSection | ClosedSection] = []
-    for q in questions:
-        if q.kind == Question.Kind.OPEN:
-            sections.append(_open_section(q, grouping))
-        elif q.kind == Question.Kind.CLOSED:
-            sections.append(_closed_section(q))
-    overview = _overview(consultation, questions, grouping)
+    for q in results.open:
+        sections.append(_open_section(q, grouping))
+    for c in results.closed:
+        sections.append(_closed_section(c))
+    order = {key: i for i, key in enumerate(results.order)}
+    sections.sort(key=lambda s: order.get(s.key, 0))
+    overview = _overview(consultation, results, grouping)
     return Report(
-        name=consultation.name,
-        title=consultation.title or f"Consultation {consultation.name}",
-        description=consultation.description,
+        name=results.name,
+        title=results.title or f"Consultation {results.name}",
+        description=results.description,
         generated_at=_when(timezone.now()),
         heard_version=__version__,
         overview=overview,
         sections=sections,
-        method=_method(run, sections, overview),
+        method=_method(latest_run(consultation), sections, overview, llm_uses(consultation)),
     )
 
 
 def _overview(
-    consultation: Consultation, questions: list[Question], grouping: Grouping | None
+    consultation: Consultation, results: ConsultationResults, grouping: Grouping | None
 ) -> Overview:
-    respondents = consultation.respondents.count()
-    responses = Response.objects.filter(
-        question__in=[q for q in questions if q.kind != Question.Kind.DEMOGRAPHIC], is_empty=False
-    ).count()
-    kind_counts = _group_counts(consultation, Grouping("Respondent type", None))
+    respondents = results.respondents
     kinds = Table(
         "Respondents by type",
         ["Respondent type", "Respondents", "Share"],
-        [
-            [k, number(n), pct(n, respondents)]
-            for k, n in sorted(kind_counts.items(), key=lambda kv: -kv[1])
-        ],
+        [[k, number(n), pct(n, respondents)] for k, n in respondent_counts(consultation, KIND)],
     )
     groups = None
     if grouping is not None:
-        counts = _group_counts(consultation, grouping)
         groups = Table(
             f"Respondents by {grouping.name}",
             [grouping.name, "Respondents", "Share"],
-            [[g, number(n), pct(n, respondents)] for g, n in _ordered_groups(counts)],
+            [[g, number(n), pct(n, respondents)]
+             for g, n in respondent_counts(consultation, grouping)],
         )
-    campaigns = [
-        Campaign(g.question.key, g.get_kind_display(), g.size, clean_quote(g.canonical_text, 200))
-        for g in DuplicateGroup.objects.filter(
-            question__in=questions, kind=DuplicateGroup.Kind.CAMPAIGN
-        )
-        .select_related("question")
-        .order_by("-size")
-    ]
     return Overview(
-        responses=responses,
+        responses=results.answered,
         respondents=respondents,
-        open_questions=sum(q.kind == Question.Kind.OPEN for q in questions),
-        closed_questions=sum(q.kind == Question.Kind.CLOSED for q in questions),
+        open_questions=len(results.open),
+        closed_questions=len(results.closed),
         kinds=kinds,
         grouping=grouping.name if grouping else "",
         groups=groups,
-        campaigns=campaigns,
-        campaign_responses=sum(c.size for c in campaigns),
+        campaigns=[_campaign(c) for c in results.campaigns],
+        campaign_responses=results.campaign_responses,
     )
 
 
-def _ordered_groups(counts: dict[str, int]) -> list[tuple[str, int]]:
-    """Groups by size, with "Not given" last."""
-    return sorted(counts.items(), key=lambda kv: (kv[0] == NOT_GIVEN, -kv[1], kv[0]))
+def _campaign(c) -> Campaign:
+    return Campaign(c.question, c.kind, c.size, clean_quote(c.text, 200))
 
 
-def _open_section(question: Question, grouping: Grouping | None) -> OpenSection:
-    summary = question_summary(question)
-    outcomes = summary["outcomes"]
-    total = summary["responses"]
-    empty = outcomes.get(Response.Outcome.EMPTY, 0)
-    unprocessable = outcomes.get(Response.Outcome.UNPROCESSABLE, 0)
-    substantive = total - empty - unprocessable
-    rows = theme_table(question)
-    ids = {k: (i, p) for k, i, p in question.themes.values_list("key", "id", "parent_id")}
-    stance = _theme_stance(question, ids)
-    quotes = _quotes(question, rows, ids)
+def _open_section(question: QuestionResults, grouping: Grouping | None) -> OpenSection:
+    base = question.base
     entries: dict[str, ThemeEntry] = {}
     roots: list[ThemeEntry] = []
-    for row in rows:
-        if row["key"] in ("other", "empty") and row["key"] not in ids:
-            continue
+    seen: set[str] = set()
+    for theme in question.themes:
+        limit = QUOTES_PER_SUBTHEME if theme.level else QUOTES_PER_THEME
         entry = ThemeEntry(
-            key=row["key"],
-            label=row["label"],
-            description=row["description"],
-            count=row["count"],
-            share=pct(row["count"], substantive),
-            level=row["level"],
-            stance=stance.get(row["key"], {}),
-            quotes=quotes.get(row["key"], []),
+            key=theme.key,
+            label=theme.label,
+            description=theme.description,
+            count=theme.count,
+            share=pct(theme.count, base),
+            level=theme.level,
+            stance=theme.stance,
+            quotes=_quotes(quote_texts(theme, limit), limit, seen),
         )
-        entries[row["key"]] = entry
-        parent = entries.get(row["parent"]) if row["parent"] else None
+        entries[theme.key] = entry
+        parent = entries.get(theme.parent) if theme.parent else None
         (parent.children if parent else roots).append(entry)
     roots.sort(key=lambda e: -e.count)
     for entry in roots:
         entry.children.sort(key=lambda e: -e.count)
-    other = outcomes.get(Response.Outcome.OTHER, 0)
+    o = question.outcomes
     name = question.key
     return OpenSection(
         key=question.key,
         anchor=_anchor(question.key),
         text=question.text,
-        responses=total,
-        substantive=substantive,
-        other=other,
-        empty=empty,
-        unprocessable=unprocessable,
-        stage=STAGE_LABELS.get(question.stage, question.stage),
+        responses=o.total,
+        substantive=base,
+        other=o.other,
+        empty=o.empty,
+        unprocessable=o.unprocessable,
+        stage=question.stage_label,
         signed_off=_signed_off(question),
         themes=roots,
-        theme_chart=_theme_chart(name, roots, other, empty, substantive, total),
-        stance_chart=_stance_chart(name, summary["stance"], roots),
-        group_chart=_group_chart(question, grouping, roots, ids) if grouping else None,
-        highlights=_highlights(question),
-        campaigns=[
-            Campaign(question.key, c["kind"], c["size"], clean_quote(c["canonical_text"], 200))
-            for c in summary["campaigns"]
+        theme_chart=_theme_chart(name, roots, o.other, o.empty, base, o.total),
+        stance_chart=_stance_chart(name, question.stance, roots),
+        group_chart=_group_chart(question, grouping, roots) if grouping else None,
+        highlights=[
+            Highlight(clean_quote(h.text, 500), clean_quote(h.reason, 200) or "evidence-rich",
+                      h.themes)
+            for h in read_highlights(question, HIGHLIGHTS)
         ],
+        campaigns=[_campaign(c) for c in question.campaigns],
         agreement=_agreement(question),
-        paired=question.paired_closed.key if question.paired_closed_id else "",
+        paired=question.paired,
     )
 
 
-def _signed_off(question: Question) -> str:
+def _signed_off(question: QuestionResults) -> str:
     if question.stage == "draft":
         return "Not signed off"
-    who = question.stage_changed_by.get_username() if question.stage_changed_by_id else ""
-    parts = [STAGE_LABELS.get(question.stage, question.stage)]
-    if who:
-        parts.append(f"by {who}")
+    parts = [question.stage_label]
+    if question.stage_changed_by:
+        parts.append(f"by {question.stage_changed_by}")
     if question.stage_changed_at:
         parts.append(f"on {_when(question.stage_changed_at)}")
     return " ".join(parts)
 
 
-def _theme_stance(question: Question, ids: dict) -> dict[str, dict[str, int]]:
-    """Stance counts per theme; a parent counts the responses of its sub-themes once."""
-    key_of = {i: k for k, (i, _) in ids.items()}
-    out: dict[str, dict[str, int]] = defaultdict(dict)
-    rows = (
-        Assignment.objects.filter(theme__question=question, is_active=True)
-        .values("theme_id", "response__stance")
-        .annotate(n=Count("response_id", distinct=True))
-    )
-    for row in rows:
-        out[key_of[row["theme_id"]]][row["response__stance"] or "unclear"] = row["n"]
-    parents = {p for _, p in ids.values() if p}
-    for parent in parents:
-        family = [parent] + [i for i, p in ids.values() if p == parent]
-        counts: dict[str, int] = defaultdict(int)
-        for row in (
-            Response.objects.filter(assignments__theme_id__in=family, assignments__is_active=True)
-            .values("stance")
-            .annotate(n=Count("id", distinct=True))
-        ):
-            counts[row["stance"] or "unclear"] += row["n"]
-        out[key_of[parent]] = dict(counts)
-    return out
-
-
-def _quotes(question: Question, rows: list[dict], ids: dict) -> dict[str, list[str]]:
-    """Up to 3 redacted quotes per theme (2 per sub-theme), none shown twice in a question."""
-    seen: set[str] = set()
-    out: dict[str, list[str]] = {}
-    for row in rows:
-        if row["key"] not in ids:
-            continue
-        limit = QUOTES_PER_SUBTHEME if row["level"] else QUOTES_PER_THEME
-        texts = [q.get("text", "") for q in row["quotes"] or [] if isinstance(q, dict)]
-        if not texts:
-            texts = list(
-                Response.objects.filter(
-                    assignments__theme_id=ids[row["key"]][0], assignments__is_active=True
-                )
-                .exclude(text="")
-                .order_by(F("assignments__confidence").desc(nulls_last=True), "id")
-                .values_list("text", flat=True)[: limit * 3]
-            )
-        chosen = []
-        for text in texts:
-            quote = clean_quote(text)
-            if quote and quote not in seen:
-                seen.add(quote)
-                chosen.append(quote)
-            if len(chosen) >= limit:
-                break
-        out[row["key"]] = chosen
-    return out
-
-
-def _highlights(question: Question) -> list[Highlight]:
-    """A few evidence-rich responses (not campaign copies), with the reason they were flagged."""
-    candidates = (
-        question.responses.filter(evidence_rich=True)
-        .exclude(group__kind=DuplicateGroup.Kind.CAMPAIGN)
-        .annotate(reason_length=Length("evidence_reason"))
-        .order_by("-reason_length", "id")
-        .values_list("id", "text", "evidence_reason", "content_hash")[: HIGHLIGHTS * 5]
-    )
-    picked: list[tuple[int, str, str]] = []
-    hashes: set[str] = set()
-    for rid, text, reason, content_hash in candidates:
-        if content_hash and content_hash in hashes:
-            continue
-        hashes.add(content_hash)
-        picked.append((rid, text, reason))
-        if len(picked) >= HIGHLIGHTS:
+def _quotes(texts: list[str], limit: int, seen: set[str]) -> list[str]:
+    """Up to ``limit`` redacted quotes, none already shown in the question."""
+    chosen = []
+    for text in texts:
+        quote = clean_quote(text)
+        if quote and quote not in seen:
+            seen.add(quote)
+            chosen.append(quote)
+        if len(chosen) >= limit:
             break
-    labels: dict[int, list[str]] = defaultdict(list)
-    for rid, label in Assignment.objects.filter(
-        response_id__in=[p[0] for p in picked], is_active=True
-    ).values_list("response_id", "theme__label"):
-        labels[rid].append(label)
-    return [
-        Highlight(clean_quote(text, 500), clean_quote(reason, 200) or "evidence-rich", labels[rid])
-        for rid, text, reason in picked
-    ]
+    return chosen
 
 
-def _agreement(question: Question) -> Agreement:
+def _agreement(question: QuestionResults) -> Agreement:
     """Micro-F1 of the AI's proposals against the current (human-reviewed) assignments."""
-    base = Assignment.objects.filter(theme__question=question)
-    counts = base.aggregate(
-        kept=Count("id", filter=Q(ai_original=True, is_active=True)),
-        removed=Count("id", filter=Q(ai_original=True, is_active=False)),
-        added=Count("id", filter=Q(ai_original=False, is_active=True)),
-    )
-    kept, removed, added = counts["kept"], counts["removed"], counts["added"]
-    if not removed and not added:
+    result = read_agreement(question.id, n_boot=0)
+    kept, removed, added = result.kept, result.removed, result.added
+    if not result.changed:
         reviewed = question.stage in ("mapping_reviewed", "final")
         summary = (
             "Signed off with no change to the AI's assignments."
@@ -567,79 +401,54 @@ def _agreement(question: Question) -> Agreement:
             else "No human review yet: every assignment is the AI's proposal."
         )
         return Agreement(reviewed=False, summary=summary, ai_proposed=kept, kept=kept)
-    changed = (
-        base.filter(Q(ai_original=False) | Q(is_active=False))
-        .values("response_id")
-        .distinct()
-        .count()
-    )
-    on_changed = base.filter(
-        response_id__in=base.filter(Q(ai_original=False) | Q(is_active=False)).values("response_id")
-    ).aggregate(
-        kept=Count("id", filter=Q(ai_original=True, is_active=True)),
-    )["kept"]
-    f1 = 2 * kept / (2 * kept + removed + added) if kept + removed + added else None
-    f1_changed = 2 * on_changed / (2 * on_changed + removed + added)
+    f1 = result.f1 or 0.0
+    f1_changed = result.overall.get("micro_f1", 0.0)
     summary = (
-        f"Analysts changed the themes of {number(changed)} responses: they removed "
+        f"Analysts reviewed the themes of {number(result.reviewed)} responses: they removed "
         f"{number(removed)} of {number(kept + removed)} AI assignments and added {number(added)}. "
         f"Agreement between the AI and the current assignments (micro-F1) is {f1:.2f} over all "
-        f"responses and {f1_changed:.2f} over the responses analysts changed."
+        f"responses and {f1_changed:.2f} over the responses analysts reviewed."
     )
     return Agreement(
         reviewed=True,
         summary=summary,
-        ai_proposed=kept + removed,
+        ai_proposed=result.ai_proposed,
         kept=kept,
         removed=removed,
         added=added,
-        responses_changed=changed,
-        f1=f1,
+        responses_changed=result.reviewed,
+        f1=result.f1,
         f1_changed=f1_changed,
     )
 
 
-def _closed_section(question: Question) -> ClosedSection:
-    counts: dict[str, int] = defaultdict(int)
-    answered = total = 0
-    for row in question.responses.values("options").annotate(n=Count("id")):
-        chosen = row["options"] or []
-        if isinstance(chosen, str):
-            chosen = [chosen]
-        total += row["n"]
-        if chosen:
-            answered += row["n"]
-        for option in chosen:
-            counts[str(option)] += row["n"]
-    known = [str(o) for o in question.options or []]
-    order = [o for o in known if o in counts] + sorted(
-        (o for o in counts if o not in known), key=lambda o: -counts[o]
-    )
+def _closed_section(question: ClosedResults) -> ClosedSection:
+    answered = question.answered
     chart = None
-    if order:
+    if question.chosen:
         title = f"{question.key}: answers by option"
         table = Table(
             f"{question.key}: respondents choosing each option",
             ["Option", "Respondents", "Share of those answering"],
-            [[o, number(counts[o]), pct(counts[o], answered)] for o in order],
+            [[o, number(n), pct(n, answered)] for o, n in question.chosen],
         )
-        top = max(order, key=lambda o: counts[o])
+        top, top_n = max(question.chosen, key=lambda c: c[1])
         chart = Chart(
             key=f"{_anchor(question.key)}-options",
             title=title,
             alt=(
-                f"Bar chart of the {len(order)} options of {question.key}, answered by "
+                f"Bar chart of the {len(question.chosen)} options of {question.key}, answered by "
                 f"{number(answered)} respondents. The most chosen is “{top}” with "
-                f"{number(counts[top])} ({pct(counts[top], answered)}). Data in the table below."
+                f"{number(top_n)} ({pct(top_n, answered)}). Data in the table below."
             ),
             kind="bar",
-            categories=order,
+            categories=[o for o, _ in question.chosen],
             series=[
                 Series(
                     "Respondents",
-                    [counts[o] for o in order],
+                    [n for _, n in question.chosen],
                     BLUE,
-                    [f"{number(counts[o])} ({pct(counts[o], answered)})" for o in order],
+                    [f"{number(n)} ({pct(n, answered)})" for _, n in question.chosen],
                 )
             ],
             table=table,
@@ -648,7 +457,7 @@ def _closed_section(question: Question) -> ClosedSection:
         key=question.key,
         anchor=_anchor(question.key),
         text=question.text,
-        responses=total,
+        responses=question.total,
         answered=answered,
         chart=chart,
     )
@@ -761,65 +570,30 @@ def _stance_chart(name: str, overall: dict[str, int], roots: list[ThemeEntry]) -
 
 
 def _group_chart(
-    question: Question, grouping: Grouping, roots: list[ThemeEntry], ids: dict
+    question: QuestionResults, grouping: Grouping, roots: list[ThemeEntry]
 ) -> Chart | None:
     """Share of each group's substantive responses that mention each theme."""
     if not roots:
         return None
-    expr = grouping.expression("response__respondent__")
-    totals: dict[str, int] = defaultdict(int)
-    for row in (
-        question.responses.exclude(outcome=Response.Outcome.EMPTY)
-        .annotate(g=grouping.expression("respondent__"))
-        .values("g")
-        .annotate(n=Count("id"))
-    ):
-        totals[grouping.value_label(row["g"])] += row["n"]
-    groups = [g for g, _ in _ordered_groups(totals)][:MAX_GROUPS]
+    breakdown = group_breakdown(question, grouping)
+    groups = [g for g, _ in breakdown.groups]
     if len(groups) < 2:
         return None
-    family = {e.key: [ids[e.key][0]] + [ids[c.key][0] for c in e.children] for e in roots}
-    theme_of = {i: key for key, members in family.items() for i in members}
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    leaf_only = all(len(m) == 1 for m in family.values())
-    if leaf_only:
-        rows = (
-            Assignment.objects.filter(theme__question=question, is_active=True)
-            .annotate(g=expr)
-            .values("theme_id", "g")
-            .annotate(n=Count("response_id", distinct=True))
-        )
-        for row in rows:
-            if row["theme_id"] in theme_of:
-                counts[theme_of[row["theme_id"]]][grouping.value_label(row["g"])] += row["n"]
-    else:
-        for key, members in family.items():
-            for row in (
-                Response.objects.filter(
-                    assignments__theme_id__in=members, assignments__is_active=True
-                )
-                .annotate(g=grouping.expression("respondent__"))
-                .values("g")
-                .annotate(n=Count("id", distinct=True))
-            ):
-                counts[key][grouping.value_label(row["g"])] += row["n"]
+    totals = dict(breakdown.groups)
     series = []
     for position, group in enumerate(groups):
-        whole = totals[group]
-        values = [counts[e.key].get(group, 0) / whole if whole else 0.0 for e in roots]
-        labels = [pct(counts[e.key].get(group, 0), whole) for e in roots]
         series.append(
             Series(
-                f"{group} ({number(whole)})",
-                values,
+                f"{group} ({number(totals[group])})",
+                [breakdown.share(e.key, group) for e in roots],
                 SERIES_COLOURS[position % len(SERIES_COLOURS)],
-                labels,
+                [pct(breakdown.count(e.key, group), totals[group]) for e in roots],
             )
         )
     rows = [
         [e.label]
         + [
-            f"{number(counts[e.key].get(g, 0))} ({pct(counts[e.key].get(g, 0), totals[g])})"
+            f"{number(breakdown.count(e.key, g))} ({pct(breakdown.count(e.key, g), totals[g])})"
             for g in groups
         ]
         for e in roots
@@ -851,36 +625,77 @@ def _group_chart(
 # ---------------------------------------------------------------- method
 
 
-def _method(run: Run | None, sections: list, overview: Overview) -> Method:
+def _llm_use(uses: list[LLMUse], keys: set[str]) -> tuple[list[str], Table | None]:
+    """Sentences and a table on the LLM stages that covered the questions ``keys``."""
+    rows, sentences = [], []
+    for use in uses:
+        covered = [q for q in use.questions if q.key in keys]
+        if not covered:
+            continue
+        sent = sum(q.sent for q in covered)
+        total = sum(q.responses for q in covered)
+        keys = ", ".join(q.key for q in covered)
+        what = (
+            f"The text of {number(sent)} of {number(total)} responses ({pct(sent, total)}) to "
+            f"{keys} was sent to it"
+            if all(q.sent_recorded for q in covered)
+            else f"Responses to {keys} were sent to it (how many was not recorded by the "
+            "version of Heard that made this run)"
+        )
+        sentences.append(
+            f"A large language model was used in run #{use.run_id}: {use.model} from "
+            f"{use.provider}, for {', '.join(use.stages)}. {what}, with personal details "
+            "redacted first: samples of each theme, the responses the offline analysis was "
+            "least sure of, and those quoted in summaries. Its changes to themes are in the "
+            "history of changes, and analysts review them like any other proposal."
+        )
+        rows += [
+            [f"#{use.run_id}", use.name, q.key,
+             f"{number(q.sent)} of {number(q.responses)}" if q.sent_recorded else "not recorded",
+             pct(q.sent, q.responses) if q.sent_recorded else "—", number(q.calls),
+             f"{number(q.prompt_tokens)} in, {number(q.completion_tokens)} out", q.cost_text]
+            for q in covered
+        ]
+    if not rows:
+        return [], None
+    return sentences, Table(
+        "Large language model use: responses sent, calls, tokens and cost",
+        ["Run", "Model", "Question", "Responses sent", "Share", "Calls", "Tokens", "Cost"],
+        rows,
+    )
+
+
+def _method(
+    run: Run | None, sections: list, overview: Overview, uses: list[LLMUse] | None = None
+) -> Method:
     open_sections = [s for s in sections if s.kind == "open"]
+    llm_sentences, llm_table = _llm_use(uses or [], {s.key for s in open_sections})
     ai_use = [
-        "Heard read every response with software running on this organisation's own machine; "
-        "no response left it.",
+        "Heard read every response with software running on this organisation's own machine"
+        + ("; no response left it." if llm_table is None else
+           ". Only the large language model described below received any response text."),
     ]
     run_table = None
+    versions = (run.versions or {}) if run is not None else {}
     if run is None:
         ai_use.append("No completed analysis run is recorded, so no themes are AI proposals.")
     else:
-        versions = run.versions or {}
         embedder = versions.get("embedder", "the bundled sentence-embedding model")
         ai_use += [
             f"Each response was turned into a vector by an offline sentence-embedding model "
             f"({embedder}); exact copies, near copies and campaigns were grouped first so that "
             "each distinct argument was analysed once and counted as often as it was sent.",
             "Themes were proposed by clustering those vectors into a two-level hierarchy, "
-            "labelled with key phrases from the responses and illustrated with verbatim quotes. "
+            "labelled with the opening words of a typical response and illustrated with verbatim "
+            "quotes. "
             "Each response was then mapped to zero or more themes, to “Other”, or to “No "
             "substantive answer”.",
             "Stance (agree, disagree, unclear) comes from a classifier that uses the answers to "
             "a paired closed question as weak labels where one exists. Evidence-rich responses "
             "(data, examples, lived experience) were flagged by rules, each with its reason.",
         ]
-        llm = versions.get("llm") or (run.params or {}).get("llm")
-        ai_use.append(
-            f"A large language model was used: {llm}."
-            if llm
-            else "No large language model was used."
-        )
+    ai_use += llm_sentences or ["No large language model was used."]
+    if run is not None:
         rows = [
             ["Run", f"#{run.pk}, {run.get_status_display().lower()}"],
             ["Finished", _when(run.finished_at)],
@@ -940,7 +755,7 @@ def _method(run: Run | None, sections: list, overview: Overview) -> Method:
         "personal details (emails, phone numbers, postcodes, National Insurance and card "
         "numbers, names) replaced by placeholders such as [EMAIL]."
     )
-    return Method(ai_use=ai_use, run=run_table, review=review, caveats=caveats)
+    return Method(ai_use=ai_use, run=run_table, review=review, caveats=caveats, llm=llm_table)
 
 
 __all__ = [

@@ -1,10 +1,12 @@
-"""Small template helpers: percentages, quote highlighting, stage names."""
+"""Small template helpers: percentages, quote highlighting, stage names, export formats."""
 
 from __future__ import annotations
 
 from django import template
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+
+from heard.io.writers import EXPORT_FORMATS, ExportFormat
 
 register = template.Library()
 
@@ -26,6 +28,12 @@ def width(value: int, maximum: int) -> str:
 @register.filter
 def get(mapping: dict, key):
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.simple_tag
+def export_formats() -> list[ExportFormat]:
+    """The response-level export formats, for download links."""
+    return list(EXPORT_FORMATS.values())
 
 
 @register.simple_tag

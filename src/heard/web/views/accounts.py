@@ -28,7 +28,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"].strip()
         ip = ratelimit.client_ip(request)
-        if ratelimit.is_locked(email, ip):
+        if not ratelimit.reserve(email, ip):  # before the password is checked
             error = (
                 "Too many failed attempts to sign in. Wait "
                 f"{ratelimit.minutes_left()} minutes and try again."
@@ -37,11 +37,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         else:
             user = authenticate(request, username=email, password=form.cleaned_data["password"])
             if user is None:
-                ratelimit.record_failure(email, ip)
                 error = "The email address or password is not right."
                 status = 401
             else:
-                ratelimit.clear(email, ip)
+                ratelimit.succeeded(email, ip)
                 login(request, user)
                 return redirect(safe_next(request, "/"))
     elif request.method == "POST":

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
 
 from heard.store.models import Consultation, Question, Response, Theme
 from heard.web.access import RANK
@@ -49,8 +49,16 @@ def safe_next(request: HttpRequest, default: str) -> str:
     from django.utils.http import url_has_allowed_host_and_scheme
 
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    # A path on this site only: redirect() would take anything else for a view's name.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
     return default
+
+
+def problem(request: HttpRequest, message: str, status: int) -> HttpResponse:
+    """A page explaining why a request cannot be done; every value in it is escaped."""
+    return render(request, "heard/problem.html", {
+        "message": message, "consultation": getattr(request, "consultation", None),
+    }, status=status)

@@ -5,62 +5,50 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods
 
-from heard.store.models import Consultation, DuplicateGroup, Membership, Question, Run
+from heard.results import consultation_results, consultation_summaries, llm_use
+from heard.store.models import Consultation, Membership, Run
 from heard.web.access import can_create_consultations, consultation_view, visible_consultations
-from heard.web.ledger import run_usage
+from heard.web.ledger import llm_choice
 from heard.web.views.common import can
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    consultations = visible_consultations(request.user).annotate(
-        n_questions=Count("questions", distinct=True),
-        n_respondents=Count("respondents", distinct=True),
-    )
     return render(request, "heard/home.html", {
-        "consultations": consultations,
+        "consultations": [
+            (summary, _overview_url(summary.name))
+            for summary in consultation_summaries(visible_consultations(request.user))
+        ],
         "can_create": can_create_consultations(request.user),
     })
 
 
+def _overview_url(name: str) -> str | None:
+    """The overview's address; None when the name cannot be part of one (the page then shows
+    the name without a link rather than fail for everyone)."""
+    try:
+        return reverse("heard:overview", args=[name])
+    except NoReverseMatch:
+        return None
+
+
 @consultation_view()
 def overview(request: HttpRequest, consultation: Consultation) -> HttpResponse:
-    questions = (
-        consultation.questions.annotate(
-            n_responses=Count("responses", distinct=True),
-            n_empty=Count("responses", filter=Q(responses__is_empty=True), distinct=True),
-        )
-        .select_related("stage_changed_by")
-        .order_by("position", "id")
-    )
-    open_qs = [q for q in questions if q.kind == Question.Kind.OPEN]
-    theme_counts = dict(
-        consultation.questions.filter(kind=Question.Kind.OPEN)
-        .annotate(n=Count("themes")).values_list("id", "n")
-    )
-    campaigns = list(
-        DuplicateGroup.objects.filter(question__consultation=consultation, kind="campaign")
-        .select_related("question").order_by("-size")[:20]
-    )
-    for q in open_qs:
-        q.n_themes = theme_counts.get(q.id, 0)
     runs = list(Run.objects.filter(consultation=consultation).order_by("-created_at")[:5])
     for run in runs:
-        run.llm = run_usage(run)
+        run.llm_use = llm_use(run)
     return render(request, "heard/overview.html", {
         "consultation": consultation,
-        "open_questions": open_qs,
-        "closed_questions": [q for q in questions if q.kind == Question.Kind.CLOSED],
-        "demographics": [q for q in questions if q.kind == Question.Kind.DEMOGRAPHIC],
-        "respondents": consultation.respondents.count(),
-        "campaigns": campaigns,
+        "results": consultation_results(consultation),
         "runs": runs,
         "can_run": can(request, "lead"),
+        "llm_choice": llm_choice() if can(request, "lead") else None,
         "can_admin": can(request, "admin"),
     })
 
@@ -73,9 +61,10 @@ def members(request: HttpRequest, consultation: Consultation) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "remove":
+            membership_id = request.POST.get("membership", "")
             membership = Membership.objects.filter(
-                pk=request.POST.get("membership", "0") or 0, consultation=consultation
-            ).first()
+                pk=membership_id, consultation=consultation
+            ).first() if membership_id.isdigit() else None
             if membership and membership.user_id == request.user.pk:
                 error = "You cannot remove your own access."
             elif membership:

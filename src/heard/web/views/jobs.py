@@ -9,9 +9,11 @@ from django.views.decorators.http import require_POST
 
 from heard.pipeline.analysis import AnalyseParams
 from heard.pipeline.jobs import enqueue_analysis, request_cancel
+from heard.pipeline.llm_stage import LLM_STAGES
+from heard.results import llm_use
 from heard.store.models import Consultation, Membership, Run
 from heard.web.access import consultation_view
-from heard.web.ledger import run_usage
+from heard.web.ledger import llm_choice
 from heard.web.views.common import question_of
 
 FINISHED = {Run.Status.DONE, Run.Status.FAILED, Run.Status.CANCELLED}
@@ -26,14 +28,43 @@ def _last_params(consultation: Consultation) -> dict:
     return dict(run.params) if run else {}
 
 
+def _llm_params(request: HttpRequest) -> dict | None:
+    """``AnalyseParams`` fields for the LLM the lead ticked, or None; a ValueError says
+    what is wrong with the form."""
+    if request.POST.get("llm") != "1":
+        return None
+    choice = llm_choice()
+    if choice is None or choice.problem:
+        raise ValueError("No LLM is configured for this installation"
+                         + (f": {choice.problem}" if choice and choice.problem else "."))
+    stages = tuple(s for s in LLM_STAGES if request.POST.get(f"llm_{s}") == "1")
+    if not stages:
+        raise ValueError("Choose at least one LLM stage, or untick the LLM.")
+    budget_text = (request.POST.get("llm_budget") or "").strip()
+    try:
+        budget = float(budget_text) if budget_text else None
+    except ValueError:
+        raise ValueError(f"LLM budget: {budget_text!r} is not a number, e.g. 2.50.") from None
+    if budget is not None and budget <= 0:
+        raise ValueError("LLM budget: enter an amount above zero, or leave it empty.")
+    return {"llm": choice.name, "llm_stages": stages, "llm_budget": budget}
+
+
 @consultation_view(Membership.Role.LEAD)
 @require_POST
 def analyse(request: HttpRequest, consultation: Consultation) -> HttpResponse:
-    """Analyse every question (themes kept where they exist, unless asked to start over)."""
+    """Analyse every question (themes kept where they exist, unless asked to start over),
+    then, when the lead ticks it, run the installation's LLM stage."""
     rediscover = request.POST.get("rediscover") == "1"
     embedder = _last_params(consultation).get("embedder", "minilm")
-    run = enqueue_analysis(consultation, AnalyseParams(embedder=embedder, rediscover=rediscover),
-                           user=request.user, label="Analyse all questions")
+    try:
+        llm = _llm_params(request)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return redirect("heard:overview", name=consultation.name)
+    params = AnalyseParams(embedder=embedder, rediscover=rediscover, **(llm or {}))
+    label = "Analyse all questions" + (f" with {llm['llm']}" if llm else "")
+    run = enqueue_analysis(consultation, params, user=request.user, label=label)
     return redirect("heard:job", name=consultation.name, run_id=run.pk)
 
 
@@ -61,6 +92,7 @@ def _payload(run: Run) -> dict:
         "progress": round(run.progress, 4),
         "percent": int(run.progress * 100),
         "error": run.error,
+        "llm": (run.params or {}).get("llm"),
         "finished": run.status in FINISHED,
         "cancel_requested": run.cancel_requested,
     }
@@ -69,10 +101,18 @@ def _payload(run: Run) -> dict:
 @consultation_view()
 def job(request: HttpRequest, consultation: Consultation, run_id: int) -> HttpResponse:
     run = _job(consultation, run_id)
+    next_run = (run.state or {}).get("next_run")
+    if request.GET.get("follow") == "1" and run.status == Run.Status.DONE and next_run:
+        # Straight from an upload: once the import is done, show the analysis it queued.
+        return redirect("heard:job", name=consultation.name, run_id=next_run)
     return render(request, "heard/job.html", {
         "consultation": consultation, "run": run, "job": _payload(run),
         "label": (run.state or {}).get("label") or f"Run {run.pk}",
-        "llm": run_usage(run),
+        "outcome": (run.state or {}).get("messages", []),
+        "next_run": next_run,
+        "is_import": run.kind == "import",
+        "llm": llm_use(run),
+        "llm_asked": (run.params or {}).get("llm"),
         "can_cancel": request.role in (Membership.Role.LEAD, Membership.Role.ADMIN)
         or run.created_by_id == request.user.pk,
     })

@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from heard.results import agreement as read_agreement
+from heard.results import question_results
 from heard.store.models import (
     Assignment,
     Consultation,
@@ -19,7 +21,7 @@ from heard.store.models import (
     Response,
     Run,
 )
-from heard.web import editing, stats
+from heard.web import editing
 from heard.web.access import consultation_view
 from heard.web.filters import ResponseFilter, semantic_search
 from heard.web.ledger import question_summaries
@@ -61,25 +63,28 @@ def question(request: HttpRequest, consultation: Consultation, qid: int) -> Http
             ranked = []
             search_error = f"Search by meaning is not available here: {exc}"
         scores = dict(ranked)
-        responses = responses.filter(id__in=list(scores))
+        # With no hits, a filter that still compiles to SQL (``id IN ()`` cannot, and the
+        # counts are one SQL query).
+        responses = (responses.filter(id__in=list(scores)) if scores
+                     else responses.filter(pk__isnull=True))
     listing = Response.objects.select_related("respondent", "group").prefetch_related(
         Prefetch("assignments", queryset=Assignment.objects.filter(is_active=True)
                  .select_related("theme"), to_attr="active_assignments")
     )
     if scores:
-        summary = stats.question_stats(q, responses)
+        summary = question_results(q, responses)
         ordered = sorted(listing.filter(id__in=list(scores)), key=lambda r: -scores[r.id])
         page = Paginator(ordered, PAGE_SIZE).get_page(request.GET.get("page"))
     else:
         # One query gives the counts and the ids of the requested page.
         wanted = request.GET.get("page", "1")
         number = int(wanted) if wanted.isdigit() and int(wanted) > 0 else 1
-        summary = stats.question_stats(q, responses, offset=(number - 1) * PAGE_SIZE,
+        summary = question_results(q, responses, offset=(number - 1) * PAGE_SIZE,
                                        limit=PAGE_SIZE)
         last = max(1, -(-summary.total // PAGE_SIZE))
         if number > last:
             number = last
-            summary = stats.question_stats(q, responses, offset=(number - 1) * PAGE_SIZE,
+            summary = question_results(q, responses, offset=(number - 1) * PAGE_SIZE,
                                            limit=PAGE_SIZE)
         paginator = Paginator(range(summary.total), PAGE_SIZE)
         page = paginator.get_page(number)
@@ -127,7 +132,7 @@ def stage(request: HttpRequest, consultation: Consultation, qid: int) -> HttpRes
 def agreement(request: HttpRequest, consultation: Consultation, qid: int) -> HttpResponse:
     q = question_of(consultation, qid)
     return render(request, "heard/agreement.html", {
-        "consultation": consultation, "question": q, "agreement": stats.agreement(q),
+        "consultation": consultation, "question": q, "agreement": read_agreement(q),
         "measures": [("micro_f1", "Micro F1"), ("macro_f1", "Macro F1"),
                      ("micro_precision", "Micro precision"), ("micro_recall", "Micro recall"),
                      ("samples_f1", "F1 per response (mean)")],

@@ -83,7 +83,8 @@ def move(request: HttpRequest, consultation: Consultation, theme_id: int) -> Htt
 @require_POST
 def merge(request: HttpRequest, consultation: Consultation, qid: int) -> HttpResponse:
     question = question_of(consultation, qid)
-    target = question.themes.filter(pk=request.POST.get("target", "0") or 0).first()
+    target_id = request.POST.get("target", "")
+    target = question.themes.filter(pk=target_id).first() if target_id.isdigit() else None
     ids = [int(i) for i in request.POST.getlist("source") if i.isdigit()]
     sources = list(question.themes.filter(pk__in=ids))
     if target is None:

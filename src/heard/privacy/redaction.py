@@ -1,4 +1,5 @@
-"""PII redaction before any LLM call: pattern based, offline, no NER model.
+"""PII redaction before any LLM call, report quote or redacted export: pattern based, offline,
+no NER model.
 
 Kinds, in the order they are applied (earlier kinds protect their digits from later ones):
 ``email``, ``card`` (13 to 19 digits, Luhn-checked), ``ni_number`` (UK National Insurance),
@@ -11,10 +12,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-__all__ = ["KINDS", "Redacted", "luhn_ok", "redact", "redact_many"]
+__all__ = ["KINDS", "Redacted", "luhn_ok", "redact", "redact_many", "redact_rows"]
 
 KINDS = ("email", "card", "ni_number", "postcode", "phone", "name")
 
@@ -163,3 +164,11 @@ def redact_many(texts: Iterable[str]) -> tuple[list[str], Counter]:
         total.update(r.counts)
         out.append(r.text)
     return out, total
+
+
+def redact_rows(rows: Iterable[dict], columns: Iterable[str]) -> Iterator[dict]:
+    """Each row with the text in ``columns`` redacted; other values are left as they are."""
+    names = tuple(columns)
+    for row in rows:
+        yield {k: redact(v).text if k in names and isinstance(v, str) else v
+               for k, v in row.items()}

@@ -6,9 +6,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from heard.llm.redaction import luhn_ok, redact
+from heard.privacy.redaction import luhn_ok, redact
 
-PII_SET = Path(__file__).resolve().parents[1] / "fixtures" / "pii" / "pii_sentences.jsonl"
+PII_SET = Path(__file__).resolve().parent / "fixtures" / "pii" / "pii_sentences.jsonl"
 
 
 def measure() -> dict:
