@@ -245,13 +245,14 @@ class ThemeMapper(BaseEstimator):
         model_weight: float = 0.5,
         cardinality: float = 1.5,
         folds: int = 5,
-        embed_weight: float = 1.0,
+        embed_weight: float = 2.0,
         word_ngrams: bool = True,
         class_weight: str | None = None,
         prior_shift: bool = True,
         theme_weight: float = 1.0,
         few_shot_C: float = 10.0,
         unlabelled_weight: float = 0.05,
+        few_shot_prior_weight: float = 0.5,
         zero_shot_blend: float = 2.0,
     ) -> None:
         self.embed = embed
@@ -276,6 +277,7 @@ class ThemeMapper(BaseEstimator):
         self.theme_weight = theme_weight
         self.few_shot_C = few_shot_C
         self.unlabelled_weight = unlabelled_weight
+        self.few_shot_prior_weight = few_shot_prior_weight
         self.zero_shot_blend = zero_shot_blend
 
     # ------------------------------------------------------------------ contract
@@ -289,9 +291,10 @@ class ThemeMapper(BaseEstimator):
                 raise ValueError(
                     f"ThemeMapper: {name} must be positive, not {getattr(self, name)!r}"
                 )
-        non_negative = ("tfidf_weight", "prior_weight", "pseudo_weight", "model_weight",
-                        "embed_weight", "theme_weight", "unlabelled_weight",
-                        "zero_shot_blend")
+        non_negative = (
+            "tfidf_weight", "prior_weight", "pseudo_weight", "model_weight", "embed_weight",
+            "theme_weight", "unlabelled_weight", "few_shot_prior_weight", "zero_shot_blend",
+        )
         for name in non_negative:
             if not getattr(self, name) >= 0:
                 raise ValueError(
@@ -344,8 +347,8 @@ class ThemeMapper(BaseEstimator):
         scores = (raw - self.score_mean_) / self.score_std_
         k = len(self.keys_)
         blocks = [
-            sparse.csr_matrix(vectors * self.embed_weight),
-            sparse.csr_matrix(scores * (self.prior_weight / np.sqrt(2 * k) * 2)),
+            sparse.csr_matrix(vectors * self.embed_scale_),
+            sparse.csr_matrix(scores * (self.prior_scale_ / np.sqrt(2 * k) * 2)),
         ]
         if tfidf is not None:
             blocks.append(tfidf * self.tfidf_weight)
@@ -370,7 +373,7 @@ class ThemeMapper(BaseEstimator):
         if known.any():
             same = np.abs(
                 memo_X[at[known], : vectors.shape[1]].toarray()
-                - vectors[known] * self.embed_weight
+                - vectors[known] * self.embed_scale_
             )
             known[np.flatnonzero(known)[same.max(axis=1) > 1e-6]] = False
         raw = np.empty((len(texts), memo_raw.shape[1]))
@@ -426,7 +429,7 @@ class ThemeMapper(BaseEstimator):
                 class_weight=class_weight,
                 random_state=self.seed,
             )
-            lr.fit(X, y, sample_weight=w)
+            lr.fit(X, y, sample_weight=w[:, j] if w.ndim == 2 else w)
             models.append(lr)
         return models
 
@@ -480,6 +483,10 @@ class ThemeMapper(BaseEstimator):
         if texts is None and vectors is None and self.embed is None:
             raise ValueError("ThemeMapper.fit needs texts or vectors")
         self.themes_ = list(themes)
+        # block scales: the few-shot ones were chosen on the development sets together
+        few = bool(examples)
+        self.embed_scale_ = self.embed_weight if few else 1.0
+        self.prior_scale_ = self.few_shot_prior_weight if few else self.prior_weight
         self.keys_ = [str(t.key) for t in self.themes_]
         k = len(self.keys_)
         key_index = {key: j for j, key in enumerate(self.keys_)}
@@ -581,18 +588,21 @@ class ThemeMapper(BaseEstimator):
         # not about any one theme, and without them a theme whose examples are all an
         # analyst gave learns "anything unlike the other themes' texts" and swallows the
         # pool. A bounded sample keeps the cost flat on large questions.
+        # Only for a theme that most examples carry: examples picked per theme (a
+        # labelled sample) keep every theme a minority, and there the unlabelled
+        # negatives cost more than they give.
         rest = np.flatnonzero(~labelled)
-        if self.unlabelled_weight and len(rest):
+        dominant = Yl.mean(axis=0) > 0.5
+        if self.unlabelled_weight and len(rest) and dominant.any():
             rng = np.random.default_rng(self.seed)
             rest = np.sort(rng.choice(rest, size=min(len(rest), 2000), replace=False))
         else:
             rest = rest[:0]
         X = sparse.vstack([X_theme, X_pool[rest], Xl], format="csr")
         Y = np.vstack([np.eye(k), np.zeros((len(rest), k)), Yl])
-        w = np.concatenate(
-            [np.full(k, self.theme_weight), np.full(len(rest), self.unlabelled_weight),
-             np.ones(len(Yl))]
-        )
+        w = np.ones((k + len(rest) + len(Yl), k))
+        w[:k] = self.theme_weight
+        w[k : k + len(rest)] = np.where(dominant, self.unlabelled_weight, 0.0)[None, :]
         scored = np.concatenate([np.zeros(k + len(rest), bool), np.ones(len(Yl), bool)])
         fit_args = {"C": self.few_shot_C, "class_weight": self.class_weight}
         self.models_ = self._fit_ovr(X, Y, w, **fit_args)
