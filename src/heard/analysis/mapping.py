@@ -588,11 +588,11 @@ class ThemeMapper(BaseEstimator):
         # not about any one theme, and without them a theme whose examples are all an
         # analyst gave learns "anything unlike the other themes' texts" and swallows the
         # pool. A bounded sample keeps the cost flat on large questions.
-        # Only for a theme that most examples carry: examples picked per theme (a
+        # Only for a theme that nearly all examples carry: examples picked per theme (a
         # labelled sample) keep every theme a minority, and there the unlabelled
         # negatives cost more than they give.
         rest = np.flatnonzero(~labelled)
-        dominant = Yl.mean(axis=0) > 0.5
+        dominant = Yl.mean(axis=0) > 0.8
         if self.unlabelled_weight and len(rest) and dominant.any():
             rng = np.random.default_rng(self.seed)
             rest = np.sort(rng.choice(rest, size=min(len(rest), 2000), replace=False))
@@ -614,7 +614,9 @@ class ThemeMapper(BaseEstimator):
             self.platt_ = _fit_platt(*oof)
         unlabelled = ~labelled
         train_prior = pool_prior = np.clip(Yl.mean(axis=0), 0.02, 0.98)
-        if self.prior_shift and unlabelled.sum() >= 20:
+        # EM needs a model worth trusting: at least 4 examples per theme on average
+        # (with 20 corrections over 8 themes it moved the shares the wrong way).
+        if self.prior_shift and unlabelled.sum() >= 20 and len(Yl) >= 4 * k:
             prob = self._platt(self._decision(self.models_, X_pool[unlabelled]))
             pool_prior = _pool_prior(prob, train_prior)
             self.shift_ = _logit(pool_prior) - _logit(train_prior)
