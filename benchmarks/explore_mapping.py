@@ -1,97 +1,126 @@
-"""Mapping benchmark: zero-shot and few-shot micro-F1 and ECE on an evaluation-layout set.
+"""Mapping research: Heard's mapper beside the two baselines on several sets at once.
 
-Usage: python benchmarks/explore_mapping.py gambling_xs [--shots 3] [--seeds 0 1 2] [-p key=value]
+Usage::
+
+    python benchmarks/explore_mapping.py --mode fewshot --repeats 3 -p C=2.0
+    python benchmarks/explore_mapping.py --mode codebook --sets argkp:choose argkp:report
+
+A set is a folder under the shared data (``argkp``, ``cycling_de_dev/l1``, …), optionally
+with ``:choose`` or ``:report`` to keep only the argkp motions used to choose defaults
+(train04 to train15) or those kept for reporting (the rest). Few-shot draws use the same
+``draw_examples`` as ``heard evaluate`` (``--k`` per theme; argkp uses 5), and every
+response's embedding comes from the evaluation cache (set HEARD_HOME). ``-p key=value``
+sets a ``ThemeMapper`` parameter. Prints micro-F1 per set and the mean.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+import os
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _vectors import get_embed, load  # noqa: E402
+from heard.analysis import metrics as M
+from heard.analysis.embeddings import choose_embedder, get_embedder
+from heard.analysis.mapping import ThemeMapper
+from heard.analysis.text import content_hash
+from heard.evaluation.baselines import embed_logreg, tfidf_logreg
+from heard.evaluation.dataset import load_dataset
+from heard.evaluation.modes import _cached_embeddings, _codebook_specs, draw_examples
 
-from heard.analysis.mapping import ThemeMapper  # noqa: E402
-
-
-def sample_examples(gold: list[list[str]], keys: list[str], shots: int, seed: int) -> list[int]:
-    """Up to ``shots`` responses per theme (a response counts for all its themes)."""
-    rng = np.random.default_rng(seed)
-    chosen: set[int] = set()
-    for key in keys:
-        have = sum(1 for i in chosen if key in gold[i])
-        cands = [i for i, g in enumerate(gold) if key in g and i not in chosen]
-        rng.shuffle(cands)
-        chosen.update(cands[: max(0, shots - have)])
-    return sorted(chosen)
+_SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(os.environ.get("HEARD_SHARED_DATA", _SHARED))
+SETS = ("argkp:choose", "cycling_de_dev/l1", "cycling_de_dev", "gambling_1000", "gambling_xs")
+CHOOSE = {f"train{i:02d}" for i in range(4, 16)}  # argkp motions used to choose defaults
 
 
-def micro_f1(pred: list[list[str]], gold: list[list[str]], rows) -> tuple[float, float, float]:
-    tp = sum(len(set(pred[i]) & set(gold[i])) for i in rows)
-    npred = sum(len(pred[i]) for i in rows)
-    ngold = sum(len(gold[i]) for i in rows)
-    p, r = tp / max(1, npred), tp / max(1, ngold)
-    return 2 * p * r / max(1e-9, p + r), p, r
+def _value(text: str) -> object:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"None": None, "True": True, "False": False}.get(text, text)
 
 
-def oracle_f1(prob: np.ndarray, y: np.ndarray) -> float:
-    """Best micro-F1 over one global threshold (top theme always kept): ranking quality."""
-    best = 0.0
-    for t in np.linspace(0.02, 0.98, 49):
-        pred = prob >= t
-        pred[np.arange(len(prob)), prob.argmax(1)] = True
-        best = max(best, 2 * (pred & (y > 0)).sum() / (pred.sum() + y.sum()))
-    return float(best)
+def _micro(gold: list[set[str]], pred: list[set[str]]) -> float:
+    labels = sorted({x for g in gold for x in g} | {x for p in pred for x in p})
+    return M.multilabel_scores(gold, pred, labels)["micro_f1"]
 
 
-def ece(prob: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
-    p, t = prob.ravel(), y.ravel()
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(p, edges) - 1, 0, bins - 1)
-    return float(sum(abs(p[which == b].mean() - t[which == b].mean()) * (which == b).mean()
-                     for b in range(bins) if (which == b).any()))
+def run_set(name: str, args: argparse.Namespace, params: dict) -> dict[str, float]:
+    folder, _, part = name.partition(":")
+    data = load_dataset(DATA / folder, needs=("codebook", "gold_themes"))
+    questions = data.question_ids
+    if part == "choose":
+        questions = [q for q in questions if q in CHOOSE]
+    elif part == "report":
+        questions = [q for q in questions if q not in CHOOSE]
+    embedder_name = args.embedder
+    if embedder_name == "auto":
+        embedder_name = choose_embedder(data.texts)
+    embedder = get_embedder(embedder_name)
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return _cached_embeddings(embedder, list(texts), cache=True, log=lambda m: None)
+
+    all_vectors = embed(data.texts)
+    k = args.k or (5 if folder == "argkp" else 10)
+    scores: dict[str, list[float]] = {"heard": [], "tfidf": [], "embed": []}
+    for r in range(args.repeats if args.mode == "fewshot" else 1):
+        rng = np.random.default_rng(r)
+        gold: list[set[str]] = []
+        pred: dict[str, list[set[str]]] = {key: [] for key in scores}
+        for q in questions:
+            rows = data.rows(q)
+            texts = [data.texts[i] for i in rows]
+            vectors = all_vectors[rows]
+            q_gold = [data.themes_of(i) for i in rows]
+            themes = [t.theme for t in data.codebook.get(q, [])]
+            train: list[int] = []
+            if args.mode == "fewshot":
+                train = draw_examples(q_gold, themes, k, rng, [content_hash(t) for t in texts])
+            examples = [(j, sorted(q_gold[j])) for j in train] or None
+            mapper = ThemeMapper(embed, seed=r, **params)
+            mapper.fit(_codebook_specs(data, q), texts=texts, vectors=vectors, examples=examples)
+            test = sorted(set(range(len(rows))) - set(train))
+            test_texts = [texts[j] for j in test]
+            got = mapper.predict(test_texts, vectors[test])
+            gold.extend(q_gold[j] for j in test)
+            pred["heard"].extend(set(x) for x in got)
+            if train:
+                tr_texts, tr_gold = [texts[j] for j in train], [q_gold[j] for j in train]
+                pred["tfidf"].extend(set(x) for x in tfidf_logreg(tr_texts, tr_gold, test_texts))
+                pred["embed"].extend(
+                    set(x) for x in embed_logreg(vectors[train], tr_gold, vectors[test])
+                )
+        for key in scores:
+            if pred[key]:
+                scores[key].append(_micro(gold, pred[key]))
+    return {key: float(np.mean(v)) for key, v in scores.items() if v} | {"embedder": embedder_name}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("dataset")
-    ap.add_argument("--shots", type=int, default=10)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
-    ap.add_argument("-p", action="append", default=[], help="ThemeMapper parameter key=value")
-    ap.add_argument("--zero-only", action="store_true")
+    ap.add_argument("--mode", choices=("fewshot", "codebook"), default="fewshot")
+    ap.add_argument("--sets", nargs="+", default=list(SETS))
+    ap.add_argument("--k", type=int, default=0, help="examples per theme (0: 5 argkp, 10 else)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--embedder", default="auto")
+    ap.add_argument("-p", action="append", default=[], help="ThemeMapper key=value")
     args = ap.parse_args()
-    params = {k: eval(v) for k, v in (s.split("=", 1) for s in args.p)}  # scratch script
-    embed = get_embed()
-    for q in load(args.dataset):
-        keys = [t.key for t in q.themes]
-        vec = embed(q.texts)
-        Y = np.array([[k in g for k in keys] for g in q.gold], dtype=float)
-        modes = [0] if args.zero_only else [0, args.shots]
-        for shots in modes:
-            f1s, eces = [], []
-            for seed in args.seeds if shots else [0]:
-                ex = sample_examples(q.gold, keys, shots, seed) if shots else []
-                t0 = time.time()
-                m = ThemeMapper(embed, seed=seed, **params).fit(
-                    q.themes, q.texts, vec, [(i, q.gold[i]) for i in ex] or None)
-                rows = [i for i in range(len(q.texts)) if i not in set(ex)]
-                prob = m.predict_proba(q.texts, vec)
-                pred = m.predict(q.texts, vec)
-                f1, p, r = micro_f1(pred, q.gold, rows)
-                e = ece(prob[rows], Y[rows])
-                f1s.append(f1)
-                eces.append(e)
-                print(f"{args.dataset} {q.qid} shots={shots} seed={seed} n_ex={len(ex)} "
-                      f"microF1={f1:.3f} P={p:.3f} R={r:.3f} "
-                      f"oracle={oracle_f1(prob[rows], Y[rows]):.3f} ECE={e:.3f} "
-                      f"thr={m.threshold_:.2f} "
-                      f"{time.time() - t0:.1f}s", flush=True)
-            print(f"== {args.dataset} {q.qid} shots={shots}: micro-F1 mean {np.mean(f1s):.3f} "
-                  f"ECE {np.mean(eces):.3f}")
+    params = {key: _value(v) for key, _, v in (p.partition("=") for p in args.p)}
+    heard_all = []
+    for name in args.sets:
+        start = time.perf_counter()
+        res = run_set(name, args, params)
+        heard_all.append(res["heard"])
+        cells = "  ".join(f"{k} {v:.3f}" for k, v in res.items() if isinstance(v, float))
+        print(f"{name:22s} {cells}  [{res['embedder']}, {time.perf_counter() - start:.0f}s]",
+              flush=True)
+    print(f"{'mean heard':22s} {np.mean(heard_all):.3f}  params {params}")
 
 
 if __name__ == "__main__":

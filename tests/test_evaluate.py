@@ -231,6 +231,18 @@ def test_tfidf_logreg_baseline_learns_separable_themes() -> None:
     assert out == [["ban"], ["money"]]
 
 
+def test_embed_logreg_baseline_learns_separable_vectors() -> None:
+    from heard.evaluation.baselines import embed_logreg
+
+    train = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]], dtype=np.float32)
+    labels = [{"ban"}, {"ban"}, {"money"}, {"money"}]
+    out = embed_logreg(train, labels, np.array([[0.95, 0.05], [0.02, 0.98]]))
+    assert out == [["ban"], ["money"]]
+    # a response under every threshold still gets its most probable theme
+    assert len(embed_logreg(train, labels, np.array([[0.5, 0.5]]))[0]) >= 1
+    assert embed_logreg(train, [set()] * 4, np.zeros((2, 2))) == [[], []]
+
+
 class FakeEmbedder:
     """Deterministic bag-of-letters vectors: enough for plumbing tests."""
 
@@ -307,9 +319,27 @@ def test_fewshot_excludes_training_examples(english: Path, fake_core, heard_home
     assert result.metrics["n_scored"] == 2
     assert "micro_f1_sd" in result.metrics
     assert len(result.details["repeats"]) == 3
-    assert set(result.baselines) == {"tfidf-logreg"}
+    assert set(result.baselines) == {"tfidf-logreg", "embed-logreg"}
     assert len(KeywordMapper.seen_examples) == 6  # 2 questions x 3 repeats
     assert all(len(ex) == 2 for ex in KeywordMapper.seen_examples)
+
+
+def test_corrections_curve_plumbing(english: Path, fake_core, heard_home: Path) -> None:
+    result = evaluate(english, EvalOptions(mode="corrections", repeats=2, n_boot=0))
+    steps = modes.CORRECTION_STEPS
+    assert result.details["steps"] == list(steps)
+    for n in steps:
+        assert 0.0 <= result.metrics[f"micro_f1_at_{n}"] <= 1.0
+        for name in modes.MAPPING_BASELINES:
+            assert f"micro_f1_at_{n}" in result.baselines[name]
+    # nothing corrected: the baselines have nothing to learn from and say nothing
+    assert result.baselines["tfidf-logreg"]["micro_f1_at_0"] == 0.0
+    # per question and repeat, one fit per step; q1's 4 responses are corrected at most
+    # 2 at a time (half of them), and the first fit has no examples
+    seen = KeywordMapper.seen_examples
+    assert len(seen) == 2 * 2 * len(steps)
+    assert seen[0] is None and all(len(ex) == 2 for ex in seen[1 : len(steps)])
+    assert result.metrics["curve_rises"] in (0.0, 1.0)
 
 
 def test_discovery_scores_perfect_and_giant(english: Path) -> None:

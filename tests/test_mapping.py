@@ -248,3 +248,82 @@ def test_gambling_1000_zero_and_few_shot_floors() -> None:
     rest = [i for i in range(len(texts)) if i not in set(ex)]
     pred = few.predict([texts[i] for i in rest], vec[rest])
     assert micro_f1(pred, [gold[i] for i in rest]) >= 0.7
+
+
+# --- the estimator contract ----------------------------------------------------------
+
+
+def test_get_and_set_params_follow_scikit_learn(corpus) -> None:
+    m = ThemeMapper(fake_embed, seed=4, C=2.0)
+    params = m.get_params()
+    assert params["embed"] is fake_embed and params["seed"] == 4 and params["C"] == 2.0
+    assert set(params) >= {"floor", "cardinality", "few_shot_C", "unlabelled_weight"}
+    assert m.set_params(floor=0.3, C=0.5) is m
+    assert m.floor == 0.3 and m.C == 0.5
+    with pytest.raises(ValueError):
+        m.set_params(no_such_parameter=1)
+    # constructor arguments are stored as given, even bad ones: they are checked at fit
+    bad = ThemeMapper(fake_embed, C=-1.0)
+    assert bad.get_params()["C"] == -1.0
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"C": -1.0}, "C must be positive"),
+        ({"floor": 2.0}, "floor is a probability"),
+        ({"folds": 1}, "folds must be at least 2"),
+        ({"class_weight": "heavy"}, "class_weight"),
+        ({"unlabelled_weight": -0.1}, "unlabelled_weight cannot be negative"),
+        ({"pseudo_fraction": 0.0}, "pseudo_fraction"),
+    ],
+)
+def test_bad_parameters_fail_at_fit(corpus, params, message) -> None:
+    texts, _, vec = corpus
+    with pytest.raises(ValueError, match=message):
+        ThemeMapper(fake_embed, **params).fit(THEMES, texts, vec)
+
+
+def test_fit_without_an_embedder_says_what_is_missing(corpus) -> None:
+    texts, _, vec = corpus
+    with pytest.raises(TypeError, match="needs embed"):
+        ThemeMapper().fit(THEMES, texts, vec)
+
+
+def test_predict_before_fit_is_a_clear_error(corpus) -> None:
+    from sklearn.exceptions import NotFittedError
+
+    texts, _, vec = corpus
+    m = ThemeMapper(fake_embed)
+    for call in (m.predict, m.predict_proba, m.uncertainty):
+        with pytest.raises(NotFittedError, match="not fitted yet"):
+            call(texts[:3], vec[:3])
+
+
+def test_predict_returns_one_type_zero_and_few_shot(corpus) -> None:
+    texts, gold, vec = corpus
+    for examples in (None, [(i, gold[i]) for i in range(0, 60, 3)]):
+        out = ThemeMapper(fake_embed, seed=0).fit(THEMES, texts, vec, examples).predict(
+            texts, vec
+        )
+        assert isinstance(out, list) and len(out) == len(texts)
+        assert all(isinstance(x, list) and all(isinstance(k, str) for k in x) for x in out)
+
+
+def test_a_small_corrected_theme_does_not_swallow_the_pool() -> None:
+    """Corrections for one new theme only: it takes its own responses, not the rest."""
+    texts, gold = make_corpus(300, seed=2)
+    vec = fake_embed(texts)
+    new = Theme("wildlife", "Wildlife", "birds and wildlife")
+    themes = [*THEMES, new]
+    birds = [i for i, t in enumerate(texts) if "birds" in t]
+    examples = [(i, ["wildlife", *gold[i]]) for i in birds[:21]]
+    m = ThemeMapper(fake_embed, seed=0).fit(themes, texts, vec, examples)
+    pred = m.predict(texts, vec)
+    took = [i for i, p in enumerate(pred) if "wildlife" in p]
+    about = [i for i in took if "birds" in texts[i]]
+    assert len(took) <= 1.5 * len(birds) < len(texts) / 4
+    assert len(about) >= 0.6 * len(took)
+    # the other themes, with no example of their own, still follow the codebook
+    others = [[k for k in p if k != "wildlife"] for p in pred]
+    assert micro_f1(others, gold) >= 0.7

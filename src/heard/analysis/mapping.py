@@ -31,6 +31,8 @@ from typing import Any, Protocol
 
 import numpy as np
 from scipy import sparse
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
@@ -62,6 +64,67 @@ def theme_text(theme: Any) -> str:
     return f"{head}. {description}".strip() if description else head
 
 
+class _TextFeatures:
+    """Character n-gram TF-IDF, and word uni/bigrams when ``words``: one sparse block."""
+
+    def __init__(self, *, words: bool, max_features: int) -> None:
+        self.char = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
+            max_features=max_features, dtype=np.float32,
+        )
+        self.word = (
+            TfidfVectorizer(
+                ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=max_features,
+                dtype=np.float32,
+            )
+            if words
+            else None
+        )
+
+    @property
+    def width(self) -> int:
+        return len(self.char.vocabulary_) + (len(self.word.vocabulary_) if self.word else 0)
+
+    def fit_transform(self, texts: list[str]) -> sparse.csr_matrix:
+        blocks = [self.char.fit_transform(texts)]
+        if self.word is not None:
+            try:
+                blocks.append(self.word.fit_transform(texts))
+            except ValueError:  # no word occurs twice: characters only
+                self.word = None
+        return sparse.hstack(blocks, format="csr")
+
+    def transform(self, texts: list[str]) -> sparse.csr_matrix:
+        blocks = [self.char.transform(texts)]
+        if self.word is not None:
+            blocks.append(self.word.transform(texts))
+        return sparse.hstack(blocks, format="csr")
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def _pool_prior(prob: np.ndarray, train_prior: np.ndarray, rounds: int = 50) -> np.ndarray:
+    """Each theme's share of the pool by EM (Saerens et al., 2002), from calibrated probabilities.
+
+    ``prob`` are probabilities under the training share ``train_prior`` (the examples an
+    analyst picks over-represent rare themes); the result is the share that makes the
+    re-weighted probabilities agree with themselves on the pool.
+    """
+    prior = train_prior.copy()
+    for _ in range(rounds):
+        ratio_pos = prior / train_prior
+        ratio_neg = (1 - prior) / (1 - train_prior)
+        adjusted = prob * ratio_pos / (prob * ratio_pos + (1 - prob) * ratio_neg)
+        new = np.clip(adjusted.mean(axis=0), 1e-4, 1 - 1e-4)
+        if np.abs(new - prior).max() < 1e-5:
+            return new
+        prior = new
+    return prior
+
+
 def _unit(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.where(norms > 0, norms, 1.0)
@@ -81,13 +144,20 @@ def _fit_platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
 
-def _best_threshold(prob: np.ndarray, y: np.ndarray, floor: float) -> float:
-    """The global threshold that maximises micro-F1 of :func:`_decide` on (prob, y)."""
+def _best_threshold(
+    prob: np.ndarray, y: np.ndarray, floor: float, weight: np.ndarray | None = None
+) -> float:
+    """The global threshold that maximises micro-F1 of :func:`_decide` on (prob, y).
+
+    ``weight`` (per cell) re-weights the counts, e.g. to the pool's theme shares.
+    """
     best, best_f1 = 0.5, -1.0
+    w = np.ones_like(prob) if weight is None else weight
+    pos = y > 0
     for t in np.arange(0.15, 0.86, 0.025):
         pred = _decide(prob, np.full(prob.shape[1], t), floor)
-        tp = float((pred & (y > 0)).sum())
-        f1 = 2 * tp / max(1.0, pred.sum() + (y > 0).sum())
+        tp = float((w * (pred & pos)).sum())
+        f1 = 2 * tp / max(1e-9, float((w * pred).sum() + (w * pos).sum()))
         if f1 > best_f1 + 1e-9:
             best, best_f1 = float(t), f1
     return best
@@ -115,7 +185,7 @@ def _decide(prob: np.ndarray, thresholds: np.ndarray, floor: float) -> np.ndarra
     return pred
 
 
-class ThemeMapper:
+class ThemeMapper(BaseEstimator):
     """Assigns each response zero or more themes, with calibrated probabilities.
 
     Parameters
@@ -159,7 +229,7 @@ class ThemeMapper:
 
     def __init__(
         self,
-        embed: EmbedFn,
+        embed: EmbedFn | None = None,
         *,
         seed: int = 0,
         clauses: bool = True,
@@ -175,6 +245,15 @@ class ThemeMapper:
         model_weight: float = 0.5,
         cardinality: float = 1.5,
         folds: int = 5,
+        embed_weight: float = 2.0,
+        word_ngrams: bool = True,
+        class_weight: str | None = None,
+        prior_shift: bool = True,
+        theme_weight: float = 1.0,
+        few_shot_C: float = 10.0,
+        unlabelled_weight: float = 0.05,
+        few_shot_prior_weight: float = 0.5,
+        zero_shot_blend: float = 2.0,
     ) -> None:
         self.embed = embed
         self.seed = seed
@@ -191,6 +270,55 @@ class ThemeMapper:
         self.model_weight = model_weight
         self.cardinality = cardinality
         self.folds = folds
+        self.embed_weight = embed_weight
+        self.word_ngrams = word_ngrams
+        self.class_weight = class_weight
+        self.prior_shift = prior_shift
+        self.theme_weight = theme_weight
+        self.few_shot_C = few_shot_C
+        self.unlabelled_weight = unlabelled_weight
+        self.few_shot_prior_weight = few_shot_prior_weight
+        self.zero_shot_blend = zero_shot_blend
+
+    # ------------------------------------------------------------------ contract
+    def _validate_params(self) -> None:
+        """Check the constructor's parameters (as scikit-learn does, at ``fit``)."""
+        if self.embed is None or not callable(self.embed):
+            raise TypeError("ThemeMapper needs embed: a function from texts to unit vectors")
+        positive = ("C", "few_shot_C", "cardinality", "batch_size", "max_features")
+        for name in positive:
+            if not getattr(self, name) > 0:
+                raise ValueError(
+                    f"ThemeMapper: {name} must be positive, not {getattr(self, name)!r}"
+                )
+        non_negative = (
+            "tfidf_weight", "prior_weight", "pseudo_weight", "model_weight", "embed_weight",
+            "theme_weight", "unlabelled_weight", "few_shot_prior_weight", "zero_shot_blend",
+        )
+        for name in non_negative:
+            if not getattr(self, name) >= 0:
+                raise ValueError(
+                    f"ThemeMapper: {name} cannot be negative, not {getattr(self, name)!r}"
+                )
+        if not 0 <= self.floor <= 1.01:
+            raise ValueError(f"ThemeMapper: floor is a probability, not {self.floor!r}")
+        if int(self.folds) < 2:
+            raise ValueError(f"ThemeMapper: folds must be at least 2, not {self.folds!r}")
+        if self.class_weight not in (None, "balanced"):
+            raise ValueError(
+                f"ThemeMapper: class_weight is None or 'balanced', not {self.class_weight!r}"
+            )
+        if self.pseudo_fraction is not None and not 0 < self.pseudo_fraction <= 1:
+            raise ValueError(
+                f"ThemeMapper: pseudo_fraction is in (0, 1], not {self.pseudo_fraction!r}"
+            )
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "models_"):
+            raise NotFittedError(
+                "This ThemeMapper is not fitted yet: call fit(themes, texts=…) before "
+                "predict, predict_proba, uncertainty or suggest_review."
+            )
 
     # ------------------------------------------------------------------ features
     def _theme_scores(self, texts: Sequence[str] | None, vectors: np.ndarray) -> np.ndarray:
@@ -219,15 +347,15 @@ class ThemeMapper:
         scores = (raw - self.score_mean_) / self.score_std_
         k = len(self.keys_)
         blocks = [
-            sparse.csr_matrix(vectors),
-            sparse.csr_matrix(scores * (self.prior_weight / np.sqrt(2 * k) * 2)),
+            sparse.csr_matrix(vectors * self.embed_scale_),
+            sparse.csr_matrix(scores * (self.prior_scale_ / np.sqrt(2 * k) * 2)),
         ]
         if tfidf is not None:
             blocks.append(tfidf * self.tfidf_weight)
         elif self.tfidf_ is not None and texts is not None:
             blocks.append(self.tfidf_.transform(list(texts)) * self.tfidf_weight)
         elif self.tfidf_ is not None:
-            blocks.append(sparse.csr_matrix((len(vectors), len(self.tfidf_.vocabulary_))))
+            blocks.append(sparse.csr_matrix((len(vectors), self.tfidf_.width)))
         return sparse.hstack(blocks, format="csr")
 
     def _chunk_features(
@@ -243,7 +371,10 @@ class ThemeMapper:
         # A text seen in the fit reuses its features only with the same vector.
         known = at >= 0
         if known.any():
-            same = np.abs(memo_X[at[known], : vectors.shape[1]].toarray() - vectors[known])
+            same = np.abs(
+                memo_X[at[known], : vectors.shape[1]].toarray()
+                - vectors[known] * self.embed_scale_
+            )
             known[np.flatnonzero(known)[same.max(axis=1) > 1e-6]] = False
         raw = np.empty((len(texts), memo_raw.shape[1]))
         parts: list[sparse.csr_matrix] = []
@@ -282,7 +413,10 @@ class ThemeMapper:
         return score
 
     # ------------------------------------------------------------------ training
-    def _fit_ovr(self, X: sparse.csr_matrix, Y: np.ndarray, w: np.ndarray) -> list[Any]:
+    def _fit_ovr(
+        self, X: sparse.csr_matrix, Y: np.ndarray, w: np.ndarray, C: float | None = None,
+        class_weight: str | None = "balanced",
+    ) -> list[Any]:
         models: list[Any] = []
         for j in range(Y.shape[1]):
             y = Y[:, j]
@@ -291,10 +425,11 @@ class ThemeMapper:
                 continue
             # liblinear: fast when features (TF-IDF) outnumber rows, as here.
             lr = LogisticRegression(
-                C=self.C, solver="liblinear", max_iter=1000, class_weight="balanced",
+                C=self.C if C is None else C, solver="liblinear", max_iter=1000,
+                class_weight=class_weight,
                 random_state=self.seed,
             )
-            lr.fit(X, y, sample_weight=w)
+            lr.fit(X, y, sample_weight=w[:, j] if w.ndim == 2 else w)
             models.append(lr)
         return models
 
@@ -307,8 +442,10 @@ class ThemeMapper:
             )
         return out
 
-    def _oof(self, X: sparse.csr_matrix, Y: np.ndarray, w: np.ndarray, labelled: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray] | None:
+    def _oof(
+        self, X: sparse.csr_matrix, Y: np.ndarray, w: np.ndarray, labelled: np.ndarray,
+        C: float | None = None, class_weight: str | None = "balanced",
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """Out-of-fold decision values on the rows in ``labelled`` (others train every fold).
 
         ``None`` when there are too few labelled rows for two folds. Folds never outnumber
@@ -324,7 +461,7 @@ class ThemeMapper:
         scores = np.zeros((len(idx), Y.shape[1]))
         for tr, te in folds.split(idx):
             train = np.concatenate([idx[tr], rest])
-            models = self._fit_ovr(X[train], Y[train], w[train])
+            models = self._fit_ovr(X[train], Y[train], w[train], C=C, class_weight=class_weight)
             scores[te] = self._decision(models, X[idx[te]])
         return scores, Y[idx]
 
@@ -340,9 +477,16 @@ class ThemeMapper:
         ``texts``/``vectors`` are all responses of the question (unlabelled); ``examples``
         are ``(index into texts, [theme keys])`` pairs from an analyst, or ``None``.
         """
+        self._validate_params()
         if not themes:
             raise ValueError("ThemeMapper.fit needs at least one theme")
+        if texts is None and vectors is None and self.embed is None:
+            raise ValueError("ThemeMapper.fit needs texts or vectors")
         self.themes_ = list(themes)
+        # block scales: the few-shot ones were chosen on the development sets together
+        few = bool(examples)
+        self.embed_scale_ = self.embed_weight if few else 1.0
+        self.prior_scale_ = self.few_shot_prior_weight if few else self.prior_weight
         self.keys_ = [str(t.key) for t in self.themes_]
         k = len(self.keys_)
         key_index = {key: j for j, key in enumerate(self.keys_)}
@@ -367,12 +511,11 @@ class ThemeMapper:
         if n >= 2:
             self.score_mean_ = raw.mean(axis=0)
             self.score_std_ = raw.std(axis=0) + 1e-6
-        self.tfidf_: TfidfVectorizer | None = None
+        self.tfidf_: _TextFeatures | None = None
         tfidf_pool = tfidf_theme = None
         if texts is not None and n >= 2:
-            self.tfidf_ = TfidfVectorizer(
-                analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
-                max_features=self.max_features, dtype=np.float32,
+            self.tfidf_ = _TextFeatures(
+                words=self.word_ngrams and bool(examples), max_features=self.max_features
             )
             # one pass over the pool (the n-gram analyser is the slowest step of a fit)
             tfidf_all = self.tfidf_.fit_transform(list(texts) + theme_texts).tocsr()
@@ -403,14 +546,91 @@ class ThemeMapper:
         self.n_examples_ = int(labelled.sum())
         self.mode_ = "few-shot" if self.n_examples_ else "zero-shot"
 
+        self.shift_ = np.zeros(k)
+        self.zero_: ThemeMapper | None = None
+        self.blend_ = np.ones(k)
         if self.n_examples_:
-            start = self._few_shot_start(z_pool, labelled, Y_pool)
-        else:
-            start = self._zero_shot_start(z_pool)
-        self._self_train(X_pool, X_theme, labelled, Y_pool, start, raw)
-        if not self.n_examples_:
-            self._zero_shot_decision(raw, X_pool)
+            self._fit_few_shot(X_pool, X_theme, labelled, Y_pool)
+            # A theme with few examples leans on the codebook: its score blends the
+            # zero-shot mapper's with weight m / (m + examples), m = zero_shot_blend.
+            count = Y_pool[labelled].sum(axis=0)
+            self.blend_ = count / (count + self.zero_shot_blend) if self.zero_shot_blend else (
+                np.ones(k)
+            )
+            if self.blend_.min() < 0.75 and n >= 20:
+                params = {**self.get_params(deep=False), "zero_shot_blend": 0.0}
+                self.zero_ = ThemeMapper(**params).fit(themes, texts=texts, vectors=vectors)
+            else:
+                self.blend_ = np.ones(k)
+            return self
+        self._self_train(X_pool, X_theme, labelled, Y_pool, self._zero_shot_start(z_pool), raw)
+        self._zero_shot_decision(raw, X_pool)
         return self
+
+    def _fit_few_shot(
+        self,
+        X_pool: sparse.csr_matrix,
+        X_theme: sparse.csr_matrix,
+        labelled: np.ndarray,
+        Y_pool: np.ndarray,
+    ) -> None:
+        """The analyst's examples (and the theme texts) train a one-vs-rest regression.
+
+        Out-of-fold scores on the examples give one Platt scaling and one threshold for
+        all themes. Examples are picked per theme, so a rare theme is far more common
+        among them than in the pool; with ``prior_shift`` each theme's share of the pool
+        is estimated by EM on the unlabelled responses and its probabilities moved from
+        the examples' share to the pool's, so a rare theme is predicted rarely.
+        """
+        k = len(self.keys_)
+        Xl, Yl = X_pool[labelled], Y_pool[labelled]
+        # Unlabelled responses join as weak negatives for every theme: most responses are
+        # not about any one theme, and without them a theme whose examples are all an
+        # analyst gave learns "anything unlike the other themes' texts" and swallows the
+        # pool. A bounded sample keeps the cost flat on large questions.
+        # Only for a theme that nearly all examples carry: examples picked per theme (a
+        # labelled sample) keep every theme a minority, and there the unlabelled
+        # negatives cost more than they give.
+        rest = np.flatnonzero(~labelled)
+        dominant = Yl.mean(axis=0) > 0.8
+        if self.unlabelled_weight and len(rest) and dominant.any():
+            rng = np.random.default_rng(self.seed)
+            rest = np.sort(rng.choice(rest, size=min(len(rest), 2000), replace=False))
+        else:
+            rest = rest[:0]
+        X = sparse.vstack([X_theme, X_pool[rest], Xl], format="csr")
+        Y = np.vstack([np.eye(k), np.zeros((len(rest), k)), Yl])
+        w = np.ones((k + len(rest) + len(Yl), k))
+        w[:k] = self.theme_weight
+        w[k : k + len(rest)] = np.where(dominant, self.unlabelled_weight, 0.0)[None, :]
+        scored = np.concatenate([np.zeros(k + len(rest), bool), np.ones(len(Yl), bool)])
+        fit_args = {"C": self.few_shot_C, "class_weight": self.class_weight}
+        self.models_ = self._fit_ovr(X, Y, w, **fit_args)
+        self.pseudo_ = np.zeros((0, k))
+        self.platt_ = (1.0, 0.0)
+        self.threshold_ = 0.5
+        oof = self._oof(X, Y, w, scored, **fit_args) if len(Yl) >= 4 else None
+        if oof is not None:
+            self.platt_ = _fit_platt(*oof)
+        unlabelled = ~labelled
+        train_prior = pool_prior = np.clip(Yl.mean(axis=0), 0.02, 0.98)
+        # EM needs a model worth trusting: at least 4 examples per theme on average
+        # (with 20 corrections over 8 themes it moved the shares the wrong way).
+        if self.prior_shift and unlabelled.sum() >= 20 and len(Yl) >= 4 * k:
+            prob = self._platt(self._decision(self.models_, X_pool[unlabelled]))
+            pool_prior = _pool_prior(prob, train_prior)
+            self.shift_ = _logit(pool_prior) - _logit(train_prior)
+        if oof is not None:
+            # The threshold is chosen on the examples' out-of-fold scores, shifted and
+            # re-weighted to the pool's estimated theme shares (label-shift importance
+            # weights), so it is the best threshold for the pool rather than the sample.
+            scores, truth = oof
+            shifted = _sigmoid(self.platt_[0] * scores + self.platt_[1] + self.shift_)
+            weight = np.where(
+                truth > 0, pool_prior / train_prior, (1 - pool_prior) / (1 - train_prior)
+            )
+            self.threshold_ = _best_threshold(shifted, truth, self.floor, weight)
+        self.thresholds_ = np.full(k, self.threshold_)
 
     def _zero_shot_start(self, z: np.ndarray) -> np.ndarray:
         """Pseudo-label scores in [0, 1] from theme similarity alone (n, k)."""
@@ -421,10 +641,6 @@ class ThemeMapper:
         # Rank within each response too: a theme that is a response's best match counts.
         rel = s - s.max(axis=1, keepdims=True)
         return _sigmoid(s - 1.0) * np.exp(0.5 * rel)
-
-    def _few_shot_start(self, z: np.ndarray, labelled: np.ndarray, Y: np.ndarray) -> np.ndarray:
-        """Start scores for the pool from a first model on the examples (n, k)."""
-        return self._zero_shot_start(z)
 
     def _self_train(
         self,
@@ -540,6 +756,7 @@ class ThemeMapper:
         self, texts: Sequence[str] | None, vectors: np.ndarray | None = None
     ) -> np.ndarray:
         """Calibrated probability of each theme for each response, (n, n_themes)."""
+        self._check_fitted()
         if vectors is None:
             if texts is None:
                 raise ValueError("predict_proba needs texts or vectors")
@@ -552,7 +769,15 @@ class ThemeMapper:
             chunk = np.asarray(vectors[start:stop], dtype=np.float32)
             raw, X = self._chunk_features(chunk_texts, chunk)
             if self.n_examples_:
-                out[start:stop] = self._platt(self._decision(self.models_, X))
+                logit = self.platt_[0] * self._decision(self.models_, X) + self.platt_[1]
+                logit = logit + self.shift_
+                if self.zero_ is not None:  # blend margins over each mapper's threshold
+                    zero = _logit(self.zero_.predict_proba(chunk_texts, chunk))
+                    zero = zero - _logit(self.zero_.thresholds_)[None, :]
+                    few = logit - _logit(self.thresholds_)[None, :]
+                    logit = self.blend_ * few + (1 - self.blend_) * zero
+                    logit = logit + _logit(self.thresholds_)[None, :]
+                out[start:stop] = _sigmoid(logit)
             else:
                 out[start:stop] = self._platt(self._combined(raw, X))
             if chunk_texts is not None:  # an empty answer makes no point

@@ -6,7 +6,9 @@ import click
 
 from heard.cli.common import console, err_console
 
-MODES = ("discover", "codebook", "fewshot", "stance", "evidence", "campaigns", "stability")
+MODES = (
+    "discover", "codebook", "fewshot", "stance", "evidence", "campaigns", "stability", "corrections"
+)
 
 HELP = """Score Heard against the gold labels in DIR (the evaluation layout).
 
@@ -19,11 +21,13 @@ Modes and the files they need besides responses.csv:
   evidence   gold_evidence_rich.csv          evidence-rich flag (YES/NO)
   campaigns  gold_campaigns.csv   campaign groups (B-cubed)
   stability  (none)               ARI between discovery runs with seeds S, S+1, S+2
+  corrections codebook.csv, gold_themes.csv  micro-F1 after 0/20/50/100/200 corrections
 
 \b
 Examples:
   heard evaluate ../data/gambling_1000 --mode codebook --json codebook.json
-  heard evaluate ../data/gambling_1000 --mode fewshot --k 10 --repeats 5 --baseline tfidf-logreg
+  heard evaluate ../data/gambling_1000 --mode fewshot --k 10 --repeats 5
+  heard evaluate ../data/gambling_1000 --mode corrections --repeats 3
   heard evaluate ../data/gambling_xs --mode discover --question q1
 
 See docs/evaluation.md for the layout, every metric and the JSON schema.
@@ -46,18 +50,23 @@ See docs/evaluation.md for the layout, every metric and the JSON schema.
     type=int,
     default=5,
     show_default=True,
-    help="fewshot: draws of the examples; metrics are mean ± sd.",
+    help="fewshot, corrections: draws of the examples; metrics are mean ± sd.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random step.")
 @click.option(
-    "--embedder", default="minilm", show_default=True, help="minilm | static | multilingual."
+    "--embedder",
+    default="auto",
+    show_default=True,
+    help="auto (multilingual when the responses are not English) | minilm | static | "
+    "multilingual.",
 )
 @click.option(
     "--baseline",
     "baselines",
     multiple=True,
-    type=click.Choice(["tfidf-logreg", "bertopic"]),
-    help="Run a baseline beside Heard: tfidf-logreg (fewshot), bertopic (discover).",
+    type=click.Choice(["tfidf-logreg", "embed-logreg", "bertopic"]),
+    help="Run a baseline beside Heard: bertopic (discover). fewshot and corrections always "
+    "show tfidf-logreg and embed-logreg.",
 )
 @click.option("--question", default=None, help="Evaluate one question only (its question_id).")
 @click.option(

@@ -23,6 +23,7 @@ import numpy as np
 
 from heard import __version__
 from heard.analysis import metrics as M
+from heard.evaluation.baselines import embed_logreg, tfidf_logreg
 from heard.evaluation.dataset import EvalDataset, load_dataset
 from heard.evaluation.report import EvalResult
 
@@ -34,6 +35,7 @@ MODES: tuple[str, ...] = (
     "evidence",
     "campaigns",
     "stability",
+    "corrections",
 )
 #: gold files each mode needs (keys of heard.evaluation.dataset.FILES)
 MODE_NEEDS: dict[str, tuple[str, ...]] = {
@@ -44,9 +46,18 @@ MODE_NEEDS: dict[str, tuple[str, ...]] = {
     "evidence": ("gold_evidence",),
     "campaigns": ("gold_campaigns",),
     "stability": (),
+    "corrections": ("codebook", "gold_themes"),
 }
 #: baseline name -> the mode it runs beside
-BASELINES: dict[str, str] = {"tfidf-logreg": "fewshot", "bertopic": "discover"}
+BASELINES: dict[str, str] = {
+    "tfidf-logreg": "fewshot",
+    "embed-logreg": "fewshot",
+    "bertopic": "discover",
+}
+#: the supervised mapping baselines, run in every fewshot and corrections run
+MAPPING_BASELINES: tuple[str, ...] = ("tfidf-logreg", "embed-logreg")
+#: responses an analyst corrects, per question, in ``--mode corrections``
+CORRECTION_STEPS: tuple[int, ...] = (0, 20, 50, 100, 200)
 
 _SEP = "\x1f"  # joins question id and theme into one label across questions
 _OTHER = "__other__"  # the cluster of responses given no theme
@@ -65,7 +76,7 @@ class EvalOptions:
     k: int = 10
     repeats: int = 5
     seed: int = 0
-    embedder: str = "minilm"
+    embedder: str = "auto"
     baselines: tuple[str, ...] = ()
     question: str | None = None
     n_boot: int = 1000
@@ -81,7 +92,9 @@ class EvalOptions:
                 raise EvaluationError(
                     f"Unknown baseline {name!r}; choose one of {', '.join(BASELINES)}"
                 )
-            if BASELINES[name] != self.mode:
+            if BASELINES[name] != self.mode and not (
+                name in MAPPING_BASELINES and self.mode == "corrections"
+            ):
                 raise EvaluationError(
                     f"Baseline {name!r} runs with --mode {BASELINES[name]}, not {self.mode}"
                 )
@@ -100,12 +113,12 @@ def evaluate(path: str | Path, options: EvalOptions) -> EvalResult:
     data = load_dataset(path, needs=MODE_NEEDS[options.mode], question=options.question)
     ctx = _Context(data, options)
     result = _RUNNERS[options.mode](ctx)
-    result.warnings = data.warnings + result.warnings
+    result.warnings = data.warnings + ctx.warnings + result.warnings
     result.params = {
         "k": options.k if options.mode == "fewshot" else None,
-        "repeats": options.repeats if options.mode == "fewshot" else None,
+        "repeats": options.repeats if options.mode in ("fewshot", "corrections") else None,
         "seed": options.seed,
-        "embedder": options.embedder if ctx.embedder_used else None,
+        "embedder": ctx.embedder_choice if ctx.embedder_used else None,
         "baseline": list(options.baselines),
         "question": options.question,
         "bootstrap_draws": options.n_boot,
@@ -155,13 +168,31 @@ class _Context:
         self._vectors: np.ndarray | None = None
         self._memo: _MemoEmbedder | None = None
         self.embedder_used = False
+        self.embedder_choice = options.embedder  # "auto" resolves to a name on first use
+        self.warnings: list[str] = []
 
     @property
     def embedder(self) -> Any:
         if self._embedder is None:
-            from heard.analysis.embeddings import get_embedder
+            from heard.analysis.embeddings import (
+                EmbedderUnavailable,
+                choose_embedder,
+                get_embedder,
+            )
 
-            self._embedder = get_embedder(self.options.embedder)
+            name = self.options.embedder
+            if name == "auto":  # multilingual when the responses are not in English
+                name = choose_embedder(self.data.texts)
+                self.options.log(f"embedder: {name} (chosen from the responses' language)")
+            try:
+                self._embedder = get_embedder(name)
+            except EmbedderUnavailable as exc:
+                if self.options.embedder != "auto":
+                    raise
+                self.warnings.append(f"{exc} Using minilm (English) instead.")
+                name = "minilm"
+                self._embedder = get_embedder(name)
+            self.embedder_choice = name
             self.embedder_used = True
         return self._embedder
 
@@ -226,7 +257,7 @@ class _MemoEmbedder:
         self.ctx = ctx
         self.name = ctx.embedder.name
         self.dim = ctx.embedder.dim
-        self.key = ctx.options.embedder
+        self.key = ctx.embedder_choice  # the resolved name ("auto" is chosen by now)
         self.cache: dict[str, np.ndarray] = {}
         for text, vector in zip(texts, vectors, strict=True):
             self.cache.setdefault(content_hash(text), vector)
@@ -459,6 +490,25 @@ def draw_examples(
     return sorted(chosen)
 
 
+def mapping_baselines(
+    texts: Sequence[str],
+    vectors: np.ndarray,
+    train_gold: Sequence[set[str]],
+    train: Sequence[int],
+    test: Sequence[int],
+    *,
+    seed: int,
+) -> dict[str, list[list[str]]]:
+    """Both supervised baselines on the same training rows and test rows as Heard."""
+    train_texts, test_texts = [texts[j] for j in train], [texts[j] for j in test]
+    return {
+        "tfidf-logreg": tfidf_logreg(train_texts, list(train_gold), test_texts, seed=seed),
+        "embed-logreg": embed_logreg(
+            vectors[list(train)], list(train_gold), vectors[list(test)], seed=seed
+        ),
+    }
+
+
 def run_fewshot(ctx: _Context) -> EvalResult:
     """k gold examples per theme train the mapper; the rest is scored. Repeated draws."""
     from heard.analysis.text import content_hash
@@ -467,13 +517,13 @@ def run_fewshot(ctx: _Context) -> EvalResult:
     labels = _all_labels(data)
     runs: list[dict[str, float]] = []
     theme_runs: list[list[dict[str, Any]]] = []
-    base_runs: dict[str, list[dict[str, float]]] = {name: [] for name in opts.baselines}
+    base_runs: dict[str, list[dict[str, float]]] = {name: [] for name in MAPPING_BASELINES}
     for r in range(opts.repeats):
         seed = opts.seed + r
         rng = np.random.default_rng(seed)
         gold: list[set[str]] = []
         pred: list[set[str]] = []
-        base_pred: dict[str, list[set[str]]] = {name: [] for name in opts.baselines}
+        base_pred: dict[str, list[set[str]]] = {name: [] for name in MAPPING_BASELINES}
         scored: list[int] = []
         n_train = 0
         for q in data.question_ids:
@@ -496,11 +546,9 @@ def run_fewshot(ctx: _Context) -> EvalResult:
                 gold.append(_qualify(q, q_gold[j]))
                 pred.append(_qualify(q, result.labels[j]))
                 scored.append(rows[j])
-            test_texts = [texts[j] for j in test]
-            for name in opts.baselines:
-                b = tfidf_logreg(
-                    [texts[j] for j in train], [q_gold[j] for j in train], test_texts, seed=seed
-                )
+            for name, b in mapping_baselines(
+                texts, ctx.vectors(rows), [q_gold[j] for j in train], train, test, seed=seed
+            ).items():
                 base_pred[name].extend(_qualify(q, x) for x in b)
         metrics, per_theme = _mapping_scores(gold, pred, labels, n_boot=opts.n_boot, seed=seed)
         _add_dedup(metrics, data, scored, gold, pred, labels)
@@ -524,6 +572,81 @@ def run_fewshot(ctx: _Context) -> EvalResult:
     result.metrics["n_themes"] = float(len(labels))
     result.details["repeats"] = runs
     return result
+
+
+def run_corrections(ctx: _Context) -> EvalResult:
+    """Simulated analyst corrections: the curve of micro-F1 against responses corrected.
+
+    Per question and repeat, a random order of its responses is drawn; after N
+    corrections (``CORRECTION_STEPS``, at most half the question) the first N responses
+    in that order carry their gold themes and the mapper is refitted with them as
+    examples (N = 0: the codebook alone). Every step is scored on the same responses,
+    those beyond the largest N, so the points of the curve are comparable; the two
+    baselines learn from the same corrections.
+    """
+    data, opts = ctx.data, ctx.options
+    labels = _all_labels(data)
+    names = ("heard", *MAPPING_BASELINES)
+    curve: dict[str, dict[int, list[float]]] = {
+        name: {n: [] for n in CORRECTION_STEPS} for name in names
+    }
+    for r in range(opts.repeats):
+        seed = opts.seed + r
+        rng = np.random.default_rng(seed)
+        gold: list[set[str]] = []
+        pred = {name: {n: [] for n in CORRECTION_STEPS} for name in names}
+        for q in data.question_ids:
+            rows = data.rows(q)
+            texts, vectors = ctx.texts(rows), ctx.vectors(rows)
+            q_gold = [data.themes_of(i) for i in rows]
+            order = [int(j) for j in rng.permutation(len(rows))]
+            largest = min(max(CORRECTION_STEPS), len(rows) // 2)
+            test = sorted(order[largest:])
+            gold.extend(_qualify(q, q_gold[j]) for j in test)
+            for n in CORRECTION_STEPS:
+                corrected = sorted(order[: min(n, largest)])
+                opts.log(f"repeat {r + 1}/{opts.repeats}: {q}, {len(corrected)} corrected")
+                result = ctx.analyse(
+                    q,
+                    seed=seed,
+                    codebook=_codebook_specs(data, q),
+                    examples={j: sorted(q_gold[j]) for j in corrected} or None,
+                )
+                got = [result.labels[j] for j in test]
+                pred["heard"][n].extend(_qualify(q, x) for x in got)
+                if not corrected:  # nothing to learn from: the baselines say nothing
+                    for name in MAPPING_BASELINES:
+                        pred[name][n].extend(set() for _ in test)
+                    continue
+                base = mapping_baselines(
+                    texts, vectors, [q_gold[j] for j in corrected], corrected, test, seed=seed
+                )
+                for name, b in base.items():
+                    pred[name][n].extend(_qualify(q, x) for x in b)
+        for name in names:
+            for n in CORRECTION_STEPS:
+                scores = M.multilabel_scores(gold, pred[name][n], labels)
+                curve[name][n].append(scores["micro_f1"])
+    metrics: dict[str, float] = {}
+    baselines: dict[str, dict[str, float]] = {name: {} for name in MAPPING_BASELINES}
+    for name in names:
+        target = metrics if name == "heard" else baselines[name]
+        for n in CORRECTION_STEPS:
+            mean, sd = M.mean_sd(curve[name][n])
+            target[f"micro_f1_at_{n}"] = mean
+            if opts.repeats > 1:
+                target[f"micro_f1_at_{n}_sd"] = sd
+    heard_curve = [metrics[f"micro_f1_at_{n}"] for n in CORRECTION_STEPS]
+    pairs = zip(heard_curve, heard_curve[1:], strict=False)
+    metrics["curve_rises"] = float(all(b >= a for a, b in pairs))
+    return EvalResult(
+        mode="corrections",
+        dataset=data.name,
+        n_responses=len(data.keys),
+        metrics=metrics,
+        baselines=baselines,
+        details={"steps": list(CORRECTION_STEPS), "curve": curve},
+    )
 
 
 _SD_KEYS = ("micro_f1", "macro_f1", "samples_f1", "jaccard")
@@ -556,57 +679,6 @@ def _aggregate_themes(theme_runs: list[list[dict[str, Any]]]) -> list[dict[str, 
                 "predicted": round(float(np.mean([r["predicted"] for r in rows]))),
             }
         )
-    return out
-
-
-def tfidf_logreg(
-    train_texts: list[str],
-    train_labels: list[set[str]],
-    test_texts: list[str],
-    *,
-    seed: int = 0,
-    threshold: float = 0.5,
-) -> list[list[str]]:
-    """Baseline: TF-IDF word and character n-grams with one-vs-rest logistic regression.
-
-    A theme is predicted when its probability reaches ``threshold``; a response with no
-    theme above it gets its single most probable theme (top-1).
-    """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.multiclass import OneVsRestClassifier
-    from sklearn.pipeline import FeatureUnion, make_pipeline
-    from sklearn.preprocessing import MultiLabelBinarizer
-
-    if not test_texts:
-        return []
-    classes = sorted({t for labels in train_labels for t in labels})
-    if not classes:
-        return [[] for _ in test_texts]
-    if len(classes) == 1:
-        return [[classes[0]] for _ in test_texts]
-    mlb = MultiLabelBinarizer(classes=classes)
-    y = mlb.fit_transform(train_labels)
-    features = FeatureUnion(
-        [
-            ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
-            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
-        ]
-    )
-    model = make_pipeline(
-        features,
-        OneVsRestClassifier(LogisticRegression(C=10.0, max_iter=1000, random_state=seed)),
-    )
-    # a theme whose examples are all its own (positive everywhere) cannot be fitted
-    keep = [j for j in range(len(classes)) if 0 < y[:, j].sum() < len(y)]
-    if not keep:
-        return [[classes[int(np.argmax(y.sum(0)))]] for _ in test_texts]
-    model.fit(train_texts, y[:, keep])
-    proba = np.asarray(model.predict_proba(test_texts))
-    out = []
-    for row in proba:
-        picked = [classes[keep[j]] for j in np.flatnonzero(row >= threshold)]
-        out.append(picked or [classes[keep[int(np.argmax(row))]]])
     return out
 
 
@@ -1047,4 +1119,5 @@ _RUNNERS: dict[str, Callable[[_Context], EvalResult]] = {
     "evidence": run_evidence,
     "campaigns": run_campaigns,
     "stability": run_stability,
+    "corrections": run_corrections,
 }
