@@ -18,7 +18,7 @@ from heard.cli.common import (
 )
 from heard.io.writers import EXPORT_FORMATS, write_export
 
-EMBEDDERS = ["minilm", "static", "multilingual"]
+EMBEDDERS = ["auto", "minilm", "static", "multilingual"]
 
 
 @click.command("analyse")
@@ -28,9 +28,10 @@ EMBEDDERS = ["minilm", "static", "multilingual"]
 @click.option(
     "--embedder",
     type=click.Choice(EMBEDDERS),
-    default="minilm",
+    default="auto",
     show_default=True,
-    help="minilm: accurate English; static: fast for very large sets; multilingual.",
+    help="auto: minilm for English answers, multilingual for others; minilm: accurate "
+    "English; static: fast for very large sets; multilingual.",
 )
 @click.option(
     "--codebook",
@@ -105,7 +106,11 @@ def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, 
         return
     if ray_workers and not ray_address:
         raise click.ClickException("--ray-workers needs --ray.")
-    executor = _ray_executor(ray_address, ray_workers, embedder) if ray_address else None
+    executor = None
+    if ray_address:
+        from heard.pipeline.analysis import resolve_embedder
+
+        executor = _ray_executor(ray_address, ray_workers, resolve_embedder(consultation, embedder))
     try:
         wait_for_lease(consultation, wait)
         run = start_run(consultation, params)

@@ -50,6 +50,9 @@ ProgressFn = Callable[[str, float], None]
 OFFLINE_SHARE_WITH_LLM = 0.8
 #: Key of ``Run.params`` recording how the run was spread (not an analysis parameter).
 SCALE_KEY = "scale"
+#: Key of ``Run.params`` recording the embedder "auto" resolved to (not a parameter either).
+EMBEDDER_USED_KEY = "embedder_used"
+_RECORDS = (SCALE_KEY, EMBEDDER_USED_KEY)
 
 
 class AnalysisError(Exception):
@@ -70,7 +73,7 @@ class AnalyseParams:
     """
 
     seed: int = 0
-    embedder: str = "minilm"
+    embedder: str = "auto"
     question: str | None = None
     codebook: str | None = None
     examples: str | None = None
@@ -130,7 +133,34 @@ def start_run(consultation: Consultation, params: AnalyseParams) -> Run:
 
 def _analysis_params(stored: dict) -> dict:
     """A run's stored params without the record of where it ran."""
-    return {k: v for k, v in stored.items() if k != SCALE_KEY}
+    return {k: v for k, v in stored.items() if k not in _RECORDS}
+
+
+def resolve_embedder(consultation: Consultation, name: str, sample: int = 2000) -> str:
+    """The embedder to use: ``name``, or for "auto" the one that suits the language of the
+    consultation's open answers (:func:`heard.analysis.embeddings.choose_embedder`)."""
+    if name != "auto":
+        return name
+    from heard.analysis.embeddings import choose_embedder
+
+    texts = (
+        Response.objects.filter(
+            question__consultation=consultation, question__kind=Question.Kind.OPEN,
+            is_empty=False,
+        )
+        .order_by("id")
+        .values_list("text", flat=True)[:sample]
+    )
+    return choose_embedder(list(texts))
+
+
+def run_embedder(run: Run | None) -> str:
+    """The embedder key a run used (for reading its cached vectors): what "auto" resolved to."""
+    if run is None:
+        return "minilm"
+    params = run.params or {}
+    used = params.get(EMBEDDER_USED_KEY) or params.get("embedder") or "minilm"
+    return "minilm" if used == "auto" else used
 
 
 def _versions(embedder_name: str) -> dict:
@@ -171,8 +201,9 @@ def run_analysis(
     codebook = _read_codebook(Path(params.codebook), open_questions) if params.codebook else {}
     examples = _read_examples(Path(params.examples)) if params.examples else {}
 
-    embedder = SpreadEmbedder(get_embedder(params.embedder), params.embedder, executor, chunk_size)
-    run.params = _analysis_params(run.params)
+    embedder_key = resolve_embedder(consultation, params.embedder)
+    embedder = SpreadEmbedder(get_embedder(embedder_key), embedder_key, executor, chunk_size)
+    run.params = {**_analysis_params(run.params), EMBEDDER_USED_KEY: embedder_key}
     if executor.remote:
         run.params[SCALE_KEY] = {**executor.describe(), "chunk_size": chunk_size}
     run.status = Run.Status.RUNNING

@@ -7,9 +7,15 @@ from heard.store.models import Assignment, Consultation, Question
 
 def suggest_review(consultation: Consultation, question_key: str, count: int = 20) -> list[dict]:
     """The responses whose labels would most improve the mapping of one question."""
+    from heard.analysis.analyse import leaf_keys
     from heard.analysis.embeddings import get_embedder
     from heard.analysis.mapping import ThemeMapper
-    from heard.pipeline.analysis import _human_examples, _spec_from_theme, load_question
+    from heard.pipeline.analysis import (
+        _human_examples,
+        _spec_from_theme,
+        load_question,
+        run_embedder,
+    )
     from heard.pipeline.embedding_cache import embed_cached
 
     try:
@@ -20,7 +26,7 @@ def suggest_review(consultation: Consultation, question_key: str, count: int = 2
     if not themes:
         raise ValueError(f"Question {question_key} has no themes yet: run `heard analyse` first.")
     run = consultation.runs.filter(kind="analyse").first()
-    embedder = get_embedder((run.params.get("embedder") if run else None) or "minilm")
+    embedder = get_embedder(run_embedder(run))
 
     data = load_question(question)
     keep = [i for i, rid in enumerate(data.ids) if data.texts[i].strip()]
@@ -28,12 +34,17 @@ def suggest_review(consultation: Consultation, question_key: str, count: int = 2
     ids = [data.ids[i] for i in keep]
     hashes = dict(question.responses.values_list("id", "content_hash"))
     vectors = embed_cached(embedder, texts, [hashes[i] for i in ids])
-    labelled = _human_examples(question, data)
+    # analysts' codings, by response id
+    labelled = {data.ids[i]: keys for i, keys in _human_examples(question, data).items()}
+    specs = [_spec_from_theme(t) for t in themes]
+    leaves = set(leaf_keys(specs))  # responses are mapped to leaves only, as in a run
     position = {rid: pos for pos, rid in enumerate(ids)}
-    examples = [(position[rid], keys) for rid, keys in labelled.items() if rid in position]
+    examples = [(position[rid], [k for k in keys if k in leaves])
+                for rid, keys in labelled.items() if rid in position]
+    examples = [(pos, keys) for pos, keys in examples if keys]
     mapper = ThemeMapper(embedder.embed, seed=run.seed if run else 0)
     mapper.fit(
-        [_spec_from_theme(t) for t in themes],
+        [s for s in specs if s.key in leaves],
         texts=texts,
         vectors=vectors,
         examples=examples or None,

@@ -56,7 +56,7 @@ def analyse(request: HttpRequest, consultation: Consultation) -> HttpResponse:
     """Analyse every question (themes kept where they exist, unless asked to start over),
     then, when the lead ticks it, run the installation's LLM stage."""
     rediscover = request.POST.get("rediscover") == "1"
-    embedder = _last_params(consultation).get("embedder", "minilm")
+    embedder = _last_params(consultation).get("embedder", "auto")
     try:
         llm = _llm_params(request)
     except ValueError as exc:
@@ -76,7 +76,7 @@ def remap(request: HttpRequest, consultation: Consultation, qid: int) -> HttpRes
     if not question.themes.exists():
         messages.error(request, "This question has no themes to map to yet.")
         return redirect("heard:question", name=consultation.name, qid=qid)
-    embedder = _last_params(consultation).get("embedder", "minilm")
+    embedder = _last_params(consultation).get("embedder", "auto")
     run = enqueue_analysis(
         consultation, AnalyseParams(embedder=embedder, question=question.key),
         user=request.user, label=f"Re-map {question.key} using our corrections",

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from heard.pipeline.analysis import run_embedder
 from heard.results import agreement as read_agreement
 from heard.results import in_tree_order, question_results
 from heard.store.models import (
@@ -31,8 +32,7 @@ PAGE_SIZE = 25
 
 
 def _embedder_name(consultation: Consultation) -> str:
-    run = consultation.runs.filter(kind="analyse", status=Run.Status.DONE).first()
-    return (run.params.get("embedder") if run else None) or "minilm"
+    return run_embedder(consultation.runs.filter(kind="analyse", status=Run.Status.DONE).first())
 
 
 def _filter_options(question: Question) -> dict:
