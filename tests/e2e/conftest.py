@@ -8,14 +8,13 @@ Screenshots go to a temporary folder, or to $HEARD_SCREENSHOTS when it is set:
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.web.live_server import start_server
 
 CHROMIUM = Path(os.environ.get("HEARD_CHROMIUM", "/usr/bin/chromium"))
 HEARD = [sys.executable, "-m", "heard"]
@@ -44,12 +43,6 @@ def pytest_collection_modifyitems(items):
                 item.add_marker(mark)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """Start `heard serve` and yield its base URL; stop it at the end."""
@@ -61,26 +54,9 @@ def server(tmp_path_factory):
                    env=env, check=True, capture_output=True)
     subprocess.run([*HEARD, "user", "add", "lead@example.org", "--role", "admin",
                     "--password", PASSWORD], env=env, check=True, capture_output=True)
-    port = _free_port()
-    log = open(home / "serve.log", "w")
-    process = subprocess.Popen([*HEARD, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{url}/sign-in/", timeout=2)
-            break
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError((home / "serve.log").read_text()) from None
-            time.sleep(0.5)
-    yield {"url": url, "data": data, "env": env, "log": home / "serve.log"}
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    running = start_server(env, home / "serve.log")
+    yield {"url": running.url, "data": data, "env": env, "log": home / "serve.log"}
+    running.stop(timeout=10)
 
 
 @pytest.fixture(scope="session")

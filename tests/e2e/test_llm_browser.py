@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
-import urllib.request
 
 import pytest
 
 from tests.llm.fake_llm import FakeLLM
+from tests.web.live_server import start_server
 
-from .conftest import HEARD, PASSWORD, _free_port, check_accessibility
+from .conftest import HEARD, PASSWORD, check_accessibility
 
 pytestmark = pytest.mark.e2e
 
@@ -37,26 +36,9 @@ def llm_server(tmp_path_factory):
                      ["user", "add", "lead@example.org", "--role", "admin",
                       "--password", PASSWORD]):
             subprocess.run([*HEARD, *args], env=env, check=True, capture_output=True)
-        port = _free_port()
-        log = open(home / "serve.log", "w")
-        process = subprocess.Popen([*HEARD, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{url}/sign-in/", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None:
-                    raise RuntimeError((home / "serve.log").read_text()) from None
-                time.sleep(0.5)
-        yield {"url": url, "fake": fake}
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        running = start_server(env, home / "serve.log")
+        yield {"url": running.url, "fake": fake}
+        running.stop(timeout=10)
 
 
 def test_web_analysis_with_llm(browser, llm_server):
