@@ -95,7 +95,8 @@ def test_heartbeat_moves_while_running(own, monkeypatch):
     assert run.status == "done"
 
 
-def test_upload_is_queued_and_imported_by_a_worker(client, settings, tmp_path, db):
+@pytest.mark.django_db(transaction=True)  # the worker closes connections between jobs
+def test_upload_is_queued_and_imported_by_a_worker(client, settings, tmp_path):
     """The request only saves the files and queues the import; a worker runs it."""
     from django.contrib.auth import get_user_model
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -128,7 +129,8 @@ def test_upload_is_queued_and_imported_by_a_worker(client, settings, tmp_path, d
     assert follow.status_code == 302 and f"/jobs/{analysis.pk}/" in follow["Location"]
 
 
-def test_failed_upload_names_the_file_only(client, settings, tmp_path, db):
+@pytest.mark.django_db(transaction=True)  # the worker closes connections between jobs
+def test_failed_upload_names_the_file_only(client, settings, tmp_path):
     from django.contrib.auth import get_user_model
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.urls import reverse
