@@ -51,3 +51,14 @@ def heard_home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "heard-home"
     monkeypatch.setenv("HEARD_HOME", str(home))
     return home
+
+
+def heard(*args: str) -> str:
+    """Run the `heard` command in this process; it must succeed. Returns its output."""
+    from click.testing import CliRunner
+
+    from heard.cli import main
+
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output

@@ -6,19 +6,12 @@ import csv
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from heard.cli import main
 from heard.store.models import Assignment, Response, Run, Theme
-from tests.conftest import SHARED_DATA, shared_dataset
+from tests.conftest import SHARED_DATA, heard, shared_dataset
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-def heard(*args: str) -> str:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from heard.io.documents.clean import clean_pages, dehyphenate, reflow
 from heard.io.documents.collect import DocumentFile, DocumentProcessor
 from heard.io.documents.split import match_heading, number_questions, split_sections
 from heard.io.documents.types import ExtractOptions, Unprocessable
-from tests.conftest import shared_dataset
+from tests.conftest import heard, shared_dataset
 from tests.fixtures.documents.cfb_writer import cfb_bytes, msg_bytes
 
 HAS_OCR = {"eng", "cym"} <= ocr_module.available_languages()
@@ -36,13 +36,6 @@ ANSWERS = {
     "q3": "Please publish the results of this consultation in Welsh as well.",
 }
 
-
-def heard(*args: str) -> str:
-    from heard.cli import main
-
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def _encrypted_pdf() -> bytes:

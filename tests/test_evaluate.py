@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from heard.evaluation import baselines, modes
 from heard.evaluation import dataset as ds
-from heard.evaluation import modes
 from heard.evaluation.dataset import DatasetError, load_dataset
 from heard.evaluation.modes import EvalOptions, EvaluationError, evaluate
 
@@ -227,7 +227,7 @@ def test_draw_examples_is_seeded_and_covers_each_theme() -> None:
 def test_tfidf_logreg_baseline_learns_separable_themes() -> None:
     train = ["ban the adverts", "ban all adverts now", "sport money matters", "sport needs money"]
     labels = [{"ban"}, {"ban"}, {"money"}, {"money"}]
-    out = modes.tfidf_logreg(train, labels, ["please ban adverts", "money for sport"])
+    out = baselines.tfidf_logreg(train, labels, ["please ban adverts", "money for sport"])
     assert out == [["ban"], ["money"]]
 
 

@@ -10,15 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from heard.analysis.analyse import analyse_texts, leaf_keys
 from heard.analysis.clustering import ThemeSpec
-from heard.cli import main
 from heard.evaluation.modes import EvalOptions, evaluate
 from heard.store.models import Assignment, Response, Theme
 from tests._fake_embed import DIM, fake_embed
-from tests.conftest import shared_dataset
+from tests.conftest import heard, shared_dataset
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -30,11 +28,6 @@ class FakeEmbedder:
     def embed(self, texts, *, progress=None):
         return fake_embed(list(texts))
 
-
-def heard(*args: str) -> str:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def stored_assignments(name: str) -> dict[tuple[str, str], set[str]]:

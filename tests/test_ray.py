@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from heard.cli import main
 from heard.scale.ray_executor import INSTALL_HINT, RayUnavailable, import_ray, start_local
 from heard.store.models import (
     Assignment,
@@ -16,6 +14,7 @@ from heard.store.models import (
     Run,
     Theme,
 )
+from tests.conftest import heard
 
 try:
     ray = import_ray()
@@ -24,11 +23,6 @@ except RayUnavailable:
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-
-def heard(*args: str) -> str:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 @pytest.fixture(scope="module")

@@ -17,11 +17,9 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from heard.cli import main
 from heard.io.reports import build_report, render
 from heard.results import (
     ConsultationResults,
@@ -42,14 +40,10 @@ from heard.store.models import (
     Run,
     Theme,
 )
+from tests.conftest import heard
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "heard"
 
-
-def heard(*args: str) -> str:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def signed_in(client, consultation: Consultation):

@@ -4,22 +4,16 @@ resumed run never calls the LLM twice for a question (fake LLM server on 127.0.0
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 
-from heard.cli import main
 from heard.pipeline import jobs
 from heard.pipeline.analysis import AnalyseParams, AnalysisError, run_analysis, start_run
 from heard.results import llm_use
 from heard.store.models import Consultation, Run, RunLLMQuestion
+from tests.conftest import heard
 from tests.llm.fake_llm import FakeLLM
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-def heard(*args: str) -> str:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ the store or the CLI.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,17 +53,24 @@ def _row_counts(g: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     return tp, fp, fn
 
 
+def micro_scores(tp: float, fp: float, fn: float) -> dict[str, float]:
+    """Micro precision, recall and F1 from totals (for instance counted by a database)."""
+    tp_, fp_, fn_ = float(tp), float(fp), float(fn)
+    return {
+        "micro_precision": float(_safe_ratio(tp_, tp_ + fp_, 0.0)),
+        "micro_recall": float(_safe_ratio(tp_, tp_ + fn_, 0.0)),
+        "micro_f1": float(_safe_ratio(2 * tp_, 2 * tp_ + fp_ + fn_, 0.0)),
+    }
+
+
 def _scores_from_counts(
     tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, row_f1: np.ndarray, row_jac: np.ndarray
 ) -> dict[str, float]:
     """Micro/macro/sample scores from per-label totals and per-item scores."""
-    tp_all, fp_all, fn_all = float(tp.sum()), float(fp.sum()), float(fn.sum())
     active = (tp + fp + fn) > 0  # macro averages over labels with support or predictions
     label_f1 = _safe_ratio(2 * tp, 2 * tp + fp + fn, 0.0)
     return {
-        "micro_precision": float(_safe_ratio(tp_all, tp_all + fp_all, 0.0)),
-        "micro_recall": float(_safe_ratio(tp_all, tp_all + fn_all, 0.0)),
-        "micro_f1": float(_safe_ratio(2 * tp_all, 2 * tp_all + fp_all + fn_all, 0.0)),
+        **micro_scores(tp.sum(), fp.sum(), fn.sum()),
         "macro_f1": float(label_f1[active].mean()) if active.any() else 0.0,
         "samples_f1": float(row_f1.mean()) if row_f1.size else 0.0,
         "jaccard": float(row_jac.mean()) if row_jac.size else 0.0,
@@ -124,6 +131,20 @@ def per_label_scores(
     ]
 
 
+def _replicate_weights(
+    n: int, n_boot: int, seed: int, max_cells: int
+) -> Iterator[np.ndarray]:
+    """Bootstrap replicates as item weights (how often each item is drawn), in chunks of
+    shape (size, n) with at most ``max_cells`` cells, so memory stays bounded."""
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(n_boot, max_cells // max(n, 1)))
+    done = 0
+    while done < n_boot:
+        size = min(chunk, n_boot - done)
+        yield np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(size)])
+        done += size
+
+
 def bootstrap_multilabel(
     gold: LabelSets,
     pred: LabelSets,
@@ -147,23 +168,16 @@ def bootstrap_multilabel(
         return {}
     tp, fp, fn = _row_counts(to_matrix(gold, labels), to_matrix(pred, labels))
     row_f1, row_jac = _row_scores(tp, fp, fn)
-    rng = np.random.default_rng(seed)
     draws: dict[str, list[float]] = defaultdict(list)
-    chunk = max(1, min(n_boot, max_cells // n))
-    done = 0
-    while done < n_boot:
-        size = min(chunk, n_boot - done)
-        # how often each item is drawn, per bootstrap replicate: (size, n)
-        weights = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(size)])
+    for weights in _replicate_weights(n, n_boot, seed, max_cells):
         w = weights.astype(float)
         tps, fps, fns = w @ tp, w @ fp, w @ fn
         f1s, jacs = (w @ row_f1) / n, (w @ row_jac) / n
-        for b in range(size):
+        for b in range(len(w)):
             scores = _scores_from_counts(tps[b], fps[b], fns[b], np.array([0.0]), np.array([0.0]))
             scores["samples_f1"], scores["jaccard"] = float(f1s[b]), float(jacs[b])
             for key, value in scores.items():
                 draws[key].append(value)
-        done += size
     tail = (1.0 - level) / 2.0 * 100.0
     return {
         key: (float(np.percentile(vals, tail)), float(np.percentile(vals, 100.0 - tail)))
@@ -171,15 +185,6 @@ def bootstrap_multilabel(
     }
 
 
-
-def micro_scores(tp: int, fp: int, fn: int) -> dict[str, float]:
-    """Micro precision, recall and F1 from totals (for instance counted by a database)."""
-    tp_, fp_, fn_ = float(tp), float(fp), float(fn)
-    return {
-        "micro_precision": float(_safe_ratio(tp_, tp_ + fp_, 0.0)),
-        "micro_recall": float(_safe_ratio(tp_, tp_ + fn_, 0.0)),
-        "micro_f1": float(_safe_ratio(2 * tp_, 2 * tp_ + fp_ + fn_, 0.0)),
-    }
 
 
 def bootstrap_per_label(
@@ -190,6 +195,7 @@ def bootstrap_per_label(
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.95,
+    max_cells: int = 5_000_000,
 ) -> dict[str, tuple[float, float]]:
     """Percentile bootstrap CI of each label's F1, resampling items (all labels together)."""
     _check_lengths(gold, pred)
@@ -199,10 +205,10 @@ def bootstrap_per_label(
         return {label: (0.0, 0.0) for label in labels}
     g = to_matrix(gold, labels).astype(float)
     p = to_matrix(pred, labels).astype(float)
-    rng = np.random.default_rng(seed)
-    weights = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(n_boot)])
-    tp, support, predicted = weights @ (g * p), weights @ g, weights @ p
-    f1 = _safe_ratio(2 * tp, support + predicted, 0.0)
+    f1 = np.vstack([
+        _safe_ratio(2 * (w @ (g * p)), w @ g + w @ p, 0.0)
+        for w in _replicate_weights(n, n_boot, seed, max_cells)
+    ])
     tail = (1.0 - level) / 2.0 * 100.0
     low, high = np.percentile(f1, tail, axis=0), np.percentile(f1, 100.0 - tail, axis=0)
     return {label: (float(low[j]), float(high[j])) for j, label in enumerate(labels)}

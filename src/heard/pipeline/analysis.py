@@ -43,7 +43,6 @@ RESULT_FIELDS = [
     "evidence_rich",
     "evidence_reason",
 ]
-STAGES = ("load", "prepare", "duplicates", "embed", "themes", "stance", "evidence", "save")
 
 ProgressFn = Callable[[str, float], None]
 #: Share of the progress bar the offline stages fill when the run ends with the LLM stage.

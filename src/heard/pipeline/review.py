@@ -16,7 +16,7 @@ def suggest_review(consultation: Consultation, question_key: str, count: int = 2
         load_question,
         run_embedder,
     )
-    from heard.pipeline.embedding_cache import embed_cached
+    from heard.pipeline.embedding_cache import StoreCachedEmbedder
 
     try:
         question = consultation.questions.get(key=question_key, kind=Question.Kind.OPEN)
@@ -32,8 +32,8 @@ def suggest_review(consultation: Consultation, question_key: str, count: int = 2
     keep = [i for i, rid in enumerate(data.ids) if data.texts[i].strip()]
     texts = [data.texts[i] for i in keep]
     ids = [data.ids[i] for i in keep]
-    hashes = dict(question.responses.values_list("id", "content_hash"))
-    vectors = embed_cached(embedder, texts, [hashes[i] for i in ids])
+    embedder = StoreCachedEmbedder(embedder)  # the run's cached vectors, by content hash
+    vectors = embedder.embed(texts)
     # analysts' codings, by response id
     labelled = {data.ids[i]: keys for i, keys in _human_examples(question, data).items()}
     specs = [_spec_from_theme(t) for t in themes]
