@@ -25,6 +25,13 @@ from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+#: What "evidence-rich" means, in one place for the offline cues and the LLM's instructions.
+EVIDENCE_DEFINITION = (
+    "cites data or figures, a named source or study, or the writer's own lived or "
+    "professional experience with specifics (who, where, what happened); opinion, "
+    "general claims and topic words alone are not evidence"
+)
+
 
 @dataclass(frozen=True)
 class Cue:

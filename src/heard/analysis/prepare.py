@@ -66,6 +66,13 @@ _KEY_PUNCT = re.compile(r"[^\w/]+")
 _ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "1234567890")
 _NO_VOWEL = re.compile(r"^[bcdfghjklmnpqrstvxz]{5,}$")  # w and y count as vowels (Welsh)
 _SENTENCE = re.compile(r"(?<=[.!?:;])\s+|\n+")
+# Cover notes name the call they answer ("Request for Information; Health Technology
+# Ecosystem"): its title is one clause, neither split at ";" or ":" nor read as a request.
+_COVER_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_CALL_TITLE = re.compile(
+    r"\b(request for (information|comments?|input|evidence|proposals?)|"
+    r"call for (evidence|input|views|comments?)|notice of proposed rulemaking)\b"
+)
 _WORD = re.compile(r"\w+")
 _LETTER = re.compile(r"[^\W\d_]")
 _ATTACH = re.compile(r"\b(attach\w*|enclos\w*)\b")
@@ -146,7 +153,8 @@ def _is_cover_note(norm: str) -> bool:
     if len(_WORD.findall(norm)) > 80:
         return False
     presented = False
-    for sentence in filter(None, (s.strip() for s in _SENTENCE.split(norm))):
+    norm = _CALL_TITLE.sub("the consultation", norm)
+    for sentence in filter(None, (s.strip() for s in _COVER_SENTENCE.split(norm))):
         words = _WORD.findall(sentence)
         if len(words) <= 4 or _THANKS.search(sentence):
             # a signature, a name, a docket number, a courtesy line

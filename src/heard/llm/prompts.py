@@ -10,6 +10,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from heard.analysis.evidence import EVIDENCE_DEFINITION
+
 __all__ = ["SYSTEM", "condense_prompt", "data_block", "labels_prompt", "mapping_prompt",
            "summary_prompt"]
 
@@ -85,7 +87,7 @@ def mapping_prompt(
     """Ask which themes each response expresses (and optionally stance and evidence)."""
     extra = (
         "Also give its stance towards the proposal (agree, disagree or unclear) and "
-        "whether it is evidence-rich (cites data, examples or lived experience). "
+        f"whether it is evidence-rich ({EVIDENCE_DEFINITION}). "
         if with_stance
         else "Set stance to 'unclear' and evidence_rich to false (not needed here). "
     )
