@@ -76,6 +76,9 @@ def test_make_label():
     assert make_label(["prevent", "especially", "gambling harm"]) == "Gambling harm"
     assert make_label(["sports", "normalized", "betting"]) == "Sports"
     assert make_label(["ban"]) == "Ban"  # nothing better to say
+    # a phrase joining two fragments is passed over for one that says one thing
+    assert make_label(["air and safe", "safer streets"]) == "Safer streets"
+    assert make_label(["air and safe"]) == "Air and safe"  # nothing better to say
     # A multi-word phrase in the top five leads over lone words.
     assert make_label(["ban", "adverts", "kids", "tv", "ban gambling adverts"]) == (
         "Ban gambling adverts"

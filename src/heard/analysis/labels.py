@@ -306,9 +306,18 @@ _WEAK_EDGE = frozenset(
 )
 
 
+# A key phrase joining two fragments ("air and safe") is a pair, not a label.
+_JOINING = frozenset("and or but nor und oder aber neu ond".split())
+
+
 def _reads_well(phrase: str) -> bool:
     toks = phrase.lower().split()
-    return bool(toks) and toks[0] not in _WEAK_EDGE and toks[-1] not in _WEAK_EDGE
+    return (
+        bool(toks)
+        and toks[0] not in _WEAK_EDGE
+        and toks[-1] not in _WEAK_EDGE
+        and not _JOINING.intersection(toks[1:-1])
+    )
 
 
 def make_label(phrases: Sequence[str], max_words: int = 8) -> str:
