@@ -85,6 +85,7 @@ from heard.results.questions import (
     question_results,
     quote_texts,
 )
+from heard.results.summary import Figure, Selection, Sentence, percent, plain_summary
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -98,6 +99,7 @@ __all__ = [
     "ConsultationResults",
     "ConsultationSummary",
     "Demographic",
+    "Figure",
     "GroupBreakdown",
     "Grouping",
     "Highlight",
@@ -105,6 +107,8 @@ __all__ = [
     "Outcomes",
     "QuestionResults",
     "QuestionUse",
+    "Selection",
+    "Sentence",
     "ThemeResult",
     "agreement",
     "choose_grouping",
@@ -118,6 +122,8 @@ __all__ = [
     "highlights",
     "in_tree_order",
     "outcome_filter",
+    "percent",
+    "plain_summary",
     "latest_run",
     "llm_use",
     "llm_uses",
