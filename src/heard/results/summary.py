@@ -144,6 +144,7 @@ def _listing(items: list[tuple[str, Figure]]) -> list[str | Figure]:
 
 
 STANCE_VERBS = {"agree": "agreed", "disagree": "disagreed"}
+MAJORITY = ("all", "most", "a narrow majority")  # words said only of more than half
 
 
 def _stance_sentences(results: QuestionResults) -> list[Sentence]:
@@ -175,13 +176,18 @@ def _stance_sentences(results: QuestionResults) -> list[Sentence]:
               figs["disagree"], ")")
     else:
         major, minor = ("agree", "disagree") if agree > disagree else ("disagree", "agree")
-        b.add(lead, f"{quantifier(stance[major], whole)}{who} (", figs[major],
-              f") {STANCE_VERBS[major]}")
-        if stance[minor]:
-            b.add(f"; {quantifier(stance[minor], whole)} (", figs[minor],
-                  f") {STANCE_VERBS[minor]}")
-        else:
-            b.add(f"; none {STANCE_VERBS[minor]}")
+        word = quantifier(stance[major], whole)
+        if word in MAJORITY:
+            b.add(lead, word, " of" if who and word.startswith("a ") else "", who, " (",
+                  figs[major], f") {STANCE_VERBS[major]}; ")
+            if stance[minor]:
+                b.add(f"{quantifier(stance[minor], whole)} (", figs[minor],
+                      f") {STANCE_VERBS[minor]}")
+            else:
+                b.add(f"none {STANCE_VERBS[minor]}")
+        else:  # the larger side is no majority: compare the two
+            b.add(lead, f"more{who} {STANCE_VERBS[major]} (", figs[major],
+                  f") than {STANCE_VERBS[minor]} (", figs[minor], ")")
     if stance["unclear"]:
         b.add("; for ", figs["unclear"], " the stance was unclear")
     sentences = [b.add(".").done()]
