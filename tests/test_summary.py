@@ -133,6 +133,10 @@ def test_questions_without_responses_or_analysis():
     assert texts(results({}, [], mapped=0)) == ["No responses to this question yet."]
     assert texts(results({}, [], mapped=0, pending=4, empty=1)) == [
         "1 of the 5 responses gave no substantive answer; 4 responses are not analysed yet."]
+    assert texts(results({}, [], mapped=0, empty=3)) == [
+        "All 3 responses gave no substantive answer."]
+    assert texts(results({}, [], mapped=0, empty=1)) == [
+        "The 1 response gave no substantive answer."]
     assert texts(results({}, [], mapped=0, other=20)) == [
         "20 substantive responses have no theme yet."]
 

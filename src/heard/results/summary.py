@@ -238,8 +238,13 @@ def _outcome_sentence(results: QuestionResults) -> Sentence | None:
         else:
             b.add(other, " substantive responses matched no theme (“Other”)")
     if o.empty:
-        b.add("; " if b.parts else "", _count(o.empty, o.total, Selection((), (), ("empty",))),
-              f" of the {o.total:,} responses gave no substantive answer")
+        empty = _count(o.empty, o.total, Selection((), (), ("empty",)))
+        if o.empty < o.total:
+            b.add("; " if b.parts else "", empty,
+                  f" of the {o.total:,} responses gave no substantive answer")
+        else:
+            b.add("all " if o.total > 1 else "the ", empty,
+                  f" response{'s' if o.total > 1 else ''} gave no substantive answer")
     if o.unprocessable:
         b.add("; " if b.parts else "",
               _count(o.unprocessable, o.total, Selection((), (), ("unprocessable",)), "response"),
