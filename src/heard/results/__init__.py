@@ -41,6 +41,9 @@ Agreement
     scores with bootstrap intervals over the responses analysts touched.
 Questions
     Questions are open and closed questions; demographic columns are respondent details.
+Summary
+    A question in plain words (:mod:`heard.results.summary`): sentences built from the
+    counts above, with their denominators, each number carrying the responses it counts.
 """
 
 from __future__ import annotations
