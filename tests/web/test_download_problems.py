@@ -69,10 +69,12 @@ def test_a_failing_export_answers_with_the_reason(as_role, own, monkeypatch):
     assert "format=csv" in page and "question=q1" in page
 
 
-def test_an_unknown_question_is_still_a_404_page(as_role, own):
-    reply = as_role("viewer").get(_url("report") + "?format=pdf&question=nope")
-    assert reply.status_code == 404
-    assert "No question &#x27;nope&#x27; in this consultation." in reply.content.decode()
+def test_an_unknown_question_is_still_a_404_page_naming_the_questions(as_role, own):
+    for key in ("nope", "region"):  # a demographic column is no question
+        reply = as_role("viewer").get(_url("report") + f"?format=pdf&question={key}")
+        assert reply.status_code == 404
+        page = reply.content.decode()
+        assert f"No question &#x27;{key}&#x27; in own. Questions: q1, q1_why" in page
 
 
 def test_the_pdf_is_printed_untagged_when_tagging_fails(monkeypatch, caplog):

@@ -19,6 +19,7 @@ from heard.io.reports import MEDIA_TYPES, ReportError, build_report
 from heard.io.reports import render as render_report
 from heard.io.writers import EXPORT_FORMATS, write_export
 from heard.results import export_columns, export_rows
+from heard.results.consultation import UnknownQuestion
 from heard.store.models import Consultation
 from heard.web.access import consultation_view
 from heard.web.views.common import problem
@@ -85,11 +86,10 @@ def report(request: HttpRequest, consultation: Consultation) -> HttpResponse:
     fmt = request.GET.get("format", "html")
     if fmt not in REPORT_FORMATS:
         return problem(request, "Choose format=html, format=docx or format=pdf.", 400)
-    key = request.GET.get("question") or None
-    if key and not consultation.questions.filter(key=key).exists():
-        return problem(request, f"No question {key!r} in this consultation.", 404)
     try:
-        data = render_report(build_report(consultation, key), fmt)
+        data = render_report(build_report(consultation, request.GET.get("question") or None), fmt)
+    except UnknownQuestion as exc:
+        return problem(request, str(exc), 404)
     except Exception as exc:
         # A missing library (ReportError) is the server's set-up: 503; anything else is a
         # fault to fix: 500, logged with its traceback and the page's reference.
