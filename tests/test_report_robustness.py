@@ -274,10 +274,14 @@ def check_report(case: Case, formats: tuple[str, ...]) -> None:
         flat = " ".join(text.split())
         for item in wanted:
             item = " ".join(item.split())
-            if fmt == "pdf":  # text extraction may reorder right-to-left runs
-                assert item.split()[0] in flat or not item.isascii(), (case.seed, fmt, item)
-            else:
-                assert item in flat, (case.seed, case.layout, fmt, item)
+            if fmt == "pdf" and not latin(item):
+                continue  # text extraction reorders right-to-left runs, emoji and CJK
+            assert item in flat, (case.seed, case.layout, fmt, item)
+
+
+def latin(text: str) -> bool:
+    """Only Latin letters (Welsh and other accents included) and typographic punctuation."""
+    return all(ord(c) < 0x250 or c in "“”‘’–—…" for c in text)
 
 
 def pdf_text(data: bytes) -> str:
