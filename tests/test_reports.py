@@ -486,30 +486,17 @@ def test_reports_of_a_wide_csv_consultation_render_in_every_format(tmp_path):
     """Found: a consultation imported as a wide CSV (a row per respondent, Citizen Space's
     shape) failed as a tagged PDF ("Table wrapper without a table", a WeasyPrint fault
     in tables split across pages, fixed in WeasyPrint 70)."""
-    import csv
-
     runner = CliRunner()
 
     def heard(*args: str) -> None:
         result = runner.invoke(main, list(args), catch_exceptions=False)
         assert result.exit_code == 0, result.output
 
-    long = tmp_path / "long"
-    heard("sample-data", str(long), "--responses", "2000", "--seed", "7")
-    questions = {r["question_id"]: r["text"]
-                 for r in csv.DictReader(open(long / "questions.csv", encoding="utf-8"))}
-    rows = list(csv.DictReader(open(long / "responses.csv", encoding="utf-8")))
-    attributes = [c for c in rows[0] if c not in ("response_id", "question_id", "text")]
-    people: dict[str, dict[str, str]] = {}
-    for row in rows:
-        person = people.setdefault(row["response_id"], {a: row[a] for a in attributes})
-        person[questions[row["question_id"]]] = row["text"]
+    from tests.test_report_robustness import wide_csv_from_sample
+
+    heard("sample-data", str(tmp_path / "long"), "--responses", "2000", "--seed", "7")
     wide = tmp_path / "wide.csv"
-    with open(wide, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, ["Response ID", *attributes, *questions.values()])
-        writer.writeheader()
-        for key, person in people.items():
-            writer.writerow({"Response ID": key, **person})
+    wide_csv_from_sample(tmp_path / "long", wide)
     heard("import", str(wide), "--consultation", "wide")
     heard("analyse", "wide", "--embedder", "static")
     for fmt in ("html", "docx", "pdf"):

@@ -386,6 +386,10 @@ def show_cmd(name, question, as_json):
             f"{len(campaigns)} ({sizes})" if campaigns else "",
         )
     console.print(table)
+    for s in summaries:
+        if s.get("summary"):
+            console.print(f"[bold]{shown(s['id'])}[/bold]: " + shown(" ".join(s["summary"])),
+                          highlight=False)
     if run is not None:
         console.print(
             f"Last run {run.id}: {run.status}, seed {run.seed}, "
@@ -402,6 +406,8 @@ def show_cmd(name, question, as_json):
 
 def _summary_json(q) -> dict:
     """An open question's outcomes, stance, evidence and campaigns (the results model)."""
+    from heard.results import plain_summary
+
     return {
         "id": q.key,
         "text": q.text,
@@ -416,6 +422,7 @@ def _summary_json(q) -> dict:
                       for c in q.campaigns],
         "duplicate_groups": q.duplicate_groups,
         "in_duplicate_groups": q.in_duplicate_groups,
+        "summary": [sentence.text for sentence in plain_summary(q)],
     }
 
 

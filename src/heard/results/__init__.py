@@ -41,6 +41,9 @@ Agreement
     scores with bootstrap intervals over the responses analysts touched.
 Questions
     Questions are open and closed questions; demographic columns are respondent details.
+Summary
+    A question in plain words (:mod:`heard.results.summary`): sentences built from the
+    counts above, with their denominators, each number carrying the responses it counts.
 """
 
 from __future__ import annotations
@@ -85,6 +88,7 @@ from heard.results.questions import (
     question_results,
     quote_texts,
 )
+from heard.results.summary import Figure, Selection, Sentence, percent, plain_summary
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -98,6 +102,7 @@ __all__ = [
     "ConsultationResults",
     "ConsultationSummary",
     "Demographic",
+    "Figure",
     "GroupBreakdown",
     "Grouping",
     "Highlight",
@@ -105,6 +110,8 @@ __all__ = [
     "Outcomes",
     "QuestionResults",
     "QuestionUse",
+    "Selection",
+    "Sentence",
     "ThemeResult",
     "agreement",
     "choose_grouping",
@@ -118,6 +125,8 @@ __all__ = [
     "highlights",
     "in_tree_order",
     "outcome_filter",
+    "percent",
+    "plain_summary",
     "latest_run",
     "llm_use",
     "llm_uses",

@@ -24,18 +24,24 @@ NOT_GIVEN = "Not given"
 MAX_GROUPS = 6
 
 
+class UnknownQuestion(ValueError):
+    """A question asked for by key is not an open or closed question of the consultation."""
+
+
 def consultation_results(consultation: Consultation, question: str | None = None
                          ) -> ConsultationResults:
     """The consultation's results; with ``question``, that question's only.
 
-    Raises ValueError naming the questions there are when ``question`` is not one of them.
+    Raises :class:`UnknownQuestion` (a ValueError) naming the questions there are when
+    ``question`` is not one of them.
     """
     questions = list(consultation.questions.select_related("stage_changed_by", "paired_closed"))
     if question is not None:
         chosen = [q for q in questions if q.key == question and q.kind in ASKED]
         if not chosen:
             known = ", ".join(q.key for q in questions if q.kind in ASKED)
-            raise ValueError(f"No question {question!r} in {consultation.name}. Questions: {known}")
+            raise UnknownQuestion(
+                f"No question {question!r} in {consultation.name}. Questions: {known}")
         questions = chosen
     open_ = [question_results(q) for q in questions if q.kind == Question.Kind.OPEN]
     campaigns = sorted((c for q in open_ for c in q.campaigns), key=lambda c: -c.size)

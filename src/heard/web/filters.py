@@ -19,8 +19,9 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import QueryDict
+from django.utils.http import urlencode
 
-from heard.results import outcome_filter
+from heard.results import Selection, outcome_filter
 from heard.store.models import Assignment, Question, Respondent, Response
 
 SEMANTIC_LIMIT = 100
@@ -120,6 +121,13 @@ class ResponseFilter:
         if self.keywords:
             qs = keyword_search(qs, self.keywords)
         return qs
+
+
+def selection_query(selection: Selection) -> str:
+    """The query string that filters a question page to a summary number's responses."""
+    return urlencode([("theme", t) for t in selection.themes]
+                     + [("stance", s) for s in selection.stances]
+                     + [("outcome", o) for o in selection.outcomes])
 
 
 def _json_path(name: str) -> str:

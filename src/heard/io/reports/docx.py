@@ -123,6 +123,11 @@ def _open(doc, s: OpenSection, grouping: str) -> None:
     p.add_run(f"{s.stage}. ").bold = True
     p.add_run(f"{s.signed_off}. {s.agreement.summary}")
 
+    if s.summary:
+        _heading(doc, "In brief", level=2)
+        for sentence in s.summary:
+            doc.add_paragraph(sentence.text)
+
     _heading(doc, "Themes", level=2)
     if s.theme_chart:
         _chart(doc, s.theme_chart)

@@ -23,16 +23,19 @@ from heard.results import (
     Grouping,
     LLMUse,
     QuestionResults,
+    Sentence,
     choose_grouping,
     consultation_results,
     group_breakdown,
     latest_run,
     llm_uses,
+    plain_summary,
     quote_texts,
     respondent_counts,
 )
 from heard.results import agreement as read_agreement
 from heard.results import highlights as read_highlights
+from heard.results import percent as pct  # the one way a share is written
 
 if TYPE_CHECKING:
     from heard.store.models import Consultation, Run
@@ -161,6 +164,7 @@ class OpenSection:
     campaigns: list[Campaign]
     agreement: Agreement
     paired: str = ""
+    summary: list[Sentence] = field(default_factory=list)  # the question in plain words
 
 
 @dataclass
@@ -213,16 +217,6 @@ class Report:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def pct(part: float, whole: float) -> str:
-    """A share as a whole percentage ("<1%" for small non-zero shares)."""
-    if not whole:
-        return "0%"
-    value = 100 * part / whole
-    if 0 < value < 1:
-        return "<1%"
-    return f"{value:.0f}%"
 
 
 def number(n: int) -> str:
@@ -362,6 +356,7 @@ def _open_section(question: QuestionResults, grouping: Grouping | None) -> OpenS
         campaigns=[_campaign(c) for c in question.campaigns],
         agreement=_agreement(question),
         paired=question.paired,
+        summary=plain_summary(question),
     )
 
 
@@ -774,4 +769,5 @@ __all__ = [
     "build_report",
     "choose_grouping",
     "clean_quote",
+    "pct",
 ]

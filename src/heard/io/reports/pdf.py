@@ -9,9 +9,12 @@ tagged figures, and it fetches nothing: only ``data:`` URLs are allowed.
 from __future__ import annotations
 
 import base64
+import logging
 
 from heard.io.reports.html import render_html
 from heard.io.reports.model import Report
+
+log = logging.getLogger(__name__)
 
 INSTALL_HINT = (
     "PDF reports need WeasyPrint and the Pango text library. Install them with "
@@ -50,8 +53,31 @@ def _offline_fetcher(url: str, *args, **kwargs) -> dict:
 
 
 def render_pdf(report: Report) -> bytes:
-    """The report as PDF bytes (PDF/UA-1: tagged, with alt text and document language)."""
+    """The report as PDF bytes (PDF/UA-1: tagged, with alt text and document language).
+
+    Should WeasyPrint fail to lay out the tagged PDF (it has had faults with tagged tables
+    split across pages), the report is printed untagged rather than not at all, and the
+    fault is logged; if that fails too, :class:`ReportError` says what to download instead.
+    """
+    from heard.io.reports import ReportError
+
     weasyprint = _weasyprint()
     html = render_html(report, print_version=True)
     document = weasyprint.HTML(string=html, url_fetcher=_offline_fetcher, base_url=".")
-    return document.write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True)
+    try:
+        return document.write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True)
+    except ReportError:
+        raise
+    except Exception as exc:  # a layout fault of the tagging; the untagged PDF may still print
+        log.warning("Tagged PDF failed (%s: %s); writing an untagged PDF instead",
+                    type(exc).__name__, exc, exc_info=True)
+        tagged_error = exc
+    try:
+        return document.write_pdf()
+    except ReportError:
+        raise
+    except Exception as exc:
+        raise ReportError(
+            f"The PDF could not be laid out ({type(tagged_error).__name__}: {tagged_error}). "
+            "The HTML and Word reports hold the same content; download one of them instead."
+        ) from exc

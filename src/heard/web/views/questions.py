@@ -10,8 +10,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from heard.pipeline.analysis import run_embedder
+from heard.results import Figure, in_tree_order, plain_summary, question_results
 from heard.results import agreement as read_agreement
-from heard.results import in_tree_order, question_results
 from heard.store.models import (
     Assignment,
     Consultation,
@@ -24,7 +24,7 @@ from heard.store.models import (
 )
 from heard.web import editing
 from heard.web.access import consultation_view
-from heard.web.filters import ResponseFilter, semantic_search
+from heard.web.filters import ResponseFilter, selection_query, semantic_search
 from heard.web.ledger import question_summaries
 from heard.web.views.common import can, question_of, report_edit_error
 
@@ -33,6 +33,15 @@ PAGE_SIZE = 25
 
 def _embedder_name(consultation: Consultation) -> str:
     return run_embedder(consultation.runs.filter(kind="analyse", status=Run.Status.DONE).first())
+
+
+def _linked_summary(summary) -> list[list[dict]]:
+    """The question in plain words; each number links to the responses it counts."""
+    return [
+        [{"text": part.text, "count": part.count, "href": "?" + selection_query(part.selection)}
+         if isinstance(part, Figure) else {"text": part} for part in sentence.parts]
+        for sentence in plain_summary(summary)
+    ]
 
 
 def _filter_options(question: Question) -> dict:
@@ -96,6 +105,7 @@ def question(request: HttpRequest, consultation: Consultation, qid: int) -> Http
         "consultation": consultation,
         "question": q,
         "summary": summary,
+        "plain_summary": [] if flt.active else _linked_summary(summary),
         "filter": flt,
         "themes": themes,
         "llm_summaries": question_summaries(q, themes),
