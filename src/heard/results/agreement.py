@@ -98,6 +98,15 @@ def codings(question: Question | int) -> dict[int, Coding]:
     return out
 
 
+def theme_names(question: Question | int) -> dict[int, str]:
+    """Each theme's name as analysts read it in a list: "Parent › Sub-theme"."""
+    qid = getattr(question, "pk", question)
+    rows = list(Theme.objects.filter(question_id=qid).values_list("id", "label", "parent_id"))
+    labels = {tid: label for tid, label, _ in rows}
+    return {tid: f"{labels[parent]} › {label}" if parent in labels else label
+            for tid, label, parent in rows}
+
+
 def _labels(themes: frozenset[int], with_other: bool) -> list[str]:
     if not themes and with_other:
         return [OTHER]
@@ -122,7 +131,8 @@ def agreement(question: Question | int, *, n_boot: int = 500, seed: int = 0) -> 
     kept = sum(len(c.ai & c.human) for c in rows)
     removed = sum(len(c.ai - c.human) for c in rows)
     added = sum(len(c.human - c.ai) for c in rows)
-    themes = {t.id: t for t in Theme.objects.filter(question_id=qid)}
+    keys = dict(Theme.objects.filter(question_id=qid).values_list("id", "key"))
+    names = theme_names(qid)
     used = sorted({t for c in rows for t in c.ai | c.human})
     scores: dict[bool, tuple[dict, dict, list, list, list]] = {}
     for with_other in (True, False):
@@ -140,8 +150,8 @@ def agreement(question: Question | int, *, n_boot: int = 500, seed: int = 0) -> 
     def describe(label: str) -> tuple[str, str]:
         if label == OTHER:
             return OTHER, "Other (no theme)"
-        theme = themes.get(int(label))
-        return (theme.key, theme.label) if theme else (f"#{label}", "A deleted theme")
+        tid = int(label)
+        return (keys[tid], names[tid]) if tid in keys else (f"#{label}", "A deleted theme")
 
     per_theme = [
         {"key": describe(s.label)[0], "label": describe(s.label)[1], "precision": s.precision,

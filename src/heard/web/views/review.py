@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from heard.results import in_tree_order
-from heard.results.agreement import BLIND_REVIEW, coded_response_ids, coding_of
+from heard.results.agreement import BLIND_REVIEW, coded_response_ids, coding_of, theme_names
 from heard.store.models import Consultation, Membership, Question, Response
 from heard.web import editing
 from heard.web.access import consultation_view
@@ -74,7 +74,7 @@ def _comparison(question: Question, response_id: int) -> dict | None:
     coding = response and coding_of(response)
     if coding is None:
         return None
-    labels = dict(question.themes.values_list("id", "label"))
+    labels = theme_names(question)
     rows = [
         {"label": labels.get(t, "A deleted theme"), "analyst": t in coding.human,
          "analysis": t in coding.ai}
