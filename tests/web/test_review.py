@@ -131,6 +131,21 @@ def test_split_merge_and_copies_do_not_change_agreement(users, own):
     assert after.intervals == first.intervals
 
 
+def test_a_split_before_coding_is_a_change_of_wording(users, own):
+    """Responses moved by a split and then coded as they stand agree with the analysis."""
+    analyst = users["analyst"]
+    transport = own.themes["transport"]
+    moved = [own.responses[1].pk, own.responses[3].pk]
+    buses, _ = editing.split_theme(transport, None, moved, analyst, "Buses")
+    editing.edit_response(own.responses[1], analyst, theme_ids=[buses.pk])
+    editing.edit_response(own.responses[3], analyst, theme_ids=[transport.pk])
+    result = agreement(own.question, n_boot=50)
+    # 1: AI {transport} became {buses}, analyst {buses}: agrees.
+    # 3: AI {transport, safety} became {buses, safety}; analyst {transport}: tp 0, fp 2, fn 1.
+    assert result.reviewed == 2
+    assert (result.kept, result.removed, result.added) == (1, 2, 1)
+
+
 def test_a_split_alone_is_not_human_coding(users, own):
     transport = own.themes["transport"]
     ids = list(Assignment.objects.filter(theme=transport).values_list("response_id", flat=True))

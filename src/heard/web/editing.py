@@ -21,6 +21,7 @@ from heard.store.audit import record_event, responses_snapshot, theme_responses,
 from heard.store.models import Assignment, AuditEvent, Question, Response, Theme
 
 STAGES = [value for value, _ in Question._meta.get_field("stage").choices]
+SPLIT_THEME = "split theme"
 
 
 class EditError(Exception):
@@ -214,7 +215,7 @@ def split_theme(theme: Theme, version: int | None, response_ids: list[int], user
     theme.refresh_from_db()
     after = {"themes": [theme_snapshot(theme), theme_snapshot(new)],
              "responses": responses_snapshot(chosen)}
-    return new, record_event(question, user, "split theme", theme, before, after)
+    return new, record_event(question, user, SPLIT_THEME, theme, before, after)
 
 
 @transaction.atomic
@@ -304,6 +305,23 @@ def _set_themes(ids: list[int], valid: set[int]) -> set[int]:
     return touched
 
 
+def _analysis_themes(response: Response) -> set[int]:
+    """The themes the analysis proposed for the response, carried through the splits that
+    moved it: a split moves a response from a theme to a new one as a change of wording
+    (as a merge does), so the analysis's theme becomes the new one."""
+    ai = set(Assignment.objects.filter(response=response, ai_original=True)
+             .values_list("theme_id", flat=True))
+    splits = AuditEvent.objects.filter(
+        consultation_id=response.question.consultation_id, action=SPLIT_THEME,
+        target_type="theme", reverted=False, after__responses__has_key=str(response.pk),
+    ).order_by("created_at", "id")
+    for source, themes in splits.values_list("target_id", "after__themes"):
+        new = [t["id"] for t in themes or [] if t.get("id") != source]
+        if source in ai and new:
+            ai = (ai - {source}) | {new[0]}
+    return ai
+
+
 @transaction.atomic
 def edit_response(response: Response, user, *, version: int | None = None,
                   theme_ids: list[int] | None = None, stance: str | None = None,
@@ -322,8 +340,7 @@ def edit_response(response: Response, user, *, version: int | None = None,
     others = list(copies_of(response)) if copies else []
     ids = [response.id, *others]
     before = {"responses": responses_snapshot(ids)}
-    ai = set(Assignment.objects.filter(response=response, ai_original=True)
-             .values_list("theme_id", flat=True))
+    ai = _analysis_themes(response)
     if theme_ids is not None:
         valid = set(question.themes.filter(id__in=theme_ids).values_list("id", flat=True))
         touched = _set_themes(ids, valid)
