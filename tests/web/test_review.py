@@ -146,6 +146,14 @@ def test_a_split_before_coding_is_a_change_of_wording(users, own):
     assert (result.kept, result.removed, result.added) == (1, 2, 1)
 
 
+def test_coding_a_response_the_analysis_did_not_analyse_scores_nothing(users, own):
+    response = own.responses[5]
+    Response.objects.filter(pk=response.pk).update(outcome="pending")
+    response.refresh_from_db()
+    editing.edit_response(response, users["analyst"], theme_ids=[own.themes["cost"].pk])
+    assert agreement(own.question).reviewed == 0
+
+
 def test_a_split_alone_is_not_human_coding(users, own):
     transport = own.themes["transport"]
     ids = list(Assignment.objects.filter(theme=transport).values_list("response_id", flat=True))

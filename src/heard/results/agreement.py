@@ -6,7 +6,10 @@ Per-response coding (the one definition)
     whose action is in :data:`CODING_ACTIONS` and whose target is that response; its
     ``after["coding"]`` holds the themes the analysis had proposed for the response
     (``ai_original``) and the themes the analyst chose, both as theme ids, at that moment.
-    A reverted event is no coding; a response coded twice counts once, by its latest coding.
+    A reverted event is no coding; a response coded twice counts once, by its latest coding;
+    a coding of a response the analysis had no outcome for (not analysed yet, "No
+    substantive answer", unprocessable) is kept but scores nothing, as the analysis made no
+    proposal to agree with.
 
     Not per-response coding: theme-level changes (split, merge, move, delete, rename), the
     copies a coding was applied to ("apply to all copies" codes the response it was made on,
@@ -43,9 +46,10 @@ class Coding:
     human: frozenset[int]
 
 
-def coding_record(ai: set[int], human: set[int]) -> dict:
-    """What a coding event stores in ``after["coding"]``."""
-    return {"ai": sorted(ai), "human": sorted(human)}
+def coding_record(ai: set[int], human: set[int], analysed: bool = True) -> dict:
+    """What a coding event stores in ``after["coding"]``; ``analysed`` is False when the
+    analysis had not proposed anything for the response (pending, empty or unprocessable)."""
+    return {"ai": sorted(ai), "human": sorted(human), "analysed": analysed}
 
 
 def coding_events(question: Question | int) -> QuerySet[AuditEvent]:
@@ -93,7 +97,7 @@ def codings(question: Question | int) -> dict[int, Coding]:
     out: dict[int, Coding] = {}
     for target, (event_id, record) in sorted(latest.items()):
         record = record or recovered.get(event_id)
-        if record:
+        if record and record.get("analysed", True):
             out[target] = Coding(frozenset(record["ai"]), frozenset(record["human"]))
     return out
 

@@ -341,6 +341,7 @@ def edit_response(response: Response, user, *, version: int | None = None,
     ids = [response.id, *others]
     before = {"responses": responses_snapshot(ids)}
     ai = _analysis_themes(response)
+    analysed = response.outcome in (Response.Outcome.MAPPED, Response.Outcome.OTHER)
     if theme_ids is not None:
         valid = set(question.themes.filter(id__in=theme_ids).values_list("id", flat=True))
         touched = _set_themes(ids, valid)
@@ -356,7 +357,7 @@ def edit_response(response: Response, user, *, version: int | None = None,
     Response.objects.filter(pk=response.pk).update(**fields)
     human = set(Assignment.objects.filter(response=response, is_active=True)
                 .values_list("theme_id", flat=True))
-    after = {"responses": responses_snapshot(ids), "coding": coding_record(ai, human)}
+    after = {"responses": responses_snapshot(ids), "coding": coding_record(ai, human, analysed)}
     if copies:
         action = EDIT_RESPONSE_AND_COPIES
         after["copies"] = len(others)
