@@ -196,7 +196,8 @@ def test_blind_review_hides_the_analysis_and_saves_human_coding(as_role, users, 
     assert event.action == BLIND_REVIEW and event.target_id == chosen
     shown.refresh_from_db()
     assert _themes(shown) == {"safety"} and shown.stance == "agree"
-    assert chosen in codings(own.question)
+    assert codings(own.question)[chosen].blind
+    assert agreement(own.question, n_boot=10).blind == 1
     page = client.get(reply["Location"]).content.decode()
     assert 'id="comparison"' in page and "The analysis" in page
     assert re.search(r"<strong>25</strong> responses left", page)
@@ -245,3 +246,17 @@ def test_next_and_previous_follow_the_question_page_filter(as_role, own):
     # With no filter: every response of the question, in id order.
     page = client.get(_url("response", response_id=own.responses[11].pk)).content.decode()
     assert re.search(r"<strong>12</strong> of <strong>30</strong> responses", page)
+
+
+def test_save_and_open_the_next_response(as_role, own):
+    client = as_role("analyst")
+    question_page = _url("question", qid=own.question.pk) + "?" + urlencode(
+        {"theme": own.themes["transport"].pk})
+    first = own.responses[1]  # transport; the next with transport is 3
+    reply = client.post(_url("response", response_id=first.pk),
+                        {"theme": [own.themes["safety"].pk], "version": first.version,
+                         "then": "next", "next": question_page})
+    assert reply["Location"].startswith(_url("response", response_id=own.responses[3].pk))
+    page = client.get(reply["Location"]).content.decode()
+    # 1 left the filtered list when it lost transport: 3 is now first of the rest.
+    assert re.search(r"<strong>1</strong> of <strong>\d+</strong> matching", page)

@@ -44,6 +44,11 @@ class Coding:
 
     ai: frozenset[int]
     human: frozenset[int]
+    blind: bool = False  # made in blind review
+
+
+def _coding(action: str, record: dict) -> Coding:
+    return Coding(frozenset(record["ai"]), frozenset(record["human"]), action == BLIND_REVIEW)
 
 
 def coding_record(ai: set[int], human: set[int], analysed: bool = True) -> dict:
@@ -82,23 +87,23 @@ def coding_of(response: Response | int) -> Coding | None:
                                        action__in=CODING_ACTIONS, reverted=False)
              .order_by("-created_at", "-id").first())
     record = event and ((event.after or {}).get("coding") or _from_snapshot(event))
-    return Coding(frozenset(record["ai"]), frozenset(record["human"])) if record else None
+    return _coding(event.action, record) if record else None
 
 
 def codings(question: Question | int) -> dict[int, Coding]:
     """Each coded response of ``question`` with its latest per-response coding."""
-    latest: dict[int, tuple[int, dict | None]] = {}
-    for event_id, target, record in coding_events(question).order_by(
+    latest: dict[int, tuple[int, str, dict | None]] = {}
+    for event_id, target, action, record in coding_events(question).order_by(
         "created_at", "id"
-    ).values_list("id", "target_id", "after__coding"):
-        latest[target] = (event_id, record)
-    older = [event_id for event_id, record in latest.values() if not record]
+    ).values_list("id", "target_id", "action", "after__coding"):
+        latest[target] = (event_id, action, record)
+    older = [event_id for event_id, _, record in latest.values() if not record]
     recovered = {e.id: _from_snapshot(e) for e in AuditEvent.objects.filter(id__in=older)}
     out: dict[int, Coding] = {}
-    for target, (event_id, record) in sorted(latest.items()):
+    for target, (event_id, action, record) in sorted(latest.items()):
         record = record or recovered.get(event_id)
         if record and record.get("analysed", True):
-            out[target] = Coding(frozenset(record["ai"]), frozenset(record["human"]))
+            out[target] = _coding(action, record)
     return out
 
 
@@ -165,7 +170,8 @@ def agreement(question: Question | int, *, n_boot: int = 500, seed: int = 0) -> 
         if s.support or s.predicted
     ]
     return Agreement(
-        reviewed=len(rows), kept=kept, removed=removed, added=added,
+        reviewed=len(rows), blind=sum(c.blind for c in rows),
+        kept=kept, removed=removed, added=added,
         overall=scores[True][0], intervals=scores[True][1],
         without_other=scores[False][0], intervals_without_other=scores[False][1],
         per_theme=per_theme,

@@ -194,7 +194,8 @@ class Agreement:
     """The analysis's themes against the analysts' over the responses of one question that
     analysts coded one at a time (per-response coding: :mod:`heard.results.agreement`).
 
-    ``reviewed`` is the number of those responses; ``kept``, ``removed`` and ``added`` count
+    ``reviewed`` is the number of those responses (``blind`` of them last coded in blind
+    review, a random sample); ``kept``, ``removed`` and ``added`` count
     the analysis's themes the analysts kept and removed, and the themes they added, over
     them. ``overall`` and ``intervals`` (95% bootstrap) score them with "Other" as a label
     (a response with no theme); ``without_other`` and ``intervals_without_other`` score the
@@ -205,6 +206,7 @@ class Agreement:
     kept: int
     removed: int
     added: int
+    blind: int = 0
     overall: dict[str, float] = field(default_factory=dict)
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     without_other: dict[str, float] = field(default_factory=dict)

@@ -112,7 +112,10 @@ def reader(request: HttpRequest, consultation: Consultation, response_id: int) -
                              "Saved your changes to this response.")
         except editing.EditError as exc:
             report_edit_error(request, exc)
-        return redirect(_reader_url(consultation, response.pk, back))
+            return redirect(_reader_url(consultation, response.pk, back))
+        following = (list_position(consultation, response, back).next
+                     if request.POST.get("then") == "next" else None)
+        return redirect(_reader_url(consultation, following or response.pk, back))
     active = set(
         Assignment.objects.filter(response=response, is_active=True).values_list(
             "theme_id", flat=True)
