@@ -51,6 +51,11 @@ def test_a_stale_save_is_refused_naming_who_changed_it_and_when(client, users, o
     assert "Coding last changed" in page and "analyst@example.org" in page
     client.post(url, {"theme": [own.themes["cost"].pk], "version": response.version})
     assert _themes(response) == {"cost"}
+    # A revert is a change too: a form opened before it is stale, and names who reverted.
+    response.refresh_from_db()
+    editing.revert(AuditEvent.objects.first(), users["admin"])
+    with pytest.raises(editing.EditConflict, match="admin@example.org"):
+        editing.edit_response(response, users["lead"], version=response.version, theme_ids=[])
 
 
 # ---------------------------------------------------------------- copies

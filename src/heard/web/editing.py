@@ -461,6 +461,11 @@ def revert(event: AuditEvent, user) -> AuditEvent:
     _restore_themes(before_themes)
     if "responses" in before:
         _restore_responses(before["responses"])
+        # the reverting analyst is now the last to have changed these responses' coding
+        for chunk in _chunks([int(k) for k in before["responses"]]):
+            Response.objects.filter(id__in=chunk).update(
+                edited_by=user if user is not None and user.is_authenticated else None,
+                edited_at=timezone.now())
     created = {t["id"] for t in after.get("themes", [])} - {t["id"] for t in before_themes}
     Theme.objects.filter(id__in=created).delete()
     if "stage" in before:
