@@ -224,17 +224,22 @@ def test_blank_answers_count_as_empty_before_the_analysis(probe):
 
 def test_agreement_is_scored_by_the_metrics_module(probe):
     q2 = Question.objects.get(key="q2")
+    from heard.web.editing import edit_response
+
     response = Response.objects.filter(question=q2, text__startswith="More buses").first()
-    Assignment.objects.filter(response=response, theme__key="t1.2").update(is_active=False)
-    Assignment.objects.create(response=response, theme=Theme.objects.get(key="t2"),
-                              origin="human")
+    ai = set(Assignment.objects.filter(response=response).values_list("theme__key", flat=True))
+    assert "t1.2" in ai and "t2" not in ai
+    chosen = (ai - {"t1.2"}) | {"t2"}  # the analyst drops one theme and adds another
+    edit_response(response, None, theme_ids=list(
+        Theme.objects.filter(question=q2, key__in=chosen).values_list("id", flat=True)))
     result = agreement(q2, n_boot=50)
-    assert (result.kept, result.removed, result.added, result.reviewed) == (27, 1, 1, 1)
-    assert result.f1 == pytest.approx(54 / 56)
-    assert result.overall["micro_f1"] == pytest.approx(2 / 4)
+    kept = len(ai) - 1
+    assert (result.kept, result.removed, result.added, result.reviewed) == (kept, 1, 1, 1)
+    assert result.f1 == pytest.approx(2 * kept / (2 * kept + 2))
+    assert result.overall["micro_f1"] == result.f1 == result.without_other["micro_f1"]
     section = build_report(probe).sections[1]
     assert section.agreement.f1 == result.f1
-    assert section.agreement.f1_changed == result.overall["micro_f1"]
+    assert section.agreement.f1_without_other == result.without_other["micro_f1"]
 
 
 def test_reports_read_the_results_model_only():

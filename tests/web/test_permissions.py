@@ -43,6 +43,7 @@ VIEWS = {
     "remap": ("post", "analyst", lambda b: ({"qid": b.question.pk}, {})),
     "stage": ("post", "lead", lambda b: ({"qid": b.question.pk}, {"stage": "themes_agreed"})),
     "agreement": ("get", "lead", lambda b: ({"qid": b.question.pk}, {})),
+    "blind-review": ("get", "analyst", lambda b: ({"qid": b.question.pk}, {})),
     "analyse": ("post", "lead", lambda b: ({}, {})),
     "members": ("get", "admin", lambda b: ({}, {})),
     "upload": ("get", "admin", lambda b: ({}, {})),

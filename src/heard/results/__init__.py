@@ -36,9 +36,11 @@ Closed questions
 Campaigns
     Organised campaigns (form letters) and the responses in them, as sent.
 Agreement
-    The AI's original assignments against the current ones, scored by
-    :mod:`heard.analysis.metrics`: micro-F1 over the whole question, and micro/macro
-    scores with bootstrap intervals over the responses analysts touched.
+    Over the responses analysts coded one at a time (per-response coding, defined in
+    :mod:`heard.results.agreement`; never a split, merge or other theme-level change, nor
+    the copies a coding was applied to): the analysis's themes against the analyst's,
+    scored by :mod:`heard.analysis.metrics`, micro/macro F1 with bootstrap intervals, with
+    "Other" as a label and without it.
 Questions
     Questions are open and closed questions; demographic columns are respondent details.
 Summary

@@ -191,22 +191,36 @@ class Highlight:
 
 @dataclass(frozen=True)
 class Agreement:
-    """AI proposals (``ai_original``) against the current assignments of one question.
+    """The analysis's themes against the analysts' over the responses of one question that
+    analysts coded one at a time (per-response coding: :mod:`heard.results.agreement`).
 
-    ``kept``, ``removed`` and ``added`` count assignments over the whole question; ``f1``
-    is the micro-F1 over all its responses. ``reviewed`` responses are those an analyst
-    touched (an assignment of human origin, or one switched off or added); ``overall``,
-    ``intervals`` and ``per_theme`` score them alone, with 95% bootstrap intervals.
+    ``reviewed`` is the number of those responses (``blind`` of them last coded in blind
+    review, a random sample); ``kept``, ``removed`` and ``added`` count
+    the analysis's themes the analysts kept and removed, and the themes they added, over
+    them. ``overall`` and ``intervals`` (95% bootstrap) score them with "Other" as a label
+    (a response with no theme); ``without_other`` and ``intervals_without_other`` score the
+    themes only. ``per_theme`` has one row per theme used (and "Other").
     """
 
+    reviewed: int
     kept: int
     removed: int
     added: int
-    f1: float | None  # None when there is no assignment at all
-    reviewed: int
-    overall: dict[str, float]
-    intervals: dict[str, tuple[float, float]]
-    per_theme: list[dict]
+    blind: int = 0
+    overall: dict[str, float] = field(default_factory=dict)
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    without_other: dict[str, float] = field(default_factory=dict)
+    intervals_without_other: dict[str, tuple[float, float]] = field(default_factory=dict)
+    per_theme: list[dict] = field(default_factory=list)
+
+    @property
+    def f1(self) -> float | None:
+        """Micro-F1 with "Other"; None when no response has been coded."""
+        return self.overall.get("micro_f1") if self.reviewed else None
+
+    @property
+    def f1_without_other(self) -> float | None:
+        return self.without_other.get("micro_f1") if self.reviewed else None
 
     @property
     def ai_proposed(self) -> int:

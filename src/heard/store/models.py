@@ -180,6 +180,13 @@ class Response(models.Model):
     )
     is_read = models.BooleanField(default=False)
     is_flagged = models.BooleanField(default=False)
+    # Analysts' edits of the response's coding are version-locked and name the last editor.
+    version = models.PositiveIntegerField(default=1, help_text="For optimistic locking.")
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", help_text="Who last changed the response's coding.",
+    )
+    edited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["question", "id"]

@@ -12,14 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
+from heard.results.agreement import EDIT_RESPONSE, EDIT_RESPONSE_AND_COPIES, coding_record
 from heard.store.audit import record_event, responses_snapshot, theme_responses, theme_snapshot
 from heard.store.models import Assignment, AuditEvent, Question, Response, Theme
 
 STAGES = [value for value, _ in Question._meta.get_field("stage").choices]
+SPLIT_THEME = "split theme"
 
 
 class EditError(Exception):
@@ -213,7 +215,7 @@ def split_theme(theme: Theme, version: int | None, response_ids: list[int], user
     theme.refresh_from_db()
     after = {"themes": [theme_snapshot(theme), theme_snapshot(new)],
              "responses": responses_snapshot(chosen)}
-    return new, record_event(question, user, "split theme", theme, before, after)
+    return new, record_event(question, user, SPLIT_THEME, theme, before, after)
 
 
 @transaction.atomic
@@ -248,39 +250,119 @@ def move_theme(theme: Theme, version: int | None, user, *, parent: Theme | None 
 # ---------------------------------------------------------------- responses
 
 
+def _person(user) -> str:
+    return (user.email or user.get_username()) if user is not None else "someone"
+
+
+def _lock_response(response: Response, version: int | None) -> None:
+    """Bump the response's version if it is still ``version``; else raise EditConflict
+    naming who changed its coding and when."""
+    query = Response.objects.filter(pk=response.pk)
+    if version is not None:
+        query = query.filter(version=version)
+    if not query.update(version=F("version") + 1):
+        latest = Response.objects.select_related("edited_by").get(pk=response.pk)
+        who = f" by {_person(latest.edited_by)}" if latest.edited_by_id else ""
+        when = (f" at {timezone.localtime(latest.edited_at):%H:%M}" if latest.edited_at
+                else "")
+        raise EditConflict(
+            f"Response {response.key or response.pk} was changed{who}{when} after you "
+            "opened it. Reload the page to see the latest version, then code it again."
+        )
+    response.version = (version or response.version) + 1
+
+
+def copies_of(response: Response) -> QuerySet:
+    """Ids of the other responses in the response's duplicate group (its copies)."""
+    if not response.group_id:
+        return Response.objects.none().values_list("id", flat=True)
+    return (Response.objects.filter(question_id=response.question_id, group_id=response.group_id)
+            .exclude(pk=response.pk).order_by("id").values_list("id", flat=True))
+
+
+def _chunks(ids: list[int], size: int = 900) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _set_themes(ids: list[int], valid: set[int]) -> set[int]:
+    """Give each response exactly the themes ``valid``, as an analyst's decision; returns
+    the themes touched."""
+    touched = set(valid)
+    for chunk in _chunks(ids):
+        current = Assignment.objects.filter(response_id__in=chunk)
+        touched |= set(current.values_list("theme_id", flat=True))
+        current.filter(theme_id__in=valid).update(is_active=True, origin=Assignment.Origin.HUMAN)
+        current.exclude(theme_id__in=valid).update(is_active=False,
+                                                   origin=Assignment.Origin.HUMAN)
+        have = set(current.filter(theme_id__in=valid).values_list("response_id", "theme_id"))
+        Assignment.objects.bulk_create(
+            [Assignment(response_id=rid, theme_id=t, origin=Assignment.Origin.HUMAN)
+             for rid in chunk for t in sorted(valid) if (rid, t) not in have],
+            batch_size=2000,
+        )
+    _refresh_outcomes(ids)
+    return touched
+
+
+def _analysis_themes(response: Response) -> set[int]:
+    """The themes the analysis proposed for the response, carried through the splits that
+    moved it: a split moves a response from a theme to a new one as a change of wording
+    (as a merge does), so the analysis's theme becomes the new one."""
+    ai = set(Assignment.objects.filter(response=response, ai_original=True)
+             .values_list("theme_id", flat=True))
+    splits = AuditEvent.objects.filter(
+        consultation_id=response.question.consultation_id, action=SPLIT_THEME,
+        target_type="theme", reverted=False, after__responses__has_key=str(response.pk),
+    ).order_by("created_at", "id")
+    for source, themes in splits.values_list("target_id", "after__themes"):
+        new = [t["id"] for t in themes or [] if t.get("id") != source]
+        if source in ai and new:
+            ai = (ai - {source}) | {new[0]}
+    return ai
+
+
 @transaction.atomic
-def edit_response(response: Response, user, *, theme_ids: list[int] | None = None,
-                  stance: str | None = None, evidence_rich: bool | None | str = "keep"
-                  ) -> AuditEvent:
-    """Set a response's themes, stance and evidence flag, as an analyst's decision."""
+def edit_response(response: Response, user, *, version: int | None = None,
+                  theme_ids: list[int] | None = None, stance: str | None = None,
+                  evidence_rich: bool | None | str = "keep", copies: bool = False,
+                  action: str = EDIT_RESPONSE) -> AuditEvent:
+    """Set a response's themes, stance and evidence flag, as an analyst's decision.
+
+    One per-response coding (:mod:`heard.results.agreement`), recorded as one audit event
+    with the analysis's themes and the analyst's. With ``copies`` the same coding is given
+    to every copy in the response's duplicate group, in the same event, which names how
+    many copies it changed. ``version`` is the response's version the analyst saw: if the
+    response changed since, :class:`EditConflict` says who changed it and when.
+    """
     question = response.question
-    before = {"responses": responses_snapshot([response.id])}
+    _lock_response(response, version)
+    others = list(copies_of(response)) if copies else []
+    ids = [response.id, *others]
+    before = {"responses": responses_snapshot(ids)}
+    ai = _analysis_themes(response)
+    analysed = response.outcome in (Response.Outcome.MAPPED, Response.Outcome.OTHER)
     if theme_ids is not None:
         valid = set(question.themes.filter(id__in=theme_ids).values_list("id", flat=True))
-        current = {a.theme_id: a for a in Assignment.objects.filter(response=response)}
-        for theme_id, assignment in current.items():
-            assignment.is_active = theme_id in valid
-            assignment.origin = Assignment.Origin.HUMAN
-            assignment.save(update_fields=["is_active", "origin"])
-        Assignment.objects.bulk_create(
-            [Assignment(response=response, theme_id=t, origin=Assignment.Origin.HUMAN)
-             for t in valid - set(current)]
-        )
-        _refresh_outcomes([response.id])
-        Theme.objects.filter(id__in=valid | set(current)).update(version=F("version") + 1)
-    fields = []
+        touched = _set_themes(ids, valid)
+        Theme.objects.filter(id__in=touched).update(version=F("version") + 1)
+    fields: dict = {"edited_by": user if user is not None and user.is_authenticated else None,
+                    "edited_at": timezone.now()}
     if stance is not None and stance in [*Response.Stance.values, ""]:
-        response.stance = stance
-        response.stance_confidence = None
-        fields += ["stance", "stance_confidence"]
+        fields.update(stance=stance, stance_confidence=None)
     if evidence_rich != "keep":
-        response.evidence_rich = evidence_rich
-        response.evidence_reason = "set by an analyst"
-        fields += ["evidence_rich", "evidence_reason"]
-    if fields:
-        response.save(update_fields=fields)
-    after = {"responses": responses_snapshot([response.id])}
-    return record_event(question, user, "edit response", response, before, after)
+        fields.update(evidence_rich=evidence_rich, evidence_reason="set by an analyst")
+    for chunk in _chunks(others):
+        Response.objects.filter(id__in=chunk).update(version=F("version") + 1, **fields)
+    Response.objects.filter(pk=response.pk).update(**fields)
+    human = set(Assignment.objects.filter(response=response, is_active=True)
+                .values_list("theme_id", flat=True))
+    after = {"responses": responses_snapshot(ids), "coding": coding_record(ai, human, analysed)}
+    if copies:
+        action = EDIT_RESPONSE_AND_COPIES
+        after["copies"] = len(others)
+    response.refresh_from_db()
+    return record_event(question, user, action, response, before, after)
 
 
 @transaction.atomic
@@ -359,7 +441,7 @@ def _restore_responses(snapshot: dict[str, dict]) -> None:
         Response.objects.filter(pk=int(rid)).update(
             outcome=snap["outcome"], outcome_reason=snap["outcome_reason"],
             stance=snap["stance"], evidence_rich=snap["evidence_rich"],
-            is_flagged=snap["is_flagged"],
+            is_flagged=snap["is_flagged"], version=F("version") + 1,
         )
         for theme_id, origin, ai, active, conf in snap["assignments"]:
             if theme_id in live_themes:
@@ -379,6 +461,11 @@ def revert(event: AuditEvent, user) -> AuditEvent:
     _restore_themes(before_themes)
     if "responses" in before:
         _restore_responses(before["responses"])
+        # the reverting analyst is now the last to have changed these responses' coding
+        for chunk in _chunks([int(k) for k in before["responses"]]):
+            Response.objects.filter(id__in=chunk).update(
+                edited_by=user if user is not None and user.is_authenticated else None,
+                edited_at=timezone.now())
     created = {t["id"] for t in after.get("themes", [])} - {t["id"] for t in before_themes}
     Theme.objects.filter(id__in=created).delete()
     if "stage" in before:

@@ -11,6 +11,7 @@ from heard.web.views import (
     jobs,
     questions,
     responses,
+    review,
     themes,
     uploads,
 )
@@ -36,6 +37,7 @@ app_patterns = [
     path("c/<str:name>/q/<int:qid>/", questions.question, name="question"),
     path("c/<str:name>/q/<int:qid>/stage/", questions.stage, name="stage"),
     path("c/<str:name>/q/<int:qid>/agreement/", questions.agreement, name="agreement"),
+    path("c/<str:name>/q/<int:qid>/blind-review/", review.blind_review, name="blind-review"),
     path("c/<str:name>/q/<int:qid>/remap/", jobs.remap, name="remap"),
     path("c/<str:name>/q/<int:qid>/themes/", themes.editor, name="themes"),
     path("c/<str:name>/q/<int:qid>/themes/add/", themes.add, name="theme-add"),

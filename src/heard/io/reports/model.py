@@ -130,7 +130,7 @@ class Campaign:
 
 @dataclass
 class Agreement:
-    """AI proposals against the analysts' current assignments, for one question."""
+    """The AI's themes against the analysts' per-response coding, for one question."""
 
     reviewed: bool
     summary: str
@@ -138,9 +138,9 @@ class Agreement:
     kept: int = 0
     removed: int = 0
     added: int = 0
-    responses_changed: int = 0
-    f1: float | None = None
-    f1_changed: float | None = None
+    responses_coded: int = 0
+    f1: float | None = None  # micro-F1 with "Other"
+    f1_without_other: float | None = None
 
 
 @dataclass
@@ -385,35 +385,34 @@ def _quotes(texts: list[str], limit: int, seen: set[str]) -> list[str]:
 
 
 def _agreement(question: QuestionResults) -> Agreement:
-    """Micro-F1 of the AI's proposals against the current (human-reviewed) assignments."""
+    """Micro-F1 of the AI's themes against the responses analysts coded one at a time."""
     result = read_agreement(question.id, n_boot=0)
-    kept, removed, added = result.kept, result.removed, result.added
-    if not result.changed:
+    if not result.reviewed:
         reviewed = question.stage in ("mapping_reviewed", "final")
         summary = (
-            "Signed off with no change to the AI's assignments."
+            "Signed off with no response coded one at a time by an analyst."
             if reviewed
-            else "No human review yet: every assignment is the AI's proposal."
+            else "No human review yet: no analyst has coded a response one at a time."
         )
-        return Agreement(reviewed=False, summary=summary, ai_proposed=kept, kept=kept)
-    f1 = result.f1 or 0.0
-    f1_changed = result.overall.get("micro_f1", 0.0)
+        return Agreement(reviewed=False, summary=summary)
+    f1, without = result.f1 or 0.0, result.f1_without_other or 0.0
     summary = (
-        f"Analysts reviewed the themes of {number(result.reviewed)} responses: they removed "
-        f"{number(removed)} of {number(kept + removed)} AI assignments and added {number(added)}. "
-        f"Agreement between the AI and the current assignments (micro-F1) is {f1:.2f} over all "
-        f"responses and {f1_changed:.2f} over the responses analysts reviewed."
+        f"Analysts coded {number(result.reviewed)} responses one at a time: of the "
+        f"{number(result.ai_proposed)} themes the AI proposed for them they kept "
+        f"{number(result.kept)} and removed {number(result.removed)}, and they added "
+        f"{number(result.added)}. Agreement between the AI and the analysts (micro-F1) is "
+        f"{f1:.2f}, or {without:.2f} leaving out “Other”."
     )
     return Agreement(
         reviewed=True,
         summary=summary,
         ai_proposed=result.ai_proposed,
-        kept=kept,
-        removed=removed,
-        added=added,
-        responses_changed=result.reviewed,
-        f1=result.f1,
-        f1_changed=f1_changed,
+        kept=result.kept,
+        removed=result.removed,
+        added=result.added,
+        responses_coded=result.reviewed,
+        f1=f1,
+        f1_without_other=without,
     )
 
 
@@ -713,8 +712,8 @@ def _method(
                 s.signed_off,
                 "No human review yet"
                 if not s.agreement.reviewed
-                else f"micro-F1 {s.agreement.f1:.2f} ({number(s.agreement.responses_changed)} "
-                "responses changed)",
+                else f"micro-F1 {s.agreement.f1:.2f} over {number(s.agreement.responses_coded)} "
+                "responses coded",
             ]
             for s in open_sections
         ],

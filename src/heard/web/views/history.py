@@ -34,7 +34,9 @@ def _summary(event: AuditEvent) -> str:
         if tid not in a_themes:
             parts.append(f"removed “{theme['label']}”")
     responses = after.get("responses") or {}
-    if responses and not parts:
+    if "copies" in after:
+        parts.append(f"1 response and its {after['copies']} copies")
+    elif responses and not parts:
         parts.append(f"{len(responses)} response(s)")
     elif responses:
         parts.append(f"{len(responses)} response(s) affected")

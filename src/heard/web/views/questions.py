@@ -146,4 +146,5 @@ def agreement(request: HttpRequest, consultation: Consultation, qid: int) -> Htt
         "measures": [("micro_f1", "Micro F1"), ("macro_f1", "Macro F1"),
                      ("micro_precision", "Micro precision"), ("micro_recall", "Micro recall"),
                      ("samples_f1", "F1 per response (mean)")],
+        "can_edit": can(request, Membership.Role.ANALYST),
     })

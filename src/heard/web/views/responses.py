@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import mimetypes
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotFound
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotFound,
+    QueryDict,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,7 +22,8 @@ from heard.results import in_tree_order
 from heard.store.models import Assignment, Consultation, Membership, Respondent, Response
 from heard.web import documents, editing
 from heard.web.access import consultation_view
-from heard.web.views.common import can, report_edit_error, response_of, safe_next
+from heard.web.filters import ResponseFilter, semantic_search
+from heard.web.views.common import can, report_edit_error, response_of, safe_next, version_of
 
 
 def _quotes_for(response: Response) -> list[str]:
@@ -24,6 +33,58 @@ def _quotes_for(response: Response) -> list[str]:
             if quote.get("response_id") == response.id and quote.get("text"):
                 quotes.append(quote["text"])
     return quotes
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a response sits in the question page's list it was opened from."""
+
+    index: int | None  # 1-based; None when the response is no longer in the list
+    total: int
+    previous: int | None
+    next: int | None
+    filtered: bool
+
+
+def list_position(consultation: Consultation, response: Response, back: str) -> Position:
+    """The response's place in the list of its question page, under the filter and search in
+    ``back`` (the page it was opened from, carried in ``next``); the page's order: by id,
+    or best match first for a search by meaning."""
+    question = response.question
+    page = reverse("heard:question", args=[consultation.name, question.pk])
+    parts = urlsplit(back)
+    flt = ResponseFilter.from_query(QueryDict(parts.query if parts.path == page else ""))
+    listed = flt.apply(question)
+    rid = response.pk
+    if flt.similar:
+        from heard.web.views.questions import _embedder_name
+
+        try:
+            ids = [i for i, _ in semantic_search(listed, flt.similar,
+                                                 _embedder_name(consultation))]
+        except Exception:  # the embedding model may be missing; the page says so too
+            ids = []
+        at = ids.index(rid) if rid in ids else None
+        return Position(
+            index=None if at is None else at + 1, total=len(ids),
+            previous=ids[at - 1] if at else None,
+            next=ids[at + 1] if at is not None and at + 1 < len(ids) else None,
+            filtered=True,
+        )
+    ordered = listed.order_by("id").values_list("id", flat=True)
+    inside = listed.filter(pk=rid).exists()
+    return Position(
+        index=listed.filter(id__lt=rid).count() + 1 if inside else None,
+        total=listed.count(),
+        previous=listed.filter(id__lt=rid).order_by("-id").values_list("id", flat=True).first(),
+        next=ordered.filter(id__gt=rid).first(),
+        filtered=flt.active,
+    )
+
+
+def _reader_url(consultation: Consultation, response_id: int, back: str) -> str:
+    url = reverse("heard:response", args=[consultation.name, response_id])
+    return f"{url}?{urlencode({'next': back})}"
 
 
 @consultation_view()
@@ -36,23 +97,31 @@ def reader(request: HttpRequest, consultation: Consultation, response_id: int) -
         if not can(request, Membership.Role.ANALYST):
             return HttpResponse("Viewers cannot edit responses.", status=403)
         evidence = request.POST.get("evidence", "keep")
+        copies = request.POST.get("copies") == "1"
         try:
-            editing.edit_response(
-                response, request.user,
+            event = editing.edit_response(
+                response, request.user, version=version_of(request),
                 theme_ids=[int(t) for t in request.POST.getlist("theme") if t.isdigit()],
                 stance=request.POST.get("stance"),
                 evidence_rich={"yes": True, "no": False, "": None}.get(evidence, "keep"),
+                copies=copies,
             )
-            messages.success(request, "Saved your changes to this response.")
+            n = event.after.get("copies")
+            messages.success(request, f"Saved your coding of this response and its {n} "
+                             f"cop{'y' if n == 1 else 'ies'}." if n else
+                             "Saved your changes to this response.")
         except editing.EditError as exc:
             report_edit_error(request, exc)
-        url = reverse("heard:response", args=[consultation.name, response.pk])
-        return redirect(f"{url}?next={back}")
+            return redirect(_reader_url(consultation, response.pk, back))
+        following = (list_position(consultation, response, back).next
+                     if request.POST.get("then") == "next" else None)
+        return redirect(_reader_url(consultation, following or response.pk, back))
     active = set(
         Assignment.objects.filter(response=response, is_active=True).values_list(
             "theme_id", flat=True)
     )
     themes = in_tree_order(list(response.question.themes.all()))
+    position = list_position(consultation, response, back)
     return render(request, "heard/response.html", {
         "consultation": consultation,
         "response": response,
@@ -65,6 +134,11 @@ def reader(request: HttpRequest, consultation: Consultation, response_id: int) -
         "can_edit": can(request, Membership.Role.ANALYST),
         "others": response.respondent.responses.exclude(pk=response.pk).count(),
         "document": documents.document_view(response),
+        "copies": editing.copies_of(response).count(),
+        "position": position,
+        "previous_url": position.previous and _reader_url(consultation, position.previous,
+                                                          back),
+        "next_url": position.next and _reader_url(consultation, position.next, back),
     })
 
 
