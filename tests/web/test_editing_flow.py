@@ -254,3 +254,12 @@ def test_remap_of_a_draft_question_keeps_the_stage(as_role, own):
     assert own.question.stage == "draft"
     assert AuditEvent.objects.get(action="re-map").after["sign_off"] == "draft"
 
+
+
+def test_theme_editor_links_each_theme_to_its_responses(as_role, own):
+    html = as_role("analyst").get(_url("themes", qid=own.question.pk)).content.decode()
+    question = reverse("heard:question", args=["own", own.question.pk])
+    cost = own.themes["cost"]
+    # A parent counts its family's responses (the results model's definition).
+    assert f'href="{question}?theme={cost.pk}">12 responses' in html
+    assert f'href="{question}?theme={own.themes["safety"].pk}">12 responses' in html

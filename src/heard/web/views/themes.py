@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from heard.results import in_tree_order
+from heard.results import in_tree_order, question_results
 from heard.store.models import Assignment, Consultation, Membership, Response, Theme
 from heard.web import editing
 from heard.web.access import consultation_view
@@ -32,6 +32,7 @@ def editor(request: HttpRequest, consultation: Consultation, qid: int) -> HttpRe
         "consultation": consultation,
         "question": question,
         "themes": themes,
+        "counts": {t.id: t.count for t in question_results(question).themes},
         "top_level": [t for t in themes if t.parent_id is None],
     })
 
