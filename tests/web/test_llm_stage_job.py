@@ -101,7 +101,7 @@ def test_web_run_with_llm_is_recorded_reported_and_audited(as_role, own, server)
     assert AuditEvent.objects.filter(run=run, action="rename theme").exists()  # relabels
     history = lead.get(_url("history")).content.decode()
     assert f"LLM stage of run {run.pk}" in history and "merge themes" in history
-    assert f"removed “{merged_away['label']}”" in history
+    assert f"“{merged_away['label']}” merged into" in history
     # An analyst can undo it like their own edits.
     editing.revert(merge, None)
     assert Theme.objects.filter(pk=merged_away["id"]).exists()

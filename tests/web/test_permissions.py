@@ -108,7 +108,7 @@ def test_revert_needs_analyst_and_lead_for_sign_off(as_role, users, own, role):
     client = as_role(role)
     for event, needed in ((rename, "analyst"), (sign_off, "lead")):
         url = reverse("heard:revert", kwargs={"name": "own", "event_id": event.pk})
-        status = client.post(url).status_code
+        status = client.post(url, {"confirm": "1"}).status_code
         assert status == (302 if RANK[role] >= RANK[needed] else 403)
 
 

@@ -149,9 +149,10 @@ def test_semantic_search_ranks_by_stored_vectors(own, monkeypatch):
         vector = np.array([1.0, 0.0] if i == 2 else [0.0, 1.0], dtype=np.float32)
         EmbeddingCache.objects.create(model="fake-v1", content_hash=response.content_hash,
                                       vector=vector.tobytes())
-    ranked = filters.semantic_search(own.question.responses.all(), "danger", "fake")
-    assert ranked[0][0] == own.responses[2].pk and ranked[0][1] > 0.99
-    assert len(ranked) == 3
+    found = filters.semantic_search(own.question.responses.all(), "danger", "fake")
+    assert found.ranked[0][0] == own.responses[2].pk and found.ranked[0][1] > 0.99
+    # The other two are orthogonal to the phrase: compared, below the cut, not listed.
+    assert found.searched == 3 and found.matching == 1 and len(found.ranked) == 1
 
 
 # ---------------------------------------------------------------- theme editing
@@ -170,7 +171,7 @@ def test_rename_is_audited_and_revertible(as_role, own):
     assert event.user.email == "analyst@example.org"
     history = client.get(_url("history")).content.decode()
     assert "“Safety” → “Road safety”" in history
-    client.post(_url("revert", event_id=event.pk))
+    client.post(_url("revert", event_id=event.pk), {"confirm": "1"})
     theme.refresh_from_db()
     assert theme.label == "Safety"
     event.refresh_from_db()

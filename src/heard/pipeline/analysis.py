@@ -22,6 +22,7 @@ from django.utils import timezone
 from heard import __version__
 from heard.analysis.executor import DEFAULT_CHUNK_SIZE, Executor, InProcess, SpreadEmbedder
 from heard.pipeline.leases import ensure_free, holds_run_lease
+from heard.store.audit import mapping_before, record_mapping_change
 from heard.store.bulk import bulk_update_rows
 from heard.store.models import (
     Assignment,
@@ -391,7 +392,9 @@ def analyse_question(
     )
     clock = time.perf_counter()
     step("save", 0.9)
+    remapped = mapping_before(run, question)
     _save(question, run, data, result, keep_themes)
+    record_mapping_change(run, question, remapped)
     step("save", 1.0)
     return {**result.timings, "save": round(time.perf_counter() - clock, 3)}
 

@@ -60,3 +60,45 @@ def record_event(question: Question, user, action: str, target: Theme | Response
         before={"question_id": question.id, **before},
         after={"question_id": question.id, **after},
     )
+
+
+REMAP_ACTION = "re-map"
+
+
+def mapping_before(run: Run | None, question: Question):
+    """The question's active (response, theme) pairs, when a re-map event of ``run`` waits
+    for its count of changed assignments (else None: nothing to record)."""
+    if run is None or not AuditEvent.objects.filter(
+        run=run, action=REMAP_ACTION, target_type="question", target_id=question.pk
+    ).exists():
+        return None
+    return _mapping_pairs(question)
+
+
+def record_mapping_change(run: Run | None, question: Question, before) -> None:
+    """Write into the re-map event how many assignments the run changed: pairs added and
+    removed, and the responses whose themes changed."""
+    if before is None:
+        return
+    import numpy as np
+
+    after = _mapping_pairs(question)
+    added, removed = np.setdiff1d(after, before), np.setdiff1d(before, after)
+    responses = np.unique(np.concatenate([added, removed]) >> 32).size
+    for event in AuditEvent.objects.filter(run=run, action=REMAP_ACTION, target_type="question",
+                                           target_id=question.pk):
+        event.after = {**event.after, "changed": {"added": int(added.size),
+                                                  "removed": int(removed.size),
+                                                  "responses": int(responses)}}
+        event.save(update_fields=["after"])
+
+
+def _mapping_pairs(question: Question):
+    """Active assignments of ``question`` as sorted int64 (response id << 32 | theme id)."""
+    import numpy as np
+
+    rows = Assignment.objects.filter(theme__question=question, is_active=True).values_list(
+        "response_id", "theme_id")
+    pairs = np.fromiter((r << 32 | t for r, t in rows.iterator(chunk_size=20_000)),
+                        dtype=np.int64)
+    return np.unique(pairs)

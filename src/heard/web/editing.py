@@ -17,7 +17,13 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from heard.results.agreement import EDIT_RESPONSE, EDIT_RESPONSE_AND_COPIES, coding_record
-from heard.store.audit import record_event, responses_snapshot, theme_responses, theme_snapshot
+from heard.store.audit import (
+    REMAP_ACTION,
+    record_event,
+    responses_snapshot,
+    theme_responses,
+    theme_snapshot,
+)
 from heard.store.models import Assignment, AuditEvent, Question, Response, Theme
 
 STAGES = [value for value, _ in Question._meta.get_field("stage").choices]
@@ -185,32 +191,52 @@ def merge_themes(target: Theme, version: int | None, sources: list[Theme], user)
     return record_event(question, user, "merge themes", target, before, after)
 
 
+def theme_family(theme: Theme) -> list[int]:
+    """The theme and its sub-themes: a parent's responses are its family's (the results
+    model's definition), each response once."""
+    return [theme.id, *theme.children.values_list("id", flat=True)]
+
+
 @transaction.atomic
 def split_theme(theme: Theme, version: int | None, response_ids: list[int], user, label: str,
                 description: str = "") -> tuple[Theme, AuditEvent]:
-    """Move the chosen responses of ``theme`` to a new sibling theme."""
+    """Move the chosen responses of ``theme`` to a new theme.
+
+    The new theme is a sibling of ``theme``; splitting a parent makes it a new sub-theme
+    of that parent, and the chosen responses leave the sub-themes they were in.
+    """
     question = theme.question
-    chosen = set(
-        Assignment.objects.filter(theme=theme, is_active=True, response_id__in=response_ids)
-        .values_list("response_id", flat=True)
-    )
+    family = theme_family(theme)
+    wanted = sorted(set(response_ids))
+    chosen: set[int] = set()
+    for start in range(0, len(wanted), 900):
+        chosen.update(
+            Assignment.objects.filter(theme_id__in=family, is_active=True,
+                                      response_id__in=wanted[start : start + 900])
+            .values_list("response_id", flat=True)
+        )
     if not chosen:
         raise EditError("Select at least one response of this theme to form the new theme.")
     if not label.strip():
         raise EditError("Enter a name for the new theme.")
     _lock(theme, version)
+    for child_id in family[1:]:
+        Theme.objects.filter(pk=child_id).update(version=F("version") + 1)
     before = {"themes": [theme_snapshot(theme)], "responses": responses_snapshot(chosen)}
     new = Theme.objects.create(
         question=question, key=_new_key(question, label), label=label.strip()[:200],
-        description=description.strip(), parent=theme.parent,
+        description=description.strip(), parent=theme if len(family) > 1 else theme.parent,
         position=theme.position, origin=Theme.Origin.ANALYST,
     )
     # The analysis did not propose the new theme: record the move as a human relabel.
-    Assignment.objects.filter(theme=theme, response_id__in=chosen).update(
-        is_active=False, origin=Assignment.Origin.HUMAN
-    )
+    moving = sorted(chosen)
+    for start in range(0, len(moving), 900):
+        Assignment.objects.filter(
+            theme_id__in=family, response_id__in=moving[start : start + 900]
+        ).update(is_active=False, origin=Assignment.Origin.HUMAN)
     Assignment.objects.bulk_create(
-        [Assignment(response_id=rid, theme=new, origin=Assignment.Origin.HUMAN) for rid in chosen]
+        [Assignment(response_id=rid, theme=new, origin=Assignment.Origin.HUMAN)
+         for rid in moving], batch_size=2000
     )
     theme.refresh_from_db()
     after = {"themes": [theme_snapshot(theme), theme_snapshot(new)],
@@ -407,6 +433,33 @@ def set_stage(question: Question, user, stage: str) -> AuditEvent:
     return record_event(question, user, action, question, before, after)
 
 
+STAGE_LABELS = dict(Question._meta.get_field("stage").choices)
+
+
+@transaction.atomic
+def record_remap(question: Question, user, run) -> str:
+    """Record a re-map of ``question`` (by ``run``) in the history, and send its sign-off
+    back to the review stage: the themes were agreed on a mapping that is about to change.
+
+    The run fills in how many assignments changed when it saves the question
+    (:func:`heard.store.audit.record_mapping_change`). Returns the message for the analyst.
+    """
+    was = question.stage
+    review = STAGES[0]
+    if was != review:
+        question.stage = review
+        question.stage_changed_at = timezone.now()
+        question.stage_changed_by = user if user is not None and user.is_authenticated else None
+        question.save(update_fields=["stage", "stage_changed_at", "stage_changed_by"])
+    record_event(question, user, REMAP_ACTION, question, {"sign_off": was},
+                 {"sign_off": review, "job": run.pk}, run=run)
+    message = f"Re-mapping {question.key} with its current themes."
+    if was != review:
+        message += (f" Its sign-off went back from “{STAGE_LABELS[was]}” to "
+                    f"“{STAGE_LABELS[review]}”: review the new mapping, then sign off again.")
+    return message
+
+
 def _iso(value) -> str | None:
     return value.isoformat() if value else None
 
@@ -455,6 +508,9 @@ def revert(event: AuditEvent, user) -> AuditEvent:
     """Undo one change: restore what it changed to its state before the change."""
     if event.reverted:
         raise EditError("This change has already been reverted.")
+    if event.action == REMAP_ACTION:
+        raise EditError("A re-map cannot be reverted: correct the responses, or edit the "
+                        "themes and re-map again.")
     before, after = event.before, event.after
     question = Question.objects.get(pk=before["question_id"])
     before_themes = before.get("themes", [])

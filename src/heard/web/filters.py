@@ -22,10 +22,12 @@ from django.http import QueryDict
 from django.utils.http import urlencode
 
 from heard.results import Selection, outcome_filter
-from heard.store.models import Assignment, Question, Respondent, Response
+from heard.store.models import Assignment, DuplicateGroup, Question, Respondent, Response
 
-SEMANTIC_LIMIT = 100
-SEMANTIC_POOL = 50_000
+SEMANTIC_LIMIT = 100  # matches listed, best first
+SEMANTIC_POOL = 50_000  # responses compared at most
+# Cosine similarity from which a response counts as saying the same thing as the phrase.
+SEMANTIC_MIN_SCORE = 0.3
 _WORD = re.compile(r"\w[\w'-]*", re.UNICODE)
 
 
@@ -245,28 +247,60 @@ def keyword_search(qs: QuerySet[Response], text: str) -> QuerySet[Response]:
     return qs
 
 
-def semantic_search(
-    qs: QuerySet[Response], text: str, embedder_name: str, limit: int = SEMANTIC_LIMIT
-) -> list[tuple[int, float]]:
-    """The responses in ``qs`` closest in meaning to ``text``: [(id, cosine)], best first.
+@dataclass
+class MeaningMatches:
+    """What a search by meaning found: the ``ranked`` best (at most ``limit``), and how many
+    responses reached ``min_score`` among the ``searched`` that have a vector."""
 
-    Uses the vectors the analysis stored (by content hash); responses without one (e.g.
-    near-copies represented by another member of their group) are skipped.
+    ranked: list[tuple[int, float]]  # (response id, cosine), best first
+    matching: int
+    searched: int
+    limit: int = SEMANTIC_LIMIT
+    min_score: float = SEMANTIC_MIN_SCORE
+
+    @property
+    def shown(self) -> int:
+        return len(self.ranked)
+
+
+def semantic_search(
+    qs: QuerySet[Response], text: str, embedder_name: str, limit: int = SEMANTIC_LIMIT,
+    min_score: float = SEMANTIC_MIN_SCORE,
+) -> MeaningMatches:
+    """The responses in ``qs`` closest in meaning to ``text``.
+
+    A response matches when the cosine between its vector and the phrase's is at least
+    ``min_score``; the best ``limit`` matches are ranked. Vectors are those the analysis
+    stored (by content hash). A copy in a duplicate group or campaign that has no vector of
+    its own shares its group's: the analysis embeds the group's representative text once.
     """
     from heard.analysis.embeddings import get_embedder
+    from heard.analysis.text import content_hash
     from heard.pipeline.embedding_cache import load_vectors
 
     embedder = get_embedder(embedder_name)
-    rows = list(qs.exclude(content_hash="").values_list("id", "content_hash")[:SEMANTIC_POOL])
+    rows = list(qs.exclude(content_hash="").values_list("id", "content_hash", "group_id")
+                [:SEMANTIC_POOL])
     if not rows:
-        return []
-    stored = load_vectors(embedder.name, [h for _, h in rows], embedder.dim)
-    ids = [rid for rid, h in rows if h in stored]
-    if not ids:
-        return []
-    matrix = np.vstack([stored[h] for _, h in rows if h in stored]).astype(np.float32)
+        return MeaningMatches([], 0, 0, limit, min_score)
+    stored = load_vectors(embedder.name, sorted({h for _, h, _ in rows}), embedder.dim)
+    groups = {g for _, h, g in rows if h not in stored and g is not None}
+    representative = {
+        gid: content_hash(text) for gid, text in
+        DuplicateGroup.objects.filter(id__in=groups).values_list("id", "canonical_text")
+    }
+    stored.update(load_vectors(embedder.name, sorted(set(representative.values()) - set(stored)),
+                               embedder.dim))
+    vector_of = [(rid, h if h in stored else representative.get(g)) for rid, h, g in rows]
+    vector_of = [(rid, h) for rid, h in vector_of if h in stored]
+    if not vector_of:
+        return MeaningMatches([], 0, 0, limit, min_score)
+    ids = [rid for rid, _ in vector_of]
+    matrix = np.vstack([stored[h] for _, h in vector_of]).astype(np.float32)
     query = np.asarray(embedder.embed([text]), dtype=np.float32)[0]
     norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
     scores = matrix @ query / np.where(norms == 0, 1.0, norms)
-    order = np.argsort(-scores)[:limit]
-    return [(ids[i], float(scores[i])) for i in order]
+    above = np.flatnonzero(scores >= min_score)
+    order = above[np.argsort(-scores[above], kind="stable")][:limit]
+    return MeaningMatches([(ids[i], float(scores[i])) for i in order], int(above.size),
+                          len(ids), limit, min_score)

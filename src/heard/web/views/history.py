@@ -1,4 +1,4 @@
-"""The history of every change in a consultation, and reverting one."""
+"""The history of every change in a consultation, and reverting one (after confirming)."""
 
 from __future__ import annotations
 
@@ -6,63 +6,60 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
+from heard.store.audit import REMAP_ACTION
 from heard.store.models import AuditEvent, Consultation, Membership
 from heard.web import editing
 from heard.web.access import consultation_view
+from heard.web.changes import describe
 from heard.web.views.common import can, report_edit_error
 
 
-def _summary(event: AuditEvent) -> str:
-    """One line on what changed."""
-    before, after = event.before or {}, event.after or {}
-    if "stage" in after and "stage" in before:
-        return f"{before['stage']['stage']} → {after['stage']['stage']}"
-    b_themes = {t["id"]: t for t in before.get("themes", [])}
-    a_themes = {t["id"]: t for t in after.get("themes", [])}
-    parts = []
-    for tid, theme in a_themes.items():
-        old = b_themes.get(tid)
-        if old is None:
-            parts.append(f"new theme “{theme['label']}”")
-        elif old["label"] != theme["label"]:
-            parts.append(f"“{old['label']}” → “{theme['label']}”")
-        elif old["description"] != theme["description"]:
-            parts.append(f"description of “{theme['label']}”")
-    for tid, theme in b_themes.items():
-        if tid not in a_themes:
-            parts.append(f"removed “{theme['label']}”")
-    responses = after.get("responses") or {}
-    if "copies" in after:
-        parts.append(f"1 response and its {after['copies']} copies")
-    elif responses and not parts:
-        parts.append(f"{len(responses)} response(s)")
-    elif responses:
-        parts.append(f"{len(responses)} response(s) affected")
-    return "; ".join(parts)[:300]
+def _needs(event: AuditEvent) -> str:
+    """Undoing a sign-off is a lead's decision; any other change, an analyst's."""
+    return Membership.Role.LEAD if "stage" in (event.before or {}) else Membership.Role.ANALYST
+
+
+def _revertible(request: HttpRequest, event: AuditEvent) -> bool:
+    return (not event.reverted and event.action != REMAP_ACTION
+            and can(request, _needs(event)))
 
 
 @consultation_view()
 def history(request: HttpRequest, consultation: Consultation) -> HttpResponse:
-    events = AuditEvent.objects.filter(consultation=consultation).select_related("user")
+    events = AuditEvent.objects.filter(consultation=consultation).select_related("user", "run")
     page = Paginator(events.order_by("-created_at", "-id"), 50).get_page(request.GET.get("page"))
-    for event in page.object_list:
-        event.summary = _summary(event)
-        event.needs = Membership.Role.LEAD if "stage" in event.before else Membership.Role.ANALYST
-        event.can_revert = not event.reverted and can(request, event.needs)
-    return render(request, "heard/history.html", {"consultation": consultation, "page": page})
+    changes = describe(list(page.object_list))
+    for change in changes:
+        change.can_revert = _revertible(request, change.event)
+    return render(request, "heard/history.html", {
+        "consultation": consultation, "page": page, "changes": changes,
+    })
 
 
 @consultation_view(Membership.Role.ANALYST)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def revert(request: HttpRequest, consultation: Consultation, event_id: int) -> HttpResponse:
-    event = get_object_or_404(AuditEvent, pk=event_id, consultation=consultation)
-    if "stage" in event.before and not can(request, Membership.Role.LEAD):
+    """GET: what reverting would undo, and a button to confirm. POST (from that page, with
+    ``confirm``): revert. A POST without ``confirm`` shows the page instead."""
+    event = get_object_or_404(AuditEvent.objects.select_related("user", "run"), pk=event_id,
+                              consultation=consultation)
+    if "stage" in (event.before or {}) and not can(request, Membership.Role.LEAD):
         return HttpResponse("Only a lead can undo a sign-off.", status=403)
-    try:
-        editing.revert(event, request.user)
-        messages.success(request, f"Reverted “{event.action}”.")
-    except editing.EditError as exc:
-        report_edit_error(request, exc)
-    return redirect("heard:history", name=consultation.name)
+    if request.method == "POST" and request.POST.get("confirm") == "1":
+        try:
+            editing.revert(event, request.user)
+            messages.success(request, f"Reverted “{event.action}”.")
+        except editing.EditError as exc:
+            report_edit_error(request, exc)
+        return redirect("heard:history", name=consultation.name)
+    change = describe([event])[0]
+    later = AuditEvent.objects.filter(
+        consultation=consultation, target_type=event.target_type, target_id=event.target_id,
+        created_at__gt=event.created_at, reverted=False,
+    ).count()
+    return render(request, "heard/history_revert.html", {
+        "consultation": consultation, "change": change, "later": later,
+        "can_revert": _revertible(request, event),
+    })

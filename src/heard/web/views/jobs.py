@@ -13,6 +13,7 @@ from heard.pipeline.llm_stage import LLM_STAGES
 from heard.results import llm_use
 from heard.store.models import Consultation, Membership, Run
 from heard.web.access import consultation_view
+from heard.web.editing import record_remap
 from heard.web.ledger import llm_choice
 from heard.web.views.common import question_of
 
@@ -81,6 +82,7 @@ def remap(request: HttpRequest, consultation: Consultation, qid: int) -> HttpRes
         consultation, AnalyseParams(embedder=embedder, question=question.key),
         user=request.user, label=f"Re-map {question.key} using our corrections",
     )
+    messages.info(request, record_remap(question, request.user, run))
     return redirect("heard:job", name=consultation.name, run_id=run.pk)
 
 

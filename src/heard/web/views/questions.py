@@ -65,13 +65,13 @@ def question(request: HttpRequest, consultation: Consultation, qid: int) -> Http
     responses = flt.apply(q)
     scores: dict[int, float] = {}
     search_error = ""
+    meaning = None
     if flt.similar:
         try:
-            ranked = semantic_search(responses, flt.similar, _embedder_name(consultation))
+            meaning = semantic_search(responses, flt.similar, _embedder_name(consultation))
         except Exception as exc:  # the embedding model may be missing on this machine
-            ranked = []
             search_error = f"Search by meaning is not available here: {exc}"
-        scores = dict(ranked)
+        scores = dict(meaning.ranked) if meaning else {}
         # With no hits, a filter that still compiles to SQL (``id IN ()`` cannot, and the
         # counts are one SQL query).
         responses = (responses.filter(id__in=list(scores)) if scores
@@ -119,6 +119,7 @@ def question(request: HttpRequest, consultation: Consultation, qid: int) -> Http
         "selected_closed": set(request.GET.getlist("closed")),
         "campaigns": DuplicateGroup.objects.filter(question=q, kind="campaign")[:50],
         "search_error": search_error,
+        "meaning": meaning,
         "next_stage": editing.next_stage(q),
         "can_edit": can(request, Membership.Role.ANALYST),
         "can_lead": can(request, Membership.Role.LEAD),

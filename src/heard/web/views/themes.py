@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db.models import F, Max, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from heard.results import in_tree_order
-from heard.store.models import Assignment, Consultation, Membership, Theme
+from heard.results import in_tree_order, question_results
+from heard.store.models import Assignment, Consultation, Membership, Response, Theme
 from heard.web import editing
 from heard.web.access import consultation_view
+from heard.web.filters import ResponseFilter
 from heard.web.views.common import question_of, report_edit_error, theme_of, version_of
 
 ANALYST = Membership.Role.ANALYST
@@ -30,6 +32,7 @@ def editor(request: HttpRequest, consultation: Consultation, qid: int) -> HttpRe
         "consultation": consultation,
         "question": question,
         "themes": themes,
+        "counts": {t.id: t.count for t in question_results(question).themes},
         "top_level": [t for t in themes if t.parent_id is None],
     })
 
@@ -118,16 +121,48 @@ def delete(request: HttpRequest, consultation: Consultation, theme_id: int) -> H
     })
 
 
+def _split_candidates(theme: Theme, search: str) -> QuerySet[Response]:
+    """The theme's responses (a parent: its family's, each once) matching ``search``,
+    most confident first."""
+    family = editing.theme_family(theme)
+    in_family = Q(assignments__theme_id__in=family, assignments__is_active=True)
+    return (
+        ResponseFilter(themes=[theme.id], keywords=search).apply(theme.question)
+        .annotate(confidence=Max("assignments__confidence", filter=in_family))
+        .order_by(F("confidence").desc(nulls_last=True), "id")
+    )
+
+
+def _chosen(request: HttpRequest, theme: Theme) -> list[int]:
+    """The responses the analyst chose: ticked ones, or with "select all" every response
+    matching the search, checked against the count the page showed."""
+    if request.POST.get("all") != "1":
+        return [int(i) for i in request.POST.getlist("response") if i.isdigit()]
+    search = request.POST.get("q", "").strip()[:200]
+    ids = list(_split_candidates(theme, search).values_list("id", flat=True))
+    expected = request.POST.get("matching", "")
+    if not expected.isdigit() or int(expected) != len(ids):
+        raise editing.EditError(
+            f"The responses matching this search changed since the page loaded: {len(ids)} "
+            f"match now, the page showed {expected or 'none'}. Check the list and select "
+            "again."
+        )
+    return ids
+
+
 @consultation_view(ANALYST)
 @require_http_methods(["GET", "POST"])
 def split(request: HttpRequest, consultation: Consultation, theme_id: int) -> HttpResponse:
+    """Split chosen responses off a theme; the list can be searched and selected whole.
+
+    A parent lists its family's responses, and its new theme becomes a sub-theme of it.
+    """
     theme = theme_of(consultation, theme_id)
     error = ""
     if request.method == "POST":
         try:
             new, _ = editing.split_theme(
-                theme, version_of(request),
-                [int(i) for i in request.POST.getlist("response") if i.isdigit()],
+                theme, version_of(request), _chosen(request, theme),
                 request.user, request.POST.get("label", ""), request.POST.get("description", ""),
             )
             messages.success(request, f"Split “{new.label}” from “{theme.label}”.")
@@ -137,13 +172,26 @@ def split(request: HttpRequest, consultation: Consultation, theme_id: int) -> Ht
             return _back(consultation, theme)
         except editing.EditError as exc:
             error = str(exc)
-    members = (
-        Assignment.objects.filter(theme=theme, is_active=True)
-        .select_related("response").order_by("-confidence", "response_id")[:SPLIT_PAGE]
-    )
+    search = (request.POST.get("q") if request.method == "POST" else request.GET.get("q")) or ""
+    search = search.strip()[:200]
+    candidates = _split_candidates(theme, search)
+    members = list(candidates[:SPLIT_PAGE])
+    matching = candidates.count()
+    children = list(theme.children.all())
+    if children:  # which sub-theme each listed response is in
+        where: dict[int, list[str]] = {}
+        for rid, label in Assignment.objects.filter(
+            theme__in=children, is_active=True, response_id__in=[r.id for r in members]
+        ).values_list("response_id", "theme__label"):
+            where.setdefault(rid, []).append(label)
+        for response in members:
+            response.sub_themes = where.get(response.id, [])
     return render(request, "heard/theme_split.html", {
         "consultation": consultation, "theme": theme, "question": theme.question,
-        "members": members, "error": error,
-        "total": Assignment.objects.filter(theme=theme, is_active=True).count(),
+        "members": members, "error": error, "search": search, "children": children,
+        "matching": matching,
+        "total": _split_candidates(theme, "").count() if search else matching,
         "label": request.POST.get("label", ""), "description": request.POST.get("description", ""),
+        "chosen": {int(i) for i in request.POST.getlist("response") if i.isdigit()},
+        "all_chosen": request.POST.get("all") == "1",
     }, status=400 if error else 200)
