@@ -106,8 +106,7 @@ def details(event: AuditEvent, labels: dict[int, str]) -> list[str]:
     for theme in removed:
         lines.append(f"Removed theme {_quote(theme['label'])}")
     if "copies" in after:
-        lines.append(f"Coding applied to the response and its {after['copies']} "
-                     f"cop{'y' if after['copies'] == 1 else 'ies'}")
+        lines.append(f"1 response and its {after['copies']} copies")
     lines.extend(_responses(before.get("responses") or {}, responses, labels))
     return lines or ["No visible change"]
 
