@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from heard.analysis.closed import closed_answers
 from heard.io.errors import InputError
 from heard.io.mapping import Mapping, check_mapping_columns
 from heard.io.readers import Table, read_tables, sha256_file
@@ -278,14 +279,12 @@ def attribute_role(name: str) -> str:
 def answers_role(answers: list[str]) -> tuple[str, str]:
     """(closed | open, reason) for one question's answers in a long table."""
     values = [a.strip() for a in answers if a and a.strip()]
-    profile = ColumnProfile("answers", non_empty=len(values), distinct=len(set(values)))
     if not values:
         return "open", "no answers"
-    profile.mean_length = sum(len(v) for v in values) / len(values)
-    few_options = profile.distinct <= max(12, profile.non_empty // 20)
-    if profile.mean_length < 40 and few_options and profile.distinct < profile.non_empty:
-        return "closed", f"{profile.distinct} distinct short answers"
-    return "open", f"free text (mean {profile.mean_length:.0f} characters)"
+    reason = closed_answers(values)
+    if reason:
+        return "closed", reason
+    return "open", f"free text (mean {sum(len(v) for v in values) / len(values):.0f} characters)"
 
 
 def follows_up(open_text: str) -> bool:
