@@ -44,6 +44,8 @@ VIEWS = {
     "stage": ("post", "lead", lambda b: ({"qid": b.question.pk}, {"stage": "themes_agreed"})),
     "agreement": ("get", "lead", lambda b: ({"qid": b.question.pk}, {})),
     "analyse": ("post", "lead", lambda b: ({}, {})),
+    "details": ("post", "lead", lambda b: ({}, {"title": "Parks 2026"})),
+    "start-from-themes": ("post", "lead", lambda b: ({}, {})),
     "members": ("get", "admin", lambda b: ({}, {})),
     "upload": ("get", "admin", lambda b: ({}, {})),
 }

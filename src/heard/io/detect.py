@@ -302,6 +302,52 @@ def _pair_followups(columns: list[ColumnPlan]) -> None:
             after.paired_with = before.question_key
 
 
+# --- the plan as the user sees it ----------------------------------------------------------
+
+#: Every role a column of a wide table can have, as the upload preview names it.
+ROLE_LABELS: dict[str, str] = {
+    "open": "Open question (free text)",
+    "closed": "Closed question (options)",
+    "demographic": "Respondent detail",
+    "kind": "Respondent type (individual or organisation)",
+    "organisation": "Organisation name",
+    "id": "Respondent id",
+    "ignore": "Ignore",
+}
+
+
+def plan_problems(plan: ImportPlan) -> list[str]:
+    """What makes a plan unusable, in words that say what to choose instead."""
+    problems = []
+    for table in plan.tables:
+        if table.shape == "wide" and not table.questions():
+            problems.append(
+                f"{table.table.label}: no column is read as a question. Choose at least one "
+                "column as an open or a closed question."
+            )
+        column = next((c for c in table.columns if c.role == "id" and c.reason == "mapping"),
+                      None)
+        if column and column.profile and column.profile.distinct < column.profile.non_empty:
+            problems.append(
+                f"{table.table.label}: the id column {column.name} repeats values "
+                f"({column.profile.distinct} distinct in {column.profile.non_empty} rows read). "
+                "Choose a column with one value per respondent, or Ignore it and the rows "
+                "are numbered."
+            )
+    return problems
+
+
+def role_problems(roles: dict[str, str]) -> list[str]:
+    """Roles chosen for the columns (column -> role) that name a one-column role twice."""
+    problems = []
+    for role in ("id", "kind", "organisation"):
+        chosen = [name for name, r in roles.items() if r == role]
+        if len(chosen) > 1:
+            problems.append(f"{len(chosen)} columns are chosen as “{ROLE_LABELS[role]}” "
+                            f"({', '.join(chosen)}). Choose one.")
+    return problems
+
+
 # --- plans per export ------------------------------------------------------------------------
 
 

@@ -46,6 +46,13 @@ def enqueue_import(consultation: Consultation, folder: Path, *, mapping: Path | 
     )
 
 
+def upload_paths(folder: Path) -> list[Path]:
+    """What an upload folder is imported as: its one file, or the folder when it holds more
+    (the upload preview plans the same paths the job imports)."""
+    paths = sorted(folder.iterdir())
+    return [folder] if len(paths) > 1 else paths
+
+
 def public_message(text: str, *folders: Path) -> str:
     """``text`` with the server's folders removed, so only the files' own names show."""
     for folder in sorted({str(f) for f in folders}, key=len, reverse=True):
@@ -77,9 +84,7 @@ def run_import_job(run: Run) -> None:
             mapping = load_mapping(mapping_path)
         if not folder.is_dir():
             raise InputError("the uploaded files are no longer on the server; upload them again")
-        paths = sorted(folder.iterdir())
-        result = run_import([folder] if len(paths) > 1 else paths, run.consultation.name,
-                            mapping=mapping)
+        result = run_import(upload_paths(folder), run.consultation.name, mapping=mapping)
     except InputError as exc:
         message = public_message(f"Cannot import: {exc.describe()}", folder, root,
                                  Path(settings.HEARD_HOME))

@@ -19,6 +19,10 @@ def _summary(event: AuditEvent) -> str:
     before, after = event.before or {}, event.after or {}
     if "stage" in after and "stage" in before:
         return f"{before['stage']['stage']} → {after['stage']['stage']}"
+    if "consultation" in after and "consultation" in before:
+        old, new = before["consultation"], after["consultation"]
+        return "; ".join(f"{field} “{old[field]}” → “{new[field]}”" for field in new
+                         if old.get(field) != new[field])[:300]
     b_themes = {t["id"]: t for t in before.get("themes", [])}
     a_themes = {t["id"]: t for t in after.get("themes", [])}
     parts = []
@@ -41,13 +45,19 @@ def _summary(event: AuditEvent) -> str:
     return "; ".join(parts)[:300]
 
 
+def _needs_lead(event: AuditEvent) -> bool:
+    """Sign-offs and the consultation's title are a lead's to change, and to undo."""
+    return "stage" in event.before or "consultation" in event.before
+
+
 @consultation_view()
 def history(request: HttpRequest, consultation: Consultation) -> HttpResponse:
     events = AuditEvent.objects.filter(consultation=consultation).select_related("user")
     page = Paginator(events.order_by("-created_at", "-id"), 50).get_page(request.GET.get("page"))
     for event in page.object_list:
         event.summary = _summary(event)
-        event.needs = Membership.Role.LEAD if "stage" in event.before else Membership.Role.ANALYST
+        event.needs = (Membership.Role.LEAD if _needs_lead(event)
+                       else Membership.Role.ANALYST)
         event.can_revert = not event.reverted and can(request, event.needs)
     return render(request, "heard/history.html", {"consultation": consultation, "page": page})
 
@@ -56,8 +66,8 @@ def history(request: HttpRequest, consultation: Consultation) -> HttpResponse:
 @require_POST
 def revert(request: HttpRequest, consultation: Consultation, event_id: int) -> HttpResponse:
     event = get_object_or_404(AuditEvent, pk=event_id, consultation=consultation)
-    if "stage" in event.before and not can(request, Membership.Role.LEAD):
-        return HttpResponse("Only a lead can undo a sign-off.", status=403)
+    if _needs_lead(event) and not can(request, Membership.Role.LEAD):
+        return HttpResponse("Only a lead can undo a sign-off or a change of title.", status=403)
     try:
         editing.revert(event, request.user)
         messages.success(request, f"Reverted “{event.action}”.")
