@@ -259,3 +259,21 @@ def test_cli_codebook_from_names_what_is_missing(own, other):
     assert "q1_why" in out.output
     out = CliRunner().invoke(main, ["analyse", "other", "--codebook-from", "nowhere"])
     assert out.exit_code != 0 and "No consultation 'nowhere'" in out.output
+
+
+def test_chosen_roles_round_trip_through_a_mapping_file(tmp_path):
+    """The preview's roles are written as the mapping file `heard import --mapping` reads,
+    keeping what an uploaded mapping said (its [documents] too)."""
+    from heard.io.mapping import load_mapping, mapping_toml, read_mapping_settings, with_roles
+
+    uploaded = tmp_path / "uploaded.toml"
+    uploaded.write_text('id = "ResponseId"\n[columns]\n"Why \\"so\\"" = "open"\n'
+                        '[documents]\npattern = "{respondent}_{anything}"\n', encoding="utf-8")
+    settings = with_roles(read_mapping_settings(uploaded), {
+        "ResponseId": "ignore", "Ref": "id", "Region": "closed", "Responding as": "kind"})
+    written = tmp_path / "chosen.toml"
+    written.write_text(mapping_toml(settings), encoding="utf-8")
+    mapping = load_mapping(written)
+    assert (mapping.id, mapping.kind) == ("Ref", "Responding as")
+    assert mapping.columns == {'Why "so"': "open", "ResponseId": "ignore", "Region": "closed"}
+    assert read_mapping_settings(written)["documents"] == {"pattern": "{respondent}_{anything}"}
