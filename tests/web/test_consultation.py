@@ -277,3 +277,25 @@ def test_chosen_roles_round_trip_through_a_mapping_file(tmp_path):
     assert (mapping.id, mapping.kind) == ("Ref", "Responding as")
     assert mapping.columns == {'Why "so"': "open", "ResponseId": "ignore", "Region": "closed"}
     assert read_mapping_settings(written)["documents"] == {"pattern": "{respondent}_{anything}"}
+
+
+def test_uploads_shown_in_a_preview_and_abandoned_are_removed_a_day_later(client, boss,
+                                                                          tmp_path):
+    import os
+
+    from heard.pipeline.import_jobs import remove_abandoned_uploads
+
+    client.force_login(boss)
+    fields = _form_fields(_page(_preview(client)))
+    abandoned = tmp_path / "uploads" / fields["upload"]
+    assert abandoned.is_dir()
+    assert remove_abandoned_uploads() == 0  # still fresh: the user may confirm it
+    queued = client.post(reverse("heard:upload-new"), {
+        "name": "queued", "analyse": "", "files": SimpleUploadedFile("answers.csv", CSV)})
+    assert queued.status_code == 302
+    day_ago = abandoned.stat().st_mtime - 2 * 24 * 3600
+    for folder in (tmp_path / "uploads").iterdir():
+        os.utime(folder, (day_ago, day_ago))
+    assert remove_abandoned_uploads() == 1
+    assert not abandoned.exists()
+    assert len(list((tmp_path / "uploads").iterdir())) == 1  # the queued import's files stay

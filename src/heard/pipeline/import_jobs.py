@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -51,6 +52,29 @@ def upload_paths(folder: Path) -> list[Path]:
     (the upload preview plans the same paths the job imports)."""
     paths = sorted(folder.iterdir())
     return [folder] if len(paths) > 1 else paths
+
+
+PREVIEW_KEPT = 24 * 3600  # seconds an upload shown in a preview waits for its confirmation
+
+
+def remove_abandoned_uploads(kept_for: float = PREVIEW_KEPT) -> int:
+    """Remove upload folders older than ``kept_for`` seconds that no import job refers to
+    (files shown in a preview and never confirmed); returns how many went."""
+    root = uploads_root()
+    if not root.is_dir():
+        return 0
+    wanted = {Path(relative).parts[0]
+              for params in Run.objects.filter(kind=KIND).exclude(
+                  status__in=[Run.Status.DONE, Run.Status.FAILED, Run.Status.CANCELLED]
+              ).values_list("params", flat=True)
+              for relative in (params.get("folder"), params.get("mapping")) if relative}
+    cutoff = time.time() - kept_for
+    removed = 0
+    for folder in root.iterdir():
+        if folder.is_dir() and folder.name not in wanted and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def public_message(text: str, *folders: Path) -> str:

@@ -27,7 +27,13 @@ from heard.io.documents import split_inputs
 from heard.io.errors import InputError
 from heard.io.mapping import load_mapping, mapping_toml, read_mapping_settings, with_roles
 from heard.paths import private_dir
-from heard.pipeline.import_jobs import enqueue_import, public_message, upload_paths, uploads_root
+from heard.pipeline.import_jobs import (
+    enqueue_import,
+    public_message,
+    remove_abandoned_uploads,
+    upload_paths,
+    uploads_root,
+)
 from heard.pipeline.names import NAME_RULE, is_valid_name
 from heard.store.models import Consultation, Membership
 from heard.web.access import can_create_consultations, consultation_view
@@ -200,6 +206,7 @@ def _import(request: HttpRequest, name: str, existing: Consultation | None) -> H
                        f"({settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB)."})
     if errors:
         return render(request, "heard/upload.html", {**form, "errors": errors}, status=400)
+    remove_abandoned_uploads()
     folder = _save_uploads(files)
     mapping = None
     if request.FILES.get("mapping"):
