@@ -299,3 +299,18 @@ def test_uploads_shown_in_a_preview_and_abandoned_are_removed_a_day_later(client
     assert remove_abandoned_uploads() == 1
     assert not abandoned.exists()
     assert len(list((tmp_path / "uploads").iterdir())) == 1  # the queued import's files stay
+
+
+def test_upload_more_previews_then_imports_into_the_same_consultation(as_role, own, settings,
+                                                                      tmp_path):
+    settings.HEARD_HOME = tmp_path
+    client = as_role("admin")
+    url = reverse("heard:upload", kwargs={"name": "own"})
+    page = _page(client.post(url, {"analyse": "", "preview": "1",
+                                   "files": SimpleUploadedFile("more.csv", CSV)}))
+    assert "Check how the columns will be read" in page and 'name="name"' not in page
+    reply = client.post(url, _form_fields(page))
+    run = Run.objects.get(kind="import")
+    assert reply.status_code == 302 and run.consultation == own.consultation
+    assert run.params["mapping"] == ""  # nothing changed: no mapping file
+    assert Consultation.objects.count() == 1
