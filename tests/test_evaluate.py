@@ -523,3 +523,33 @@ def test_unreadable_stance_label_is_named(english: Path) -> None:
     (english / "gold_stance.csv").write_text("response_id,question_id,stance\n1,q1,purple\n")
     with pytest.raises(DatasetError, match="stance is not a stance.*purple"):
         load_dataset(english, needs=["gold_stance"])
+
+
+def test_sample_data_closed_question_is_skipped_with_a_note(
+    tmp_path: Path, fake_core, heard_home: Path
+) -> None:
+    """Heard's own sample consultation opens with a closed question (q1: agree / disagree);
+    every mode scores the open questions and says q1 was skipped, and naming q1 alone is a
+    clear error rather than a traceback."""
+    from heard.demo.generator import CLOSED_OPTIONS, write_sample_consultation
+
+    folder = tmp_path / "sample"
+    write_sample_consultation(folder, 120, seed=7)
+    data = load_dataset(folder, needs=("gold_themes", "gold_stance"))
+    assert set(data.closed) == {"q1"} and "q1" not in data.question_ids
+    assert data.question_ids and all(q != "q1" for q, _ in data.keys)
+    assert not set(data.texts) & set(CLOSED_OPTIONS)
+    assert any("closed questions skipped" in w and "q1" in w for w in data.warnings)
+    for mode in ("codebook", "stance"):
+        result = evaluate(folder, EvalOptions(mode=mode, n_boot=20))
+        assert any("q1" in w for w in result.warnings)
+        assert result.metrics
+    with pytest.raises(DatasetError, match="q1.*closed question"):
+        load_dataset(folder, question="q1")
+    from heard.cli import main
+
+    out = CliRunner().invoke(
+        main, ["evaluate", str(folder), "--mode", "discover", "--question", "q1"]
+    )
+    assert out.exit_code != 0 and isinstance(out.exception, SystemExit)
+    assert "closed question" in out.output and "Traceback" not in out.output

@@ -38,14 +38,16 @@ def test_sign_in(page, server):
 def test_upload_and_run_analysis(page, server):
     page.get_by_role("link", name="Upload a new consultation").click()
     check_accessibility(page)
-    page.get_by_role("button", name="Upload and import").click()  # nothing chosen
+    page.get_by_role("button", name="Upload and check the columns").click()  # nothing chosen
     assert page.get_by_text("Choose one or more files to import").count() >= 1
     check_accessibility(page)
     page.get_by_label("Short name").fill("demo")
     data = server["data"]
     page.set_input_files("#files", [str(data / "questions.csv"), str(data / "responses.csv")])
     screenshot(page, "upload")
-    page.get_by_role("button", name="Upload and import").click()
+    page.get_by_role("button", name="Upload and check the columns").click()
+    page.get_by_role("heading", name="Check how the columns will be read").wait_for()
+    page.get_by_role("button", name="Import").click()
     page.locator("#job-progress").wait_for()
     assert "/jobs/" in page.url
     check_accessibility(page)

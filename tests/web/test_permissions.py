@@ -45,6 +45,8 @@ VIEWS = {
     "agreement": ("get", "lead", lambda b: ({"qid": b.question.pk}, {})),
     "blind-review": ("get", "analyst", lambda b: ({"qid": b.question.pk}, {})),
     "analyse": ("post", "lead", lambda b: ({}, {})),
+    "details": ("post", "lead", lambda b: ({}, {"title": "Parks 2026"})),
+    "start-from-themes": ("post", "lead", lambda b: ({}, {})),
     "members": ("get", "admin", lambda b: ({}, {})),
     "upload": ("get", "admin", lambda b: ({}, {})),
 }

@@ -55,3 +55,21 @@ def options_stance(options: list[str]) -> str | None:
     """One stance for a set of chosen options, or None when they conflict or say nothing."""
     found = {s for s in (option_stance(o) for o in options) if s}
     return found.pop() if len(found) == 1 else None
+
+
+def closed_answers(answers: list[str]) -> str | None:
+    """Why one question's answers read as a closed question's options (a few distinct short
+    values, repeated), or None when they read as free text.
+
+    The import (a long table's questions) and ``heard evaluate`` (which scores open questions
+    only) decide with this one rule.
+    """
+    values = [a.strip() for a in answers if a and a.strip()]
+    if not values:
+        return None
+    distinct = len(set(values))
+    mean_length = sum(len(v) for v in values) / len(values)
+    few_options = distinct <= max(12, len(values) // 20)
+    if mean_length < 40 and few_options and distinct < len(values):
+        return f"{distinct} distinct short answers"
+    return None

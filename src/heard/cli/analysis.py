@@ -39,6 +39,13 @@ EMBEDDERS = ["auto", "minilm", "static", "multilingual"]
     help="Map to an analyst's codebook (codebook.csv: question_id,theme,label,description).",
 )
 @click.option(
+    "--codebook-from",
+    metavar="OTHER[:QUESTION]",
+    help="Start from the themes of another consultation: OTHER:QUESTION gives that "
+    "question's themes to the question chosen with --question; OTHER alone gives each "
+    "question the themes of the question with the same id in OTHER.",
+)
+@click.option(
     "--examples",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Labelled examples for few-shot mapping (response_id,question_id,theme).",
@@ -65,7 +72,8 @@ EMBEDDERS = ["auto", "minilm", "static", "multilingual"]
 @click.option("--wait", type=click.FloatRange(min=0), default=0.0, metavar="SECONDS",
               help="If another run is analysing this consultation, wait up to SECONDS for it "
                    "to finish (by default: stop at once with a message).")
-def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, llm_name,
+def analyse_cmd(name, question, seed, embedder, codebook, codebook_from, examples, rediscover,
+                llm_name,
                 llm_config, llm_budget, llm_stages, estimate, ray_address, ray_workers,
                 chunk_size, wait):
     """Find themes, map every response, and read stance, evidence and campaigns.
@@ -75,11 +83,12 @@ def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, 
       heard analyse demo
       heard analyse demo --question q2 --seed 3
       heard analyse demo --codebook codebook.csv --examples labelled.csv
+      heard analyse parking-2027 --question q2 --codebook-from parking-2026:q2
       heard analyse demo --embedder static --ray auto
 
     A run that is stopped part-way resumes when the same command runs again.
     Themes that exist are kept (and re-mapped using analysts' corrections)
-    unless --rediscover or --codebook is given.
+    unless --rediscover, --codebook or --codebook-from is given.
     """
     open_store()
     from heard.pipeline.analysis import AnalyseParams, start_run
@@ -87,6 +96,9 @@ def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, 
     from heard.store.models import Run
 
     consultation = get_consultation(name)
+    if codebook and codebook_from:
+        raise click.ClickException("Choose one starting codebook: --codebook FILE or "
+                                   "--codebook-from OTHER[:QUESTION].")
     stages = _llm_stages(llm_stages)
     llm = _llm_setup(llm_name, llm_config, estimate)
     params = AnalyseParams(
@@ -94,6 +106,7 @@ def analyse_cmd(name, question, seed, embedder, codebook, examples, rediscover, 
         embedder=embedder,
         question=question,
         codebook=str(codebook.resolve()) if codebook else None,
+        codebook_from=codebook_from,
         examples=str(examples.resolve()) if examples else None,
         rediscover=rediscover,
         llm=llm_name,

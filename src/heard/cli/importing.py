@@ -38,6 +38,7 @@ file-name pattern, or the spreadsheet's attachment column (docs/documents.md).
 Examples:
   heard import answers.csv --consultation parking --dry-run   # preview, change nothing
   heard import answers.csv --consultation parking             # load it
+  heard import answers.csv -c parking --title "Parking charges 2026"
   heard import survey.xlsx --consultation parking --mapping columns.toml
   heard import ../shared/data/gambling_xs --consultation gambling
   heard import comments.csv --consultation marchon             # a Polis export
@@ -156,11 +157,14 @@ def _documents_summary(documents: dict) -> None:
 @click.option("--consultation", "-c", required=True, help="Short name of the consultation.")
 @click.option("--mapping", "mapping_file", type=click.Path(path_type=Path),
               help="TOML file that overrides the column detection (docs/import.md).")
+@click.option("--title", help="The consultation's title, heading the web app and reports "
+              "(default: its short name).")
+@click.option("--description", help="A sentence or two on what the consultation asked.")
 @click.option("--dry-run", is_flag=True, help="Preview columns and checks; store nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def import_cmd(
-    paths: tuple[Path, ...], consultation: str, mapping_file: Path | None, dry_run: bool,
-    as_json: bool,
+    paths: tuple[Path, ...], consultation: str, mapping_file: Path | None, title: str | None,
+    description: str | None, dry_run: bool, as_json: bool,
 ) -> None:
     from heard.io.detect import plan_import
     from heard.io.documents import split_inputs
@@ -178,6 +182,7 @@ def import_cmd(
             result = run_import(
                 table_paths, consultation, mapping=mapping, dry_run=dry_run, plan=plan,
                 on_rows=lambda n: progress.advance(task, n), documents=documents,
+                title=title, description=description,
             )
     except InputError as exc:
         err_console.print(f"[bold red]Cannot import:[/] {shown(exc.describe())}", highlight=False,

@@ -29,6 +29,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from heard.analysis.closed import closed_answers
+
 Key = tuple[str, str]  # (question_id, response_id)
 
 FILES: dict[str, str] = {
@@ -95,6 +97,8 @@ class EvalDataset:
     gold_evidence: dict[Key, bool] | None = None
     gold_campaigns: dict[Key, str] | None = None
     warnings: list[str] = field(default_factory=list)
+    #: closed questions (options, not free text) -> why; not scored, their gold rows skipped
+    closed: dict[str, str] = field(default_factory=dict)
 
     @property
     def question_ids(self) -> list[str]:
@@ -249,7 +253,18 @@ def load_dataset(
         loader.errors.append(_problem(f"{FILES['responses']}: duplicate response", duplicates))
     if not keys and not loader.errors:
         loader.errors.append(f"{FILES['responses']} has no responses")
-    empty_questions = [q for q in questions if q not in {k[0] for k in keys}]
+    closed = _closed_questions(keys, texts)
+    if closed:
+        if question is not None:
+            raise DatasetError(
+                f"--question {question!r} is a closed question ({closed[question]}); "
+                "heard evaluate scores open questions only"
+            )
+        kept = [i for i, key in enumerate(keys) if key[0] not in closed]
+        keys, texts, attributes = ([seq[i] for i in kept] for seq in (keys, texts, attributes))
+        loader.warnings.append("closed questions skipped (their answers are options, not free "
+                               "text): " + ", ".join(f"{q} ({why})" for q, why in closed.items()))
+    empty_questions = [q for q in questions if q not in {k[0] for k in keys} | set(closed)]
     if empty_questions and question is None:
         loader.warnings.append(_problem("questions with no responses", empty_questions))
 
@@ -261,6 +276,7 @@ def load_dataset(
         texts=texts,
         attributes=attributes,
         warnings=loader.warnings,
+        closed=closed,
     )
     if gold_tables.get("codebook") is not None:
         data.codebook = _read_codebook(gold_tables["codebook"], data, loader, question)
@@ -297,6 +313,14 @@ def load_dataset(
     return data
 
 
+def _closed_questions(keys: list[Key], texts: list[str]) -> dict[str, str]:
+    """Questions whose answers read as a closed question's options, with the reason."""
+    answers: dict[str, list[str]] = defaultdict(list)
+    for (qid, _), text in zip(keys, texts, strict=True):
+        answers[qid].append(text)
+    return {q: why for q, values in answers.items() if (why := closed_answers(values))}
+
+
 def _gold_key(
     kind: str,
     n: int,
@@ -309,7 +333,7 @@ def _gold_key(
 ) -> Key | None:
     """The row's response key, or None (recorded as unknown, or outside ``question``)."""
     key = (row["question_id"], row["response_id"])
-    if question is not None and key[0] != question:
+    if (question is not None and key[0] != question) or key[0] in data.closed:
         return None
     if key[0] not in data.questions:
         unknown_q.append(f"{key[0]!r} ({_line(n)})")
@@ -338,7 +362,7 @@ def _read_codebook(
     repeated: list[str] = []
     for n, row in enumerate(rows):
         qid, theme = row["question_id"], row["theme"]
-        if question is not None and qid != question:
+        if (question is not None and qid != question) or qid in data.closed:
             continue
         if qid not in data.questions:
             unknown_q.append(f"{qid!r} ({_line(n)})")

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from heard.analysis.closed import closed_answers
 from heard.io.errors import InputError
 from heard.io.mapping import Mapping, check_mapping_columns
 from heard.io.readers import Table, read_tables, sha256_file
@@ -278,14 +279,12 @@ def attribute_role(name: str) -> str:
 def answers_role(answers: list[str]) -> tuple[str, str]:
     """(closed | open, reason) for one question's answers in a long table."""
     values = [a.strip() for a in answers if a and a.strip()]
-    profile = ColumnProfile("answers", non_empty=len(values), distinct=len(set(values)))
     if not values:
         return "open", "no answers"
-    profile.mean_length = sum(len(v) for v in values) / len(values)
-    few_options = profile.distinct <= max(12, profile.non_empty // 20)
-    if profile.mean_length < 40 and few_options and profile.distinct < profile.non_empty:
-        return "closed", f"{profile.distinct} distinct short answers"
-    return "open", f"free text (mean {profile.mean_length:.0f} characters)"
+    reason = closed_answers(values)
+    if reason:
+        return "closed", reason
+    return "open", f"free text (mean {sum(len(v) for v in values) / len(values):.0f} characters)"
 
 
 def follows_up(open_text: str) -> bool:
@@ -301,6 +300,52 @@ def _pair_followups(columns: list[ColumnPlan]) -> None:
         same_stem = after.name.lower().startswith(before.name.lower() + "_")
         if FOLLOWUP_WORDS.search(after.question_text) or same_stem:
             after.paired_with = before.question_key
+
+
+# --- the plan as the user sees it ----------------------------------------------------------
+
+#: Every role a column of a wide table can have, as the upload preview names it.
+ROLE_LABELS: dict[str, str] = {
+    "open": "Open question (free text)",
+    "closed": "Closed question (options)",
+    "demographic": "Respondent detail",
+    "kind": "Respondent type (individual or organisation)",
+    "organisation": "Organisation name",
+    "id": "Respondent id",
+    "ignore": "Ignore",
+}
+
+
+def plan_problems(plan: ImportPlan) -> list[str]:
+    """What makes a plan unusable, in words that say what to choose instead."""
+    problems = []
+    for table in plan.tables:
+        if table.shape == "wide" and not table.questions():
+            problems.append(
+                f"{table.table.label}: no column is read as a question. Choose at least one "
+                "column as an open or a closed question."
+            )
+        column = next((c for c in table.columns if c.role == "id" and c.reason == "mapping"),
+                      None)
+        if column and column.profile and column.profile.distinct < column.profile.non_empty:
+            problems.append(
+                f"{table.table.label}: the id column {column.name} repeats values "
+                f"({column.profile.distinct} distinct in {column.profile.non_empty} rows read). "
+                "Choose a column with one value per respondent, or Ignore it and the rows "
+                "are numbered."
+            )
+    return problems
+
+
+def role_problems(roles: dict[str, str]) -> list[str]:
+    """Roles chosen for the columns (column -> role) that name a one-column role twice."""
+    problems = []
+    for role in ("id", "kind", "organisation"):
+        chosen = [name for name, r in roles.items() if r == role]
+        if len(chosen) > 1:
+            problems.append(f"{len(chosen)} columns are chosen as “{ROLE_LABELS[role]}” "
+                            f"({', '.join(chosen)}). Choose one.")
+    return problems
 
 
 # --- plans per export ------------------------------------------------------------------------

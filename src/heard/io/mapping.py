@@ -27,6 +27,7 @@ response = "answer_id"         # optional
 from __future__ import annotations
 
 import difflib
+import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,3 +154,61 @@ def check_mapping_columns(mapping: Mapping, columns: list[str], table_label: str
                 column=column,
                 hint=hint + f"Columns are: {', '.join(columns[:30])}",
             )
+
+
+# --- a column plan chosen on screen, written as a mapping file --------------------------------
+
+#: The settings that give one column a role (a column named there has that role).
+ROLE_SETTINGS = ("id", "kind", "organisation")
+
+
+def read_mapping_settings(path: Path | None) -> dict:
+    """The raw settings of a mapping file (checked by :func:`load_mapping` first), or {}."""
+    if path is None:
+        return {}
+    load_mapping(path)
+    return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+
+
+def with_roles(settings: dict, roles: dict[str, str]) -> dict:
+    """``settings`` (a mapping file's) with each column of ``roles`` given that role.
+
+    A role is a column type (``open``, ``closed``, ``demographic``, ``id``, ``ignore``) or
+    ``kind`` / ``organisation``; ``id``, ``kind`` and ``organisation`` name one column each.
+    """
+    out = {key: dict(value) if isinstance(value, dict) else value
+           for key, value in settings.items()}
+    columns = out.setdefault("columns", {})
+    for name, role in roles.items():
+        for setting in ROLE_SETTINGS:
+            if out.get(setting) == name and role != setting:
+                del out[setting]
+        if role in ROLE_SETTINGS:
+            out[role] = name
+            columns.pop(name, None)
+        else:
+            columns[name] = role
+    if not columns:
+        del out["columns"]
+    return out
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+
+
+def mapping_toml(settings: dict) -> str:
+    """A mapping file's text for ``settings`` (top-level values, then one level of tables)."""
+    lines = [f"{key} = {_toml_value(value)}" for key, value in settings.items()
+             if not isinstance(value, dict)]
+    for key, table in settings.items():
+        if isinstance(table, dict):
+            lines += ["", f"[{key}]"]
+            lines += [f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"

@@ -76,6 +76,7 @@ class AnalyseParams:
     embedder: str = "auto"
     question: str | None = None
     codebook: str | None = None
+    codebook_from: str | None = None  # "CONSULTATION" or "CONSULTATION:QUESTION"
     examples: str | None = None
     rediscover: bool = False
     llm: str | None = None
@@ -199,6 +200,8 @@ def run_analysis(
     questions = _questions(consultation, params.question)
     open_questions = [q for q in questions if q.kind == Question.Kind.OPEN]
     codebook = _read_codebook(Path(params.codebook), open_questions) if params.codebook else {}
+    if params.codebook_from:
+        codebook.update(codebook_from(params.codebook_from, open_questions))
     examples = _read_examples(Path(params.examples)) if params.examples else {}
 
     embedder_key = resolve_embedder(consultation, params.embedder)
@@ -559,6 +562,41 @@ def _read_codebook(path: Path, questions: list[Question]) -> dict[str, list]:
                 row["theme"], row["label"], row.get("description") or "", row.get("position")
             )
         )
+    return out
+
+
+def codebook_from(source: str, questions: list[Question]) -> dict[str, list]:
+    """Themes of another consultation as the starting codebook, hierarchy and all.
+
+    ``source`` is ``NAME:QUESTION`` (that question's themes, for the one question analysed)
+    or ``NAME`` (each question takes the themes of the question with its key in NAME).
+    """
+    name, _, key = source.partition(":")
+    other = Consultation.objects.filter(name=name).first()
+    if other is None:
+        raise AnalysisError(f"No consultation {name!r} to take themes from.")
+    theirs = {q.key: q for q in other.questions.filter(kind=Question.Kind.OPEN)}
+    with_themes = ", ".join(k for k, q in theirs.items() if q.themes.exists()) or "none"
+    if key:
+        if key not in theirs:
+            raise AnalysisError(f"{name} has no open question {key!r}. Its questions with "
+                                f"themes: {with_themes}.")
+        if len(questions) != 1:
+            raise AnalysisError(
+                f"{name}:{key} gives one question's themes: choose the question that starts "
+                f"from them with --question (open questions here: "
+                f"{', '.join(q.key for q in questions)}).")
+        pairs = [(questions[0], theirs[key])]
+    else:
+        pairs = [(q, theirs[q.key]) for q in questions if q.key in theirs]
+    out: dict[str, list] = {}
+    for question, source_question in pairs:
+        themes = list(source_question.themes.select_related("parent"))
+        if themes:
+            out[question.key] = [_spec_from_theme(t) for t in themes]
+    if not out:
+        raise AnalysisError(f"{source} has no themes for the questions analysed here. Its "
+                            f"questions with themes: {with_themes}.")
     return out
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -46,6 +47,36 @@ def enqueue_import(consultation: Consultation, folder: Path, *, mapping: Path | 
     )
 
 
+def upload_paths(folder: Path) -> list[Path]:
+    """What an upload folder is imported as: its one file, or the folder when it holds more
+    (the upload preview plans the same paths the job imports)."""
+    paths = sorted(folder.iterdir())
+    return [folder] if len(paths) > 1 else paths
+
+
+PREVIEW_KEPT = 24 * 3600  # seconds an upload shown in a preview waits for its confirmation
+
+
+def remove_abandoned_uploads(kept_for: float = PREVIEW_KEPT) -> int:
+    """Remove upload folders older than ``kept_for`` seconds that no import job refers to
+    (files shown in a preview and never confirmed); returns how many went."""
+    root = uploads_root()
+    if not root.is_dir():
+        return 0
+    wanted = {Path(relative).parts[0]
+              for params in Run.objects.filter(kind=KIND).exclude(
+                  status__in=[Run.Status.DONE, Run.Status.FAILED, Run.Status.CANCELLED]
+              ).values_list("params", flat=True)
+              for relative in (params.get("folder"), params.get("mapping")) if relative}
+    cutoff = time.time() - kept_for
+    removed = 0
+    for folder in root.iterdir():
+        if folder.is_dir() and folder.name not in wanted and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 def public_message(text: str, *folders: Path) -> str:
     """``text`` with the server's folders removed, so only the files' own names show."""
     for folder in sorted({str(f) for f in folders}, key=len, reverse=True):
@@ -77,9 +108,7 @@ def run_import_job(run: Run) -> None:
             mapping = load_mapping(mapping_path)
         if not folder.is_dir():
             raise InputError("the uploaded files are no longer on the server; upload them again")
-        paths = sorted(folder.iterdir())
-        result = run_import([folder] if len(paths) > 1 else paths, run.consultation.name,
-                            mapping=mapping)
+        result = run_import(upload_paths(folder), run.consultation.name, mapping=mapping)
     except InputError as exc:
         message = public_message(f"Cannot import: {exc.describe()}", folder, root,
                                  Path(settings.HEARD_HOME))

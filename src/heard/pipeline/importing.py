@@ -295,13 +295,16 @@ def run_import(
     plan: ImportPlan | None = None,
     on_rows: Callable[[int], None] | None = None,
     documents=None,
+    title: str | None = None,
+    description: str | None = None,
 ) -> ImportResult:
     """Import the files at ``paths`` into ``consultation`` (created when new).
 
     Raises InputError (naming file, row and column) on bad input, and AlreadyImported when
     these exact files are already in the consultation. With ``dry_run`` nothing is written.
     Folders and archives of documents (``documents``, or found among ``paths``) are read as
-    responses too (docs/documents.md).
+    responses too (docs/documents.md). ``title`` and ``description``, when given, are set
+    on the consultation with the import.
     """
     from heard.store.models import Consultation, ImportBatch
 
@@ -312,6 +315,10 @@ def run_import(
     plan = plan or plan_import(paths, mapping)
     if documents is not None:
         _add_document_sources(plan, documents)
+    title_max = Consultation._meta.get_field("title").max_length
+    if title is not None and len(title.strip()) > title_max:
+        raise InputError(f"the title is {len(title.strip())} characters long",
+                         hint=f"Give a title of at most {title_max} characters.")
     report = ValidationReport()
     questions = _questions_of(plan)
     existing = Consultation.objects.filter(name=consultation).first()
@@ -339,6 +346,10 @@ def run_import(
     try:
         with transaction.atomic():
             record, _ = Consultation.objects.get_or_create(name=consultation)
+            details = {k: v.strip() for k, v in (("title", title), ("description", description))
+                       if v is not None}
+            if details:
+                Consultation.objects.filter(pk=record.pk).update(**details)
             batch = ImportBatch.objects.create(
                 consultation=record,
                 fingerprint=plan.fingerprint,

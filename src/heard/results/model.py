@@ -156,6 +156,11 @@ class ClosedResults:
     def total(self) -> int:
         return self.outcomes.total
 
+    @property
+    def option_shares(self) -> list[tuple[str, int, float]]:
+        """(option, respondents, share of those who answered), in ``chosen`` order."""
+        return [(option, n, share(n, self.answered)) for option, n in self.chosen]
+
 
 @dataclass(frozen=True)
 class Demographic:

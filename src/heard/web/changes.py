@@ -64,6 +64,11 @@ def details(event: AuditEvent, labels: dict[int, str]) -> list[str]:
     lines: list[str] = []
     if "reverts" in after:
         lines.append(f"Undid change #{after['reverts']}:")
+    if "consultation" in before and "consultation" in after:
+        old, new = before["consultation"], after["consultation"]
+        lines.extend(f"{field.capitalize()} {_quote(old.get(field) or '(none)')} → "
+                     f"{_quote(new[field] or '(none)')}"
+                     for field in new if old.get(field) != new[field])
     if "stage" in before and "stage" in after:
         old, new = before["stage"]["stage"], after["stage"]["stage"]
         lines.append(f"Sign-off: {STAGE_LABELS.get(old, old)} → {STAGE_LABELS.get(new, new)}")

@@ -24,7 +24,7 @@ from heard.store.audit import (
     theme_responses,
     theme_snapshot,
 )
-from heard.store.models import Assignment, AuditEvent, Question, Response, Theme
+from heard.store.models import Assignment, AuditEvent, Consultation, Question, Response, Theme
 
 STAGES = [value for value, _ in Question._meta.get_field("stage").choices]
 SPLIT_THEME = "split theme"
@@ -503,6 +503,30 @@ def _restore_responses(snapshot: dict[str, dict]) -> None:
     Assignment.objects.bulk_create(rows, batch_size=2000)
 
 
+TITLE_MAX = Consultation._meta.get_field("title").max_length
+
+
+@transaction.atomic
+def set_details(consultation: Consultation, user, *, title: str, description: str
+                ) -> AuditEvent | None:
+    """Change the consultation's title and description (None when nothing changed)."""
+    title, description = title.strip(), description.strip()
+    if len(title) > TITLE_MAX:
+        raise EditError(f"Enter a title of at most {TITLE_MAX} characters.")
+    before = {"title": consultation.title, "description": consultation.description}
+    after = {"title": title, "description": description}
+    if before == after:
+        return None
+    consultation.title, consultation.description = title, description
+    consultation.save(update_fields=["title", "description", "updated_at"])
+    return AuditEvent.objects.create(
+        consultation=consultation, user=user if user.is_authenticated else None,
+        action="edit title and description", target_type="consultation",
+        target_id=consultation.pk, before={"consultation": before},
+        after={"consultation": after},
+    )
+
+
 @transaction.atomic
 def revert(event: AuditEvent, user) -> AuditEvent:
     """Undo one change: restore what it changed to its state before the change."""
@@ -512,6 +536,12 @@ def revert(event: AuditEvent, user) -> AuditEvent:
         raise EditError("A re-map cannot be reverted: correct the responses, or edit the "
                         "themes and re-map again.")
     before, after = event.before, event.after
+    if "consultation" in before:
+        consultation = Consultation.objects.get(pk=event.consultation_id)
+        for field, value in before["consultation"].items():
+            setattr(consultation, field, value)
+        consultation.save(update_fields=[*before["consultation"], "updated_at"])
+        return _undo(event, user)
     question = Question.objects.get(pk=before["question_id"])
     before_themes = before.get("themes", [])
     _restore_themes(before_themes)
@@ -529,6 +559,12 @@ def revert(event: AuditEvent, user) -> AuditEvent:
         Question.objects.filter(pk=question.pk).update(
             stage=stage["stage"], stage_changed_at=stage["at"], stage_changed_by_id=stage["by"]
         )
+    return _undo(event, user)
+
+
+def _undo(event: AuditEvent, user) -> AuditEvent:
+    """Mark ``event`` reverted and record the revert."""
+    before, after = event.before, event.after
     event.reverted = True
     event.save(update_fields=["reverted"])
     undo = AuditEvent.objects.create(

@@ -264,7 +264,7 @@ def build_report(
     overview = _overview(consultation, results, grouping)
     return Report(
         name=results.name,
-        title=results.title or f"Consultation {results.name}",
+        title=results.title or results.name,
         description=results.description,
         generated_at=_when(timezone.now()),
         heard_version=__version__,

@@ -17,8 +17,11 @@ from heard.web.views.common import can, report_edit_error
 
 
 def _needs(event: AuditEvent) -> str:
-    """Undoing a sign-off is a lead's decision; any other change, an analyst's."""
-    return Membership.Role.LEAD if "stage" in (event.before or {}) else Membership.Role.ANALYST
+    """Sign-offs and the consultation's title are a lead's to change, and to undo; any
+    other change, an analyst's."""
+    before = event.before or {}
+    lead = "stage" in before or "consultation" in before
+    return Membership.Role.LEAD if lead else Membership.Role.ANALYST
 
 
 def _revertible(request: HttpRequest, event: AuditEvent) -> bool:
@@ -45,8 +48,8 @@ def revert(request: HttpRequest, consultation: Consultation, event_id: int) -> H
     ``confirm``): revert. A POST without ``confirm`` shows the page instead."""
     event = get_object_or_404(AuditEvent.objects.select_related("user", "run"), pk=event_id,
                               consultation=consultation)
-    if "stage" in (event.before or {}) and not can(request, Membership.Role.LEAD):
-        return HttpResponse("Only a lead can undo a sign-off.", status=403)
+    if _needs(event) == Membership.Role.LEAD and not can(request, Membership.Role.LEAD):
+        return HttpResponse("Only a lead can undo a sign-off or a change of title.", status=403)
     if request.method == "POST" and request.POST.get("confirm") == "1":
         try:
             editing.revert(event, request.user)
