@@ -73,7 +73,7 @@ def test_title_heads_the_pages_and_a_lead_changes_it(page, consultations):
     check_accessibility(page)
     page.goto(consultations["url"] + "/c/ltn-2027/history/")
     assert page.get_by_role("cell", name="edit title and description", exact=True).count() == 1
-    assert page.get_by_text("title “” → “Millbrook LTN 2027”").count() == 1
+    assert page.get_by_text("Title “(none)” → “Millbrook LTN 2027”").count() == 1
     check_accessibility(page)
 
 

@@ -51,8 +51,9 @@ def test_lead_edits_title_and_description_audited_and_revertible(as_role, own):
     event = AuditEvent.objects.get(action="edit title and description")
     assert event.before["consultation"]["title"] == "Own consultation"
     history = _page(client.get(reverse("heard:history", kwargs={"name": "own"})))
-    assert "title “Own consultation” → “Millbrook low traffic neighbourhood”" in history
-    client.post(reverse("heard:revert", kwargs={"name": "own", "event_id": event.pk}))
+    assert "Title “Own consultation” → “Millbrook low traffic neighbourhood”" in history
+    client.post(reverse("heard:revert", kwargs={"name": "own", "event_id": event.pk}),
+                {"confirm": "1"})
     own.consultation.refresh_from_db()
     assert own.consultation.title == "Own consultation" and own.consultation.description == ""
 
