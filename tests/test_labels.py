@@ -121,3 +121,15 @@ def test_choose_label_prefers_close_and_distinct():
     assert choose_label(candidates, vectors, centroid, others) == "Close and distinct"
     taken = {"close and distinct"}
     assert choose_label(candidates, vectors, centroid, others, taken=taken) == "Close but shared"
+
+
+def test_label_candidates_drop_discourse_openings_and_dangling_contractions():
+    assert label_candidates("Plus the area feels like a village again.") == [
+        "The area feels like a village again"]
+    assert label_candidates("I really believe the scheme hasn't reduced traffic.") == [
+        "The scheme hasn't reduced traffic"]
+    assert label_candidates("And put a zebra crossing on Harbour Road.") == [
+        "Put a zebra crossing on Harbour Road"]
+    # a cut never leaves a label hanging on a contraction
+    assert label_candidates("The air feels cleaner and it's, well, nicer.") == [
+        "The air feels cleaner"]

@@ -367,8 +367,10 @@ _LABEL_CUT = re.compile(
 )
 # Openings that carry no content: "I think", "In my opinion", "Yes,".
 _LABEL_FILLER = re.compile(
-    r"^(?:(?:yes|no|well|also|however|firstly|secondly|overall|personally|honestly)\b[\s,]*|"
-    r"(?:i|we) (?:think|believe|feel|agree|disagree|would say)(?: that)?\s+|"
+    r"^(?:(?:yes|no|well|also|however|firstly|secondly|overall|personally|honestly|plus|and|"
+    r"but|so|besides|moreover|furthermore|anyway|additionally|und|aber|auch)\b[\s,]*|"
+    r"(?:i|we) (?:(?:really|strongly|truly|do) )?(?:think|believe|feel|agree|disagree|would say)"
+    r"(?: that)?\s+|"
     r"in my (?:opinion|view)[\s,]*|i'm (?:sure|certain) (?:that )?)+",
     re.IGNORECASE,
 )
@@ -377,6 +379,7 @@ _LABEL_WORD = re.compile(r"\S+")
 _LABEL_DANGLING = frozenset(
     "and or but nor the a an to of for with in on at by from than that is are was were be "
     "been isn't aren't wasn't can can't could should would will must not it its their our "
+    "it's i'm we're they're that's there's he's she's you're "
     "und oder aber der die das ein eine zu von mit für ist sind nicht a'r neu y yr".split()
 )
 _LABEL_VAGUE_START = frozenset("this that it these those there".split())
