@@ -65,6 +65,7 @@ def test_title_heads_the_pages_and_a_lead_changes_it(page, consultations):
     page.get_by_label("Title", exact=True).fill("Millbrook LTN 2027")
     page.get_by_label("Description").fill("Should the trial become permanent?")
     check_accessibility(page)
+    screenshot(page, "consultation-title")
     page.get_by_role("button", name="Save title and description").click()
     page.get_by_role("heading", name="Millbrook LTN 2027", level=1).wait_for()
     assert page.title().startswith("Millbrook LTN 2027")
@@ -107,6 +108,7 @@ def test_a_question_starts_from_the_themes_of_another_consultation(page, consult
     assert "Millbrook LTN 2026" in source.inner_html()  # grouped by consultation
     _choose_q2(source, "Millbrook LTN 2026")  # other consultations of this server have a q2
     check_accessibility(page)
+    screenshot(page, "themes-from-another")
     page.get_by_role("button", name="Map to these themes").click()
     assert _wait_for_job(page) == "done", page.content()[:2000]
     check_accessibility(page)

@@ -14,7 +14,7 @@ import pytest
 
 from tests.web.live_server import start_server
 
-from .conftest import HEARD, PASSWORD, check_accessibility
+from .conftest import HEARD, PASSWORD, check_accessibility, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -84,6 +84,7 @@ def test_split_a_parent_with_search_and_select_all(editor, editing_server):
     for text in page.locator("label[for^=sr-]").all_inner_texts():
         assert words[0] in text.lower()
     check_accessibility(page)
+    screenshot(page, "split-search")
     page.get_by_label(f"Select all ({found} shown)").check()
     page.get_by_label("Name of the new theme").fill(f"About {words[0]}")
     page.get_by_role("button", name="Split into a new theme").click()
@@ -119,6 +120,7 @@ def test_history_details_and_revert_confirmation(editor, editing_server):
     page.get_by_role("heading", name="Revert “split theme”?").wait_for()
     assert "split from" in page.locator("#revert-details").inner_text()
     check_accessibility(page)
+    screenshot(page, "history-revert")
     page.get_by_role("link", name="No, keep it").click()
     row = page.locator("tr", has=page.get_by_role("cell", name="split theme", exact=True))
     assert "reverted" not in row.inner_text()
@@ -151,5 +153,6 @@ def test_remap_is_recorded_and_resets_sign_off(editor, editing_server):
     assert "Sign-off: Themes agreed → Draft" in text
     assert row.get_by_role("link", name=re.compile("^Revert")).count() == 0
     check_accessibility(page)
+    screenshot(page, "history-remap")
     _open_question(page, editing_server)
     assert "Draft" in page.locator(".govuk-caption-l").inner_text()
