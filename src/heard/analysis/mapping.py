@@ -122,7 +122,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def _fit_platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """One (a, b) for ``sigmoid(a * score + b)`` fitted on pooled out-of-fold scores."""
+    """One (a, b) for ``sigmoid(a * score + b)`` fitted on pooled scores against labels."""
     s, t = scores.ravel(), y.ravel()
     if t.min() == t.max():
         return 1.0, 0.0
