@@ -198,21 +198,6 @@ def test_single_theme_and_themes_without_positives(corpus) -> None:
     assert len(m.predict(texts[:30], vec[:30])) == 30
 
 
-def test_oof_never_asks_for_more_folds_than_rows(corpus) -> None:
-    texts, gold, vec = corpus
-    m = ThemeMapper(fake_embed, seed=0).fit(THEMES, texts[:12], vec[:12])
-    X = m._features(texts[:12], vec[:12])
-    Y = np.array([[k in g for k in m.keys_] for g in gold[:12]], dtype=float)
-    w = np.ones(12)
-    for n_lab in (0, 1, 2, 3, 4, 12):
-        lab = np.zeros(12, dtype=bool)
-        lab[:n_lab] = True
-        out = m._oof(X, Y, w, lab)
-        assert (out is None) == (n_lab < 4)
-        if out is not None:
-            assert out[0].shape == (n_lab, 3)
-
-
 def _gambling_1000():
     from heard.analysis.embeddings import get_embedder
 
@@ -272,7 +257,9 @@ def test_get_and_set_params_follow_scikit_learn(corpus) -> None:
     [
         ({"C": -1.0}, "C must be positive"),
         ({"floor": 2.0}, "floor is a probability"),
-        ({"folds": 1}, "folds must be at least 2"),
+        ({"threshold": 1.5}, "threshold is a probability"),
+        ({"smoothing": -0.1}, "smoothing is in"),
+        ({"neighbours": 0}, "neighbours must be positive"),
         ({"class_weight": "heavy"}, "class_weight"),
         ({"unlabelled_weight": -0.1}, "unlabelled_weight cannot be negative"),
         ({"pseudo_fraction": 0.0}, "pseudo_fraction"),
@@ -327,3 +314,112 @@ def test_a_small_corrected_theme_does_not_swallow_the_pool() -> None:
     # the other themes, with no example of their own, still follow the codebook
     others = [[k for k in p if k != "wildlife"] for p in pred]
     assert micro_f1(others, gold) >= 0.7
+
+
+# --- few-shot: calibrated on imbalanced pools ---------------------------------------
+
+
+def make_imbalanced(
+    n: int = 400, rare_share: float = 0.05, off_share: float = 0.1, seed: int = 3
+) -> tuple[list[str], list[list[str]]]:
+    """One theme per answer; "nature" is rare, and ``off_share`` are about nothing."""
+    rng = np.random.default_rng(seed)
+    n_rare, n_off = int(n * rare_share), int(n * off_share)
+    keys = ["nature"] * n_rare + ["cost", "safety"] * ((n - n_rare - n_off) // 2)
+    keys += [""] * (n - len(keys))
+    texts, gold = [], []
+    for i, key in enumerate(keys):
+        words = list(rng.choice(WORDS[key], 3, replace=False)) if key else []
+        words += list(rng.choice(FILLER, 4))
+        rng.shuffle(words)
+        texts.append(" ".join(words).capitalize() + f". Reply {i}.")
+        gold.append([key] if key else [])
+    return texts, gold
+
+
+def draw_per_theme(gold: list[list[str]], k: int, seed: int = 0) -> list[int]:
+    """``k`` examples per theme, as an analyst labels them: rare themes over-represented."""
+    rng = np.random.default_rng(seed)
+    chosen: list[int] = []
+    for key in WORDS:
+        cands = [i for i, g in enumerate(gold) if key in g]
+        chosen += [int(i) for i in rng.choice(cands, k, replace=False)]
+    return sorted(chosen)
+
+
+def test_few_shot_does_not_over_predict_a_rare_theme() -> None:
+    """Examples drawn per theme make a rare theme look common; the pool must not follow."""
+    texts, gold = make_imbalanced(off_share=0.0)
+    vec = fake_embed(texts)
+    ex = draw_per_theme(gold, 10)
+    m = ThemeMapper(fake_embed, seed=0).fit(THEMES, texts, vec, [(i, gold[i]) for i in ex])
+    rest = [i for i in range(len(texts)) if i not in set(ex)]
+    pred = m.predict([texts[i] for i in rest], vec[rest])
+    truth = [gold[i] for i in rest]
+    took = [j for j, p in enumerate(pred) if "nature" in p]
+    right = [j for j in took if "nature" in truth[j]]
+    n_rare = sum("nature" in g for g in truth)
+    assert len(took) <= 1.5 * n_rare
+    assert len(right) >= 0.8 * len(took) and len(right) >= 0.8 * n_rare
+    assert micro_f1(pred, truth) > 0.8
+
+
+def test_few_shot_other_only_when_no_theme_passes() -> None:
+    texts, gold = make_imbalanced()
+    vec = fake_embed(texts)
+    ex = [(i, gold[i]) for i in draw_per_theme(gold, 10)]
+    m = ThemeMapper(fake_embed, seed=0, few_shot_floor=0.9).fit(THEMES, texts, vec, ex)
+    assert m.floor_ == 0.9 and np.all(m.thresholds_ == m.threshold)
+    prob, pred = m.predict_proba(texts, vec), m.predict(texts, vec)
+    for row, keys in zip(prob, pred, strict=True):
+        passing = {m.keys_[j] for j in np.flatnonzero(row >= m.threshold)}
+        if row.max() >= m.floor_:
+            passing.add(m.keys_[int(row.argmax())])
+        assert set(keys) == passing  # "Other" (no key) exactly when nothing passes
+
+
+def test_examples_marked_with_no_theme_teach_other() -> None:
+    """Answers an analyst marks as about none of the themes: others like them get none."""
+    texts, gold = make_imbalanced()
+    vec = fake_embed(texts)
+    ex = draw_per_theme(gold, 10)
+    off = [i for i, g in enumerate(gold) if not g]
+    marked = off[:10]
+    examples = [(i, gold[i]) for i in ex] + [(i, []) for i in marked]
+    m = ThemeMapper(fake_embed, seed=0).fit(THEMES, texts, vec, examples)
+    rest = off[10:]
+    pred = m.predict([texts[i] for i in rest], vec[rest])
+    assert sum(1 for p in pred if not p) >= 0.7 * len(rest)
+    on = [i for i, g in enumerate(gold) if g and i not in set(ex)]
+    assert micro_f1(m.predict([texts[i] for i in on], vec[on]), [gold[i] for i in on]) > 0.9
+
+
+def test_few_shot_smoothing_mixes_in_the_neighbours() -> None:
+    texts, gold = make_imbalanced(200)
+    vec = fake_embed(texts)
+    ex = [(i, gold[i]) for i in draw_per_theme(gold, 5)]
+    alone = ThemeMapper(fake_embed, seed=0, smoothing=0.0).fit(THEMES, texts, vec, ex)
+    mixed = ThemeMapper(fake_embed, seed=0, smoothing=0.3).fit(THEMES, texts, vec, ex)
+    assert alone.reference_ is None and mixed.reference_ is not None
+    p_alone = alone.predict_proba(texts, vec)
+    p_mixed = mixed.predict_proba(texts, vec)
+    ref_vectors, ref_prob = mixed.reference_
+    np.testing.assert_allclose(ref_prob, p_alone[: len(ref_prob)], atol=1e-5)
+    # by hand for one response: 0.7 × its own + 0.3 × its 10 nearest others' mean
+    sims = vec[7] @ ref_vectors.T
+    sims[7] = -np.inf
+    near = np.argsort(-sims, kind="stable")[:10]
+    expected = 0.7 * p_alone[7] + 0.3 * ref_prob[near].mean(axis=0)
+    np.testing.assert_allclose(p_mixed[7], expected, atol=1e-5)
+    # chunked prediction gives the same probabilities
+    mixed.batch_size = 13
+    np.testing.assert_allclose(mixed.predict_proba(texts, vec), p_mixed, atol=1e-6)
+
+
+def test_few_shot_reference_sample_is_bounded() -> None:
+    texts, gold = make_imbalanced(200)
+    vec = fake_embed(texts)
+    ex = [(i, gold[i]) for i in draw_per_theme(gold, 5)]
+    m = ThemeMapper(fake_embed, seed=0, max_reference=50).fit(THEMES, texts, vec, ex)
+    assert m.reference_[0].shape == (50, vec.shape[1])
+    assert len(m.predict(texts, vec)) == len(texts)

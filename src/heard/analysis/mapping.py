@@ -17,11 +17,18 @@ is the standardised similarity plus half the standardised model score; it is sca
 to probabilities against the pseudo-labels, and the threshold is set so the mean
 number of themes per response on the pool matches a cardinality prior (1.5: answers
 usually make one or two points). Choosing it to maximise F1 on pseudo-labels instead
-over-assigned badly. With examples (few-shot) the regression starts from the
-analyst's labels plus the theme descriptions, then adds confident pseudo-labels from
-the unlabelled pool; probabilities are calibrated with one Platt scaling shared by
-all themes, fitted on out-of-fold scores, and the threshold is chosen on the same
-out-of-fold scores to maximise micro-F1.
+over-assigned badly.
+
+With examples (few-shot) a one-vs-rest logistic regression on [embeddings ⊕ TF-IDF]
+learns from the analyst's examples and the theme texts, each theme class-weighted so
+that it is learnt against the others whatever its share of the examples. Its
+probabilities are mixed with those of each response's nearest neighbours in the pool
+(by embedding), and a theme is assigned where the result reaches one fixed threshold;
+a response whose best theme is under a lower floor gets none ("Other"). A rare theme
+is predicted only where its evidence is: the response's wording and its neighbours.
+Fitting the calibration, the threshold or each theme's share of the pool on the few
+examples did worse on the real development sets (docs/evaluation.md, "How the mapping
+was chosen on real data").
 """
 
 from __future__ import annotations
@@ -35,7 +42,6 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold
 
 from heard.analysis.clauses import clause_pieces, split_clauses
 from heard.analysis.clustering import ThemeSpec
@@ -106,25 +112,6 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def _pool_prior(prob: np.ndarray, train_prior: np.ndarray, rounds: int = 50) -> np.ndarray:
-    """Each theme's share of the pool by EM (Saerens et al., 2002), from calibrated probabilities.
-
-    ``prob`` are probabilities under the training share ``train_prior`` (the examples an
-    analyst picks over-represent rare themes); the result is the share that makes the
-    re-weighted probabilities agree with themselves on the pool.
-    """
-    prior = train_prior.copy()
-    for _ in range(rounds):
-        ratio_pos = prior / train_prior
-        ratio_neg = (1 - prior) / (1 - train_prior)
-        adjusted = prob * ratio_pos / (prob * ratio_pos + (1 - prob) * ratio_neg)
-        new = np.clip(adjusted.mean(axis=0), 1e-4, 1 - 1e-4)
-        if np.abs(new - prior).max() < 1e-5:
-            return new
-        prior = new
-    return prior
-
-
 def _unit(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.where(norms > 0, norms, 1.0)
@@ -135,32 +122,13 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def _fit_platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """One (a, b) for ``sigmoid(a * score + b)`` fitted on pooled out-of-fold scores."""
+    """One (a, b) for ``sigmoid(a * score + b)`` fitted on pooled scores against labels."""
     s, t = scores.ravel(), y.ravel()
     if t.min() == t.max():
         return 1.0, 0.0
     lr = LogisticRegression(C=1e4, max_iter=1000)
     lr.fit(s[:, None], t)
     return float(lr.coef_[0, 0]), float(lr.intercept_[0])
-
-
-def _best_threshold(
-    prob: np.ndarray, y: np.ndarray, floor: float, weight: np.ndarray | None = None
-) -> float:
-    """The global threshold that maximises micro-F1 of :func:`_decide` on (prob, y).
-
-    ``weight`` (per cell) re-weights the counts, e.g. to the pool's theme shares.
-    """
-    best, best_f1 = 0.5, -1.0
-    w = np.ones_like(prob) if weight is None else weight
-    pos = y > 0
-    for t in np.arange(0.15, 0.86, 0.025):
-        pred = _decide(prob, np.full(prob.shape[1], t), floor)
-        tp = float((w * (pred & pos)).sum())
-        f1 = 2 * tp / max(1e-9, float((w * pred).sum() + (w * pos).sum()))
-        if f1 > best_f1 + 1e-9:
-            best, best_f1 = float(t), f1
-    return best
 
 
 def _cardinality_threshold(prob: np.ndarray, cardinality: float, floor: float) -> float:
@@ -193,7 +161,7 @@ class ThemeMapper(BaseEstimator):
     embed:
         Texts to unit-norm vectors (the same model as the ``vectors`` passed in).
     seed:
-        Seed for the cross-validation folds; results are deterministic for a seed.
+        Seed for the regressions and samples; results are deterministic for a seed.
     clauses:
         Also embed each response's clauses and score themes on the best clause.
     C:
@@ -203,8 +171,8 @@ class ThemeMapper(BaseEstimator):
     prior_weight:
         Scale of the theme-similarity block (the zero-shot signal) in the features.
     self_training_rounds:
-        Rounds of pseudo-labelling the unlabelled pool (``None``: one zero-shot, where
-        a second round gained nothing on the development sets, two few-shot).
+        Zero-shot: rounds of pseudo-labelling the pool (``None``: one; a second round
+        gained nothing on the development sets).
     pseudo_fraction:
         Zero-shot: share of the pool taken as positives for a theme, before rounds
         refine it (``None``: the expected share, 1.5 / number of themes).
@@ -223,8 +191,38 @@ class ThemeMapper(BaseEstimator):
         Zero-shot: expected number of themes per response (a prior; consultation
         answers usually make one or two points). The decision threshold is set so
         the mean number predicted on the pool matches it.
-    folds:
-        Cross-validation folds for the few-shot calibration and threshold.
+    embed_weight:
+        Few-shot: scale of the embedding block relative to the TF-IDF block.
+    word_ngrams:
+        Few-shot: word uni- and bigrams join the character n-grams.
+    class_weight:
+        Few-shot: ``"balanced"`` weighs each theme's positives and negatives equally
+        (a rare theme is not drowned by the others), or ``None``.
+    theme_weight:
+        Few-shot: sample weight of a theme's own text as one of its examples.
+    few_shot_C:
+        Few-shot: inverse regularisation of the regressions.
+    unlabelled_weight:
+        Few-shot: weight of unlabelled responses as negatives, only for a theme that
+        more than 80% of the examples carry (corrections into one new theme).
+    few_shot_prior_weight:
+        Few-shot: scale of the theme-similarity block (0: the theme texts train only as
+        examples; the block cost F1 on the real sets).
+    zero_shot_blend:
+        Few-shot: a theme with fewer than this many examples blends the zero-shot
+        mapper's score with weight m / (m + examples); 0 turns the blend off (the
+        zero-shot mapper over-assigns a theme the examples never show).
+    threshold:
+        Few-shot: the probability at which a theme is assigned.
+    few_shot_floor:
+        Few-shot: the top theme is kept under ``threshold`` only if it reaches this.
+    smoothing:
+        Few-shot: share of a response's probabilities taken from the mean of its
+        ``neighbours`` nearest pool responses (0: the response alone).
+    neighbours:
+        Few-shot: how many nearest pool responses the smoothing averages.
+    max_reference:
+        Few-shot: at most this many pool responses (a fixed sample) are neighbours.
     """
 
     def __init__(
@@ -244,16 +242,19 @@ class ThemeMapper(BaseEstimator):
         batch_size: int = 20_000,
         model_weight: float = 0.5,
         cardinality: float = 1.5,
-        folds: int = 5,
         embed_weight: float = 2.0,
         word_ngrams: bool = True,
-        class_weight: str | None = None,
-        prior_shift: bool = True,
+        class_weight: str | None = "balanced",
         theme_weight: float = 1.0,
         few_shot_C: float = 10.0,
         unlabelled_weight: float = 0.05,
-        few_shot_prior_weight: float = 0.5,
-        zero_shot_blend: float = 2.0,
+        few_shot_prior_weight: float = 0.0,
+        zero_shot_blend: float = 0.0,
+        threshold: float = 0.4,
+        few_shot_floor: float = 0.3,
+        smoothing: float = 0.3,
+        neighbours: int = 10,
+        max_reference: int = 20_000,
     ) -> None:
         self.embed = embed
         self.seed = seed
@@ -269,23 +270,29 @@ class ThemeMapper(BaseEstimator):
         self.batch_size = batch_size
         self.model_weight = model_weight
         self.cardinality = cardinality
-        self.folds = folds
         self.embed_weight = embed_weight
         self.word_ngrams = word_ngrams
         self.class_weight = class_weight
-        self.prior_shift = prior_shift
         self.theme_weight = theme_weight
         self.few_shot_C = few_shot_C
         self.unlabelled_weight = unlabelled_weight
         self.few_shot_prior_weight = few_shot_prior_weight
         self.zero_shot_blend = zero_shot_blend
+        self.threshold = threshold
+        self.few_shot_floor = few_shot_floor
+        self.smoothing = smoothing
+        self.neighbours = neighbours
+        self.max_reference = max_reference
 
     # ------------------------------------------------------------------ contract
     def _validate_params(self) -> None:
         """Check the constructor's parameters (as scikit-learn does, at ``fit``)."""
         if self.embed is None or not callable(self.embed):
             raise TypeError("ThemeMapper needs embed: a function from texts to unit vectors")
-        positive = ("C", "few_shot_C", "cardinality", "batch_size", "max_features")
+        positive = (
+            "C", "few_shot_C", "cardinality", "batch_size", "max_features", "neighbours",
+            "max_reference",
+        )
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(
@@ -300,10 +307,13 @@ class ThemeMapper(BaseEstimator):
                 raise ValueError(
                     f"ThemeMapper: {name} cannot be negative, not {getattr(self, name)!r}"
                 )
-        if not 0 <= self.floor <= 1.01:
-            raise ValueError(f"ThemeMapper: floor is a probability, not {self.floor!r}")
-        if int(self.folds) < 2:
-            raise ValueError(f"ThemeMapper: folds must be at least 2, not {self.folds!r}")
+        for name in ("floor", "few_shot_floor", "threshold"):
+            if not 0 <= getattr(self, name) <= 1.01:
+                raise ValueError(
+                    f"ThemeMapper: {name} is a probability, not {getattr(self, name)!r}"
+                )
+        if not 0 <= self.smoothing <= 1:
+            raise ValueError(f"ThemeMapper: smoothing is in [0, 1], not {self.smoothing!r}")
         if self.class_weight not in (None, "balanced"):
             raise ValueError(
                 f"ThemeMapper: class_weight is None or 'balanced', not {self.class_weight!r}"
@@ -442,29 +452,6 @@ class ThemeMapper(BaseEstimator):
             )
         return out
 
-    def _oof(
-        self, X: sparse.csr_matrix, Y: np.ndarray, w: np.ndarray, labelled: np.ndarray,
-        C: float | None = None, class_weight: str | None = "balanced",
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        """Out-of-fold decision values on the rows in ``labelled`` (others train every fold).
-
-        ``None`` when there are too few labelled rows for two folds. Folds never outnumber
-        the rows; a theme with no positives (or no negatives) in a fold's training rows
-        gets a constant model, so small and degenerate themes are safe.
-        """
-        idx = np.flatnonzero(labelled)
-        rest = np.flatnonzero(~labelled)
-        n_splits = int(min(self.folds, len(idx) // 2))
-        if n_splits < 2:
-            return None
-        folds = KFold(n_splits=n_splits, shuffle=True, random_state=self.seed)
-        scores = np.zeros((len(idx), Y.shape[1]))
-        for tr, te in folds.split(idx):
-            train = np.concatenate([idx[tr], rest])
-            models = self._fit_ovr(X[train], Y[train], w[train], C=C, class_weight=class_weight)
-            scores[te] = self._decision(models, X[idx[te]])
-        return scores, Y[idx]
-
     def fit(
         self,
         themes: Sequence[ThemeLike],
@@ -546,22 +533,20 @@ class ThemeMapper(BaseEstimator):
         self.n_examples_ = int(labelled.sum())
         self.mode_ = "few-shot" if self.n_examples_ else "zero-shot"
 
-        self.shift_ = np.zeros(k)
         self.zero_: ThemeMapper | None = None
         self.blend_ = np.ones(k)
+        self.floor_ = float(self.floor)
         if self.n_examples_:
-            self._fit_few_shot(X_pool, X_theme, labelled, Y_pool)
-            # A theme with few examples leans on the codebook: its score blends the
-            # zero-shot mapper's with weight m / (m + examples), m = zero_shot_blend.
+            self._fit_few_shot(X_pool, X_theme, labelled, Y_pool, vectors)
+            # A theme with fewer than m = zero_shot_blend examples leans on the codebook:
+            # its score blends the zero-shot mapper's with weight m / (m + examples).
             count = Y_pool[labelled].sum(axis=0)
-            self.blend_ = count / (count + self.zero_shot_blend) if self.zero_shot_blend else (
-                np.ones(k)
-            )
-            if self.blend_.min() < 0.75 and n >= 20:
+            if self.zero_shot_blend and count.min() < self.zero_shot_blend and n >= 20:
+                self.blend_ = np.where(
+                    count >= self.zero_shot_blend, 1.0, count / (count + self.zero_shot_blend)
+                )
                 params = {**self.get_params(deep=False), "zero_shot_blend": 0.0}
                 self.zero_ = ThemeMapper(**params).fit(themes, texts=texts, vectors=vectors)
-            else:
-                self.blend_ = np.ones(k)
             return self
         self._self_train(X_pool, X_theme, labelled, Y_pool, self._zero_shot_start(z_pool), raw)
         self._zero_shot_decision(raw, X_pool)
@@ -573,24 +558,25 @@ class ThemeMapper(BaseEstimator):
         X_theme: sparse.csr_matrix,
         labelled: np.ndarray,
         Y_pool: np.ndarray,
+        vectors: np.ndarray,
     ) -> None:
         """The analyst's examples (and the theme texts) train a one-vs-rest regression.
 
-        Out-of-fold scores on the examples give one Platt scaling and one threshold for
-        all themes. Examples are picked per theme, so a rare theme is far more common
-        among them than in the pool; with ``prior_shift`` each theme's share of the pool
-        is estimated by EM on the unlabelled responses and its probabilities moved from
-        the examples' share to the pool's, so a rare theme is predicted rarely.
+        Each theme's regression is class-weighted (``class_weight``), so a theme is
+        learnt against the others whatever its share of the examples, and its
+        probabilities are read at one fixed ``threshold``. A response keeps its top theme
+        only if that reaches ``few_shot_floor``: otherwise it is "Other". With
+        ``smoothing``, each response's probabilities are mixed with the mean of its
+        ``neighbours`` nearest responses in the pool (by embedding), so a theme needs
+        support from similar answers as well as from the response's own wording.
         """
         k = len(self.keys_)
         Xl, Yl = X_pool[labelled], Y_pool[labelled]
-        # Unlabelled responses join as weak negatives for every theme: most responses are
-        # not about any one theme, and without them a theme whose examples are all an
-        # analyst gave learns "anything unlike the other themes' texts" and swallows the
-        # pool. A bounded sample keeps the cost flat on large questions.
-        # Only for a theme that nearly all examples carry: examples picked per theme (a
-        # labelled sample) keep every theme a minority, and there the unlabelled
-        # negatives cost more than they give.
+        # Unlabelled responses join as weak negatives, only for a theme that nearly all
+        # examples carry (corrections into one new theme): without them such a theme
+        # learns "anything unlike the other themes' texts" and swallows the pool. Examples
+        # picked per theme keep every theme a minority, and there they cost more than they
+        # give. A bounded sample keeps the cost flat on large questions.
         rest = np.flatnonzero(~labelled)
         dominant = Yl.mean(axis=0) > 0.8
         if self.unlabelled_weight and len(rest) and dominant.any():
@@ -603,34 +589,32 @@ class ThemeMapper(BaseEstimator):
         w = np.ones((k + len(rest) + len(Yl), k))
         w[:k] = self.theme_weight
         w[k : k + len(rest)] = np.where(dominant, self.unlabelled_weight, 0.0)[None, :]
-        scored = np.concatenate([np.zeros(k + len(rest), bool), np.ones(len(Yl), bool)])
-        fit_args = {"C": self.few_shot_C, "class_weight": self.class_weight}
-        self.models_ = self._fit_ovr(X, Y, w, **fit_args)
+        self.models_ = self._fit_ovr(X, Y, w, C=self.few_shot_C, class_weight=self.class_weight)
         self.pseudo_ = np.zeros((0, k))
         self.platt_ = (1.0, 0.0)
-        self.threshold_ = 0.5
-        oof = self._oof(X, Y, w, scored, **fit_args) if len(Yl) >= 4 else None
-        if oof is not None:
-            self.platt_ = _fit_platt(*oof)
-        unlabelled = ~labelled
-        train_prior = pool_prior = np.clip(Yl.mean(axis=0), 0.02, 0.98)
-        # EM needs a model worth trusting: at least 4 examples per theme on average
-        # (with 20 corrections over 8 themes it moved the shares the wrong way).
-        if self.prior_shift and unlabelled.sum() >= 20 and len(Yl) >= 4 * k:
-            prob = self._platt(self._decision(self.models_, X_pool[unlabelled]))
-            pool_prior = _pool_prior(prob, train_prior)
-            self.shift_ = _logit(pool_prior) - _logit(train_prior)
-        if oof is not None:
-            # The threshold is chosen on the examples' out-of-fold scores, shifted and
-            # re-weighted to the pool's estimated theme shares (label-shift importance
-            # weights), so it is the best threshold for the pool rather than the sample.
-            scores, truth = oof
-            shifted = _sigmoid(self.platt_[0] * scores + self.platt_[1] + self.shift_)
-            weight = np.where(
-                truth > 0, pool_prior / train_prior, (1 - pool_prior) / (1 - train_prior)
-            )
-            self.threshold_ = _best_threshold(shifted, truth, self.floor, weight)
+        self.threshold_ = float(self.threshold)
         self.thresholds_ = np.full(k, self.threshold_)
+        self.floor_ = float(self.few_shot_floor)
+        self.reference_: tuple[np.ndarray, np.ndarray] | None = None
+        n = X_pool.shape[0]
+        if self.smoothing and n > self.neighbours:
+            ref = np.arange(n)
+            if n > self.max_reference:  # a fixed sample bounds the cost on large pools
+                rng = np.random.default_rng(self.seed)
+                ref = np.sort(rng.choice(n, size=self.max_reference, replace=False))
+            prob = _sigmoid(self._decision(self.models_, X_pool[ref]))
+            self.reference_ = (np.asarray(vectors[ref], dtype=np.float32), prob)
+
+    def _smooth(self, prob: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        """Probabilities mixed with the mean of the nearest pool responses' (a copy excluded)."""
+        if self.reference_ is None:
+            return prob
+        ref_vectors, ref_prob = self.reference_
+        sims = vectors @ ref_vectors.T
+        sims[sims >= 1.0 - 1e-6] = -np.inf  # the response itself (or an exact copy)
+        m = int(min(self.neighbours, ref_vectors.shape[0] - 1))
+        near = np.argpartition(-sims, m - 1, axis=1)[:, :m]
+        return (1.0 - self.smoothing) * prob + self.smoothing * ref_prob[near].mean(axis=1)
 
     def _zero_shot_start(self, z: np.ndarray) -> np.ndarray:
         """Pseudo-label scores in [0, 1] from theme similarity alone (n, k)."""
@@ -651,7 +635,7 @@ class ThemeMapper(BaseEstimator):
         start: np.ndarray,
         raw: np.ndarray,
     ) -> None:
-        """Fit the regression on examples, theme texts and confident pseudo-labels."""
+        """Zero-shot: fit the regression on the theme texts and confident pseudo-labels."""
         k = len(self.keys_)
         n = 0 if X_pool is None else X_pool.shape[0]
         frac = self.pseudo_fraction or min(0.5, 1.5 / k)
@@ -664,11 +648,11 @@ class ThemeMapper(BaseEstimator):
         use = np.concatenate([np.ones(k, bool), labelled])
         rounds = self.self_training_rounds
         if rounds is None:
-            rounds = 2 if self.n_examples_ else 1
+            rounds = 1
         rounds = rounds if n else 0
         self.models_ = []
         for r in range(rounds + 1):
-            if n and (r > 0 or not self.n_examples_):
+            if n:
                 Yp, keep = self._pseudo_labels(scores, labelled, frac)
                 Y = np.vstack([eye, np.where(labelled[:, None], Y_pool, Yp)])
                 use = np.concatenate([np.ones(k, bool), labelled | keep])
@@ -676,26 +660,13 @@ class ThemeMapper(BaseEstimator):
             models = self._fit_ovr(X_all[use], Y[use], w[use])
             if n and r < rounds:
                 dec = self._decision(models, X_pool)
-                if self.n_examples_:
-                    scores = self._calibrate_raw(dec)
-                else:  # zero-shot: relabel on similarity plus the model, as predicted
-                    zdec = (dec - dec.mean(axis=0)) / (dec.std(axis=0) + 1e-6)
-                    scores = self._similarity(raw) + self.model_weight * zdec
+                # relabel on similarity plus the model, as predicted
+                zdec = (dec - dec.mean(axis=0)) / (dec.std(axis=0) + 1e-6)
+                scores = self._similarity(raw) + self.model_weight * zdec
         self.models_ = models
         self.pseudo_ = Y[k:] if n else np.zeros((0, k))
         self.platt_ = (1.0, 0.0)
         self.threshold_ = 0.5
-        self.thresholds_ = np.full(k, self.threshold_)
-        if not self.n_examples_:
-            return  # zero-shot: see _zero_shot_decision
-        # Few-shot: calibration and threshold from out-of-fold scores on the examples.
-        lab = use.copy()
-        lab[:k] = False  # theme texts always train, never score
-        lab[k:] = labelled
-        oof = self._oof(X_all[use], Y[use], w[use], lab[use]) if lab.sum() >= 4 else None
-        if oof is not None:
-            self.platt_ = _fit_platt(*oof)
-            self.threshold_ = _best_threshold(self._platt(oof[0]), oof[1], self.floor)
         self.thresholds_ = np.full(k, self.threshold_)
 
     def _zero_shot_decision(self, raw: np.ndarray, X_pool: sparse.csr_matrix | None) -> None:
@@ -720,10 +691,6 @@ class ThemeMapper(BaseEstimator):
         prob = self._platt(score)
         self.threshold_ = _cardinality_threshold(prob, self.cardinality, self.floor)
         self.thresholds_ = np.full(k, self.threshold_)
-
-    @staticmethod
-    def _calibrate_raw(decision: np.ndarray) -> np.ndarray:
-        return _sigmoid(decision)
 
     def _pseudo_labels(
         self, scores: np.ndarray, labelled: np.ndarray, frac: float
@@ -769,8 +736,8 @@ class ThemeMapper(BaseEstimator):
             chunk = np.asarray(vectors[start:stop], dtype=np.float32)
             raw, X = self._chunk_features(chunk_texts, chunk)
             if self.n_examples_:
-                logit = self.platt_[0] * self._decision(self.models_, X) + self.platt_[1]
-                logit = logit + self.shift_
+                prob = self._smooth(_sigmoid(self._decision(self.models_, X)), chunk)
+                logit = _logit(prob)
                 if self.zero_ is not None:  # blend margins over each mapper's threshold
                     zero = _logit(self.zero_.predict_proba(chunk_texts, chunk))
                     zero = zero - _logit(self.zero_.thresholds_)[None, :]
@@ -789,7 +756,7 @@ class ThemeMapper(BaseEstimator):
     ) -> list[list[str]]:
         """Theme keys per response (empty: "Other"), ordered by probability."""
         prob = self.predict_proba(texts, vectors)
-        pred = _decide(prob, self.thresholds_, self.floor)
+        pred = _decide(prob, self.thresholds_, self.floor_)
         out: list[list[str]] = []
         for row, mask in zip(prob, pred, strict=True):
             idx = np.flatnonzero(mask)
