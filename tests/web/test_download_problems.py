@@ -7,6 +7,7 @@ Found: a report that failed inside the PDF layout answered 404 with the exceptio
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 
 import pytest
 from django.urls import reverse
@@ -25,12 +26,25 @@ def _fail(message: str, error: type[Exception] = ValueError):
     return render
 
 
+@contextmanager
+def _captured(caplog, name: str, level: int):
+    """caplog's records of logger ``name``, with the handler on that logger itself: a test
+    before this one may have set up Heard's logging, which keeps records from the root."""
+    logger = logging.getLogger(name)
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(level, logger=name):
+            yield
+    finally:
+        logger.removeHandler(caplog.handler)
+
+
 @pytest.mark.parametrize("fmt", ["html", "docx", "pdf"])
 def test_a_failing_report_answers_with_the_reason_and_other_formats(as_role, own, monkeypatch,
                                                                     caplog, fmt):
     monkeypatch.setattr("heard.web.views.exports.render_report",
                         _fail("Table wrapper without a table"))
-    with caplog.at_level(logging.ERROR, logger="heard.web.views.exports"):
+    with _captured(caplog, "heard.web.views.exports", logging.ERROR):
         reply = as_role("viewer").get(_url("report") + f"?format={fmt}")
     assert reply.status_code == 500
     page = reply.content.decode()
@@ -92,7 +106,7 @@ def test_the_pdf_is_printed_untagged_when_tagging_fails(monkeypatch, caplog):
     monkeypatch.setattr(weasyprint.HTML, "write_pdf", write_pdf)
     monkeypatch.setattr("heard.io.reports.pdf.render_html",
                         lambda report, print_version: "<html lang='en'><p>Hello</p></html>")
-    with caplog.at_level(logging.WARNING, logger="heard.io.reports.pdf"):
+    with _captured(caplog, "heard.io.reports.pdf", logging.WARNING):
         data = render_pdf(None)
     assert data.startswith(b"%PDF")
     assert any("Table wrapper without a table" in r.getMessage() for r in caplog.records)
