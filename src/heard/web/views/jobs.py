@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from heard.pipeline.analysis import AnalyseParams
-from heard.pipeline.jobs import enqueue_analysis, request_cancel
+from heard.pipeline.jobs import enqueue_analysis, first_pass_only, progress_line, request_cancel
 from heard.pipeline.llm_stage import LLM_STAGES
 from heard.results import llm_use
 from heard.store.models import Consultation, Membership, Run
@@ -62,7 +62,8 @@ def analyse(request: HttpRequest, consultation: Consultation) -> HttpResponse:
     except ValueError as exc:
         messages.error(request, str(exc))
         return redirect("heard:overview", name=consultation.name)
-    params = AnalyseParams(embedder=embedder, rediscover=rediscover, **(llm or {}))
+    params = AnalyseParams(embedder=embedder, rediscover=rediscover, first_pass=True,
+                           **(llm or {}))
     label = "Analyse all questions" + (f" with {llm['llm']}" if llm else "")
     run = enqueue_analysis(consultation, params, user=request.user, label=label)
     return redirect("heard:job", name=consultation.name, run_id=run.pk)
@@ -89,6 +90,8 @@ def _payload(run: Run) -> dict:
         "id": run.pk,
         "status": run.status,
         "stage": run.stage,
+        "line": progress_line(run),
+        "first_pass": sorted(first_pass_only(run)),
         "progress": round(run.progress, 4),
         "percent": int(run.progress * 100),
         "error": run.error,
