@@ -214,4 +214,5 @@ def test_the_normal_pass_keeps_first_pass_themes_an_analyst_edited(demo):
     assert Theme.objects.filter(question=first_q, label="Named by an analyst").exists()
     # the others' first-pass themes were replaced by the normal pass
     for q in others:
-        assert not set(Theme.objects.filter(question=q).values_list("pk", flat=True)) & before[q.key]
+        now = set(Theme.objects.filter(question=q).values_list("pk", flat=True))
+        assert not now & before[q.key]

@@ -19,6 +19,7 @@ import platform
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,10 @@ class AnalysisError(Exception):
 
 class RunCancelled(Exception):
     pass
+
+
+class EditedMeanwhile(Exception):
+    """An analyst edited the themes a pass was about to replace."""
 
 
 @dataclass(frozen=True)
@@ -280,7 +285,8 @@ def run_analysis(
             if question.id in done:
                 continue
             saved_at = first_saved.get(str(question.id))
-            timings = analyse_question(
+            normal = partial(
+                analyse_question,
                 question,
                 tracker.counting(embedder),
                 params,
@@ -293,9 +299,16 @@ def run_analysis(
                 run=run,
                 executor=executor,
                 chunk_size=chunk_size,
-                # first-pass themes are replaced, unless an analyst edited them meanwhile
-                keep_themes=None if saved_at is None else _edited_since(question, saved_at),
             )
+            if saved_at is None:
+                timings = normal()
+            else:
+                # first-pass themes are replaced, unless an analyst edits them meanwhile
+                edited = partial(_edited_since, question, saved_at)
+                try:
+                    timings = normal(keep_themes=edited(), edited=edited)
+                except EditedMeanwhile:  # while this pass ran: map to the edited themes
+                    timings = normal(keep_themes=True)
             done.add(question.id)
             run.state = {**run.state, "done": sorted(done)}
             run.timings = {**run.timings, question.key: timings}
@@ -487,6 +500,7 @@ def analyse_question(
     executor: Executor | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     keep_themes: bool | None = None,
+    edited: Callable[[], bool] | None = None,
 ) -> dict[str, float]:
     """Analyse one open question and save the results; returns timings per stage.
 
@@ -494,7 +508,9 @@ def analyse_question(
     composition every caller uses), save. ``embedder`` should be a :class:`SpreadEmbedder`
     on ``executor`` for the embedding to be spread too. The question's themes are kept (and
     mapped to) when it has some, unless the run rediscovers or maps to a codebook;
-    ``keep_themes`` decides instead when given (a first pass's themes are replaced).
+    ``keep_themes`` decides instead when given (a first pass's themes are replaced);
+    when themes are to be replaced and ``edited()`` says an analyst has changed them since,
+    nothing is saved and :class:`EditedMeanwhile` is raised.
     """
     from heard.analysis.analyse import analyse_texts
     from heard.pipeline.embedding_cache import StoreCachedEmbedder
@@ -525,7 +541,7 @@ def analyse_question(
     )
     clock = time.perf_counter()
     step("save", 0.9)
-    _save(question, run, data, result, keep_themes)
+    _save(question, run, data, result, keep_themes, edited)
     step("save", 1.0)
     return {**result.timings, "save": round(time.perf_counter() - clock, 3)}
 
@@ -584,8 +600,11 @@ def _spec_from_theme(theme: Theme):
 
 
 @transaction.atomic
-def _save(question, run, data: QuestionData, result, keep_themes: bool) -> None:
+def _save(question, run, data: QuestionData, result, keep_themes: bool,
+          edited: Callable[[], bool] | None = None) -> None:
     """Write one question's result: groups, themes, assignments, per-response fields."""
+    if not keep_themes and edited is not None and edited():
+        raise EditedMeanwhile()
     DuplicateGroup.objects.filter(question=question).delete()
     new_groups = [
         DuplicateGroup(
