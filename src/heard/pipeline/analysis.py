@@ -370,6 +370,7 @@ class RunProgress:
         self.run = run
         self.questions = questions
         self.now: dict = {}
+        self.stage = ""
         self._written = 0.0
 
     def begin(self, name: str, position: int, question: Question | None) -> None:
@@ -380,6 +381,7 @@ class RunProgress:
 
     def update(self, stage: str, overall: float, done: int | None = None,
                total: int | None = None) -> None:
+        self.stage = stage
         self.now["stage"] = stage.rpartition(": ")[2]
         if done is None:
             self.now.pop("done", None)
@@ -387,7 +389,8 @@ class RunProgress:
         else:
             self.now.update(done=done, total=total)
         run = self.run
-        run.stage = stage[:40]
+        key, _, short = stage.rpartition(": ")  # a long question key is cut, not the stage
+        run.stage = f"{key[: 38 - len(short)]}: {short}" if key else stage[:40]
         run.progress = overall
         run.state = {**run.state, "progress": dict(self.now)}
         Run.objects.filter(pk=run.pk).update(stage=run.stage, progress=overall, state=run.state)
@@ -400,7 +403,7 @@ class RunProgress:
     def embedded(self, done: int, total: int) -> None:
         if done < total and time.monotonic() - self._written < PROGRESS_EVERY:
             return
-        self.update(self.run.stage, self.run.progress, done, total)
+        self.update(self.stage, self.run.progress, done, total)
 
 
 class _CountingEmbedder:

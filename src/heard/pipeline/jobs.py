@@ -85,6 +85,12 @@ def first_pass_only(run: Run | None) -> set[int]:
     return {int(q) for q in state.get("first_pass", {})} - set(state.get("done", []))
 
 
+def questions_ready(run: Run) -> set[int]:
+    """Ids of the questions ``run`` has saved themes for so far (first pass or final)."""
+    state = run.state or {}
+    return {int(q) for q in state.get("first_pass", {})} | set(state.get("done", []))
+
+
 def seconds_left(run: Run, now=None) -> float | None:
     """Time left, extrapolated from the time taken so far (None until it can be told)."""
     if run.status != Run.Status.RUNNING or run.started_at is None or run.progress < 0.02:
@@ -232,6 +238,21 @@ def run_job(run: Run, heartbeat_every: float = HEARTBEAT_EVERY) -> Run:
     return run
 
 
+def warm_up() -> None:
+    """Load what every analysis needs (the core's libraries, the language model) before the
+    first job arrives, so that its first themes are not delayed by it."""
+    try:
+        import heard.analysis.analyse  # noqa: F401
+        import heard.analysis.clustering  # noqa: F401
+        import heard.analysis.stance  # noqa: F401
+        from heard.analysis.prepare import LanguageDetector
+
+        LanguageDetector().detect("Loading the language model before the first job.")
+    except Exception:  # a job reports the same problem clearly when it runs
+        log.warning("could not load the analysis libraries ahead of the first job",
+                    exc_info=True)
+
+
 def work(
     stop: threading.Event | None = None,
     *,
@@ -245,6 +266,8 @@ def work(
     """
     stop = stop or threading.Event()
     name = worker_name()
+    if not once:
+        warm_up()
     done = 0
     last_sweep = 0.0
     while not stop.is_set():
