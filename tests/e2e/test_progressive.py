@@ -9,7 +9,6 @@ import re
 import subprocess
 
 import pytest
-
 from benchmarks.bench_first_insight import wide_csv
 
 from .conftest import HEARD, PASSWORD, check_accessibility, screenshot
