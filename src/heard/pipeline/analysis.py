@@ -390,7 +390,7 @@ class RunProgress:
             self.now.update(done=done, total=total)
         run = self.run
         key, _, short = stage.rpartition(": ")  # a long question key is cut, not the stage
-        run.stage = f"{key[: 38 - len(short)]}: {short}" if key else stage[:40]
+        run.stage = (f"{key[: max(0, 38 - len(short))]}: {short}" if key else stage)[:40]
         run.progress = overall
         run.state = {**run.state, "progress": dict(self.now)}
         Run.objects.filter(pk=run.pk).update(stage=run.stage, progress=overall, state=run.state)
