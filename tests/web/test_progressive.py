@@ -216,3 +216,28 @@ def test_the_normal_pass_keeps_first_pass_themes_an_analyst_edited(demo):
     for q in others:
         now = set(Theme.objects.filter(question=q).values_list("pk", flat=True))
         assert not now & before[q.key]
+
+
+def test_run_progress_counts_embedding_without_changing_vectors(own):
+    import numpy as np
+
+    from heard.analysis.embeddings import get_embedder
+    from heard.analysis.executor import InProcess, SpreadEmbedder
+    from heard.pipeline.analysis import RunProgress
+
+    run = _running(own.consultation)
+    tracker = RunProgress(run, 3)
+    tracker.begin("refine", 1, own.question)
+    tracker.update("A question key far longer than the stage column allows: embed", 0.3)
+    run.refresh_from_db()
+    assert len(run.stage) <= 40 and run.stage.endswith(": embed")
+    texts = [f"answer number {i} about buses and parking" for i in range(3000)]
+    spread = SpreadEmbedder(get_embedder("static"), "static", InProcess(), chunk_size=1024)
+    vectors = tracker.counting(spread).embed(texts)
+    assert np.array_equal(vectors, get_embedder("static").embed(texts))
+    run.refresh_from_db()
+    assert run.state["progress"] == {
+        "pass": "refine", "index": 2, "of": 3, "question": "q1_why",
+        "text": "Why do you say that?", "stage": "embed", "done": 3000, "total": 3000}
+    assert "question 2 of 3 (Why do you say that?) · embedding 3,000 of 3,000 answers" in (
+        jobs.progress_line(run))
