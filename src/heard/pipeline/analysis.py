@@ -63,8 +63,9 @@ EMBEDDER_USED_KEY = "embedder_used"
 _RECORDS = (SCALE_KEY, EMBEDDER_USED_KEY)
 #: The embedder of a run's quick first pass.
 FIRST_PASS_EMBEDDER = "static"
-#: Share of the offline progress bar the first pass fills (it is several times faster).
-FIRST_PASS_SHARE = 0.2
+#: Share of the offline progress bar the first pass fills: about its share of the time
+#: (5–11% in benchmarks/bench_first_insight.py), so that the time left holds in both passes.
+FIRST_PASS_SHARE = 0.1
 #: Seconds between two writes of embedding progress to the run.
 PROGRESS_EVERY = 0.5
 
