@@ -5,6 +5,8 @@ Cases:
                and check the stored count (see bench_import.py)
   sample-data  time `heard sample-data` alone for N responses
   cmd          time any command: python -m benchmarks.run cmd -- heard status demo
+  first-insight  upload a wide CSV to `heard serve`: time to the first question's themes
+               and to all questions (see bench_first_insight.py)
 
 Each prints markdown rows for docs/benchmarks.md: wall time and peak RSS of the whole
 child process, the machine and the date.
@@ -17,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks import bench_import
+from benchmarks import bench_first_insight, bench_import
 from benchmarks.harness import TABLE_HEADER, heard_executable, markdown_row, measure
 
 
@@ -54,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     gen = sub.add_parser("sample-data", help="time the generator")
     gen.add_argument("--responses", type=int, default=200_000)
     gen.add_argument("--seed", type=int, default=0)
+    first = sub.add_parser("first-insight", help="upload through the web app, time the themes")
+    first.add_argument("--answers", type=int, nargs="+", default=[10_000, 40_000, 200_000])
+    first.add_argument("--seed", type=int, default=1)
     cmd = sub.add_parser("cmd", help="time any command (after --)")
     cmd.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -63,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.workdir:
             forwarded += ["--workdir", str(args.workdir)]
         return bench_import.main(forwarded)
+    if args.case == "first-insight":
+        return bench_first_insight.main(
+            ["--answers", *map(str, args.answers), "--seed", str(args.seed)]
+        )
     if args.case == "sample-data":
         return _sample_data(args.responses, args.seed)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command

@@ -129,6 +129,15 @@ class SpreadEmbedder:
         bounds = chunk_bounds(len(texts), self.chunk_size, self.executor.workers)
         if not bounds:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if progress is not None and not self.executor.remote:
+            # in this process: the same calls as ``EmbedTask``, reporting as they go
+            parts = [
+                self.embedder.embed(
+                    texts[a:b], progress=lambda done, _, a=a: progress(a + done, len(texts))
+                )
+                for a, b in bounds
+            ]
+            return np.concatenate([np.asarray(p, dtype=np.float32) for p in parts])
         parts = self.executor.map(self.task, [texts[a:b] for a, b in bounds])
         if progress is not None:
             progress(len(texts), len(texts))

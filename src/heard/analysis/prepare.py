@@ -30,6 +30,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from heard.analysis.text import normalise_text
@@ -192,6 +193,18 @@ def substantive(text: str | None) -> tuple[bool, str]:
     return True, ""
 
 
+@lru_cache(maxsize=4)
+def _identifier(languages: tuple[str, ...]) -> Any:
+    """The py3langid model (restricted to ``languages`` when given), read once per process:
+    reading it takes about a second, and every question's preparation asks for it."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    model = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    if languages:
+        model.set_languages(list(languages))
+    return model
+
+
 class LanguageDetector:
     """Offline language identification with py3langid, loaded on first use.
 
@@ -215,12 +228,7 @@ class LanguageDetector:
 
     def _load(self) -> Any:
         if self._model is None:
-            from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-            model = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-            if self.languages:
-                model.set_languages(self.languages)
-            self._model = model
+            self._model = _identifier(tuple(self.languages or ()))
         return self._model
 
     def detect(self, text: str | None) -> tuple[str, float]:

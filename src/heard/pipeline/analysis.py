@@ -4,6 +4,12 @@ Per open question the stages are: prepare → duplicates → embed → themes �
 evidence → save. Each question is saved in one transaction, and the run records which
 questions are done, so a killed run resumes where it stopped. Every response ends with an
 outcome: mapped, other, empty or unprocessable, with a reason.
+
+A run with ``first_pass`` starts with a quick pass: each question that has no themes yet
+is analysed with the static embedder and saved at once, so its themes are on screen in
+seconds. The normal pass follows, question by question, and replaces them; its results are
+those of a run without the first pass. A question whose first-pass themes an analyst
+edited meanwhile keeps those themes (the normal pass maps to them, as for any kept themes).
 """
 
 from __future__ import annotations
@@ -13,11 +19,13 @@ import platform
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from heard import __version__
 from heard.analysis.executor import DEFAULT_CHUNK_SIZE, Executor, InProcess, SpreadEmbedder
@@ -26,6 +34,7 @@ from heard.store.audit import mapping_before, record_mapping_change
 from heard.store.bulk import bulk_update_rows
 from heard.store.models import (
     Assignment,
+    AuditEvent,
     Consultation,
     DuplicateGroup,
     Question,
@@ -53,6 +62,13 @@ SCALE_KEY = "scale"
 #: Key of ``Run.params`` recording the embedder "auto" resolved to (not a parameter either).
 EMBEDDER_USED_KEY = "embedder_used"
 _RECORDS = (SCALE_KEY, EMBEDDER_USED_KEY)
+#: The embedder of a run's quick first pass.
+FIRST_PASS_EMBEDDER = "static"
+#: Share of the offline progress bar the first pass fills: about its share of the time
+#: (5–11% in benchmarks/bench_first_insight.py), so that the time left holds in both passes.
+FIRST_PASS_SHARE = 0.1
+#: Seconds between two writes of embedding progress to the run.
+PROGRESS_EVERY = 0.5
 
 
 class AnalysisError(Exception):
@@ -63,6 +79,10 @@ class RunCancelled(Exception):
     pass
 
 
+class EditedMeanwhile(Exception):
+    """An analyst edited the themes a pass was about to replace."""
+
+
 @dataclass(frozen=True)
 class AnalyseParams:
     """What a run does; stored with the run (JSON) so that a resumed run does the same.
@@ -70,6 +90,9 @@ class AnalyseParams:
     ``llm`` names a model (``provider:model`` or a profile of this installation's llm.toml);
     with it, the run ends with the LLM stage (``llm_stages``, in order), spending at most
     ``llm_budget``. Without it nothing leaves the machine.
+
+    ``first_pass``: start with a quick pass over the questions that have no themes yet
+    (the static embedder), saved question by question, then refine them with ``embedder``.
     """
 
     seed: int = 0
@@ -83,6 +106,7 @@ class AnalyseParams:
     llm_stages: tuple[str, ...] = ("labels", "condense", "mapping", "summaries")
     llm_budget: float | None = None
     llm_config: str | None = None
+    first_pass: bool = False
 
     def __post_init__(self) -> None:
         # JSON gives a list back; the stored form and this one must compare equal.
@@ -215,43 +239,86 @@ def run_analysis(
     run.error = ""
     run.save()
     done = set(run.state.get("done", []))
+    first_saved: dict[str, str] = dict(run.state.get("first_pass", {}))  # question id -> when
+    first = [
+        q for q in open_questions
+        if params.first_pass and embedder_key != FIRST_PASS_EMBEDDER and q.id not in done
+        and (str(q.id) in first_saved or _wants_first_pass(q, params, codebook))
+    ]
     # With an LLM, the offline stages fill the first part of the bar and the LLM stage the rest.
     offline_share = 1.0 if params.llm is None else OFFLINE_SHARE_WITH_LLM
+    first_share = FIRST_PASS_SHARE if first else 0.0
+    tracker = RunProgress(run, len(open_questions))
 
     def step(stage: str, overall: float, *, cancel_here: bool = True) -> None:
         if cancel_here:
             _check_cancel(run)
-        run.stage = stage[:40]
-        run.progress = overall
-        Run.objects.filter(pk=run.pk).update(stage=run.stage, progress=overall)
+        tracker.update(stage, overall)
         report(stage, overall)
+
+    def pass_progress(name: str, position: int, question: Question, start: float,
+                      share: float) -> ProgressFn:
+        tracker.begin(name, position, question)
+
+        def stage_progress(stage: str, fraction: float) -> None:
+            overall = start + share * (position + fraction) / max(len(open_questions), 1)
+            step(f"{question.key}: {stage}", offline_share * overall)
+
+        return stage_progress
 
     try:
         llm = _llm_client(params)
         _record_closed_outcomes(consultation, questions)
+        if first:
+            fast = SpreadEmbedder(
+                get_embedder(FIRST_PASS_EMBEDDER), FIRST_PASS_EMBEDDER, executor, chunk_size
+            )
+            for position, question in enumerate(open_questions):
+                if question not in first or str(question.id) in first_saved:
+                    continue
+                started = timezone.now().isoformat()
+                timings = analyse_question(
+                    question, tracker.counting(fast), params,
+                    progress=pass_progress("first", position, question, 0.0, first_share),
+                    run=run, executor=executor, chunk_size=chunk_size,
+                )
+                first_saved[str(question.id)] = started
+                run.state = {**run.state, "first_pass": first_saved}
+                run.timings = {**run.timings, f"{question.key} (first pass)": timings}
+                run.save(update_fields=["state", "timings"])
         for position, question in enumerate(open_questions):
             if question.id in done:
                 continue
-
-            def stage_progress(stage: str, fraction: float, _p=position, _q=question) -> None:
-                overall = (_p + fraction) / max(len(open_questions), 1)
-                step(f"{_q.key}: {stage}", offline_share * overall)
-
-            timings = analyse_question(
+            saved_at = first_saved.get(str(question.id))
+            normal = partial(
+                analyse_question,
                 question,
-                embedder,
+                tracker.counting(embedder),
                 params,
                 codebook=codebook.get(question.key),
                 examples=examples.get(question.key, {}),
-                progress=stage_progress,
+                progress=pass_progress(
+                    "refine" if saved_at else "", position, question, first_share,
+                    1.0 - first_share,
+                ),
                 run=run,
                 executor=executor,
                 chunk_size=chunk_size,
             )
+            if saved_at is None:
+                timings = normal()
+            else:
+                # first-pass themes are replaced, unless an analyst edits them meanwhile
+                edited = partial(_edited_since, question, saved_at)
+                try:
+                    timings = normal(keep_themes=edited(), edited=edited)
+                except EditedMeanwhile:  # while this pass ran: map to the edited themes
+                    timings = normal(keep_themes=True)
             done.add(question.id)
             run.state = {**run.state, "done": sorted(done)}
             run.timings = {**run.timings, question.key: timings}
             run.save(update_fields=["state", "timings"])
+        tracker.begin("", 0, None)
         if llm is not None:
             from heard.pipeline.llm_stage import run_llm_stage
 
@@ -280,6 +347,85 @@ def run_analysis(
         run.save()
         raise
     return run
+
+
+def _wants_first_pass(question: Question, params: AnalyseParams, codebook: dict) -> bool:
+    """A question gets a first pass when the normal pass will discover its themes."""
+    if codebook.get(question.key) is not None:
+        return False
+    return params.rediscover or not question.themes.exists()
+
+
+def _edited_since(question: Question, saved_at: str) -> bool:
+    """Whether a person changed the question's themes or responses after ``saved_at``."""
+    when = parse_datetime(saved_at)
+    return AuditEvent.objects.filter(
+        consultation_id=question.consultation_id, user__isnull=False, created_at__gte=when,
+        target_type__in=("theme", "response"), before__question_id=question.id,
+    ).exclude(action__in=("flag response", "unflag response")).exists()
+
+
+class RunProgress:
+    """What a run is doing, for the people watching it: the pass, the question, the stage
+    and, while embedding, how many answers are done. Kept in ``run.state["progress"]`` and
+    written with the run's stage and progress (embedding counts at most every
+    ``PROGRESS_EVERY`` seconds); :func:`heard.pipeline.jobs.progress_line` words it."""
+
+    def __init__(self, run: Run, questions: int) -> None:
+        self.run = run
+        self.questions = questions
+        self.now: dict = {}
+        self.stage = ""
+        self._written = 0.0
+
+    def begin(self, name: str, position: int, question: Question | None) -> None:
+        self.now = {"pass": name}
+        if question is not None:
+            self.now.update(index=position + 1, of=self.questions, question=question.key[:80],
+                            text=(question.text or "")[:80])
+
+    def update(self, stage: str, overall: float, done: int | None = None,
+               total: int | None = None) -> None:
+        self.stage = stage
+        self.now["stage"] = stage.rpartition(": ")[2]
+        if done is None:
+            self.now.pop("done", None)
+            self.now.pop("total", None)
+        else:
+            self.now.update(done=done, total=total)
+        run = self.run
+        key, _, short = stage.rpartition(": ")  # a long question key is cut, not the stage
+        run.stage = (f"{key[: max(0, 38 - len(short))]}: {short}" if key else stage)[:40]
+        run.progress = overall
+        run.state = {**run.state, "progress": dict(self.now)}
+        Run.objects.filter(pk=run.pk).update(stage=run.stage, progress=overall, state=run.state)
+        self._written = time.monotonic()
+
+    def counting(self, embedder):
+        """``embedder`` reporting how many texts it has embedded (never changes vectors)."""
+        return _CountingEmbedder(embedder, self)
+
+    def embedded(self, done: int, total: int) -> None:
+        if done < total and time.monotonic() - self._written < PROGRESS_EVERY:
+            return
+        self.update(self.stage, self.run.progress, done, total)
+
+
+class _CountingEmbedder:
+    """Passes every call through, with a progress callback that records counts."""
+
+    def __init__(self, embedder, tracker: RunProgress) -> None:
+        self.embedder, self.tracker = embedder, tracker
+        self.name, self.dim = embedder.name, embedder.dim
+        self.key = getattr(embedder, "key", None)
+
+    def embed(self, texts, *, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        def both(done: int, total: int) -> None:
+            self.tracker.embedded(done, total)
+            if progress is not None:
+                progress(done, total)
+
+        return self.embedder.embed(texts, progress=both)
 
 
 def _llm_client(params: AnalyseParams):
@@ -361,12 +507,18 @@ def analyse_question(
     run: Run | None = None,
     executor: Executor | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    keep_themes: bool | None = None,
+    edited: Callable[[], bool] | None = None,
 ) -> dict[str, float]:
     """Analyse one open question and save the results; returns timings per stage.
 
     Load from the store, run :func:`heard.analysis.analyse.analyse_texts` (the one
     composition every caller uses), save. ``embedder`` should be a :class:`SpreadEmbedder`
-    on ``executor`` for the embedding to be spread too.
+    on ``executor`` for the embedding to be spread too. The question's themes are kept (and
+    mapped to) when it has some, unless the run rediscovers or maps to a codebook;
+    ``keep_themes`` decides instead when given (a first pass's themes are replaced);
+    when themes are to be replaced and ``edited()`` says an analyst has changed them since,
+    nothing is saved and :class:`EditedMeanwhile` is raised.
     """
     from heard.analysis.analyse import analyse_texts
     from heard.pipeline.embedding_cache import StoreCachedEmbedder
@@ -375,7 +527,9 @@ def analyse_question(
     step("load", 0.0)
     data = load_question(question)
     existing = list(question.themes.select_related("parent"))
-    keep_themes = bool(existing) and not params.rediscover and codebook is None
+    if keep_themes is None:
+        keep_themes = not params.rediscover and codebook is None
+    keep_themes = keep_themes and bool(existing) and codebook is None
     if codebook is None and keep_themes:
         codebook = [_spec_from_theme(t) for t in existing]
     labelled = {**_indexed_examples(examples or {}, data), **_human_examples(question, data)}
@@ -396,7 +550,7 @@ def analyse_question(
     clock = time.perf_counter()
     step("save", 0.9)
     remapped = mapping_before(run, question)
-    _save(question, run, data, result, keep_themes)
+    _save(question, run, data, result, keep_themes, edited)
     record_mapping_change(run, question, remapped)
     step("save", 1.0)
     return {**result.timings, "save": round(time.perf_counter() - clock, 3)}
@@ -456,8 +610,11 @@ def _spec_from_theme(theme: Theme):
 
 
 @transaction.atomic
-def _save(question, run, data: QuestionData, result, keep_themes: bool) -> None:
+def _save(question, run, data: QuestionData, result, keep_themes: bool,
+          edited: Callable[[], bool] | None = None) -> None:
     """Write one question's result: groups, themes, assignments, per-response fields."""
+    if not keep_themes and edited is not None and edited():
+        raise EditedMeanwhile()
     DuplicateGroup.objects.filter(question=question).delete()
     new_groups = [
         DuplicateGroup(

@@ -125,7 +125,8 @@ def run_import_job(run: Run) -> None:
         from heard.pipeline.analysis import AnalyseParams
         from heard.pipeline.jobs import enqueue_analysis
 
-        analysis = enqueue_analysis(run.consultation, AnalyseParams(), user=run.created_by,
+        analysis = enqueue_analysis(run.consultation, AnalyseParams(first_pass=True),
+                                    user=run.created_by,
                                     label="Analyse the imported responses")
         state["next_run"] = analysis.pk
     Run.objects.filter(pk=run.pk).update(status=Run.Status.DONE, progress=1.0, stage="",

@@ -32,6 +32,21 @@ HEARTBEAT_EVERY = 5.0
 #: A running job whose heartbeat is older than this many seconds belongs to a dead worker.
 STALE_AFTER = 60.0
 JOB_KINDS = ("analyse", "import")
+#: A job in one of these states is live: queued, or being worked on.
+LIVE = (Run.Status.PENDING, Run.Status.RUNNING)
+#: What each stage of a question's analysis does, in words.
+STAGE_WORDS = {
+    "load": "loading the answers",
+    "prepare": "preparing the answers",
+    "duplicates": "finding duplicates and campaigns",
+    "embed": "embedding the answers",
+    "themes": "finding themes",
+    "stance": "reading stance",
+    "evidence": "flagging evidence",
+    "save": "saving",
+    "done": "saving",
+}
+PASS_WORDS = {"first": "First pass (quick)", "refine": "Refining"}
 
 
 def worker_name() -> str:
@@ -51,6 +66,76 @@ def enqueue_analysis(
         state={"done": [], "label": label} if label else {"done": []},
         created_by=user if user is not None and user.is_authenticated else None,
     )
+
+
+def live_job(consultation: Consultation) -> Run | None:
+    """The consultation's queued or running job (analysis or import), oldest first."""
+    return (
+        Run.objects.filter(consultation=consultation, kind__in=JOB_KINDS, status__in=LIVE)
+        .order_by("created_at", "id")
+        .first()
+    )
+
+
+def first_pass_only(run: Run | None) -> set[int]:
+    """Ids of the questions whose themes are from ``run``'s first pass, not yet refined."""
+    if run is None or run.status not in LIVE:
+        return set()
+    state = run.state or {}
+    return {int(q) for q in state.get("first_pass", {})} - set(state.get("done", []))
+
+
+def questions_ready(run: Run) -> set[int]:
+    """Ids of the questions ``run`` has saved themes for so far (first pass or final)."""
+    state = run.state or {}
+    return {int(q) for q in state.get("first_pass", {})} | set(state.get("done", []))
+
+
+def seconds_left(run: Run, now=None) -> float | None:
+    """Time left, extrapolated from the time taken so far (None until it can be told)."""
+    if run.status != Run.Status.RUNNING or run.started_at is None or run.progress < 0.02:
+        return None
+    elapsed = ((now or timezone.now()) - run.started_at).total_seconds()
+    if elapsed < 2:
+        return None
+    return max(0.0, elapsed * (1 - run.progress) / run.progress)
+
+
+def _about(seconds: float) -> str:
+    if seconds < 60:
+        return f"about {max(5, round(seconds / 5) * 5)} s left"
+    return f"about {round(seconds / 60)} min left"
+
+
+def progress_line(run: Run, now=None) -> str:
+    """What a job is doing, in words: "Refining · question 2 of 3 (Why?) · embedding the
+    answers, 6,000 of 10,000 · about 40 s left". Empty when there is nothing to say."""
+    if run.status == Run.Status.PENDING:
+        return ""
+    if run.status != Run.Status.RUNNING:
+        return "" if run.stage in ("", "done") else f"stopped at {run.stage}"
+    if run.kind != "analyse":
+        parts = [run.stage or "working"]
+    else:
+        now_doing = (run.state or {}).get("progress") or {}
+        parts = [PASS_WORDS[now_doing["pass"]]] if now_doing.get("pass") in PASS_WORDS else []
+        if now_doing.get("question"):
+            text = now_doing.get("text") or now_doing["question"]
+            text = text if len(text) <= 50 else text[:49].rstrip() + "…"
+            parts.append(f"question {now_doing['index']} of {now_doing['of']} ({text})")
+        stage = now_doing.get("stage") or run.stage.rpartition(": ")[2]
+        words = STAGE_WORDS.get(stage, stage)
+        if now_doing.get("total"):
+            thing = "answers" if stage == "embed" else "passages"
+            words = (f"{words}, {now_doing['done']:,} of {now_doing['total']:,} {thing} embedded"
+                     if stage != "embed" else
+                     f"embedding {now_doing['done']:,} of {now_doing['total']:,} {thing}")
+        if words:
+            parts.append(words)
+    left = seconds_left(run, now)
+    if left is not None:
+        parts.append(_about(left))
+    return " · ".join(parts)
 
 
 def request_cancel(run: Run) -> Run:
@@ -153,6 +238,21 @@ def run_job(run: Run, heartbeat_every: float = HEARTBEAT_EVERY) -> Run:
     return run
 
 
+def warm_up() -> None:
+    """Load what every analysis needs (the core's libraries, the language model) before the
+    first job arrives, so that its first themes are not delayed by it."""
+    try:
+        import heard.analysis.analyse  # noqa: F401
+        import heard.analysis.clustering  # noqa: F401
+        import heard.analysis.stance  # noqa: F401
+        from heard.analysis.prepare import LanguageDetector
+
+        LanguageDetector().detect("Loading the language model before the first job.")
+    except Exception:  # a job reports the same problem clearly when it runs
+        log.warning("could not load the analysis libraries ahead of the first job",
+                    exc_info=True)
+
+
 def work(
     stop: threading.Event | None = None,
     *,
@@ -166,6 +266,8 @@ def work(
     """
     stop = stop or threading.Event()
     name = worker_name()
+    if not once:
+        warm_up()
     done = 0
     last_sweep = 0.0
     while not stop.is_set():

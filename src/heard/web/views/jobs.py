@@ -8,7 +8,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from heard.pipeline.analysis import AnalyseParams
-from heard.pipeline.jobs import enqueue_analysis, request_cancel
+from heard.pipeline.jobs import (
+    enqueue_analysis,
+    first_pass_only,
+    progress_line,
+    questions_ready,
+    request_cancel,
+)
 from heard.pipeline.llm_stage import LLM_STAGES
 from heard.results import llm_use
 from heard.store.models import Consultation, Membership, Run
@@ -63,7 +69,8 @@ def analyse(request: HttpRequest, consultation: Consultation) -> HttpResponse:
     except ValueError as exc:
         messages.error(request, str(exc))
         return redirect("heard:overview", name=consultation.name)
-    params = AnalyseParams(embedder=embedder, rediscover=rediscover, **(llm or {}))
+    params = AnalyseParams(embedder=embedder, rediscover=rediscover, first_pass=True,
+                           **(llm or {}))
     label = "Analyse all questions" + (f" with {llm['llm']}" if llm else "")
     run = enqueue_analysis(consultation, params, user=request.user, label=label)
     return redirect("heard:job", name=consultation.name, run_id=run.pk)
@@ -91,6 +98,10 @@ def _payload(run: Run) -> dict:
         "id": run.pk,
         "status": run.status,
         "stage": run.stage,
+        "line": progress_line(run),
+        "first_pass": sorted(first_pass_only(run)),
+        "ready": sorted(questions_ready(run)),
+        "next_run": (run.state or {}).get("next_run"),
         "progress": round(run.progress, 4),
         "percent": int(run.progress * 100),
         "error": run.error,

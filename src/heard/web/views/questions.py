@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from heard.pipeline.analysis import run_embedder
+from heard.pipeline.jobs import live_job
 from heard.results import Figure, in_tree_order, plain_summary, question_results
 from heard.results import agreement as read_agreement
 from heard.store.models import (
@@ -131,8 +132,16 @@ def question(request: HttpRequest, consultation: Consultation, qid: int) -> Http
 @require_POST
 def stage(request: HttpRequest, consultation: Consultation, qid: int) -> HttpResponse:
     q = question_of(consultation, qid)
+    wanted = request.POST.get("stage", "")
+    running = live_job(consultation) if wanted != "draft" else None
+    if running is not None:
+        label = (running.state or {}).get("label") or f"run {running.pk}"
+        messages.error(request, f"Sign-off waits until the running job has finished "
+                       f"({label}, job {running.pk}): its results may still change. "
+                       "Sign off once it is done.")
+        return redirect("heard:question", name=consultation.name, qid=q.pk)
     try:
-        editing.set_stage(q, request.user, request.POST.get("stage", ""))
+        editing.set_stage(q, request.user, wanted)
         messages.success(request, f"Stage is now “{q.get_stage_display()}”.")
     except editing.EditError as exc:
         report_edit_error(request, exc)

@@ -6,7 +6,11 @@ if (box) {
   const bar = document.getElementById("job-progress");
   const state = document.getElementById("job-state");
   const stage = document.getElementById("job-stage");
+  const stagePart = document.getElementById("job-stage-part");
   const percent = document.getElementById("job-percent");
+  const waiting = document.getElementById("job-waiting");
+  const firstPass = document.getElementById("job-first-pass");
+  const firstCount = document.getElementById("job-first-count");
   const tick = async () => {
     try {
       const reply = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
@@ -16,7 +20,13 @@ if (box) {
       bar.textContent = `${job.percent}%`;
       percent.textContent = job.percent;
       state.textContent = job.status;
-      stage.textContent = job.stage || "";
+      stage.textContent = job.line || "";
+      stagePart.hidden = !job.line;
+      if (waiting) waiting.hidden = job.status !== "pending";
+      if (firstPass) {
+        firstPass.hidden = !job.first_pass.length;
+        firstCount.textContent = job.first_pass.length;
+      }
       if (job.finished) {
         window.location.reload();
         return;
