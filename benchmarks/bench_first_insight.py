@@ -20,7 +20,6 @@ the machine load (``uptime``) before and after.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import re
 import subprocess
@@ -32,28 +31,10 @@ from pathlib import Path
 
 from benchmarks.harness import fresh_env, heard_executable, machine
 
+from heard.demo.generator import write_wide_csv
+
 PASSWORD = "bench-password-123"
 POLL = 0.2  # seconds between two looks at a job, as often as a browser tab would look
-
-
-def wide_csv(long_dir: Path, out: Path) -> int:
-    """Rewrite ``heard sample-data``'s long layout as one wide CSV; returns its rows."""
-    with open(long_dir / "questions.csv", encoding="utf-8", newline="") as handle:
-        questions = {r["question_id"]: r["text"] for r in csv.DictReader(handle)}
-    people: dict[str, dict[str, str]] = {}
-    with open(long_dir / "responses.csv", encoding="utf-8", newline="") as handle:
-        rows = csv.DictReader(handle)
-        attributes = [c for c in rows.fieldnames or [] if c not in
-                      ("response_id", "question_id", "text")]
-        for row in rows:
-            person = people.setdefault(row["response_id"], {a: row[a] for a in attributes})
-            person[questions[row["question_id"]]] = row["text"]
-    with open(out, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, ["Response ID", *attributes, *questions.values()])
-        writer.writeheader()
-        for key, person in people.items():
-            writer.writerow({"Response ID": key, **person})
-    return len(people)
 
 
 def uptime() -> str:
@@ -106,7 +87,7 @@ def run_case(answers: int, seed: int, workdir: Path, timeout: float) -> Result:
     long_dir, wide = workdir / "long", workdir / "wide.csv"
     subprocess.run([heard, "sample-data", str(long_dir), "--responses", str(answers),
                     "--seed", str(seed)], check=True, capture_output=True)
-    respondents = wide_csv(long_dir, wide)
+    respondents = write_wide_csv(long_dir, wide)
     env = fresh_env(workdir / "home")
     subprocess.run([heard, "user", "add", "bench@example.org", "--role", "admin",
                     "--password", PASSWORD], env=env, check=True, capture_output=True)

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
+from heard.demo.generator import write_wide_csv
 from heard.io.reports import build_report, render
 from heard.io.reports.model import Report, number
 from heard.store.models import Assignment, Consultation, Question, Response, Run, Theme
@@ -306,29 +307,11 @@ def test_pdf_renders_generated_consultations(seed, tmp_path):
     check_report(make_case(seed, tmp_path), ("pdf",))
 
 
-def wide_csv_from_sample(long: Path, wide: Path) -> None:
-    """The sample consultation (long: a row per answer) as a wide CSV (a row per respondent)."""
-    with open(long / "questions.csv", encoding="utf-8") as handle:
-        questions = {r["question_id"]: r["text"] for r in csv.DictReader(handle)}
-    with open(long / "responses.csv", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    attributes = [c for c in rows[0] if c not in ("response_id", "question_id", "text")]
-    people: dict[str, dict[str, str]] = {}
-    for row in rows:
-        person = people.setdefault(row["response_id"], {a: row[a] for a in attributes})
-        person[questions[row["question_id"]]] = row["text"]
-    with open(wide, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, ["Response ID", *attributes, *questions.values()])
-        writer.writeheader()
-        for key, person in people.items():
-            writer.writerow({"Response ID": key, **person})
-
-
 @pytest.mark.slow
 def test_an_analysed_wide_csv_consultation_after_edits_renders_in_every_format(tmp_path):
     """The issue's case: a wide CSV, analysed, then edited by analysts, printed as PDF."""
     heard("sample-data", str(tmp_path / "long"), "--responses", "400", "--seed", "5")
-    wide_csv_from_sample(tmp_path / "long", tmp_path / "wide.csv")
+    write_wide_csv(tmp_path / "long", tmp_path / "wide.csv")
     heard("import", str(tmp_path / "wide.csv"), "--consultation", "wide")
     heard("analyse", "wide", "--embedder", "static", "--seed", "1")
     consultation = Consultation.objects.get(name="wide")

@@ -494,11 +494,11 @@ def test_reports_of_a_wide_csv_consultation_render_in_every_format(tmp_path):
         result = runner.invoke(main, list(args), catch_exceptions=False)
         assert result.exit_code == 0, result.output
 
-    from tests.test_report_robustness import wide_csv_from_sample
+    from heard.demo.generator import write_wide_csv
 
     heard("sample-data", str(tmp_path / "long"), "--responses", "2000", "--seed", "7")
     wide = tmp_path / "wide.csv"
-    wide_csv_from_sample(tmp_path / "long", wide)
+    write_wide_csv(tmp_path / "long", wide)
     heard("import", str(wide), "--consultation", "wide")
     heard("analyse", "wide", "--embedder", "static")
     for fmt in ("html", "docx", "pdf"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,24 @@ def page(browser, server):
     page = context.new_page()
     yield page
     context.close()
+
+
+@contextmanager
+def signed_in_page(browser, url: str, *, timeout_ms: int = 20_000):
+    """A page of its own browser context, signed in as the lead at ``url``; closed after."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  accept_downloads=True)
+    context.set_default_timeout(timeout_ms)
+    page = context.new_page()
+    page.goto(url + "/sign-in/")
+    page.get_by_label("Email address").fill("lead@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Consultations").wait_for()
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 def check_accessibility(page) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from tests.web.live_server import start_server
 
-from .conftest import HEARD, PASSWORD, check_accessibility, screenshot
+from .conftest import HEARD, PASSWORD, check_accessibility, screenshot, signed_in_page
 
 pytestmark = pytest.mark.e2e
 
@@ -40,16 +40,8 @@ def editing_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def editor(browser, editing_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    page.goto(editing_server + "/sign-in/")
-    page.get_by_label("Email address").fill("lead@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Consultations").wait_for()
-    yield page
-    context.close()
+    with signed_in_page(browser, editing_server) as page:
+        yield page
 
 
 def _count(page, selector: str) -> list[int]:

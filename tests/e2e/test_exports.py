@@ -16,7 +16,7 @@ import pytest
 
 from heard.analysis.duplicates import find_groups
 
-from .conftest import HEARD, PASSWORD, check_accessibility, screenshot
+from .conftest import HEARD, check_accessibility, screenshot, signed_in_page
 
 pytestmark = pytest.mark.e2e
 
@@ -40,16 +40,8 @@ def sample(server, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def signed_in(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    page.goto(server["url"] + "/sign-in/")
-    page.get_by_label("Email address").fill("lead@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Consultations").wait_for()
-    yield page
-    context.close()
+    with signed_in_page(browser, server["url"]) as page:
+        yield page
 
 
 def test_excel_export_has_respondent_details_closed_answers_and_a_dictionary(

@@ -9,9 +9,10 @@ import re
 import subprocess
 
 import pytest
-from benchmarks.bench_first_insight import wide_csv
 
-from .conftest import HEARD, PASSWORD, check_accessibility, screenshot
+from heard.demo.generator import write_wide_csv
+
+from .conftest import HEARD, check_accessibility, screenshot, signed_in_page
 
 pytestmark = pytest.mark.e2e
 
@@ -24,22 +25,14 @@ def wide_file(server, tmp_path_factory):
     subprocess.run([*HEARD, "sample-data", str(folder / "long"), "--responses",
                     str(RESPONDENTS * 4), "--seed", "5"], env=server["env"], check=True,
                    capture_output=True)
-    wide_csv(folder / "long", folder / "wide.csv")
+    write_wide_csv(folder / "long", folder / "wide.csv")
     return folder / "wide.csv"
 
 
 @pytest.fixture(scope="module")
 def lead(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.goto(server["url"] + "/sign-in/")
-    page.get_by_label("Email address").fill("lead@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Consultations").wait_for()
-    yield page
-    context.close()
+    with signed_in_page(browser, server["url"], timeout_ms=30_000) as page:
+        yield page
 
 
 def _job(page, url: str) -> dict:
@@ -51,7 +44,9 @@ def test_first_question_themes_appear_before_the_run_finishes(lead, server, wide
     page.goto(server["url"] + "/upload/")
     page.get_by_label("Short name").fill("wide")
     page.set_input_files("#files", [str(wide_file)])
-    page.get_by_role("button", name="Upload and import").click()
+    page.get_by_role("button", name="Upload and check the columns").click()
+    page.get_by_role("heading", name="Check how the columns will be read").wait_for()
+    page.get_by_role("button", name="Import").click()
     page.locator("#job-progress").wait_for()
     # the import's page follows on to the analysis it queued
     page.wait_for_url(re.compile(r"/jobs/\d+/$"), timeout=300_000)

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from .conftest import PASSWORD, check_accessibility, screenshot
+from .conftest import check_accessibility, screenshot, signed_in_page
 
 pytestmark = pytest.mark.e2e
 
@@ -47,16 +47,8 @@ def review(server):
 
 @pytest.fixture(scope="module")
 def page(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    page.goto(server["url"] + "/sign-in/")
-    page.get_by_label("Email address").fill("lead@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Consultations").wait_for()
-    yield page
-    context.close()
+    with signed_in_page(browser, server["url"]) as page:
+        yield page
 
 
 def _left(page) -> int:

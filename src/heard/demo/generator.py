@@ -755,3 +755,24 @@ def write_sample_consultation(
         gold_theme_rows=gold_theme_rows,
         files=list(OUTPUT_FILES),
     )
+
+
+def write_wide_csv(sample_dir: Path, out: Path) -> int:
+    """Rewrite the sample's long layout (a row per answer) as one wide CSV, as Citizen Space
+    exports it: a row per respondent, a column per question; returns the rows written."""
+    with open(sample_dir / "questions.csv", encoding="utf-8", newline="") as handle:
+        questions = {r["question_id"]: r["text"] for r in csv.DictReader(handle)}
+    people: dict[str, dict[str, str]] = {}
+    with open(sample_dir / "responses.csv", encoding="utf-8", newline="") as handle:
+        rows = csv.DictReader(handle)
+        attributes = [c for c in rows.fieldnames or [] if c not in
+                      ("response_id", "question_id", "text")]
+        for row in rows:
+            person = people.setdefault(row["response_id"], {a: row[a] for a in attributes})
+            person[questions[row["question_id"]]] = row["text"]
+    with open(out, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, ["Response ID", *attributes, *questions.values()])
+        writer.writeheader()
+        for key, person in people.items():
+            writer.writerow({"Response ID": key, **person})
+    return len(people)
