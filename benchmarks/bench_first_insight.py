@@ -34,7 +34,7 @@ from benchmarks.harness import fresh_env, heard_executable, machine
 from heard.demo.generator import write_wide_csv
 
 PASSWORD = "bench-password-123"
-POLL = 0.2  # seconds between two looks at a job, as often as a browser tab would look
+POLL = 1.0  # seconds between two looks at a job: the job page's own rate (job.js)
 
 
 def uptime() -> str:
