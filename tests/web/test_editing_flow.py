@@ -13,6 +13,7 @@ from heard.store.models import (
     AuditEvent,
     EmbeddingCache,
     Question,
+    Response,
     Run,
     Theme,
 )
@@ -263,3 +264,26 @@ def test_theme_editor_links_each_theme_to_its_responses(as_role, own):
     # A parent counts its family's responses (the results model's definition).
     assert f'href="{question}?theme={cost.pk}">12 responses' in html
     assert f'href="{question}?theme={own.themes["safety"].pk}">12 responses' in html
+
+
+def test_a_remap_keeps_the_analysts_coding(as_role, users, own, settings, tmp_path):
+    """Stance and evidence flag set by an analyst survive a re-run, and a response they gave
+    a theme is mapped, whatever the run would have said of it."""
+    from heard.pipeline.analysis import run_analysis
+
+    settings.HEARD_HOME = tmp_path / "home"
+    response = own.question.responses.filter(is_empty=False).order_by("pk").first()
+    theme = own.question.themes.order_by("pk").last()
+    stance = "agree" if response.stance != "agree" else "disagree"
+    evidence = not response.evidence_rich
+    editing.edit_response(response, users["analyst"], theme_ids=[theme.pk], stance=stance,
+                          evidence_rich=evidence)
+    Response.objects.filter(pk=response.pk).update(outcome=Response.Outcome.OTHER)
+    as_role("analyst").post(_url("remap", qid=own.question.pk))
+    run_analysis(Run.objects.filter(kind="analyse").latest("pk"))
+    response.refresh_from_db()
+    assert (response.stance, response.evidence_rich) == (stance, evidence)
+    assert response.evidence_reason == "set by an analyst"
+    assert response.outcome == Response.Outcome.MAPPED
+    assert set(Assignment.objects.filter(response=response, is_active=True)
+               .values_list("theme_id", flat=True)) == {theme.pk}

@@ -53,6 +53,8 @@ RESULT_FIELDS = [
     "evidence_rich",
     "evidence_reason",
 ]
+#: What a run never overwrites on a response an analyst has coded: their decisions.
+ANALYST_FIELDS = ("stance", "stance_confidence", "evidence_rich", "evidence_reason")
 
 ProgressFn = Callable[[str, float], None]
 #: Share of the progress bar the offline stages fill when the run ends with the LLM stage.
@@ -661,23 +663,32 @@ def _save(question, run, data: QuestionData, result, keep_themes: bool,
             theme__question=question, origin=Assignment.Origin.HUMAN
         ).values_list("response_id", flat=True)
     )
+    # An analyst's coding outlives re-runs: their stance and evidence flag stay, and a
+    # response they gave a theme is mapped, whatever the run would have said.
+    human_themed = set(
+        Assignment.objects.filter(
+            theme__question=question, origin=Assignment.Origin.HUMAN, is_active=True
+        ).values_list("response_id", flat=True)
+    )
+    coded = set(
+        Response.objects.filter(question=question, edited_at__isnull=False)
+        .values_list("id", flat=True)
+    )
+    kept_fields = [f for f in RESULT_FIELDS if f not in ANALYST_FIELDS]
     assignments = []
     updates = []
+    coded_updates = []
     for rid, r in zip(data.ids, result.responses, strict=True):
         group = new_groups[r.group] if r.group is not None else None
-        updates.append(
-            (
-                rid,
-                r.language,
-                group.id if group else None,
-                r.outcome,
-                r.reason[:300],
-                r.stance,
-                r.stance_confidence,
-                r.evidence_rich,
-                r.evidence_reason[:300],
-            )
-        )
+        outcome, reason = r.outcome, r.reason[:300]
+        if rid in human_themed and outcome == Response.Outcome.OTHER:
+            outcome, reason = Response.Outcome.MAPPED, ""
+        row = (rid, r.language, group.id if group else None, outcome, reason)
+        if rid in coded:
+            coded_updates.append(row)
+        else:
+            updates.append((*row, r.stance, r.stance_confidence, r.evidence_rich,
+                            r.evidence_reason[:300]))
         if rid in human_touched:
             continue
         for key in r.themes:
@@ -694,6 +705,7 @@ def _save(question, run, data: QuestionData, result, keep_themes: bool,
                     )
                 )
     bulk_update_rows(Response, RESULT_FIELDS, updates)
+    bulk_update_rows(Response, kept_fields, coded_updates)
     Assignment.objects.bulk_create(assignments, batch_size=5000, ignore_conflicts=True)
 
 
