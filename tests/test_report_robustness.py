@@ -66,8 +66,9 @@ QUESTION_TEXTS = [
 ]
 LABELS = [
     "Safety", "Cost to the council", "Diogelwch ar y ffordd", "Buses 🚌", "السلامة",
-    "Traffic displaced onto the main road, especially at school times and in the evening "
-    "rush hour, with knock-on effects for bus reliability and for deliveries " * 3,
+    # as long as a label can be stored (Theme.label holds 200 characters)
+    ("Traffic displaced onto the main road, especially at school times and in the evening "
+     "rush hour, with knock-on effects for bus reliability and for deliveries " * 3)[:200],
     "A", "Other concerns & <angle> “quotes”",
 ]
 

@@ -146,6 +146,7 @@ def _form_fields(page: str) -> dict[str, str]:
     return fields
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes connections between jobs
 def test_upload_preview_shows_the_plan_and_a_changed_role_reaches_the_import(client, boss):
     client.force_login(boss)
     reply = _preview(client)
