@@ -85,6 +85,25 @@ def page(browser, server):
 
 
 @contextmanager
+def analysed_sample_server(home: Path, *, responses: int, seed: int, env: dict | None = None):
+    """`heard serve` on a fresh HEARD_HOME under ``home`` with one sample consultation,
+    "demo", analysed offline (static embedder), and the lead's account; yields its URL."""
+    env = {**os.environ, **(env or {}), "HEARD_HOME": str(home / "home")}
+    env.pop("DATABASE_URL", None)  # the browser tests use their own SQLite store
+    data = home / "data"
+    for args in (["sample-data", str(data), "--responses", str(responses), "--seed", str(seed)],
+                 ["import", str(data), "--consultation", "demo"],
+                 ["analyse", "demo", "--embedder", "static"],
+                 ["user", "add", "lead@example.org", "--role", "admin", "--password", PASSWORD]):
+        subprocess.run([*HEARD, *args], env=env, check=True, capture_output=True)
+    running = start_server(env, home / "serve.log")
+    try:
+        yield running.url
+    finally:
+        running.stop(timeout=10)
+
+
+@contextmanager
 def signed_in_page(browser, url: str, *, timeout_ms: int = 20_000):
     """A page of its own browser context, signed in as the lead at ``url``; closed after."""
     context = browser.new_context(viewport={"width": 1280, "height": 900},

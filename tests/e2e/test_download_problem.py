@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 
 import pytest
 
-from tests.web.live_server import start_server
-
-from .conftest import HEARD, PASSWORD, check_accessibility, signed_in_page
+from .conftest import analysed_sample_server, check_accessibility, signed_in_page
 
 pytestmark = pytest.mark.e2e
 
@@ -26,19 +23,9 @@ def server_without_pango(tmp_path_factory):
     shadow = home / "shadow" / "weasyprint"
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text(NO_PANGO, encoding="utf-8")
-    env = {**os.environ, "HEARD_HOME": str(home / "home"),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(shadow.parent),
-                                                       os.environ.get("PYTHONPATH")]))}
-    env.pop("DATABASE_URL", None)
-    data = home / "data"
-    for args in (["sample-data", str(data), "--responses", "60", "--seed", "5"],
-                 ["import", str(data), "--consultation", "demo"],
-                 ["analyse", "demo", "--embedder", "static"],
-                 ["user", "add", "lead@example.org", "--role", "admin", "--password", PASSWORD]):
-        subprocess.run([*HEARD, *args], env=env, check=True, capture_output=True)
-    running = start_server(env, home / "serve.log")
-    yield running.url
-    running.stop(timeout=10)
+    path = os.pathsep.join(filter(None, [str(shadow.parent), os.environ.get("PYTHONPATH")]))
+    with analysed_sample_server(home, responses=60, seed=5, env={"PYTHONPATH": path}) as url:
+        yield url
 
 
 def test_a_report_that_cannot_be_printed_explains_why(browser, server_without_pango):

@@ -8,13 +8,15 @@ The tests run in order and share one signed-in page on their own analysed consul
 from __future__ import annotations
 
 import re
-import subprocess
 
 import pytest
 
-from tests.web.live_server import start_server
-
-from .conftest import HEARD, PASSWORD, check_accessibility, screenshot, signed_in_page
+from .conftest import (
+    analysed_sample_server,
+    check_accessibility,
+    screenshot,
+    signed_in_page,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -22,20 +24,9 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def editing_server(tmp_path_factory):
     """`heard serve` with one consultation analysed offline (static embedder)."""
-    import os
-
     home = tmp_path_factory.mktemp("heard-e2e-editing")
-    env = {**os.environ, "HEARD_HOME": str(home / "home")}
-    env.pop("DATABASE_URL", None)
-    data = home / "data"
-    for args in (["sample-data", str(data), "--responses", "80", "--seed", "4"],
-                 ["import", str(data), "--consultation", "demo"],
-                 ["analyse", "demo", "--embedder", "static"],
-                 ["user", "add", "lead@example.org", "--role", "admin", "--password", PASSWORD]):
-        subprocess.run([*HEARD, *args], env=env, check=True, capture_output=True)
-    running = start_server(env, home / "serve.log")
-    yield running.url
-    running.stop(timeout=10)
+    with analysed_sample_server(home, responses=80, seed=4) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
