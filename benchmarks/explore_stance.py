@@ -1,6 +1,8 @@
 """Stance research: zero-shot settings scored on every labelled set, beside the baselines.
 
-Usage: python benchmarks/explore_stance.py [--grid "[(tone, prior), ...]"]
+Usage: python benchmarks/explore_stance.py [--grid "[(tone, prior), ...]"] [-p key=value ...]
+
+``-p`` sets any other ``StanceClassifier`` parameter (e.g. ``-p match_share=False``).
 
 Protocol (docs/evaluation.md, "How stance was chosen"): argkp's motions train04–train17
 choose the settings (with gambling_xs and gambling_1000), the other 14 motions
@@ -44,7 +46,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--grid", default="[(0.0, 0.5)]", help="(tone_weight, prior_weight) list")
     parser.add_argument("--weak", action="store_true", help="also simulate weak labels")
+    parser.add_argument("-p", action="append", default=[], help="StanceClassifier key=value")
     args = parser.parse_args()
+    params = {k: ast.literal_eval(v) for k, v in (p.split("=", 1) for p in args.p)}
+    suffix = "".join(f" {k}={v}" for k, v in params.items())
     embed = get_embed()
     data = {name: load(name) for name in SETS}
     rows: dict[str, dict[str, list[float]]] = {}
@@ -62,9 +67,9 @@ def main() -> None:
                 macro(gold, oracle_majority(gold))
             )
             for tone, prior in ast.literal_eval(args.grid):
-                m = StanceClassifier(embed, tone_weight=tone, prior_weight=prior)
+                m = StanceClassifier(embed, tone_weight=tone, prior_weight=prior, **params)
                 pred, _ = m.fit(q.texts, vec, question=q.text).predict(q.texts, vec)
-                key = f"heard tone={tone} prior={prior}"
+                key = f"heard tone={tone} prior={prior}{suffix}"
                 rows.setdefault(key, {}).setdefault(g, []).append(
                     macro(gold, [pred[i] for i in keep])
                 )
@@ -77,7 +82,7 @@ def main() -> None:
                               if rng.random() < 0.1 else s.lower())
                         for s, t in zip(q.stance, train, strict=True)
                     ]
-                    m = StanceClassifier(embed, tone_weight=tone, prior_weight=prior)
+                    m = StanceClassifier(embed, tone_weight=tone, prior_weight=prior, **params)
                     pred, _ = m.fit(q.texts, vec, weak, question=q.text).predict(q.texts, vec)
                     test = [i for i in keep if not train[i]]
                     rows.setdefault(key + " weak", {}).setdefault(g, []).append(

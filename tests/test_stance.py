@@ -83,6 +83,26 @@ def test_explicit_position_is_relative_to_the_proposal() -> None:
     assert explicit_position("The black market and the nanny state.", None) == (0, 0)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We shouldn't ban it, people need it.",
+        "They mustn't ban anything of the kind.",
+        "There is no need to ban it.",
+        "A government that cares won't ban it.",
+        "We cannot ban it.",
+    ],
+)
+def test_negated_modals_state_the_other_side(text: str) -> None:
+    assert explicit_position(text, action_stem("We should ban human cloning")) == (0, 1)
+
+
+def test_questions_in_an_answer_state_no_side() -> None:
+    stem = action_stem("Should gambling adverts be banned?")
+    assert explicit_position("Wouldn't a strict ban help? Nobody knows.", stem) == (0, 0)
+    assert explicit_position("Should we ban them? Yes, we should ban them.", stem) == (2, 0)
+
+
 def test_zero_shot_reads_explicit_statements_and_marks_conflicts_unclear() -> None:
     question = "We should ban private cars in the centre"
     texts = [
@@ -112,6 +132,31 @@ def test_zero_shot_self_trains_from_explicit_statements() -> None:
     labels, _ = m.predict(cued, vec)
     plain = [i for i in range(120) if i % 4 >= 2]
     assert np.mean([labels[i] == gold[i] for i in plain]) > 0.8
+
+
+def test_self_trained_threshold_matches_the_estimated_share() -> None:
+    # Three times as many answers state agreement as disagreement.
+    texts, gold = corpus(120)
+    cued = [
+        ("I strongly support this. " + t if g == "agree" else "I oppose this. " + t)
+        if (i % 4 == 0 or i % 12 == 1)
+        else t
+        for i, (t, g) in enumerate(zip(texts, gold, strict=True))
+    ]
+    vec = fake_embed(cued)
+    m = StanceClassifier(fake_embed, seed=0, prior_weight=0.0).fit(cued, vec, question="Q?")
+    assert m.mode_ == "self-trained" and m.model_ is not None
+    share = float(np.mean(1 / (1 + np.exp(-m.model_.decision_function(vec.astype(float))))))
+    labels, _ = m.predict(cued, vec)
+    assert abs(np.mean([x == "agree" for x in labels]) - share) < 0.05
+    # the threshold is fixed at fit: scores do not depend on how answers are batched
+    whole = m.decision_function(cued, vec)
+    halves = np.concatenate(
+        [m.decision_function(cued[:50], vec[:50]), m.decision_function(cued[50:], vec[50:])]
+    )
+    np.testing.assert_array_equal(whole, halves)
+    off = StanceClassifier(fake_embed, seed=0, prior_weight=0.0, match_share=False)
+    assert off.fit(cued, vec, question="Q?").threshold_ == 0.0
 
 
 def test_deterministic() -> None:

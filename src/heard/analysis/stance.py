@@ -10,11 +10,14 @@ Two paths, one estimator (:class:`StanceClassifier`):
 - **Zero-shot**: explicit statements of position are read first. They are the generic
   words of agreement ("I agree", "I support", "in favour of") and disagreement, and the
   proposal's own action verb after a modal ("we should ban …" / "it should not be
-  banned" when the proposal is to ban). Those responses become pseudo-labels for a
+  banned", "shouldn't ban", "no need to ban" when the proposal is to ban); sentences
+  that are questions state nothing. Those responses become pseudo-labels for a
   logistic regression on the embeddings (self-training), which carries the stance to
-  the responses that argue without saying it. A weak prior is added: the cosine to "I
-  agree: <proposal>" minus "I disagree: <proposal>", plus the response's tone (good or
-  harmful), signed by whether the proposal removes or adds something. The tone counts
+  the responses that argue without saying it; its threshold is moved so the share read
+  as agreeing equals the regression's own estimate of that share. A weak prior is
+  added: the cosine to "I agree: <proposal>" minus "I disagree: <proposal>", plus the
+  response's tone (good or harmful), signed by whether the proposal removes or adds
+  something. The tone counts
   only when there are explicit statements on both sides and they do not show praise
   pointing the other way (supporters of a ban praising the ban rather than condemning
   what it removes).
@@ -53,9 +56,13 @@ _DISAGREE = re.compile(
     re.IGNORECASE,
 )
 _MODAL = re.compile(
-    r"\b(?:should|must|need to|needs to|have to|has to|ought to|shall|will|would)\b", re.I
+    r"\b(?:should|must|need to|needs to|have to|has to|ought to|shall|will|would)\b"
+    r"|\b(?:should|must|would|need|ca|wo)n't\b|\bcannot\b",  # "shouldn't ban", "won't ban"
+    re.IGNORECASE,
 )
-_NEGATION = re.compile(r"\b(?:not|never|no longer|cannot)\b|n't\b", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:not|never|no longer|cannot|no need)\b|n't\b", re.IGNORECASE)
+# A sentence that ends in a question mark asks rather than states ("Wouldn't a ban help?").
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 # Verbs that remove, stop or restrict: a proposal to ban X is opposed by praise of X.
 _REMOVING = re.compile(
     r"\b(?:ban|banned|banning|abolish\w*|abandon\w*|end|ended|ending|prohibit\w*|close|closed"
@@ -122,9 +129,11 @@ def explicit_position(text: str, stem: str | None) -> tuple[int, int]:
     """(statements for, statements against) in ``text``, relative to the proposal.
 
     Counts generic statements of position and the proposal's action verb after a modal
-    ("should ban" for, "should not be banned" against).
+    ("should ban" for, "should not be banned", "shouldn't ban", "no need to ban" against).
+    Sentences that are questions are skipped: a rhetorical question states no side.
     """
-    text = (text or "").lower()
+    sentences = _SENTENCE.split((text or "").strip().lower())
+    text = " ".join(s for s in sentences if not s.rstrip().endswith("?"))
     pro = len(_AGREE.findall(text))
     con = len(_DISAGREE.findall(text))
     if stem and len(stem) >= 3:
@@ -178,6 +187,13 @@ class StanceClassifier(BaseEstimator):
     tone_weight:
         Zero-shot: weight of the response's tone (good or harmful, signed by the
         proposal's direction) inside the prior.
+    match_share:
+        Zero-shot with self-training: move the decision threshold so that the share of
+        the question's answers read as agreeing equals the self-trained regression's mean
+        probability of "agree" over them (its estimate of that share). Without it, the
+        regression leans to "agree": the answers that state a side for the proposal
+        restate it and look like the rest more than those against do. The threshold is
+        set at ``fit`` and kept, so scores do not depend on how answers are batched.
     """
 
     def __init__(
@@ -189,8 +205,9 @@ class StanceClassifier(BaseEstimator):
         min_confidence: float = 0.55,
         C: float = 1.0,
         min_weak: int = 3,
-        prior_weight: float = 1.0,
+        prior_weight: float = 0.5,
         tone_weight: float = 1.0,
+        match_share: bool = True,
     ) -> None:
         self.embed = embed
         self.seed = seed
@@ -200,6 +217,7 @@ class StanceClassifier(BaseEstimator):
         self.min_weak = min_weak
         self.prior_weight = prior_weight
         self.tone_weight = tone_weight
+        self.match_share = match_share
 
     # -- fitting -----------------------------------------------------------------------
 
@@ -249,6 +267,7 @@ class StanceClassifier(BaseEstimator):
         anchors = [f"I agree: {proposal}", f"I disagree: {proposal}", *GOOD, *HARMFUL]
         self.anchors_ = np.asarray(self.embed(anchors), np.float32)
         self.model_: LogisticRegression | None = None
+        self.threshold_ = 0.0  # zero-shot score at which agree and disagree meet
         explicit = self._explicit(texts)
         self.tone_sign_ = self._tone_sign(vectors, explicit)
         self.prior_centre_ = _centre(self._raw_prior(vectors))
@@ -269,7 +288,12 @@ class StanceClassifier(BaseEstimator):
             self.mode_ = "self-trained"
             self._fit_model(vectors, explicit, balanced=True)
             assert self.model_ is not None
-            self.model_centre_ = (0.0, _centre(self.model_.decision_function(vectors))[1])
+            decision = self.model_.decision_function(vectors.astype(np.float64))
+            self.model_centre_ = (0.0, _centre(decision)[1])
+            if self.match_share and len(texts):
+                share = float(np.mean(1.0 / (1.0 + np.exp(-np.clip(decision, -35, 35)))))
+                score = self._zero_shot_score(vectors.astype(np.float64))
+                self.threshold_ = float(np.quantile(score, 1.0 - share))
         return self
 
     def _fit_model(self, vectors: np.ndarray, y: np.ndarray, *, balanced: bool) -> None:
@@ -330,6 +354,16 @@ class StanceClassifier(BaseEstimator):
                 "This StanceClassifier is not fitted yet: call fit(texts, vectors) first."
             )
 
+    def _zero_shot_score(self, vectors: np.ndarray) -> np.ndarray:
+        """Self-trained regression (in units of its spread) plus the weighted prior."""
+        median, spread = self.prior_centre_
+        prior = (self._raw_prior(vectors) - median) / spread
+        if self.model_ is None:
+            return prior
+        return self.model_.decision_function(vectors) / self.model_centre_[1] + (
+            self.prior_weight * prior
+        )
+
     def decision_function(
         self, texts: Sequence[str], vectors: np.ndarray | None = None
     ) -> np.ndarray:
@@ -341,13 +375,7 @@ class StanceClassifier(BaseEstimator):
         if self.mode_ == "weak":
             assert self.model_ is not None
             return self.model_.decision_function(vectors)
-        median, spread = self.prior_centre_
-        prior = (self._raw_prior(vectors) - median) / spread
-        if self.model_ is not None:
-            score = self.model_.decision_function(vectors) / self.model_centre_[1]
-            score = score + self.prior_weight * prior
-        else:
-            score = prior
+        score = self._zero_shot_score(vectors) - self.threshold_
         explicit = self._explicit(texts)
         score = np.where(explicit == 1, np.maximum(score, 0) + 3.0, score)
         score = np.where(explicit == 0, np.minimum(score, 0) - 3.0, score)
