@@ -17,10 +17,9 @@ Two paths, one estimator (:class:`StanceClassifier`):
   as agreeing equals the regression's own estimate of that share. A weak prior is
   added: the cosine to "I agree: <proposal>" minus "I disagree: <proposal>", plus the
   response's tone (good or harmful), signed by whether the proposal removes or adds
-  something. The tone counts
-  only when there are explicit statements on both sides and they do not show praise
-  pointing the other way (supporters of a ban praising the ban rather than condemning
-  what it removes).
+  something. The tone counts only when there are explicit statements on both sides and
+  they do not show praise pointing the other way (supporters of a ban praising the ban
+  rather than condemning what it removes).
 
 A prediction is "unclear" when its probability of the winning side is below
 ``min_confidence``; explicit statements that contradict each other are unclear too.
