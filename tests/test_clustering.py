@@ -286,3 +286,27 @@ def test_gambling_1000_stable_and_pure():
     # The floors sit a little below so that small numeric drift does not fail the test.
     assert 8 <= n_leaves <= 15
     assert purity >= 0.9
+
+
+def test_stance_keeps_the_sides_apart():
+    # Two topics, each argued for and against in the same words: the text alone cannot
+    # tell the sides apart, a stance coordinate can.
+    texts, topics = make_corpus(240)
+    keep = [i for i, t in enumerate(topics) if t != "health"]
+    texts, topics = [texts[i] for i in keep], [topics[i] for i in keep]
+    x = vectorise(texts)
+    side = np.where(np.array(keep) // 3 % 2 == 0, 1.0, -1.0)  # both sides of each topic
+    plain = ThemeDiscoverer(seed=0, min_themes=2, max_themes=4).fit(texts, x)
+    split = ThemeDiscoverer(seed=0, min_themes=2, max_themes=4, stance_weight=0.3)
+    split.fit(texts, x, stance=side)
+
+    def mixed(pred: list[str]) -> int:  # leaves holding answers of both sides
+        return sum(len({s for s, p in zip(side, pred, strict=True) if p == k}) > 1
+                   for k in set(pred))
+
+    assert mixed(primary(split)) == 0
+    assert mixed(primary(plain)) > 0
+    # Without a stance the weight is ignored, and assignment without one still works.
+    again = ThemeDiscoverer(seed=0, min_themes=2, max_themes=4, stance_weight=0.3)
+    assert primary(again.fit(texts, x)) == primary(plain)
+    assert len(split.predict(texts[:5], x[:5])) == 5

@@ -298,6 +298,7 @@ class ThemeDiscoverer(BaseEstimator):
         remove_top: int = 0,
         center: bool = False,
         k_rule: str = "silhouette",
+        stance_weight: float = 0.0,
     ) -> None:
         self.seed = seed
         self.min_theme_size = min_theme_size
@@ -319,6 +320,7 @@ class ThemeDiscoverer(BaseEstimator):
         self.remove_top = remove_top
         self.center = center
         self.k_rule = k_rule
+        self.stance_weight = stance_weight
 
     def _validate(self) -> None:
         """Check the parameters (at fit, so ``set_params`` is checked too)."""
@@ -347,7 +349,7 @@ class ThemeDiscoverer(BaseEstimator):
             raise bad("max_themes", "expected None or an integer of at least 1")
         if self.min_theme_size is not None and self.min_theme_size <= 0:
             raise bad("min_theme_size", "expected None or a positive number")
-        for name in ("clause_weight", "secondary_share", "other_cap"):
+        for name in ("clause_weight", "secondary_share", "other_cap", "stance_weight"):
             if not 0.0 <= float(getattr(self, name)) <= 1.0:
                 raise bad(name, "expected a number from 0 to 1")
         if not 0.0 <= self.text_weight < 1.0:
@@ -366,8 +368,14 @@ class ThemeDiscoverer(BaseEstimator):
         vectors: np.ndarray,
         weights: Sequence[float] | None = None,
         substantive: Sequence[bool] | None = None,
+        stance: Sequence[float] | None = None,
     ) -> ThemeDiscoverer:
-        """Discover themes and assign every text; see the class docstring."""
+        """Discover themes and assign every text; see the class docstring.
+
+        ``stance`` is an optional signed position per text (-1 against … +1 for, 0 not
+        known), e.g. from :func:`heard.analysis.stance.stance_axis`; it counts with
+        ``stance_weight``.
+        """
         self._validate()
         self.center_ = bool(self.center or self.remove_top > 0)
         n = len(texts)
@@ -383,7 +391,8 @@ class ThemeDiscoverer(BaseEstimator):
         x = self._blend(texts, x)
         x_embed = x
         self._fit_features(texts, x, sub, rng)
-        x = self._features(texts, x)
+        self.stance_weight_ = self.stance_weight if stance is not None else 0.0
+        x = self._features(texts, x, stance)
 
         idx = np.flatnonzero(sub)
         total = float(w[idx].sum())
@@ -469,7 +478,9 @@ class ThemeDiscoverer(BaseEstimator):
             svd.fit(t)
             self.text_model_ = (vec, svd)
 
-    def _features(self, texts: Sequence[str], x: np.ndarray) -> np.ndarray:
+    def _features(
+        self, texts: Sequence[str], x: np.ndarray, stance: Sequence[float] | None = None
+    ) -> np.ndarray:
         """Unit vectors in the clustering space for unit embeddings ``x``."""
         if len(x) == 0:
             return x
@@ -477,12 +488,17 @@ class ThemeDiscoverer(BaseEstimator):
         if len(self.top_):
             e = e - (e @ self.top_.T) @ self.top_
         e = _normalise(e)
-        if self.text_model_ is None:
+        if self.text_model_ is not None:
+            vec, svd = self.text_model_
+            t = _normalise(svd.transform(vec.transform([str(s or "") for s in texts])))
+            a = self.text_weight
+            e = np.hstack([math.sqrt(1 - a) * e, math.sqrt(a) * t])
+        b = getattr(self, "stance_weight_", 0.0)
+        if not b:
             return e
-        vec, svd = self.text_model_
-        t = _normalise(svd.transform(vec.transform([str(s or "") for s in texts])))
-        a = self.text_weight
-        return np.hstack([math.sqrt(1 - a) * e, math.sqrt(a) * t])
+        # The stance is one more coordinate: answers on opposite sides are pulled apart.
+        s = np.zeros(len(x)) if stance is None else np.asarray(stance, dtype=np.float64)
+        return _normalise(np.hstack([math.sqrt(1 - b) * e, math.sqrt(b) * s[:, None]]))
 
     def _substantive(self, texts: Sequence[str], substantive: Sequence[bool] | None) -> np.ndarray:
         if substantive is None:
@@ -508,6 +524,12 @@ class ThemeDiscoverer(BaseEstimator):
             self.silhouettes_ = {}
             return np.zeros(0, dtype=int), np.zeros((0, x.shape[1]))
         lo, hi = self._k_range(float(w.sum()), len(x))
+        if self.stance_weight_ and len(x) and x.shape[1] > 1:
+            # With a stance, leaves are counted as if each side were discovered alone.
+            sides = [x[:, -1] > 0, x[:, -1] < 0]
+            if all(side.any() for side in sides):
+                ranges = [self._k_range(float(w[side].sum()), int(side.sum())) for side in sides]
+                lo, hi = max(lo, sum(r[0] for r in ranges)), max(hi, sum(r[1] for r in ranges))
         if hi < 2:  # too few responses to split: one theme
             self.silhouettes_ = {}
             labels = np.zeros(len(x), dtype=int)
