@@ -284,20 +284,6 @@ def analyse_texts(
     )
     lap("embed")
 
-    # The stance model is fitted before the themes: discovery keeps the sides apart when
-    # the answers state their side (see ``stance_axis``).
-    from heard.analysis.stance import StanceClassifier, asks_for_position, stance_axis
-
-    weak = [weak_labels[i] for i in rep_index] if weak_labels is not None else None
-    weak = weak if weak and any(weak) else None
-    stance_asked = bool(rep_texts) and (
-        weak is not None or asks_for_position(question or None, rep_texts)
-    )
-    classifier = None
-    if stance_asked:
-        classifier = StanceClassifier(model.embed, seed=seed, question=question or None)
-        classifier.fit(rep_texts, vectors, weak_labels=weak)
-
     # 4. themes: map to a codebook's leaves, or discover
     step("themes", 0.5)
     if codebook is not None:
@@ -311,17 +297,25 @@ def analyse_texts(
             seed,
         )
     else:
-        sides = stance_axis(classifier, rep_texts, vectors) if classifier is not None else None
         specs, rep_labels, rep_conf, rep_reasons = _discover(
-            model, rep_texts, vectors, rep_weights, rep_index, seed, sides
+            model, rep_texts, vectors, rep_weights, rep_index, seed
         )
     lap("themes")
 
     # 5. stance, when the question asks for a position (or a paired closed question gives one)
     step("stance", 0.75)
+    from heard.analysis.stance import StanceClassifier, asks_for_position
+
     stance_labels: list[str] = [""] * len(rep_texts)
     stance_conf: list[float | None] = [None] * len(rep_texts)
-    if classifier is not None:
+    weak = [weak_labels[i] for i in rep_index] if weak_labels is not None else None
+    weak = weak if weak and any(weak) else None
+    stance_asked = bool(rep_texts) and (
+        weak is not None or asks_for_position(question or None, rep_texts)
+    )
+    if stance_asked:
+        classifier = StanceClassifier(model.embed, seed=seed, question=question or None)
+        classifier.fit(rep_texts, vectors, weak_labels=weak)
         # the mapper predicts in this process from the features it kept at fit;
         # stance prediction goes to the executor (recomputing is bit-identical here)
         ((stance_labels, stance_conf),) = predict_chunks(
@@ -422,16 +416,15 @@ def _map(specs, model, rep_texts, vectors, examples, seed):
     return labels, conf, reasons
 
 
-def _discover(model, rep_texts, vectors, rep_weights, rep_index, seed, stance=None):
-    """Discovered themes (quote indices into the input) and per-representative results;
-    ``stance`` is the signed position per representative, or None."""
+def _discover(model, rep_texts, vectors, rep_weights, rep_index, seed):
+    """Discovered themes (quote indices into the input) and per-representative results."""
     from heard.analysis.clustering import ThemeDiscoverer
 
     def embed_more(more: list[str]) -> np.ndarray:  # clauses and quote sentences
         return np.asarray(model.embed(more), dtype=np.float32)
 
     discoverer = ThemeDiscoverer(seed=seed, embed=embed_more).fit(
-        rep_texts, vectors, weights=np.asarray(rep_weights, dtype=float), stance=stance
+        rep_texts, vectors, weights=np.asarray(rep_weights, dtype=float)
     )
     specs = list(discoverer.themes_)
     for spec in specs:
