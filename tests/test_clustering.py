@@ -310,3 +310,15 @@ def test_stance_keeps_the_sides_apart():
     again = ThemeDiscoverer(seed=0, min_themes=2, max_themes=4, stance_weight=0.3)
     assert primary(again.fit(texts, x)) == primary(plain)
     assert len(split.predict(texts[:5], x[:5])) == 5
+
+
+def test_core_share_finds_leaves_among_the_densest(corpus):
+    texts, topics, x = corpus
+    model = ThemeDiscoverer(seed=0, min_themes=2, core_share=0.7).fit(texts, x)
+    assert len(model.labels_) == len(texts)
+    keep = [i for i, t in enumerate(texts) if t.strip()]
+    pred = primary(model)
+    for key in {pred[i] for i in keep}:  # every answer joins a leaf; leaves stay pure
+        assert len({topics[i] for i in keep if pred[i] == key}) == 1
+    with pytest.raises(ValueError, match="core_share"):
+        ThemeDiscoverer(core_share=0.0).fit(texts, x)
