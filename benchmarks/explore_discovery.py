@@ -8,10 +8,13 @@ Usage::
     python benchmarks/explore_discovery.py --speed 50000              # synthetic timing
 
 ``DIR`` is a folder in the evaluation layout (a bare name is looked up under
-``HEARD_SHARED_DATA``). Scores are the ones ``heard evaluate --mode discover`` reports
-(the same scoring function). ``--set NAME=VALUE`` overrides a ``ThemeDiscoverer``
-parameter. Vectors come from ``heard.analysis.embeddings`` and are cached as ``.npy``
-under ``HEARD_BENCH_CACHE`` (default: the system temporary folder).
+``HEARD_SHARED_DATA``), optionally with ``:choose`` or ``:report`` to keep only the argkp
+motions used to choose defaults (train04 to train15) or those kept for reporting (the
+rest). Scores are the ones ``heard evaluate --mode discover`` reports (the same scoring
+function, on the questions kept). ``--set NAME=VALUE`` overrides a ``ThemeDiscoverer``
+parameter. The answers' vectors come from the evaluation cache (set HEARD_HOME); other
+texts (clauses, quote sentences) are cached as ``.npy`` under ``HEARD_BENCH_CACHE``
+(default: the system temporary folder).
 """
 
 from __future__ import annotations
@@ -31,11 +34,12 @@ from sklearn.metrics import adjusted_rand_score
 
 from heard.analysis.clustering import ThemeDiscoverer
 from heard.evaluation.dataset import load_dataset
-from heard.evaluation.modes import discovery_scores
+from heard.evaluation.modes import _cached_embeddings, discovery_scores
 
 DATA = Path(
     os.environ.get("HEARD_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
 )
+CHOOSE = {f"train{i:02d}" for i in range(4, 16)}  # argkp motions used to choose defaults
 CACHE = Path(os.environ.get("HEARD_BENCH_CACHE", Path(tempfile.gettempdir()) / "heard-discovery"))
 SHOWN = ("harmonic_purity", "purity", "inverse_purity", "matched_f1", "code_recall", "nmi",
          "ari", "other_share", "n_themes", "n_gold_themes")
@@ -74,24 +78,53 @@ def parse_sets(items: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+def stance_of(
+    texts: list[str], x: np.ndarray, question: str, embedder: str, min_confidence: float
+) -> np.ndarray | None:
+    """The signed stance ``analyse_texts`` gives discovery (None when it gives none)."""
+    from heard.analysis.stance import StanceClassifier, asks_for_position, stance_axis
+
+    if not asks_for_position(question or None, texts):
+        return None
+    embed = lambda more: vectors(list(more), embedder)  # noqa: E731
+    classifier = StanceClassifier(embed, question=question or None).fit(texts, x)
+    return stance_axis(classifier, texts, x, min_confidence=min_confidence)
+
+
 def evaluate(
-    folder: str, seeds: Sequence[int], params: dict[str, Any], embedder: str, show: bool
+    folder: str,
+    seeds: Sequence[int],
+    params: dict[str, Any],
+    embedder: str,
+    show: bool,
+    stance_confidence: float | None = None,
 ) -> dict[str, float]:
     """Discovery scores for the first seed (and stability over all seeds), printed."""
+    folder, _, part = folder.partition(":")
     path = Path(folder) if Path(folder).is_dir() else DATA / folder
     data = load_dataset(path, needs=["gold_themes"])
+    if part:
+        wanted = part == "choose"
+        data.questions = {q: t for q, t in data.questions.items() if (q in CHOOSE) == wanted}
     questions = [q for q in data.question_ids if any(data.themes_of(i) for i in data.rows(q))]
+    from heard.analysis.embeddings import get_embedder
+
+    answers = _cached_embeddings(get_embedder(embedder), data.texts, cache=True, log=print)
     runs: dict[int, dict[str, list[list[str]]]] = {s: {} for s in seeds}
     secs = 0.0
     for q in questions:
         rows = data.rows(q)
         texts = [data.texts[i] for i in rows]
-        x = vectors(texts, embedder)
+        x = answers[rows]
+        stance = None
+        if stance_confidence is not None:
+            question = data.questions.get(q, "")
+            stance = stance_of(texts, x, question, embedder, stance_confidence)
         for seed in seeds:
             t = time.perf_counter()
             model = ThemeDiscoverer(
                 seed=seed, embed=lambda more: vectors(list(more), embedder), **params
-            ).fit(texts, x)
+            ).fit(texts, x, stance=stance)
             secs += time.perf_counter() - t
             runs[seed][q] = [list(labs) for labs in model.labels_]
             if show and seed == seeds[0]:
@@ -101,7 +134,8 @@ def evaluate(
                     print(f"{pad}{th.key} [{th.size:.0f}] {th.label} | {th.key_phrases[:4]}")
     found = {q: runs[seeds[0]].get(q, [[] for _ in data.rows(q)]) for q in data.question_ids}
     metrics, _, _ = discovery_scores(data, found)
-    print(f"{path.name} seed={seeds[0]} " + " ".join(f"{k}={metrics[k]:.3f}" for k in SHOWN)
+    name = path.name + (f":{part}" if part else "")
+    print(f"{name} seed={seeds[0]} " + " ".join(f"{k}={metrics[k]:.3f}" for k in SHOWN)
           + f" fit_secs={secs / len(seeds):.1f}")
     for a, b in combinations(seeds, 2):
         aris = []
@@ -139,13 +173,17 @@ def main() -> None:
     ap.add_argument("--embedder", default="minilm")
     ap.add_argument("--show", action="store_true")
     ap.add_argument("--speed", type=int)
+    ap.add_argument("--stance", type=float, default=None, metavar="MIN_CONFIDENCE",
+                    help="give discovery the signed stance (positions below MIN_CONFIDENCE: 0)")
     args = ap.parse_args()
     if args.speed:
         speed(args.speed)
     params = parse_sets(args.sets)
     means: dict[str, list[float]] = {}
     for name in args.datasets:
-        for k, v in evaluate(name, args.seeds, params, args.embedder, args.show).items():
+        for k, v in evaluate(
+            name, args.seeds, params, args.embedder, args.show, args.stance
+        ).items():
             means.setdefault(k, []).append(v)
     if len(args.datasets) > 1:
         print("MEAN " + " ".join(f"{k}={np.mean(means[k]):.3f}" for k in SHOWN))

@@ -286,3 +286,39 @@ def test_gambling_1000_stable_and_pure():
     # The floors sit a little below so that small numeric drift does not fail the test.
     assert 8 <= n_leaves <= 15
     assert purity >= 0.9
+
+
+def test_stance_keeps_the_sides_apart():
+    # Two topics, each argued for and against in the same words: the text alone cannot
+    # tell the sides apart, a stance coordinate can.
+    texts, topics = make_corpus(240)
+    keep = [i for i, t in enumerate(topics) if t != "health"]
+    texts, topics = [texts[i] for i in keep], [topics[i] for i in keep]
+    x = vectorise(texts)
+    side = np.where(np.array(keep) // 3 % 2 == 0, 1.0, -1.0)  # both sides of each topic
+    plain = ThemeDiscoverer(seed=0, min_themes=2, max_themes=4).fit(texts, x)
+    split = ThemeDiscoverer(seed=0, min_themes=2, max_themes=4, stance_weight=0.3)
+    split.fit(texts, x, stance=side)
+
+    def mixed(pred: list[str]) -> int:  # leaves holding answers of both sides
+        return sum(len({s for s, p in zip(side, pred, strict=True) if p == k}) > 1
+                   for k in set(pred))
+
+    assert mixed(primary(split)) == 0
+    assert mixed(primary(plain)) > 0
+    # Without a stance the weight is ignored, and assignment without one still works.
+    again = ThemeDiscoverer(seed=0, min_themes=2, max_themes=4, stance_weight=0.3)
+    assert primary(again.fit(texts, x)) == primary(plain)
+    assert len(split.predict(texts[:5], x[:5])) == 5
+
+
+def test_core_share_finds_leaves_among_the_densest(corpus):
+    texts, topics, x = corpus
+    model = ThemeDiscoverer(seed=0, min_themes=2, core_share=0.7).fit(texts, x)
+    assert len(model.labels_) == len(texts)
+    keep = [i for i, t in enumerate(texts) if t.strip()]
+    pred = primary(model)
+    for key in {pred[i] for i in keep}:  # every answer joins a leaf; leaves stay pure
+        assert len({topics[i] for i in keep if pred[i] == key}) == 1
+    with pytest.raises(ValueError, match="core_share"):
+        ThemeDiscoverer(core_share=0.0).fit(texts, x)

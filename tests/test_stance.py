@@ -12,6 +12,7 @@ from heard.analysis.stance import (
     action_stem,
     asks_for_position,
     explicit_position,
+    stance_axis,
 )
 from tests._fake_embed import fake_embed
 
@@ -215,3 +216,27 @@ def test_fit_needs_an_embedder_and_matching_vectors() -> None:
 )
 def test_asks_for_position(question: str, answers: list[str], expected: bool) -> None:
     assert asks_for_position(question, answers) is expected
+
+
+def test_stance_axis_only_where_answers_state_their_side() -> None:
+    texts, gold = corpus(120)
+    cued = [
+        (("I strongly support this. " if g == "agree" else "I oppose this. ") + t)
+        if i % 4 < 2 else t
+        for i, (t, g) in enumerate(zip(texts, gold, strict=True))
+    ]
+    vec = fake_embed(cued)
+    m = StanceClassifier(fake_embed, seed=0, prior_weight=0.0)
+    m.fit(cued, vec, question="Should the park open?")
+    axis = stance_axis(m, cued, vec)
+    assert axis is not None and axis.shape == (120,)
+    assert np.all(np.abs(axis) <= 1.0)
+    signs = np.sign(axis[[i for i in range(120) if i % 4 < 2]])
+    wanted = [1.0 if gold[i] == "agree" else -1.0 for i in range(120) if i % 4 < 2]
+    assert np.mean(signs == wanted) > 0.9
+    sure = stance_axis(m, cued, vec, min_confidence=0.99)
+    assert sure is not None and (sure == 0).sum() >= (axis == 0).sum()
+    # No statements of a side: tone alone is not used to split themes.
+    zero = StanceClassifier(fake_embed, seed=0).fit(texts, fake_embed(texts))
+    assert zero.mode_ == "zero-shot"
+    assert stance_axis(zero, texts, fake_embed(texts)) is None

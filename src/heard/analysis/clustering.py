@@ -209,6 +209,18 @@ def _centroids(x: np.ndarray, w: np.ndarray, labels: np.ndarray) -> tuple[np.nda
     return _normalise(c), labels
 
 
+def _dense(x: np.ndarray, share: float, k: int = 10, chunk: int = 2000) -> np.ndarray:
+    """Mask of the ``share`` of unit vectors with the highest mean cosine to their k nearest."""
+    k = min(k, len(x) - 1)
+    density = np.empty(len(x))
+    xf = x.astype(np.float32)
+    for start in range(0, len(x), chunk):
+        sims = xf[start : start + chunk] @ xf.T
+        top = np.partition(sims, -(k + 1), axis=1)[:, -(k + 1) :]  # includes itself
+        density[start : start + chunk] = (top.sum(axis=1) - 1.0) / k
+    return density >= np.quantile(density, 1.0 - share)
+
+
 def mix_weights(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     """Non-negative least-squares weights ``a`` with ``x ~ a @ centroids``, one row per point.
 
@@ -273,6 +285,15 @@ class ThemeDiscoverer(BaseEstimator):
     remove_top, center: remove the mean and the top ``remove_top`` principal components of
         the embeddings before clustering (off by default: it did not help on the dev sets).
     k_rule: "silhouette" (default) or "gap" (largest ratio of successive Ward merge costs).
+    stance_weight: share of the cosine taken from a signed stance given to :meth:`fit`
+        (``stance=``, e.g. :func:`heard.analysis.stance.stance_axis`), so that answers on
+        opposite sides of a debate fall in different leaves, the leaf count ranging as if
+        each side were discovered alone; 0 (default) ignores the stance. It raised NMI on
+        argkp's one-sided key points but lowered harmonic purity on the development sets'
+        mean (docs/evaluation.md, "Fourth round"), so it is off.
+    core_share: leaves are found among this share of the sampled answers, those with the
+        highest mean cosine to their 10 nearest neighbours, and the rest join their nearest
+        leaf, so off-point answers do not pull the themes; 1 (default) uses every answer.
     """
 
     def __init__(
@@ -298,6 +319,8 @@ class ThemeDiscoverer(BaseEstimator):
         remove_top: int = 0,
         center: bool = False,
         k_rule: str = "silhouette",
+        stance_weight: float = 0.0,
+        core_share: float = 1.0,
     ) -> None:
         self.seed = seed
         self.min_theme_size = min_theme_size
@@ -319,6 +342,8 @@ class ThemeDiscoverer(BaseEstimator):
         self.remove_top = remove_top
         self.center = center
         self.k_rule = k_rule
+        self.stance_weight = stance_weight
+        self.core_share = core_share
 
     def _validate(self) -> None:
         """Check the parameters (at fit, so ``set_params`` is checked too)."""
@@ -347,11 +372,13 @@ class ThemeDiscoverer(BaseEstimator):
             raise bad("max_themes", "expected None or an integer of at least 1")
         if self.min_theme_size is not None and self.min_theme_size <= 0:
             raise bad("min_theme_size", "expected None or a positive number")
-        for name in ("clause_weight", "secondary_share", "other_cap"):
+        for name in ("clause_weight", "secondary_share", "other_cap", "stance_weight"):
             if not 0.0 <= float(getattr(self, name)) <= 1.0:
                 raise bad(name, "expected a number from 0 to 1")
         if not 0.0 <= self.text_weight < 1.0:
             raise bad("text_weight", "expected a number from 0 up to (not including) 1")
+        if not 0.0 < self.core_share <= 1.0:
+            raise bad("core_share", "expected a number above 0, at most 1")
         if self.other_spread < 0:
             raise bad("other_spread", "expected a non-negative number")
         if self.k_rule not in ("silhouette", "gap"):
@@ -366,8 +393,14 @@ class ThemeDiscoverer(BaseEstimator):
         vectors: np.ndarray,
         weights: Sequence[float] | None = None,
         substantive: Sequence[bool] | None = None,
+        stance: Sequence[float] | None = None,
     ) -> ThemeDiscoverer:
-        """Discover themes and assign every text; see the class docstring."""
+        """Discover themes and assign every text; see the class docstring.
+
+        ``stance`` is an optional signed position per text (-1 against … +1 for, 0 not
+        known), e.g. from :func:`heard.analysis.stance.stance_axis`; it counts with
+        ``stance_weight``.
+        """
         self._validate()
         self.center_ = bool(self.center or self.remove_top > 0)
         n = len(texts)
@@ -383,7 +416,8 @@ class ThemeDiscoverer(BaseEstimator):
         x = self._blend(texts, x)
         x_embed = x
         self._fit_features(texts, x, sub, rng)
-        x = self._features(texts, x)
+        self.stance_weight_ = self.stance_weight if stance is not None else 0.0
+        x = self._features(texts, x, stance)
 
         idx = np.flatnonzero(sub)
         total = float(w[idx].sum())
@@ -469,7 +503,9 @@ class ThemeDiscoverer(BaseEstimator):
             svd.fit(t)
             self.text_model_ = (vec, svd)
 
-    def _features(self, texts: Sequence[str], x: np.ndarray) -> np.ndarray:
+    def _features(
+        self, texts: Sequence[str], x: np.ndarray, stance: Sequence[float] | None = None
+    ) -> np.ndarray:
         """Unit vectors in the clustering space for unit embeddings ``x``."""
         if len(x) == 0:
             return x
@@ -477,12 +513,17 @@ class ThemeDiscoverer(BaseEstimator):
         if len(self.top_):
             e = e - (e @ self.top_.T) @ self.top_
         e = _normalise(e)
-        if self.text_model_ is None:
+        if self.text_model_ is not None:
+            vec, svd = self.text_model_
+            t = _normalise(svd.transform(vec.transform([str(s or "") for s in texts])))
+            a = self.text_weight
+            e = np.hstack([math.sqrt(1 - a) * e, math.sqrt(a) * t])
+        b = getattr(self, "stance_weight_", 0.0)
+        if not b:
             return e
-        vec, svd = self.text_model_
-        t = _normalise(svd.transform(vec.transform([str(s or "") for s in texts])))
-        a = self.text_weight
-        return np.hstack([math.sqrt(1 - a) * e, math.sqrt(a) * t])
+        # The stance is one more coordinate: answers on opposite sides are pulled apart.
+        s = np.zeros(len(x)) if stance is None else np.asarray(stance, dtype=np.float64)
+        return _normalise(np.hstack([math.sqrt(1 - b) * e, math.sqrt(b) * s[:, None]]))
 
     def _substantive(self, texts: Sequence[str], substantive: Sequence[bool] | None) -> np.ndarray:
         if substantive is None:
@@ -504,10 +545,26 @@ class ThemeDiscoverer(BaseEstimator):
         self, x: np.ndarray, w: np.ndarray, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
         """Leaf label per sampled point and unit centroids."""
+        if self.core_share < 1.0 and len(x) >= 20:
+            # Themes are found among the densest answers; the rest join the nearest.
+            core = _dense(x, self.core_share)
+            _, c = self._leaves_of(x[core], w[core], rng)
+            return np.argmax(x @ c.T, axis=1), c
+        return self._leaves_of(x, w, rng)
+
+    def _leaves_of(
+        self, x: np.ndarray, w: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         if len(x) == 0:
             self.silhouettes_ = {}
             return np.zeros(0, dtype=int), np.zeros((0, x.shape[1]))
         lo, hi = self._k_range(float(w.sum()), len(x))
+        if self.stance_weight_ and len(x) and x.shape[1] > 1:
+            # With a stance, leaves are counted as if each side were discovered alone.
+            sides = [x[:, -1] > 0, x[:, -1] < 0]
+            if all(side.any() for side in sides):
+                ranges = [self._k_range(float(w[side].sum()), int(side.sum())) for side in sides]
+                lo, hi = max(lo, sum(r[0] for r in ranges)), max(hi, sum(r[1] for r in ranges))
         if hi < 2:  # too few responses to split: one theme
             self.silhouettes_ = {}
             labels = np.zeros(len(x), dtype=int)

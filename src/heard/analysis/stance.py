@@ -448,3 +448,24 @@ def asks_for_position(
     if _ASKS_POSITION.search(text) or _PROPOSAL.search(text):
         return True
     return share >= min_share
+
+
+def stance_axis(
+    classifier: StanceClassifier,
+    texts: Sequence[str],
+    vectors: np.ndarray,
+    *,
+    min_confidence: float = 0.0,
+) -> np.ndarray | None:
+    """Signed position per answer for theme discovery (-1 against … +1 for), or None.
+
+    Only when the answers themselves say which side they are on (the classifier was
+    self-trained on explicit statements of both sides, or given weak labels): a stance
+    read from tone alone is too weak to split themes by. Positions whose confidence is
+    below ``min_confidence`` count as 0 (not known).
+    """
+    if getattr(classifier, "mode_", None) not in ("self-trained", "weak"):
+        return None
+    p = classifier.predict_proba(texts, vectors).astype(np.float64)
+    signed = 2.0 * p - 1.0
+    return np.where(np.maximum(p, 1.0 - p) >= min_confidence, signed, 0.0)
