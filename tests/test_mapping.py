@@ -398,8 +398,10 @@ def test_few_shot_smoothing_mixes_in_the_neighbours() -> None:
     texts, gold = make_imbalanced(200)
     vec = fake_embed(texts)
     ex = [(i, gold[i]) for i in draw_per_theme(gold, 5)]
-    alone = ThemeMapper(fake_embed, seed=0, smoothing=0.0).fit(THEMES, texts, vec, ex)
-    mixed = ThemeMapper(fake_embed, seed=0, smoothing=0.3).fit(THEMES, texts, vec, ex)
+    # without self-training, so that both share one regression
+    plain = {"seed": 0, "few_shot_rounds": 0}
+    alone = ThemeMapper(fake_embed, smoothing=0.0, **plain).fit(THEMES, texts, vec, ex)
+    mixed = ThemeMapper(fake_embed, smoothing=0.3, **plain).fit(THEMES, texts, vec, ex)
     assert alone.reference_ is None and mixed.reference_ is not None
     p_alone = alone.predict_proba(texts, vec)
     p_mixed = mixed.predict_proba(texts, vec)
@@ -423,3 +425,33 @@ def test_few_shot_reference_sample_is_bounded() -> None:
     m = ThemeMapper(fake_embed, seed=0, max_reference=50).fit(THEMES, texts, vec, ex)
     assert m.reference_[0].shape == (50, vec.shape[1])
     assert len(m.predict(texts, vec)) == len(texts)
+
+
+def test_few_shot_self_training_takes_only_confident_pool_responses() -> None:
+    """Pseudo-examples come from the unlabelled pool, each above the set probability."""
+    texts, gold = make_imbalanced(300)
+    vec = fake_embed(texts)
+    ex_rows = draw_per_theme(gold, 3)
+    ex = [(i, gold[i]) for i in ex_rows]
+    first = ThemeMapper(fake_embed, seed=0, few_shot_rounds=0).fit(THEMES, texts, vec, ex)
+    m = ThemeMapper(fake_embed, seed=0, few_shot_rounds=1).fit(THEMES, texts, vec, ex)
+    assert len(first.pseudo_) == 0 and 0 < len(m.pseudo_) <= len(texts) - len(ex_rows)
+    # every pseudo-example is one the first model was sure of (smoothed, as predicted)
+    sure = first.predict_proba(texts, vec) >= m.few_shot_pseudo_threshold
+    sure[ex_rows] = False
+    assert m.pseudo_.sum() == sure.sum()
+    assert (m.pseudo_.sum(axis=0) == sure.sum(axis=0)).all()
+    # the pool's wording, learnt from those, lifts a model that had 3 examples per theme
+    rest = [i for i in range(len(texts)) if i not in set(ex_rows)]
+    truth = [gold[i] for i in rest]
+    before = micro_f1(first.predict([texts[i] for i in rest], vec[rest]), truth)
+    after = micro_f1(m.predict([texts[i] for i in rest], vec[rest]), truth)
+    assert after > before + 0.03
+
+
+def test_few_shot_rounds_must_be_a_whole_number() -> None:
+    texts, gold = make_imbalanced(100)
+    with pytest.raises(ValueError, match="few_shot_rounds"):
+        ThemeMapper(fake_embed, few_shot_rounds=-1).fit(
+            THEMES, texts, fake_embed(texts), [(0, gold[0])]
+        )

@@ -223,6 +223,16 @@ class ThemeMapper(BaseEstimator):
         Few-shot: how many nearest pool responses the smoothing averages.
     max_reference:
         Few-shot: at most this many pool responses (a fixed sample) are neighbours.
+    few_shot_rounds:
+        Few-shot: rounds of self-training. Each round, pool responses (the same fixed
+        sample) whose smoothed probability of a theme reaches
+        ``few_shot_pseudo_threshold`` join the examples with that theme, at sample
+        weight ``few_shot_pseudo_weight``, and the regressions are fitted again (0: the
+        examples alone).
+    few_shot_pseudo_threshold:
+        Few-shot: the probability at which a pool response becomes a pseudo-example.
+    few_shot_pseudo_weight:
+        Few-shot: sample weight of a pseudo-example relative to an analyst's example.
     """
 
     def __init__(
@@ -255,6 +265,9 @@ class ThemeMapper(BaseEstimator):
         smoothing: float = 0.3,
         neighbours: int = 10,
         max_reference: int = 20_000,
+        few_shot_rounds: int = 1,
+        few_shot_pseudo_threshold: float = 0.7,
+        few_shot_pseudo_weight: float = 0.1,
     ) -> None:
         self.embed = embed
         self.seed = seed
@@ -283,6 +296,9 @@ class ThemeMapper(BaseEstimator):
         self.smoothing = smoothing
         self.neighbours = neighbours
         self.max_reference = max_reference
+        self.few_shot_rounds = few_shot_rounds
+        self.few_shot_pseudo_threshold = few_shot_pseudo_threshold
+        self.few_shot_pseudo_weight = few_shot_pseudo_weight
 
     # ------------------------------------------------------------------ contract
     def _validate_params(self) -> None:
@@ -293,6 +309,11 @@ class ThemeMapper(BaseEstimator):
             "C", "few_shot_C", "cardinality", "batch_size", "max_features", "neighbours",
             "max_reference",
         )
+        if not (isinstance(self.few_shot_rounds, int) and self.few_shot_rounds >= 0):
+            raise ValueError(
+                f"ThemeMapper: few_shot_rounds must be a whole number ≥ 0, "
+                f"not {self.few_shot_rounds!r}"
+            )
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(
@@ -301,13 +322,14 @@ class ThemeMapper(BaseEstimator):
         non_negative = (
             "tfidf_weight", "prior_weight", "pseudo_weight", "model_weight", "embed_weight",
             "theme_weight", "unlabelled_weight", "few_shot_prior_weight", "zero_shot_blend",
+            "few_shot_pseudo_weight",
         )
         for name in non_negative:
             if not getattr(self, name) >= 0:
                 raise ValueError(
                     f"ThemeMapper: {name} cannot be negative, not {getattr(self, name)!r}"
                 )
-        for name in ("floor", "few_shot_floor", "threshold"):
+        for name in ("floor", "few_shot_floor", "threshold", "few_shot_pseudo_threshold"):
             if not 0 <= getattr(self, name) <= 1.01:
                 raise ValueError(
                     f"ThemeMapper: {name} is a probability, not {getattr(self, name)!r}"
@@ -568,7 +590,11 @@ class ThemeMapper(BaseEstimator):
         only if that reaches ``few_shot_floor``: otherwise it is "Other". With
         ``smoothing``, each response's probabilities are mixed with the mean of its
         ``neighbours`` nearest responses in the pool (by embedding), so a theme needs
-        support from similar answers as well as from the response's own wording.
+        support from similar answers as well as from the response's own wording. With
+        ``few_shot_rounds``, pool responses the model is sure of (smoothed probability at
+        least ``few_shot_pseudo_threshold``) join the examples at a low weight and the
+        regressions are fitted again: a few examples per theme miss much of the
+        wording the pool uses for it.
         """
         k = len(self.keys_)
         Xl, Yl = X_pool[labelled], Y_pool[labelled]
@@ -597,13 +623,38 @@ class ThemeMapper(BaseEstimator):
         self.floor_ = float(self.few_shot_floor)
         self.reference_: tuple[np.ndarray, np.ndarray] | None = None
         n = X_pool.shape[0]
-        if self.smoothing and n > self.neighbours:
-            ref = np.arange(n)
-            if n > self.max_reference:  # a fixed sample bounds the cost on large pools
-                rng = np.random.default_rng(self.seed)
-                ref = np.sort(rng.choice(n, size=self.max_reference, replace=False))
-            prob = _sigmoid(self._decision(self.models_, X_pool[ref]))
-            self.reference_ = (np.asarray(vectors[ref], dtype=np.float32), prob)
+        ref = np.arange(n)
+        if n > self.max_reference:  # a fixed sample bounds the cost on large pools
+            rng = np.random.default_rng(self.seed)
+            ref = np.sort(rng.choice(n, size=self.max_reference, replace=False))
+        ref_vectors = np.asarray(vectors[ref], dtype=np.float32)
+        self._set_reference(X_pool[ref], ref_vectors)
+        unlabelled = ~labelled[ref]
+        for _ in range(self.few_shot_rounds if unlabelled.any() else 0):
+            prob = np.vstack([
+                self._smooth(
+                    _sigmoid(self._decision(self.models_, X_pool[ref[a : a + self.batch_size]])),
+                    ref_vectors[a : a + self.batch_size],
+                )
+                for a in range(0, len(ref), self.batch_size)
+            ])
+            Yp = (prob >= self.few_shot_pseudo_threshold) & unlabelled[:, None]
+            chosen = np.flatnonzero(Yp.any(axis=1))
+            self.pseudo_ = Yp[chosen].astype(float)
+            self.models_ = self._fit_ovr(
+                sparse.vstack([X, X_pool[ref[chosen]]], format="csr"),
+                np.vstack([Y, self.pseudo_]),
+                np.vstack([w, np.full((len(chosen), k), self.few_shot_pseudo_weight)]),
+                C=self.few_shot_C,
+                class_weight=self.class_weight,
+            )
+            self._set_reference(X_pool[ref], ref_vectors)
+
+    def _set_reference(self, X_ref: sparse.csr_matrix, ref_vectors: np.ndarray) -> None:
+        """The pool sample whose probabilities smoothing averages (None: no smoothing)."""
+        self.reference_ = None
+        if self.smoothing and len(ref_vectors) > self.neighbours:
+            self.reference_ = (ref_vectors, _sigmoid(self._decision(self.models_, X_ref)))
 
     def _smooth(self, prob: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         """Probabilities mixed with the mean of the nearest pool responses' (a copy excluded)."""
