@@ -455,3 +455,53 @@ def test_few_shot_rounds_must_be_a_whole_number() -> None:
         ThemeMapper(fake_embed, few_shot_rounds=-1).fit(
             THEMES, texts, fake_embed(texts), [(0, gold[0])]
         )
+
+
+# --- themes with a side (a codebook's position column) ------------------------------
+
+
+def test_theme_side_reads_the_position_column_as_people_write_it() -> None:
+    from heard.analysis.analyse import codebook_theme
+    from heard.analysis.mapping import theme_side
+
+    sides = {
+        pos: theme_side(codebook_theme("k", "Label", "About costs", pos))
+        for pos in ("Agreement", "Disagreement", "Support", "oppose", "FOR", "against",
+                    "pro", "con", "", None)
+    }
+    assert sides == {
+        "Agreement": 1, "Disagreement": -1, "Support": 1, "oppose": -1, "FOR": 1,
+        "against": -1, "pro": 1, "con": -1, "": 0, None: 0,
+    }
+    # a bracket that is not a bare stance word is not a side
+    assert theme_side(codebook_theme("k", "Label", "Local shops (for example)")) == 0
+
+
+def test_a_sided_theme_is_weighed_by_the_answers_stance() -> None:
+    texts, gold = make_imbalanced(200)
+    vec = fake_embed(texts)
+    sided = [
+        ThemeSpec(t.key, t.label, f"{t.description} ({side})")
+        for t, side in zip(THEMES, ("Agreement", "Disagreement", ""), strict=True)
+    ]
+    m = ThemeMapper(fake_embed, seed=0).fit(sided, texts, vec)  # zero-shot
+    assert list(m.sides_) == [1, -1, 0]
+    plain = m.predict_proba(texts, vec)
+    n = len(texts)
+    # an answer as likely to agree as not: nothing changes
+    np.testing.assert_allclose(m.predict_proba(texts, vec, np.full(n, 0.5)), plain)
+    # a sure supporter keeps the point for, loses the point against; no side: unchanged
+    sure = m.predict_proba(texts, vec, np.ones(n))
+    np.testing.assert_allclose(sure[:, 0], plain[:, 0])
+    assert np.all(sure[:, 1] == 0)
+    np.testing.assert_allclose(sure[:, 2], plain[:, 2])
+    # a leaning opponent (P(agree) 0.3) keeps 60% of the point for
+    lean = m.predict_proba(texts, vec, np.full(n, 0.3))
+    np.testing.assert_allclose(lean[:, 0], 0.6 * plain[:, 0], rtol=1e-5)
+    np.testing.assert_allclose(lean[:, 1], plain[:, 1])
+    # with examples the stance is not used: they teach a theme's side
+    ex = [(i, gold[i]) for i in draw_per_theme(gold, 5)]
+    few = ThemeMapper(fake_embed, seed=0).fit(sided, texts, vec, ex)
+    np.testing.assert_allclose(
+        few.predict_proba(texts, vec, np.ones(n)), few.predict_proba(texts, vec)
+    )

@@ -10,14 +10,14 @@ Django, HTTP or Ray. The stages, in order:
 2. **duplicates**: exact, near-verbatim and campaign groups; each group is analysed
    once, through one representative that carries the group's weight.
 3. **embed** the representatives (the embedder may cache; see ``embedder``).
-4. **themes**: with a codebook, map each representative to zero or more of its leaf
-   themes (:class:`~heard.analysis.mapping.ThemeMapper`, few-shot when examples are
-   given); without one, discover a two-level hierarchy
-   (:class:`~heard.analysis.clustering.ThemeDiscoverer`).
-5. **stance** (:class:`~heard.analysis.stance.StanceClassifier`), using the paired
+4. **stance** (:class:`~heard.analysis.stance.StanceClassifier`), using the paired
    closed question's answers as weak labels when given; only where the question asks
    for a position (:func:`~heard.analysis.stance.asks_for_position`) or a paired closed
    question gives one. Otherwise every stance is "" (not asked).
+5. **themes**: with a codebook, map each representative to zero or more of its leaf
+   themes (:class:`~heard.analysis.mapping.ThemeMapper`, few-shot when examples are
+   given; a theme the codebook gives a side is weighed by the answer's stance); without
+   one, discover a two-level hierarchy (:class:`~heard.analysis.clustering.ThemeDiscoverer`).
 6. **evidence**: the evidence-rich flag with its reason.
 7. **spread** each representative's results to every member of its group.
 
@@ -284,26 +284,8 @@ def analyse_texts(
     )
     lap("embed")
 
-    # 4. themes: map to a codebook's leaves, or discover
-    step("themes", 0.5)
-    if codebook is not None:
-        specs = [_as_spec(t) for t in codebook]
-        rep_labels, rep_conf, rep_reasons = _map(
-            specs,
-            model,
-            rep_texts,
-            vectors,
-            _examples_for(examples or {}, owner, sub_index, leaf_keys(specs)),
-            seed,
-        )
-    else:
-        specs, rep_labels, rep_conf, rep_reasons = _discover(
-            model, rep_texts, vectors, rep_weights, rep_index, seed
-        )
-    lap("themes")
-
-    # 5. stance, when the question asks for a position (or a paired closed question gives one)
-    step("stance", 0.75)
+    # 4. stance, when the question asks for a position (or a paired closed question gives one)
+    step("stance", 0.5)
     from heard.analysis.stance import StanceClassifier, asks_for_position
 
     stance_labels: list[str] = [""] * len(rep_texts)
@@ -328,6 +310,25 @@ def analyse_texts(
             chunk_size=chunk_size,
         )
     lap("stance")
+
+    # 5. themes: map to a codebook's leaves, or discover
+    step("themes", 0.6)
+    if codebook is not None:
+        specs = [_as_spec(t) for t in codebook]
+        rep_labels, rep_conf, rep_reasons = _map(
+            specs,
+            model,
+            rep_texts,
+            vectors,
+            _examples_for(examples or {}, owner, sub_index, leaf_keys(specs)),
+            seed,
+            _agree_probability(stance_labels, stance_conf) if stance_asked else None,
+        )
+    else:
+        specs, rep_labels, rep_conf, rep_reasons = _discover(
+            model, rep_texts, vectors, rep_weights, rep_index, seed
+        )
+    lap("themes")
 
     # 6. evidence
     step("evidence", 0.85)
@@ -387,8 +388,20 @@ def _examples_for(
     return sorted(out.items())
 
 
-def _map(specs, model, rep_texts, vectors, examples, seed):
-    """Leaf themes, confidence and the reason for "Other" per representative."""
+def _agree_probability(labels: Sequence[str], confidence: Sequence[float | None]) -> np.ndarray:
+    """Each answer's probability of agreeing, from its stance and that stance's confidence."""
+    out = np.full(len(labels), 0.5)
+    for i, (label, conf) in enumerate(zip(labels, confidence, strict=True)):
+        if conf is not None and label in ("agree", "disagree"):
+            out[i] = conf if label == "agree" else 1.0 - conf
+    return out
+
+
+def _map(specs, model, rep_texts, vectors, examples, seed, agree=None):
+    """Leaf themes, confidence and the reason for "Other" per representative.
+
+    ``agree``: each representative's probability of agreeing, for themes with a side.
+    """
     from heard.analysis.mapping import ThemeMapper
 
     leaves = leaf_keys(specs)
@@ -398,8 +411,8 @@ def _map(specs, model, rep_texts, vectors, examples, seed):
         return [[] for _ in rep_texts], [0.0] * len(rep_texts), [reason] * len(rep_texts)
     mapper = ThemeMapper(model.embed, seed=seed)
     mapper.fit(leaf_specs, texts=rep_texts, vectors=vectors, examples=examples or None)
-    proba = np.asarray(mapper.predict_proba(rep_texts, vectors))
-    labels = [list(x) for x in mapper.predict(rep_texts, vectors)]
+    proba = np.asarray(mapper.predict_proba(rep_texts, vectors, agree))
+    labels = [list(x) for x in mapper.predict(rep_texts, vectors, agree)]
     keys = [s.key for s in leaf_specs]
     column = {k: j for j, k in enumerate(keys)}
     conf, reasons = [], []

@@ -33,6 +33,7 @@ was chosen on real data").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -68,6 +69,35 @@ def theme_text(theme: Any) -> str:
     position = getattr(theme, "position", None)
     head = f"{label} ({position})" if position else label
     return f"{head}. {description}".strip() if description else head
+
+
+# A codebook's position column, as codebook_theme keeps it: "(Agreement)" ending the
+# description. Only a bare stance word counts, so "(for example)" is not a side.
+_SIDE = re.compile(
+    r"\((?:strongly |tend to )?(agree|agreement|support|supports|for|pro|yes|in favou?r"
+    r"|disagree|disagreement|oppose|opposed|against|con|no)\)\s*$",
+    re.IGNORECASE,
+)
+_AGAINST = {"disagree", "disagreement", "oppose", "opposed", "against", "con", "no"}
+
+
+def theme_side(theme: Any) -> int:
+    """+1 when a theme is a point for the proposal, -1 against, 0 when it has no side."""
+    found = _SIDE.search(str(getattr(theme, "description", "") or ""))
+    if found is None:
+        return 0
+    return -1 if found.group(1).casefold() in _AGAINST else 1
+
+
+def side_agreement(sides: np.ndarray, agree: np.ndarray) -> np.ndarray:
+    """(n, k) factor for theme probabilities: min(1, 2 × P(the answer is on the theme's side)).
+
+    ``agree`` is each answer's probability of agreeing; a theme with no side keeps 1, and
+    so does a theme whose side the answer is no less likely to take than the other.
+    """
+    agree = np.asarray(agree, dtype=np.float64)[:, None]
+    same = np.where(sides[None, :] > 0, agree, 1.0 - agree)
+    return np.where(sides[None, :] == 0, 1.0, np.minimum(1.0, 2.0 * same))
 
 
 class _TextFeatures:
@@ -501,6 +531,7 @@ class ThemeMapper(BaseEstimator):
         self.embed_scale_ = self.embed_weight if few else 1.0
         self.prior_scale_ = self.few_shot_prior_weight if few else self.prior_weight
         self.keys_ = [str(t.key) for t in self.themes_]
+        self.sides_ = np.array([theme_side(t) for t in self.themes_], dtype=np.int8)
         k = len(self.keys_)
         key_index = {key: j for j, key in enumerate(self.keys_)}
         theme_texts = [theme_text(t) for t in self.themes_]
@@ -779,9 +810,20 @@ class ThemeMapper(BaseEstimator):
         return _sigmoid(a * decision + b)
 
     def predict_proba(
-        self, texts: Sequence[str] | None, vectors: np.ndarray | None = None
+        self,
+        texts: Sequence[str] | None,
+        vectors: np.ndarray | None = None,
+        agree: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Calibrated probability of each theme for each response, (n, n_themes)."""
+        """Calibrated probability of each theme for each response, (n, n_themes).
+
+        ``agree``: each response's probability of agreeing with the proposal (from the
+        stance classifier). Zero-shot, where the codebook gives themes a side (a position
+        column), a theme's probability is scaled by :func:`side_agreement`, so a point
+        made for the proposal is not given to an answer against it. With examples it is
+        not used: they teach a theme's side already, and a weak stance reading then costs
+        more than it gives (docs/evaluation.md, round 5).
+        """
         self._check_fitted()
         if vectors is None:
             if texts is None:
@@ -808,13 +850,18 @@ class ThemeMapper(BaseEstimator):
                 out[start:stop] = self._platt(self._combined(raw, X))
             if chunk_texts is not None:  # an empty answer makes no point
                 out[start:stop][[not (t or "").strip() for t in chunk_texts]] = 0.0
+            if agree is not None and self.sides_.any() and not self.n_examples_:
+                out[start:stop] *= side_agreement(self.sides_, agree[start:stop])
         return out
 
     def predict(
-        self, texts: Sequence[str] | None, vectors: np.ndarray | None = None
+        self,
+        texts: Sequence[str] | None,
+        vectors: np.ndarray | None = None,
+        agree: np.ndarray | None = None,
     ) -> list[list[str]]:
         """Theme keys per response (empty: "Other"), ordered by probability."""
-        prob = self.predict_proba(texts, vectors)
+        prob = self.predict_proba(texts, vectors, agree)
         pred = _decide(prob, self.thresholds_, self.floor_)
         out: list[list[str]] = []
         for row, mask in zip(prob, pred, strict=True):
