@@ -117,15 +117,19 @@ def test_zero_shot_reads_explicit_statements_and_marks_conflicts_unclear() -> No
     assert conf[2] < min(conf[0], conf[1])
 
 
-def test_zero_shot_self_trains_from_explicit_statements() -> None:
-    # Half the texts state a side; the rest only share its vocabulary.
-    texts, gold = corpus(120)
+def half_stated(n: int = 120) -> tuple[list[str], list[str], np.ndarray]:
+    """Half the texts state a side; the rest only share its vocabulary."""
+    texts, gold = corpus(n)
     cued = [
         (("I strongly support this. " if g == "agree" else "I oppose this. ") + t)
         if i % 4 < 2 else t
         for i, (t, g) in enumerate(zip(texts, gold, strict=True))
     ]
-    vec = fake_embed(cued)
+    return cued, gold, fake_embed(cued)
+
+
+def test_zero_shot_self_trains_from_explicit_statements() -> None:
+    cued, gold, vec = half_stated()
     # the prior reads nothing from hashed words, so it is left out here
     m = StanceClassifier(fake_embed, seed=0, prior_weight=0.0)
     m.fit(cued, vec, question="Should the park open?")
@@ -219,13 +223,7 @@ def test_asks_for_position(question: str, answers: list[str], expected: bool) ->
 
 
 def test_stance_axis_only_where_answers_state_their_side() -> None:
-    texts, gold = corpus(120)
-    cued = [
-        (("I strongly support this. " if g == "agree" else "I oppose this. ") + t)
-        if i % 4 < 2 else t
-        for i, (t, g) in enumerate(zip(texts, gold, strict=True))
-    ]
-    vec = fake_embed(cued)
+    cued, gold, vec = half_stated()
     m = StanceClassifier(fake_embed, seed=0, prior_weight=0.0)
     m.fit(cued, vec, question="Should the park open?")
     axis = stance_axis(m, cued, vec)
@@ -237,6 +235,7 @@ def test_stance_axis_only_where_answers_state_their_side() -> None:
     sure = stance_axis(m, cued, vec, min_confidence=0.99)
     assert sure is not None and (sure == 0).sum() >= (axis == 0).sum()
     # No statements of a side: tone alone is not used to split themes.
+    texts, _ = corpus(120)
     zero = StanceClassifier(fake_embed, seed=0).fit(texts, fake_embed(texts))
     assert zero.mode_ == "zero-shot"
     assert stance_axis(zero, texts, fake_embed(texts)) is None
