@@ -272,13 +272,13 @@ class KeywordMapper:
         KeywordMapper.seen_examples.append(examples)
         return self
 
-    def predict(self, texts, vectors):
+    def predict(self, texts, vectors, agree=None):
         return [
             [t.key for t in self.themes if t.label.split()[0].lower() in text.lower()]
             for text in texts
         ]
 
-    def predict_proba(self, texts, vectors):
+    def predict_proba(self, texts, vectors, agree=None):
         keys = [t.key for t in self.themes]
         return np.array(
             [[1.0 if k in found else 0.0 for k in keys] for found in self.predict(texts, vectors)]
