@@ -150,3 +150,31 @@ def test_failed_upload_names_the_file_only(client, settings, tmp_path):
     assert run.status == "failed"
     assert run.error.startswith("Cannot import: answers.csv")
     assert str(tmp_path) not in run.error
+
+
+def test_a_second_analysis_is_not_queued_while_one_is_live(as_role, own):
+    """Run the analysis or Re-map while a job is queued or running: the live job's page
+    is shown with a message, and nothing new is queued or recorded."""
+    from django.urls import reverse
+
+    from heard.store.models import AuditEvent
+
+    live = jobs.enqueue_analysis(own.consultation, AnalyseParams(), label="Analyse all questions")
+    runs = Run.objects.filter(consultation=own.consultation)
+    before = set(runs.values_list("pk", flat=True))
+    lead = as_role("lead")
+    job_page = reverse("heard:job", args=["own", live.pk])
+    for url in (reverse("heard:analyse", args=["own"]),
+                reverse("heard:remap", args=["own", own.question.pk])):
+        reply = lead.post(url, {"rediscover": "1"})
+        assert reply.status_code == 302 and reply["Location"] == job_page
+        page = lead.get(job_page).content.decode()
+        assert f"Analyse all questions (job {live.pk}) has not finished yet" in page
+    assert set(runs.values_list("pk", flat=True)) == before
+    assert not AuditEvent.objects.filter(action="re-map").exists()
+    # once it has finished, the next analysis starts
+    jobs.claim_next("worker")
+    Run.objects.filter(pk=live.pk).update(status=Run.Status.DONE)
+    reply = lead.post(reverse("heard:analyse", args=["own"]))
+    new = set(runs.values_list("pk", flat=True)) - before
+    assert len(new) == 1 and reply["Location"] == reverse("heard:job", args=["own", new.pop()])

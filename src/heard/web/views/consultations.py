@@ -19,7 +19,7 @@ from heard.web import editing
 from heard.web.access import can_create_consultations, consultation_view, visible_consultations
 from heard.web.ledger import llm_choice
 from heard.web.views.common import can, report_edit_error
-from heard.web.views.jobs import _last_params
+from heard.web.views.jobs import _last_params, already_running
 
 
 @login_required
@@ -108,6 +108,8 @@ def start_from_themes(request: HttpRequest, consultation: Consultation) -> HttpR
         messages.error(request, "Choose a question of this consultation and, from another "
                        "consultation you can open, a question with themes.")
         return redirect("heard:overview", name=consultation.name)
+    if (busy := already_running(request, consultation)) is not None:
+        return busy
     other = source.consultation
     params = AnalyseParams(embedder=_last_params(consultation).get("embedder", "auto"),
                            question=target.key, codebook_from=f"{other.name}:{source.key}")

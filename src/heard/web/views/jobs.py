@@ -11,6 +11,7 @@ from heard.pipeline.analysis import AnalyseParams
 from heard.pipeline.jobs import (
     enqueue_analysis,
     first_pass_only,
+    live_job,
     progress_line,
     questions_ready,
     request_cancel,
@@ -28,6 +29,18 @@ FINISHED = {Run.Status.DONE, Run.Status.FAILED, Run.Status.CANCELLED}
 
 def _job(consultation: Consultation, run_id: int) -> Run:
     return get_object_or_404(Run, pk=run_id, consultation=consultation)
+
+
+def already_running(request: HttpRequest, consultation: Consultation) -> HttpResponse | None:
+    """The live job's page, with a message, when the consultation has a job queued or
+    running: a second analysis would only wait behind it and then redo its work."""
+    running = live_job(consultation)
+    if running is None:
+        return None
+    label = (running.state or {}).get("label") or f"run {running.pk}"
+    messages.info(request, f"{label} (job {running.pk}) has not finished yet, so nothing "
+                  "new was started. Start the next analysis once it is done.")
+    return redirect("heard:job", name=consultation.name, run_id=running.pk)
 
 
 def _last_params(consultation: Consultation) -> dict:
@@ -62,6 +75,8 @@ def _llm_params(request: HttpRequest) -> dict | None:
 def analyse(request: HttpRequest, consultation: Consultation) -> HttpResponse:
     """Analyse every question (themes kept where they exist, unless asked to start over),
     then, when the lead ticks it, run the installation's LLM stage."""
+    if (busy := already_running(request, consultation)) is not None:
+        return busy
     rediscover = request.POST.get("rediscover") == "1"
     embedder = _last_params(consultation).get("embedder", "auto")
     try:
@@ -81,6 +96,8 @@ def analyse(request: HttpRequest, consultation: Consultation) -> HttpResponse:
 def remap(request: HttpRequest, consultation: Consultation, qid: int) -> HttpResponse:
     """Re-map one question with its current themes, learning from analysts' corrections."""
     question = question_of(consultation, qid)
+    if (busy := already_running(request, consultation)) is not None:
+        return busy
     if not question.themes.exists():
         messages.error(request, "This question has no themes to map to yet.")
         return redirect("heard:question", name=consultation.name, qid=qid)
