@@ -278,6 +278,9 @@ class KeywordMapper:
             for text in texts
         ]
 
+    def decide(self, proba):
+        return [[t.key for t, p in zip(self.themes, row, strict=True) if p] for row in proba]
+
     def predict_proba(self, texts, vectors, agree=None):
         keys = [t.key for t in self.themes]
         return np.array(

@@ -412,7 +412,7 @@ def _map(specs, model, rep_texts, vectors, examples, seed, agree=None):
     mapper = ThemeMapper(model.embed, seed=seed)
     mapper.fit(leaf_specs, texts=rep_texts, vectors=vectors, examples=examples or None)
     proba = np.asarray(mapper.predict_proba(rep_texts, vectors, agree))
-    labels = [list(x) for x in mapper.predict(rep_texts, vectors, agree)]
+    labels = mapper.decide(proba)  # one prediction: labels from the same probabilities
     keys = [s.key for s in leaf_specs]
     column = {k: j for j, k in enumerate(keys)}
     conf, reasons = [], []

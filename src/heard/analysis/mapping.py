@@ -666,13 +666,12 @@ class ThemeMapper(BaseEstimator):
         self._set_reference(X_pool[ref], ref_vectors)
         unlabelled = ~labelled[ref]
         for _ in range(self.few_shot_rounds if unlabelled.any() else 0):
-            prob = np.vstack([
-                self._smooth(
-                    _sigmoid(self._decision(self.models_, X_pool[ref[a : a + self.batch_size]])),
-                    ref_vectors[a : a + self.batch_size],
-                )
-                for a in range(0, len(ref), self.batch_size)
-            ])
+            raw = (
+                self.reference_[1]  # the reference's probabilities, computed just above
+                if self.reference_ is not None
+                else _sigmoid(self._decision(self.models_, X_pool[ref]))
+            )
+            prob = self._smooth(raw, ref_vectors)
             Yp = (prob >= self.few_shot_pseudo_threshold) & unlabelled[:, None]
             chosen = np.flatnonzero(Yp.any(axis=1))
             self.pseudo_ = Yp[chosen].astype(float)
@@ -861,7 +860,11 @@ class ThemeMapper(BaseEstimator):
         agree: np.ndarray | None = None,
     ) -> list[list[str]]:
         """Theme keys per response (empty: "Other"), ordered by probability."""
-        prob = self.predict_proba(texts, vectors, agree)
+        return self.decide(self.predict_proba(texts, vectors, agree))
+
+    def decide(self, prob: np.ndarray) -> list[list[str]]:
+        """Theme keys per row of :meth:`predict_proba`'s output, as :meth:`predict` gives."""
+        self._check_fitted()
         pred = _decide(prob, self.thresholds_, self.floor_)
         out: list[list[str]] = []
         for row, mask in zip(prob, pred, strict=True):
