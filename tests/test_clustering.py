@@ -65,6 +65,12 @@ def vectorise(texts: list[str], dim: int = 20) -> np.ndarray:
     return (v / np.where(n > 0, n, 1.0)).astype(np.float32)
 
 
+def leaves(themes: list) -> list:
+    """Themes responses are mapped to: those no other theme names as its parent."""
+    parents = {t.parent for t in themes}
+    return [t for t in themes if t.key not in parents]
+
+
 def primary(model: ThemeDiscoverer) -> list[str]:
     return [
         labs[0] if labs else out[0]
@@ -109,11 +115,15 @@ def test_recovers_three_topics(corpus, fitted):
 
 
 def test_hierarchy_and_labels(fitted):
-    parents = {t.key for t in fitted.themes_ if t.parent is None}
-    leaves = [t for t in fitted.themes_ if t.parent is not None]
-    assert parents and leaves
-    assert {t.parent for t in leaves} == parents  # every parent has a child
-    assert {k for labs in fitted.labels_ for k in labs} <= {t.key for t in leaves}
+    leaf_themes = leaves(fitted.themes_)
+    parents = {t.parent for t in fitted.themes_ if t.parent}
+    assert leaf_themes and parents, "expected a two-level hierarchy"
+    # A parent has at least two children: one alone would repeat its only child.
+    for p in parents:
+        assert sum(t.parent == p for t in fitted.themes_) >= 2
+    assert {k for labs in fitted.labels_ for k in labs} <= {t.key for t in leaf_themes}
+    top = [t.label.lower() for t in fitted.themes_ if t.parent is None]
+    assert len(top) == len(set(top))
     for theme in fitted.themes_:
         assert 1 <= len(theme.label.split()) <= 8
         assert theme.description
@@ -123,7 +133,7 @@ def test_hierarchy_and_labels(fitted):
 def test_quotes_are_exact_substrings(corpus, fitted):
     texts, _, _ = corpus
     for theme in fitted.themes_:
-        if theme.parent:
+        if theme in leaves(fitted.themes_):
             assert 1 <= len(theme.quotes) <= 5
         for i, quote in theme.quotes:
             assert verify_quote(texts[i], quote)
@@ -146,9 +156,9 @@ def test_weights_pull_counts(corpus):
     w[0] = 500.0
     heavy = ThemeDiscoverer(seed=0, min_themes=2).fit(texts, x, weights=w)
     key0 = heavy.labels_[0][0]
-    leaves = sorted((t for t in heavy.themes_ if t.parent), key=lambda t: -t.size)
-    assert leaves[0].key == key0 and leaves[0].size >= 500  # the heavy answer's theme leads
-    assert sum(t.size for t in heavy.themes_ if t.parent) == pytest.approx(
+    by_size = sorted(leaves(heavy.themes_), key=lambda t: -t.size)
+    assert by_size[0].key == key0 and by_size[0].size >= 500  # the heavy answer's theme leads
+    assert sum(t.size for t in by_size) == pytest.approx(
         sum(w[i] for i, labs in enumerate(heavy.labels_) if labs)
     )
 
@@ -164,15 +174,15 @@ def test_substantive_mask_respected(corpus):
 def test_small_and_tiny_inputs():
     texts, _ = make_corpus(50)
     model = ThemeDiscoverer(seed=0).fit(texts, vectorise(texts))
-    leaves = [t for t in model.themes_ if t.parent]
-    assert 1 <= len(leaves) <= 8
+    assert 1 <= len(leaves(model.themes_)) <= 8
     assert all(o[0] in {"mapped", "other"} for o in model.outcomes_)
 
     tiny = ["Fix the buses.", "Rents are too high.", ""]
     model = ThemeDiscoverer(seed=0).fit(tiny, vectorise(tiny, dim=2))
     assert [o[0] for o in model.outcomes_] == ["mapped", "mapped", "empty"]
-    assert len([t for t in model.themes_ if t.parent]) == 1
-    assert len([t for t in model.themes_ if not t.parent]) == 1
+    # One leaf and nothing above it: a parent would only repeat it.
+    assert [(t.key, t.parent) for t in model.themes_] == [("t1", None)]
+    assert model.labels_[:2] == [["t1"], ["t1"]]
 
     empty = ThemeDiscoverer(seed=0).fit([], np.zeros((0, 4)))
     assert empty.themes_ == [] and empty.outcomes_ == []

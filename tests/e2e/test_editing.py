@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 def editing_server(tmp_path_factory):
     """`heard serve` with one consultation analysed offline (static embedder)."""
     home = tmp_path_factory.mktemp("heard-e2e-editing")
-    with analysed_sample_server(home, responses=80, seed=4) as url:
+    with analysed_sample_server(home, responses=160, seed=4) as url:
         yield url
 
 

@@ -56,7 +56,7 @@ MAPPED, OTHER, EMPTY = "mapped", "other", "empty"
 
 @dataclass
 class ThemeSpec:
-    """A theme: leaf (``parent`` set) or parent (``parent`` None)."""
+    """A theme: a sub-theme (``parent`` set), a parent, or a top-level leaf (no children)."""
 
     key: str
     label: str
@@ -622,10 +622,12 @@ class ThemeDiscoverer(BaseEstimator):
 
     @staticmethod
     def _keys(parents: np.ndarray) -> list[str]:
+        """``tP.C`` for the C-th child of parent P; ``tP`` for a leaf with no siblings."""
         keys, counter = [], {}
+        alone = np.bincount(parents) == 1 if len(parents) else np.zeros(0, bool)
         for p in parents:
             counter[p] = counter.get(p, 0) + 1
-            keys.append(f"t{p + 1}.{counter[p]}")
+            keys.append(f"t{p + 1}" if alone[p] else f"t{p + 1}.{counter[p]}")
         return keys
 
     # -- assignment --------------------------------------------------------------
@@ -798,11 +800,13 @@ class ThemeDiscoverer(BaseEstimator):
         # Labels: a short opening of a typical sentence (the texts' own words, in their
         # language), closest to its theme and furthest from its siblings; key phrases
         # when there is no ``embed`` to compare candidates with.
+        # A parent with one child would repeat it: that leaf stands at the top level.
         groups: list[tuple[bool, int, np.ndarray, np.ndarray, np.ndarray]] = []
         for p in range(n_parents):
             kids = np.flatnonzero(parents == p)
             members = np.flatnonzero(mapped & np.isin(leaf, kids))
-            groups.append((False, p, pcs[p], np.delete(pcs, p, axis=0), members))
+            if len(kids) > 1:
+                groups.append((False, p, pcs[p], np.delete(pcs, p, axis=0), members))
             for b in kids:
                 members = np.flatnonzero(mapped & (leaf == b))
                 groups.append((True, int(b), ec[b], np.delete(ec, int(b), axis=0), members))
@@ -810,18 +814,43 @@ class ThemeDiscoverer(BaseEstimator):
         themes: list[ThemeSpec] = []
         used: dict[bool, set[str]] = {True: set(), False: set()}  # per level
 
-        def unique_label(phrases: list[str], leaf_level: bool, index: int) -> str:
+        def unique_label(
+            phrases: list[str], leaf_level: bool, index: int, top: bool = False
+        ) -> str:
+            levels = (True, False) if top else (leaf_level,)  # a top-level leaf: both
+            taken = set().union(*(used[lv] for lv in levels))
             label = labels.get((leaf_level, index))
-            if label is None or label.lower() in used[leaf_level]:
+            if label is None or label.lower() in taken:
                 for start in range(max(1, len(phrases))):
                     label = make_label(phrases[start:])
-                    if label.lower() not in used[leaf_level]:
+                    if label.lower() not in taken:
                         break
-            used[leaf_level].add(label.lower())
+            for lv in levels:
+                used[lv].add(label.lower())
             return label
+
+        def leaf_theme(b: int, parent: str | None) -> ThemeSpec:
+            members = np.flatnonzero(mapped & (leaf == b))
+            phrases = leaf_ph.get(b, [])
+            quotes = select_quotes(
+                texts, x, ec[b], members, n=self.n_quotes, embed=self.embed,
+                max_words=self.max_quote_words,
+            )
+            return ThemeSpec(
+                key=self.keys_[b],
+                label=unique_label(phrases, True, b, top=parent is None),
+                description=describe(phrases, quotes[0][1] if quotes else None),
+                parent=parent,
+                key_phrases=phrases,
+                quotes=quotes,
+                size=float(sizes[b]),
+            )
 
         for p in range(n_parents):
             kids = np.flatnonzero(parents == p)
+            if len(kids) == 1:
+                themes.append(leaf_theme(int(kids[0]), None))
+                continue
             members = np.flatnonzero(mapped & np.isin(leaf, kids))
             phrases = par_ph.get(p, [])
             quotes = select_quotes(
@@ -837,27 +866,5 @@ class ThemeDiscoverer(BaseEstimator):
                     size=float(sizes[kids].sum()),
                 )
             )
-            for b in kids:
-                members = np.flatnonzero(mapped & (leaf == b))
-                phrases = leaf_ph.get(int(b), [])
-                quotes = select_quotes(
-                    texts,
-                    x,
-                    ec[b],
-                    members,
-                    n=self.n_quotes,
-                    embed=self.embed,
-                    max_words=self.max_quote_words,
-                )
-                themes.append(
-                    ThemeSpec(
-                        key=self.keys_[b],
-                        label=unique_label(phrases, True, int(b)),
-                        description=describe(phrases, quotes[0][1] if quotes else None),
-                        parent=f"t{p + 1}",
-                        key_phrases=phrases,
-                        quotes=quotes,
-                        size=float(sizes[b]),
-                    )
-                )
+            themes.extend(leaf_theme(int(b), f"t{p + 1}") for b in kids)
         return themes
