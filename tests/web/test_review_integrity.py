@@ -9,6 +9,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from heard.io.reports import build_report
 from heard.pipeline.analysis import AnalyseParams, run_analysis, start_run
 from heard.results import agreement
 from heard.results.agreement import BLIND_REVIEW, codings
@@ -94,6 +95,9 @@ def test_rediscovery_retires_the_codings_made_against_the_old_themes(as_role, us
     assert ("Analysts' codings of 3 responses retired (1 last coded in blind review)"
             in history)
     assert "3 responses lost the themes analysts had chosen for them" in history
+    report = build_report(own.consultation, "q1_why").sections[0].agreement
+    assert not report.reviewed
+    assert "Codings of 3 responses made against themes since replaced" in report.summary
     assert history.count(f"Retired by run {run.pk}: made against themes since replaced") == 3
 
     # Neither the retirement nor a retired coding can be reverted: the themes they name are
