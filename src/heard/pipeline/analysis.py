@@ -30,7 +30,7 @@ from django.utils.dateparse import parse_datetime
 from heard import __version__
 from heard.analysis.executor import DEFAULT_CHUNK_SIZE, Executor, InProcess, SpreadEmbedder
 from heard.pipeline.leases import ensure_free, holds_run_lease
-from heard.store.audit import mapping_before, record_mapping_change
+from heard.store.audit import mapping_before, record_mapping_change, retire_codings
 from heard.store.bulk import bulk_update_rows
 from heard.store.models import (
     Assignment,
@@ -635,6 +635,9 @@ def _save(question, run, data: QuestionData, result, keep_themes: bool,
         theme_by_key = {t.key: t for t in question.themes.all()}
         Assignment.objects.filter(theme__question=question, origin=Assignment.Origin.AI).delete()
     else:
+        # analysts' codings were made against the themes about to go: they stop counting
+        retire_codings(question, run, themes=len(result.themes),
+                       from_codebook=result.from_codebook)
         Assignment.objects.filter(theme__question=question).delete()
         question.themes.all().delete()
         origin = Theme.Origin.CODEBOOK if result.from_codebook else Theme.Origin.AI

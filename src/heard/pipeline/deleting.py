@@ -31,6 +31,7 @@ DELETE_ORDER: tuple[tuple[str, str], ...] = (
     ("RunLease", "consultation"),
     ("Assignment", "response__question__consultation"),
     ("Assignment", "theme__question__consultation"),
+    ("ReviewSkip", "response__question__consultation"),
     ("Response", "question__consultation"),
     ("DuplicateGroup", "question__consultation"),
     ("Theme", "question__consultation"),

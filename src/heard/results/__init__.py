@@ -40,7 +40,9 @@ Agreement
     :mod:`heard.results.agreement`; never a split, merge or other theme-level change, nor
     the copies a coding was applied to): the analysis's themes against the analyst's,
     scored by :mod:`heard.analysis.metrics`, micro/macro F1 with bootstrap intervals, with
-    "Other" as a label and without it.
+    "Other" as a label and without it. A coding made against themes a run has since
+    replaced (rediscovered, or a codebook) is retired: it no longer counts, and agreement
+    says how many responses that leaves out and which run retired them.
 Questions
     Questions are open and closed questions; demographic columns are respondent details.
 Summary
@@ -78,6 +80,7 @@ from heard.results.model import (
     Highlight,
     Outcomes,
     QuestionResults,
+    RetiredCodings,
     ThemeResult,
     share,
 )
@@ -112,6 +115,7 @@ __all__ = [
     "Outcomes",
     "QuestionResults",
     "QuestionUse",
+    "RetiredCodings",
     "Selection",
     "Sentence",
     "ThemeResult",

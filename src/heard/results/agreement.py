@@ -16,6 +16,13 @@ Per-response coding (the one definition)
     not its copies), and changes made by a run's LLM stage. None of them enters agreement,
     and a theme-level change made after a coding does not alter that coding.
 
+    A run that replaces the question's themes (rediscovery, or mapping to a codebook)
+    retires every coding made before it (:func:`heard.store.audit.retire_codings`): the
+    themes it names are gone, so it counts no more, and its response is back in blind
+    review's queue. Retired codings stay in the history; :func:`agreement` says how many
+    responses they leave uncounted, and which run retired them. A run that keeps the themes
+    (a re-map) retires nothing.
+
 Agreement compares, over the coded responses, the analysis's themes (prediction) with the
 analyst's (gold): micro/macro F1 with 95% bootstrap intervals, with "Other" (a response
 with no theme counts as the label "Other") and without it (themes only).
@@ -27,14 +34,22 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from heard.results.model import Agreement
+from heard.results.model import Agreement, RetiredCodings
+from heard.store.audit import (
+    BLIND_REVIEW,
+    CODING_ACTIONS,
+    EDIT_RESPONSE,
+    EDIT_RESPONSE_AND_COPIES,
+    coding_events,
+)
 from heard.store.models import AuditEvent, Question, Response, Theme
 
-# The audit actions that are per-response coding (see the module's docstring).
-EDIT_RESPONSE = "edit response"
-EDIT_RESPONSE_AND_COPIES = "edit response and copies"
-BLIND_REVIEW = "blind review"
-CODING_ACTIONS = (EDIT_RESPONSE, EDIT_RESPONSE_AND_COPIES, BLIND_REVIEW)
+__all__ = [
+    "BLIND_REVIEW", "CODING_ACTIONS", "EDIT_RESPONSE", "EDIT_RESPONSE_AND_COPIES", "Coding",
+    "agreement", "coded_response_ids", "coding_events", "coding_of", "coding_record",
+    "codings", "retired_codings", "theme_names",
+]
+
 OTHER = "other"  # the label of a response with no theme (theme labels are theme ids)
 
 
@@ -57,15 +72,6 @@ def coding_record(ai: set[int], human: set[int], analysed: bool = True) -> dict:
     return {"ai": sorted(ai), "human": sorted(human), "analysed": analysed}
 
 
-def coding_events(question: Question | int) -> QuerySet[AuditEvent]:
-    """The audit events that are per-response codings of ``question``'s responses."""
-    qid = getattr(question, "pk", question)
-    return AuditEvent.objects.filter(
-        target_type="response", action__in=CODING_ACTIONS, reverted=False,
-        target_id__in=Response.objects.filter(question_id=qid).values("id"),
-    )
-
-
 def coded_response_ids(question: Question | int) -> QuerySet:
     """Ids of the responses of ``question`` with a per-response coding (a subquery)."""
     return coding_events(question).values("target_id")
@@ -84,27 +90,50 @@ def coding_of(response: Response | int) -> Coding | None:
     """The latest per-response coding of one response, if it has one."""
     rid = getattr(response, "pk", response)
     event = (AuditEvent.objects.filter(target_type="response", target_id=rid,
-                                       action__in=CODING_ACTIONS, reverted=False)
+                                       action__in=CODING_ACTIONS, reverted=False,
+                                       retired_by__isnull=True)
              .order_by("-created_at", "-id").first())
     record = event and ((event.after or {}).get("coding") or _from_snapshot(event))
     return _coding(event.action, record) if record else None
 
 
-def codings(question: Question | int) -> dict[int, Coding]:
-    """Each coded response of ``question`` with its latest per-response coding."""
-    latest: dict[int, tuple[int, str, dict | None]] = {}
-    for event_id, target, action, record in coding_events(question).order_by(
+def _latest(events: QuerySet[AuditEvent]) -> dict[int, tuple[int | None, str, dict]]:
+    """Per response, its latest coding among ``events``: (the id of the event that retired
+    it, if one did; the action; the coding record). Codings of responses the analysis had
+    made no proposal for are left out (see the module's docstring)."""
+    latest: dict[int, tuple[int, str, dict | None, int | None]] = {}
+    for event_id, target, action, record, retired_by in events.order_by(
         "created_at", "id"
-    ).values_list("id", "target_id", "action", "after__coding"):
-        latest[target] = (event_id, action, record)
-    older = [event_id for event_id, _, record in latest.values() if not record]
+    ).values_list("id", "target_id", "action", "after__coding", "retired_by"):
+        latest[target] = (event_id, action, record, retired_by)
+    older = [event_id for event_id, _, record, _ in latest.values() if not record]
     recovered = {e.id: _from_snapshot(e) for e in AuditEvent.objects.filter(id__in=older)}
-    out: dict[int, Coding] = {}
-    for target, (event_id, action, record) in sorted(latest.items()):
+    out = {}
+    for target, (event_id, action, record, retired_by) in sorted(latest.items()):
         record = record or recovered.get(event_id)
         if record and record.get("analysed", True):
-            out[target] = _coding(action, record)
+            out[target] = (retired_by, action, record)
     return out
+
+
+def codings(question: Question | int) -> dict[int, Coding]:
+    """Each coded response of ``question`` with its latest per-response coding."""
+    return {target: _coding(action, record)
+            for target, (_, action, record) in _latest(coding_events(question)).items()}
+
+
+def retired_codings(question: Question | int) -> list[RetiredCodings]:
+    """The responses whose coding a run retired and that no analyst has coded since, by the
+    event that retired their latest coding (oldest first)."""
+    live = set(coded_response_ids(question).values_list("target_id", flat=True))
+    by_event: dict[int, int] = {}
+    for target, (retired_by, _, _) in _latest(coding_events(question, retired=True)).items():
+        if target not in live:
+            by_event[retired_by] = by_event.get(retired_by, 0) + 1
+    events = AuditEvent.objects.filter(id__in=by_event).order_by("created_at", "id")
+    return [RetiredCodings(run_id=e.run_id, at=e.created_at, responses=by_event[e.id],
+                           source=(e.after or {}).get("source", "discovery"))
+            for e in events]
 
 
 def theme_names(question: Question | int) -> dict[int, str]:
@@ -126,8 +155,9 @@ def agreement(question: Question | int, *, n_boot: int = 500, seed: int = 0) -> 
     """The analysis's themes against the analysts' over the responses coded one at a time."""
     qid = getattr(question, "pk", question)
     found = codings(qid)
+    retired = retired_codings(qid)
     if not found:
-        return Agreement(reviewed=0, kept=0, removed=0, added=0)
+        return Agreement(reviewed=0, kept=0, removed=0, added=0, retired=retired)
     # imported here: numpy and the metrics are only needed when agreement is asked for
     from heard.analysis.metrics import (
         bootstrap_multilabel,
@@ -174,5 +204,5 @@ def agreement(question: Question | int, *, n_boot: int = 500, seed: int = 0) -> 
         kept=kept, removed=removed, added=added,
         overall=scores[True][0], intervals=scores[True][1],
         without_other=scores[False][0], intervals_without_other=scores[False][1],
-        per_theme=per_theme,
+        per_theme=per_theme, retired=retired,
     )

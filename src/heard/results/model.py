@@ -195,6 +195,18 @@ class Highlight:
 
 
 @dataclass(frozen=True)
+class RetiredCodings:
+    """Analysts' codings one run retired when it replaced the themes they were made against
+    (rediscovered them, or mapped to a codebook, as ``source`` says): ``responses`` is how
+    many responses they leave uncounted (coded then, not coded since)."""
+
+    run_id: int | None
+    at: datetime
+    responses: int
+    source: str = "discovery"
+
+
+@dataclass(frozen=True)
 class Agreement:
     """The analysis's themes against the analysts' over the responses of one question that
     analysts coded one at a time (per-response coding: :mod:`heard.results.agreement`).
@@ -204,7 +216,8 @@ class Agreement:
     the analysis's themes the analysts kept and removed, and the themes they added, over
     them. ``overall`` and ``intervals`` (95% bootstrap) score them with "Other" as a label
     (a response with no theme); ``without_other`` and ``intervals_without_other`` score the
-    themes only. ``per_theme`` has one row per theme used (and "Other").
+    themes only. ``per_theme`` has one row per theme used (and "Other"). ``retired`` lists
+    the codings runs retired by replacing the themes (not counted in any of the above).
     """
 
     reviewed: int
@@ -217,6 +230,12 @@ class Agreement:
     without_other: dict[str, float] = field(default_factory=dict)
     intervals_without_other: dict[str, tuple[float, float]] = field(default_factory=dict)
     per_theme: list[dict] = field(default_factory=list)
+    retired: list[RetiredCodings] = field(default_factory=list)
+
+    @property
+    def retired_responses(self) -> int:
+        """Responses coded against themes a run has since replaced, not coded again."""
+        return sum(r.responses for r in self.retired)
 
     @property
     def f1(self) -> float | None:

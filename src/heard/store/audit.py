@@ -9,7 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from heard.store.models import Assignment, AuditEvent, Question, Response, Run, Theme
+from django.db.models import QuerySet
+
+from heard.store.models import (
+    RETIRE_CODINGS,
+    Assignment,
+    AuditEvent,
+    Question,
+    Response,
+    Run,
+    Theme,
+)
+
+# The actions of per-response coding events (the definition is in heard.results.agreement).
+EDIT_RESPONSE = "edit response"
+EDIT_RESPONSE_AND_COPIES = "edit response and copies"
+BLIND_REVIEW = "blind review"
+CODING_ACTIONS = (EDIT_RESPONSE, EDIT_RESPONSE_AND_COPIES, BLIND_REVIEW)
 
 
 def theme_snapshot(theme: Theme) -> dict:
@@ -102,3 +118,48 @@ def _mapping_pairs(question: Question):
     pairs = np.fromiter((r << 32 | t for r, t in rows.iterator(chunk_size=20_000)),
                         dtype=np.int64)
     return np.unique(pairs)
+
+
+def coding_events(question: Question | int, *, retired: bool = False) -> QuerySet[AuditEvent]:
+    """The per-response coding events of ``question``'s responses, not reverted: those that
+    count, or with ``retired`` those a run retired (:func:`retire_codings`)."""
+    qid = getattr(question, "pk", question)
+    return AuditEvent.objects.filter(
+        target_type="response", action__in=CODING_ACTIONS, reverted=False,
+        retired_by__isnull=not retired,
+        target_id__in=Response.objects.filter(question_id=qid).values("id"),
+    )
+
+
+def retire_codings(question: Question, run: Run | None, *, themes: int,
+                   from_codebook: bool) -> AuditEvent | None:
+    """Retire the analysts' codings of ``question``: ``run`` is replacing the themes they were
+    made against with ``themes`` new ones (discovered, or from a codebook).
+
+    Called in the run's save transaction, before the old themes and their assignments go.
+    The coding events stay in the history, marked with the event this writes, and no longer
+    count: not in agreement, and their responses are back in blind review's queue. The
+    event says how many codings (and responses, and of them last coded blind) were retired,
+    and how many responses lose the themes analysts had chosen for them (given or removed).
+    Returns it, or None when there was nothing of the analysts' to retire.
+    """
+    live = coding_events(question)
+    latest: dict[int, str] = {}
+    for target, action in live.order_by("created_at", "id").values_list("target_id", "action"):
+        latest[target] = action
+    analyst_coded = (Assignment.objects.filter(theme__question=question,
+                                                origin=Assignment.Origin.HUMAN)
+                      .values("response_id").distinct().count())
+    if not latest and not analyst_coded:
+        return None
+    replaced = question.themes.count()
+    event = record_event(
+        question, None, RETIRE_CODINGS, question, {"theme_count": replaced},
+        {"theme_count": themes, "source": "codebook" if from_codebook else "discovery",
+         "codings": live.count(), "coded_responses": len(latest),
+         "blind": sum(action == BLIND_REVIEW for action in latest.values()),
+         "analyst_coded": analyst_coded},
+        run=run,
+    )
+    live.update(retired_by=event)
+    return event

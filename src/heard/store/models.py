@@ -394,6 +394,11 @@ class AuditEvent(models.Model):
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
     reverted = models.BooleanField(default=False)
+    retired_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retired",
+        help_text="For an analyst's coding of a response: the event that retired it when a "
+                  "run replaced the themes it was made against (it no longer counts).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -405,8 +410,15 @@ class AuditEvent(models.Model):
         if self.user is not None:
             return self.user.email or self.user.get_username()
         if self.run_id is not None:
+            if self.action == RETIRE_CODINGS:
+                return f"Run {self.run_id}"
             return f"LLM stage of run {self.run_id}"
         return "system"
+
+
+#: The action of the event a run writes when it replaces a question's themes while analysts'
+#: codings were made against them (:func:`heard.store.audit.retire_codings`).
+RETIRE_CODINGS = "retire codings"
 
 
 class Membership(models.Model):
@@ -475,3 +487,19 @@ class RunLease(models.Model):
 
     def __str__(self) -> str:
         return f"lease on {self.consultation_id} held by {self.holder}"
+
+
+class ReviewSkip(models.Model):
+    """A response an analyst skipped in blind review. Blind review shows that analyst the
+    responses they have not skipped first; the skipped ones come back, longest skipped
+    first, once nothing else is left (skipping one again sends it to the back)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="+")
+    skipped_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "response"], name="review_skip_unique")
+        ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from heard.store.audit import REMAP_ACTION
-from heard.store.models import AuditEvent, Question, Run, Theme
+from heard.store.models import RETIRE_CODINGS, AuditEvent, Question, Run, Theme
 from heard.web.editing import STAGE_LABELS
 
 DETAILED_RESPONSES = 5  # responses described one by one; more are counted
@@ -61,7 +61,13 @@ def details(event: AuditEvent, labels: dict[int, str]) -> list[str]:
     before, after = event.before or {}, event.after or {}
     if event.action == REMAP_ACTION:
         return _remap(event)
+    if event.action == RETIRE_CODINGS:
+        return _retired(event)
     lines: list[str] = []
+    if event.retired_by_id is not None:
+        run = event.retired_by.run_id if event.retired_by else None
+        lines.append(f"Retired{f' by run {run}' if run else ''}: made against themes since "
+                     "replaced, this coding no longer counts")
     if "reverts" in after:
         lines.append(f"Undid change #{after['reverts']}:")
     if "consultation" in before and "consultation" in after:
@@ -171,4 +177,28 @@ def _remap(event: AuditEvent) -> list[str]:
     old, new = before.get("sign_off"), after.get("sign_off")
     if old and new and old != new:
         lines.append(f"Sign-off: {STAGE_LABELS.get(old, old)} → {STAGE_LABELS.get(new, new)}")
+    return lines
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _retired(event: AuditEvent) -> list[str]:
+    """A run replaced the question's themes: what became of the analysts' work."""
+    before, after = event.before or {}, event.after or {}
+    how = "mapped to a codebook" if after.get("source") == "codebook" else "discovered afresh"
+    lines = [f"Themes {how}: {_plural(before.get('theme_count', 0), 'theme')} replaced by "
+             f"{after.get('theme_count', 0)}"]
+    if after.get("coded_responses"):
+        blind = after.get("blind", 0)
+        lines.append(f"Analysts' codings of {_plural(after['coded_responses'], 'response')} "
+                     "retired"
+                     + (f" ({blind} last coded in blind review)" if blind else "")
+                     + ": made against the replaced themes, they no longer count in agreement, "
+                       "and the responses are back in blind review")
+    if after.get("analyst_coded"):
+        lines.append(f"{_plural(after['analyst_coded'], 'response')} lost the themes analysts "
+                     "had chosen for them and took the run's; stance and evidence flags set "
+                     "by analysts are kept")
     return lines

@@ -24,7 +24,15 @@ from heard.store.audit import (
     theme_responses,
     theme_snapshot,
 )
-from heard.store.models import Assignment, AuditEvent, Consultation, Question, Response, Theme
+from heard.store.models import (
+    RETIRE_CODINGS,
+    Assignment,
+    AuditEvent,
+    Consultation,
+    Question,
+    Response,
+    Theme,
+)
 
 STAGES = [value for value, _ in Question._meta.get_field("stage").choices]
 SPLIT_THEME = "split theme"
@@ -527,14 +535,28 @@ def set_details(consultation: Consultation, user, *, title: str, description: st
     )
 
 
+def revert_refusal(event: AuditEvent) -> str:
+    """Why ``event`` cannot be reverted, in words, or "" when it can."""
+    if event.reverted:
+        return "This change has already been reverted."
+    if event.action == REMAP_ACTION:
+        return ("A re-map cannot be reverted: correct the responses, or edit the themes and "
+                "re-map again.")
+    if event.action == RETIRE_CODINGS:
+        return ("Retired codings cannot be brought back: the themes they were made against "
+                "no longer exist. Code the responses again against the current themes.")
+    if event.retired_by_id is not None:
+        return ("This coding was retired when a run replaced the themes it was made against, "
+                "so it cannot be reverted: code the response again against the current themes.")
+    return ""
+
+
 @transaction.atomic
 def revert(event: AuditEvent, user) -> AuditEvent:
     """Undo one change: restore what it changed to its state before the change."""
-    if event.reverted:
-        raise EditError("This change has already been reverted.")
-    if event.action == REMAP_ACTION:
-        raise EditError("A re-map cannot be reverted: correct the responses, or edit the "
-                        "themes and re-map again.")
+    refusal = revert_refusal(event)
+    if refusal:
+        raise EditError(refusal)
     before, after = event.before, event.after
     if "consultation" in before:
         consultation = Consultation.objects.get(pk=event.consultation_id)

@@ -387,6 +387,12 @@ def _quotes(texts: list[str], limit: int, seen: set[str]) -> list[str]:
 def _agreement(question: QuestionResults) -> Agreement:
     """Micro-F1 of the AI's themes against the responses analysts coded one at a time."""
     result = read_agreement(question.id, n_boot=0)
+    retired = (
+        f" Codings of {number(result.retired_responses)} "
+        f"response{'s' if result.retired_responses != 1 else ''} made against themes since "
+        "replaced (the themes were discovered afresh or mapped to a codebook) are not counted."
+        if result.retired_responses else ""
+    )
     if not result.reviewed:
         reviewed = question.stage in ("mapping_reviewed", "final")
         summary = (
@@ -394,14 +400,14 @@ def _agreement(question: QuestionResults) -> Agreement:
             if reviewed
             else "No human review yet: no analyst has coded a response one at a time."
         )
-        return Agreement(reviewed=False, summary=summary)
+        return Agreement(reviewed=False, summary=summary + retired)
     f1, without = result.f1 or 0.0, result.f1_without_other or 0.0
     summary = (
         f"Analysts coded {number(result.reviewed)} responses one at a time: of the "
         f"{number(result.ai_proposed)} themes the AI proposed for them they kept "
         f"{number(result.kept)} and removed {number(result.removed)}, and they added "
         f"{number(result.added)}. Agreement between the AI and the analysts (micro-F1) is "
-        f"{f1:.2f}, or {without:.2f} leaving out “Other”."
+        f"{f1:.2f}, or {without:.2f} leaving out “Other”." + retired
     )
     return Agreement(
         reviewed=True,

@@ -8,7 +8,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from heard.store.audit import REMAP_ACTION
 from heard.store.models import AuditEvent, Consultation, Membership
 from heard.web import editing
 from heard.web.access import consultation_view
@@ -25,13 +24,13 @@ def _needs(event: AuditEvent) -> str:
 
 
 def _revertible(request: HttpRequest, event: AuditEvent) -> bool:
-    return (not event.reverted and event.action != REMAP_ACTION
-            and can(request, _needs(event)))
+    return not editing.revert_refusal(event) and can(request, _needs(event))
 
 
 @consultation_view()
 def history(request: HttpRequest, consultation: Consultation) -> HttpResponse:
-    events = AuditEvent.objects.filter(consultation=consultation).select_related("user", "run")
+    events = AuditEvent.objects.filter(consultation=consultation).select_related(
+        "user", "run", "retired_by")
     page = Paginator(events.order_by("-created_at", "-id"), 50).get_page(request.GET.get("page"))
     changes = describe(list(page.object_list))
     for change in changes:
@@ -46,8 +45,8 @@ def history(request: HttpRequest, consultation: Consultation) -> HttpResponse:
 def revert(request: HttpRequest, consultation: Consultation, event_id: int) -> HttpResponse:
     """GET: what reverting would undo, and a button to confirm. POST (from that page, with
     ``confirm``): revert. A POST without ``confirm`` shows the page instead."""
-    event = get_object_or_404(AuditEvent.objects.select_related("user", "run"), pk=event_id,
-                              consultation=consultation)
+    event = get_object_or_404(AuditEvent.objects.select_related("user", "run", "retired_by"),
+                              pk=event_id, consultation=consultation)
     if _needs(event) == Membership.Role.LEAD and not can(request, Membership.Role.LEAD):
         return HttpResponse("Only a lead can undo a sign-off or a change of title.", status=403)
     if request.method == "POST" and request.POST.get("confirm") == "1":
@@ -64,5 +63,5 @@ def revert(request: HttpRequest, consultation: Consultation, event_id: int) -> H
     ).count()
     return render(request, "heard/history_revert.html", {
         "consultation": consultation, "change": change, "later": later,
-        "can_revert": _revertible(request, event),
+        "can_revert": _revertible(request, event), "refusal": editing.revert_refusal(event),
     })
