@@ -119,6 +119,28 @@ def test_rediscovery_retires_the_codings_made_against_the_old_themes(as_role, us
     assert not _in_queue(own.question, coded[0])
 
 
+def test_a_theme_edit_made_before_a_rediscovery_cannot_be_reverted(as_role, users, own,
+                                                                    home):
+    """Found: reverting a rename of a theme a later run had replaced brought the old theme
+    back among the new ones."""
+    renamed = editing.update_theme(own.themes["transport"], None, users["analyst"],
+                                   label="Buses and trains")
+    deleted = editing.delete_theme(own.themes["safety"], None, users["analyst"])
+    assert editing.revert_refusal(renamed) == ""
+    run = start_run(own.consultation, AnalyseParams(embedder="static", rediscover=True,
+                                                    question="q1_why"))
+    run_analysis(run)
+    themes_now = set(own.question.themes.values_list("id", "label"))
+    lead = as_role("lead")
+    history = html.unescape(lead.get(_url("history")).content.decode())
+    for event in (renamed, deleted):
+        assert "replaced the themes this change was made to" in editing.revert_refusal(event)
+        assert f'/history/{event.pk}/revert/"' not in history
+        with pytest.raises(editing.EditError):
+            editing.revert(event, users["lead"])
+    assert set(own.question.themes.values_list("id", "label")) == themes_now
+
+
 def test_a_remap_keeps_the_codings_made_against_the_themes_it_keeps(as_role, users, own,
                                                                      home):
     _code_three(own, users["analyst"])

@@ -548,7 +548,22 @@ def revert_refusal(event: AuditEvent) -> str:
     if event.retired_by_id is not None:
         return ("This coding was retired when a run replaced the themes it was made against, "
                 "so it cannot be reverted: code the response again against the current themes.")
+    if _themes_replaced_since(event):
+        return ("A later run replaced the themes this change was made to, so reverting it "
+                "would bring back a theme that no longer exists. Edit the current themes "
+                "instead.")
     return ""
+
+
+def _themes_replaced_since(event: AuditEvent) -> bool:
+    """True when ``event`` changed themes that a later run replaced: none of them exists now,
+    and every theme the question has was made after it."""
+    ids = {t["id"] for side in (event.before, event.after) for t in side.get("themes", [])}
+    question_id = event.before.get("question_id")
+    if not ids or question_id is None or Theme.objects.filter(id__in=ids).exists():
+        return False
+    current = Theme.objects.filter(question_id=question_id)
+    return current.exists() and not current.filter(created_at__lte=event.created_at).exists()
 
 
 @transaction.atomic
