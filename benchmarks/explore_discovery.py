@@ -84,11 +84,19 @@ def stance_of(
     """The signed stance ``analyse_texts`` gives discovery (None when it gives none)."""
     from heard.analysis.stance import StanceClassifier, asks_for_position, stance_axis
 
-    if not asks_for_position(question or None, texts):
-        return None
-    embed = lambda more: vectors(list(more), embedder)  # noqa: E731
-    classifier = StanceClassifier(embed, question=question or None).fit(texts, x)
-    return stance_axis(classifier, texts, x, min_confidence=min_confidence)
+    key = "\x00".join([question, str(min_confidence), *texts]).encode("utf-8")
+    path = CACHE / f"stance-{embedder}-{hashlib.sha1(key).hexdigest()[:16]}.npy"
+    if path.exists():  # an empty array stands for "no stance"
+        cached = np.load(path)
+        return cached if len(cached) else None
+    axis = None
+    if asks_for_position(question or None, texts):
+        embed = lambda more: vectors(list(more), embedder)  # noqa: E731
+        classifier = StanceClassifier(embed, question=question or None).fit(texts, x)
+        axis = stance_axis(classifier, texts, x, min_confidence=min_confidence)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, np.zeros(0) if axis is None else axis)
+    return axis
 
 
 def evaluate(
@@ -112,6 +120,7 @@ def evaluate(
     answers = _cached_embeddings(get_embedder(embedder), data.texts, cache=True, log=print)
     runs: dict[int, dict[str, list[list[str]]]] = {s: {} for s in seeds}
     secs = 0.0
+    splits = 0  # leaves split by side (seed of the scores)
     for q in questions:
         rows = data.rows(q)
         texts = [data.texts[i] for i in rows]
@@ -127,6 +136,9 @@ def evaluate(
             ).fit(texts, x, stance=stance)
             secs += time.perf_counter() - t
             runs[seed][q] = [list(labs) for labs in model.labels_]
+            if seed == seeds[0]:
+                split = int(np.count_nonzero(getattr(model, "leaf_side_", [])) // 2)
+                splits += split
             if show and seed == seeds[0]:
                 print(f"  {q}: k scores {getattr(model, 'k_scores_', {})}")
                 for th in model.themes_:
@@ -136,7 +148,7 @@ def evaluate(
     metrics, _, _ = discovery_scores(data, found)
     name = path.name + (f":{part}" if part else "")
     print(f"{name} seed={seeds[0]} " + " ".join(f"{k}={metrics[k]:.3f}" for k in SHOWN)
-          + f" fit_secs={secs / len(seeds):.1f}")
+          + f" split_leaves={splits} fit_secs={secs / len(seeds):.1f}")
     for a, b in combinations(seeds, 2):
         aris = []
         for q in questions:
