@@ -84,19 +84,23 @@ def stance_of(
     """The signed stance ``analyse_texts`` gives discovery (None when it gives none)."""
     from heard.analysis.stance import StanceClassifier, asks_for_position, stance_axis
 
-    key = "\x00".join([question, str(min_confidence), *texts]).encode("utf-8")
+    key = "\x00".join([question, *texts]).encode("utf-8")
     path = CACHE / f"stance-{embedder}-{hashlib.sha1(key).hexdigest()[:16]}.npy"
     if path.exists():  # an empty array stands for "no stance"
-        cached = np.load(path)
-        return cached if len(cached) else None
-    axis = None
-    if asks_for_position(question or None, texts):
-        embed = lambda more: vectors(list(more), embedder)  # noqa: E731
-        classifier = StanceClassifier(embed, question=question or None).fit(texts, x)
-        axis = stance_axis(classifier, texts, x, min_confidence=min_confidence)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    np.save(path, np.zeros(0) if axis is None else axis)
-    return axis
+        axis = np.load(path)
+    else:
+        axis = np.zeros(0)
+        if asks_for_position(question or None, texts):
+            embed = lambda more: vectors(list(more), embedder)  # noqa: E731
+            classifier = StanceClassifier(embed, question=question or None).fit(texts, x)
+            found = stance_axis(classifier, texts, x)
+            axis = axis if found is None else found
+        CACHE.mkdir(parents=True, exist_ok=True)
+        np.save(path, axis)
+    if not len(axis):
+        return None
+    # as ``stance_axis(..., min_confidence)``: max(p, 1 - p) >= c is |2p - 1| >= 2c - 1
+    return np.where(np.abs(axis) >= 2.0 * min_confidence - 1.0, axis, 0.0)
 
 
 def evaluate(

@@ -371,11 +371,15 @@ def test_side_share_off_without_a_stance_or_a_mixed_leaf():
         (ThemeDiscoverer(seed=0, min_themes=2, max_themes=2, side_share=0.25), None),
         (ThemeDiscoverer(seed=0, min_themes=2, max_themes=2, side_share=0.6), side),
         (ThemeDiscoverer(seed=0, min_themes=2, max_themes=2, side_share=0.25, side_min=99), side),
+        # positions of confidence 0.65 do not count when 0.7 is asked for
+        (ThemeDiscoverer(
+            seed=0, min_themes=2, max_themes=2, side_share=0.25, side_confidence=0.7
+        ), 0.3 * side),
     ):
         model.fit(texts, x, stance=stance)
         assert model.labels_ == plain.labels_
         assert [t.label for t in model.themes_] == [t.label for t in plain.themes_]
-    for bad in ({"side_share": 1.5}, {"side_min": 0}):
+    for bad in ({"side_share": 1.5}, {"side_min": 0}, {"side_confidence": 0.4}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             ThemeDiscoverer(**bad).fit(texts, x)
     with pytest.raises(ValueError, match="stance has 3 values"):

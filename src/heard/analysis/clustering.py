@@ -303,6 +303,8 @@ class ThemeDiscoverer(BaseEstimator):
         its weight and at least ``side_min``; an answer whose stance is known goes to its
         side's leaf, one whose stance is 0 to the nearer. 0 (default) splits nothing.
     side_min: smallest weight of each side of a split leaf; default ``min_theme_size``.
+    side_confidence: a stance counts for a side only when its confidence, ``(1 + |s|) / 2``
+        for a signed stance ``s = 2p - 1``, is at least this; below, as 0 (not known).
     """
 
     def __init__(
@@ -332,6 +334,7 @@ class ThemeDiscoverer(BaseEstimator):
         core_share: float = 1.0,
         side_share: float = 0.0,
         side_min: float | None = None,
+        side_confidence: float = 0.5,
     ) -> None:
         self.seed = seed
         self.min_theme_size = min_theme_size
@@ -357,6 +360,7 @@ class ThemeDiscoverer(BaseEstimator):
         self.core_share = core_share
         self.side_share = side_share
         self.side_min = side_min
+        self.side_confidence = side_confidence
 
     def _validate(self) -> None:
         """Check the parameters (at fit, so ``set_params`` is checked too)."""
@@ -387,6 +391,8 @@ class ThemeDiscoverer(BaseEstimator):
             raise bad("min_theme_size", "expected None or a positive number")
         if self.side_min is not None and self.side_min <= 0:
             raise bad("side_min", "expected None or a positive number")
+        if not 0.5 <= float(self.side_confidence) <= 1.0:
+            raise bad("side_confidence", "expected a number from 0.5 to 1")
         for name in (
             "clause_weight", "secondary_share", "other_cap", "stance_weight", "side_share"
         ):
@@ -428,7 +434,7 @@ class ThemeDiscoverer(BaseEstimator):
         if np.any(w <= 0):
             raise ValueError("weights must be positive")
         sub = self._substantive(texts, substantive)
-        side = self._stance(stance, n)
+        side = self._side(stance, n)
         rng = np.random.default_rng(self.seed)
         self.clause_weight_ = self.clause_weight if self.embed is not None else 0.0
         x = self._blend(texts, x)
@@ -476,14 +482,14 @@ class ThemeDiscoverer(BaseEstimator):
         self.themes_ = self._describe(texts, x_embed, w, result.leaf, parents)
         return self
 
-    @staticmethod
-    def _stance(stance: Sequence[float] | None, n: int) -> np.ndarray | None:
+    def _side(self, stance: Sequence[float] | None, n: int) -> np.ndarray | None:
+        """The stance that picks a side: 0 where it is below ``side_confidence``."""
         if stance is None:
             return None
         side = np.asarray(stance, dtype=np.float64).reshape(-1)
         if len(side) != n:
             raise ValueError(f"stance has {len(side)} values for {n} texts")
-        return side
+        return np.where(np.abs(side) >= 2.0 * self.side_confidence - 1.0, side, 0.0)
 
     def _sides(
         self, x: np.ndarray, w: np.ndarray, side: np.ndarray | None, leaf: np.ndarray,
@@ -755,7 +761,7 @@ class ThemeDiscoverer(BaseEstimator):
         sub = self._substantive(texts, substantive)
         k = len(self.centroids_)
         feats = self._space(texts, vectors) if k else np.zeros((len(texts), 0))
-        return self._assign(texts, feats, sub, self._stance(stance, len(texts)))
+        return self._assign(texts, feats, sub, self._side(stance, len(texts)))
 
     def _assign(
         self,
