@@ -301,7 +301,9 @@ class ThemeDiscoverer(BaseEstimator):
     side_share: with a signed stance given to :meth:`fit`, a leaf found on content is split
         in two sided leaves (agree, disagree) when each side holds at least this share of
         its weight and at least ``side_min``; an answer whose stance is known goes to its
-        side's leaf, one whose stance is 0 to the nearer. 0 (default) splits nothing.
+        side's leaf, one whose stance is 0 to the nearer. 0 splits nothing. 0.15 with
+        ``side_confidence`` 0.7 was chosen on the development sets (docs/evaluation.md,
+        "Fifth round"); without a stance (the default in :meth:`fit`) nothing is split.
     side_min: smallest weight of each side of a split leaf; default ``min_theme_size``.
     side_confidence: a stance counts for a side only when its confidence, ``(1 + |s|) / 2``
         for a signed stance ``s = 2p - 1``, is at least this; below, as 0 (not known).
@@ -332,9 +334,9 @@ class ThemeDiscoverer(BaseEstimator):
         k_rule: str = "silhouette",
         stance_weight: float = 0.0,
         core_share: float = 1.0,
-        side_share: float = 0.0,
+        side_share: float = 0.15,
         side_min: float | None = None,
-        side_confidence: float = 0.5,
+        side_confidence: float = 0.7,
     ) -> None:
         self.seed = seed
         self.min_theme_size = min_theme_size
