@@ -13,8 +13,13 @@ motions used to choose defaults (train04 to train15) or those kept for reporting
 rest). Scores are the ones ``heard evaluate --mode discover`` reports (the same scoring
 function, on the questions kept). ``--set NAME=VALUE`` overrides a ``ThemeDiscoverer``
 parameter. The answers' vectors come from the evaluation cache (set HEARD_HOME); other
-texts (clauses, quote sentences) are cached as ``.npy`` under ``HEARD_BENCH_CACHE``
-(default: the system temporary folder).
+texts (clauses, quote sentences) and the stance axis are cached as ``.npy`` under
+``HEARD_BENCH_CACHE`` (default: the system temporary folder).
+
+``--stance C`` gives discovery the gated stance ``analyse_texts`` gives it (positions of
+confidence below C count as 0); ``split_leaves`` counts the leaves split by side. The
+generated development sets are made with ``heard sample-data DIR --responses 1500 --seed
+11`` and ``--responses 800 --seed 13`` (seed 12 is held out); pass their folders.
 """
 
 from __future__ import annotations
