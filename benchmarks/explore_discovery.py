@@ -13,8 +13,13 @@ motions used to choose defaults (train04 to train15) or those kept for reporting
 rest). Scores are the ones ``heard evaluate --mode discover`` reports (the same scoring
 function, on the questions kept). ``--set NAME=VALUE`` overrides a ``ThemeDiscoverer``
 parameter. The answers' vectors come from the evaluation cache (set HEARD_HOME); other
-texts (clauses, quote sentences) are cached as ``.npy`` under ``HEARD_BENCH_CACHE``
-(default: the system temporary folder).
+texts (clauses, quote sentences) and the stance axis are cached as ``.npy`` under
+``HEARD_BENCH_CACHE`` (default: the system temporary folder).
+
+``--stance C`` gives discovery the gated stance ``analyse_texts`` gives it (positions of
+confidence below C count as 0); ``split_leaves`` counts the leaves split by side. The
+generated development sets are made with ``heard sample-data DIR --responses 1500 --seed
+11`` and ``--responses 800 --seed 13`` (seed 12 is held out); pass their folders.
 """
 
 from __future__ import annotations
@@ -84,11 +89,23 @@ def stance_of(
     """The signed stance ``analyse_texts`` gives discovery (None when it gives none)."""
     from heard.analysis.stance import StanceClassifier, asks_for_position, stance_axis
 
-    if not asks_for_position(question or None, texts):
+    key = "\x00".join([question, *texts]).encode("utf-8")
+    path = CACHE / f"stance-{embedder}-{hashlib.sha1(key).hexdigest()[:16]}.npy"
+    if path.exists():  # an empty array stands for "no stance"
+        axis = np.load(path)
+    else:
+        axis = np.zeros(0)
+        if asks_for_position(question or None, texts):
+            embed = lambda more: vectors(list(more), embedder)  # noqa: E731
+            classifier = StanceClassifier(embed, question=question or None).fit(texts, x)
+            found = stance_axis(classifier, texts, x)
+            axis = axis if found is None else found
+        CACHE.mkdir(parents=True, exist_ok=True)
+        np.save(path, axis)
+    if not len(axis):
         return None
-    embed = lambda more: vectors(list(more), embedder)  # noqa: E731
-    classifier = StanceClassifier(embed, question=question or None).fit(texts, x)
-    return stance_axis(classifier, texts, x, min_confidence=min_confidence)
+    # as ``stance_axis(..., min_confidence)``: max(p, 1 - p) >= c is |2p - 1| >= 2c - 1
+    return np.where(np.abs(axis) >= 2.0 * min_confidence - 1.0, axis, 0.0)
 
 
 def evaluate(
@@ -112,6 +129,7 @@ def evaluate(
     answers = _cached_embeddings(get_embedder(embedder), data.texts, cache=True, log=print)
     runs: dict[int, dict[str, list[list[str]]]] = {s: {} for s in seeds}
     secs = 0.0
+    splits = 0  # leaves split by side (seed of the scores)
     for q in questions:
         rows = data.rows(q)
         texts = [data.texts[i] for i in rows]
@@ -127,6 +145,9 @@ def evaluate(
             ).fit(texts, x, stance=stance)
             secs += time.perf_counter() - t
             runs[seed][q] = [list(labs) for labs in model.labels_]
+            if seed == seeds[0]:
+                split = int(np.count_nonzero(getattr(model, "leaf_side_", [])) // 2)
+                splits += split
             if show and seed == seeds[0]:
                 print(f"  {q}: k scores {getattr(model, 'k_scores_', {})}")
                 for th in model.themes_:
@@ -136,7 +157,7 @@ def evaluate(
     metrics, _, _ = discovery_scores(data, found)
     name = path.name + (f":{part}" if part else "")
     print(f"{name} seed={seeds[0]} " + " ".join(f"{k}={metrics[k]:.3f}" for k in SHOWN)
-          + f" fit_secs={secs / len(seeds):.1f}")
+          + f" split_leaves={splits} fit_secs={secs / len(seeds):.1f}")
     for a, b in combinations(seeds, 2):
         aris = []
         for q in questions:

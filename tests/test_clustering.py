@@ -332,3 +332,66 @@ def test_core_share_finds_leaves_among_the_densest(corpus):
         assert len({topics[i] for i in keep if pred[i] == key}) == 1
     with pytest.raises(ValueError, match="core_share"):
         ThemeDiscoverer(core_share=0.0).fit(texts, x)
+
+
+def sided_corpus() -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    """Two topics argued for and against in the same words; housing is argued one way only."""
+    texts, topics = make_corpus(240)
+    keep = [i for i, t in enumerate(topics) if t != "health"]
+    texts, topics = [texts[i] for i in keep], [topics[i] for i in keep]
+    side = np.where(np.array(keep) // 3 % 2 == 0, 1.0, -1.0)
+    side[np.array(topics) == "housing"] = 1.0
+    return texts, topics, vectorise(texts), side
+
+
+def test_side_share_splits_only_the_mixed_leaves():
+    texts, topics, x, side = sided_corpus()
+    side[::10] = 0.0  # some answers state no side
+    plain = ThemeDiscoverer(seed=0, min_themes=2, max_themes=4).fit(texts, x)
+    model = ThemeDiscoverer(seed=0, min_themes=2, max_themes=4, side_share=0.25)
+    model.fit(texts, x, stance=side)
+    leaf_themes = leaves(model.themes_)
+    by_key = {t.key: t for t in leaf_themes}
+    sides = model.leaf_side_
+    n_split = int((sides > 0).sum())
+    assert n_split >= 1 and (sides < 0).sum() == n_split
+    assert len(leaf_themes) == len(leaves(plain.themes_)) + n_split
+    pred = primary(model)
+    for j, key in enumerate(model.keys_):
+        members = [i for i, p in enumerate(pred) if p == key]
+        assert len({topics[i] for i in members}) == 1  # leaves stay on one topic
+        if sides[j]:  # transport, argued both ways: one side per leaf
+            assert {side[i] for i in members} <= {float(sides[j]), 0.0}
+        else:  # housing, argued one way: not split
+            assert {topics[i] for i in members} == {"housing"}
+    # each split leaf's two sides share its parent; labels differ and name the side
+    for c in set(model.leaf_content_[sides != 0].tolist()):
+        pair = [by_key[model.keys_[j]] for j in np.flatnonzero(model.leaf_content_ == c)]
+        assert len({t.parent for t in pair}) == 1 and pair[0].parent
+        assert sorted(t.label.rsplit(" ", 1)[-1] for t in pair) == ["(agree)", "(disagree)"]
+    assert len({t.label.lower() for t in leaf_themes}) == len(leaf_themes)
+    # assigning the same answers with their stance gives the fitted leaves
+    assert model.assign(texts, x, stance=side).labels == model.labels_
+    assert len(model.predict(texts[:5], x[:5])) == 5  # without a stance: the nearer side
+
+
+def test_side_share_off_without_a_stance_or_a_mixed_leaf():
+    texts, _, x, side = sided_corpus()
+    plain = ThemeDiscoverer(seed=0, min_themes=2, max_themes=2).fit(texts, x)
+    for model, stance in (
+        (ThemeDiscoverer(seed=0, min_themes=2, max_themes=2, side_share=0.25), None),
+        (ThemeDiscoverer(seed=0, min_themes=2, max_themes=2, side_share=0.6), side),
+        (ThemeDiscoverer(seed=0, min_themes=2, max_themes=2, side_share=0.25, side_min=99), side),
+        # positions of confidence 0.65 do not count when 0.7 is asked for
+        (ThemeDiscoverer(
+            seed=0, min_themes=2, max_themes=2, side_share=0.25, side_confidence=0.7
+        ), 0.3 * side),
+    ):
+        model.fit(texts, x, stance=stance)
+        assert model.labels_ == plain.labels_
+        assert [t.label for t in model.themes_] == [t.label for t in plain.themes_]
+    for bad in ({"side_share": 1.5}, {"side_min": 0}, {"side_confidence": 0.4}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            ThemeDiscoverer(**bad).fit(texts, x)
+    with pytest.raises(ValueError, match="stance has 3 values"):
+        ThemeDiscoverer().fit(texts, x, stance=[1.0, -1.0, 0.0])

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from heard.analysis.analyse import analyse_texts, leaf_keys
@@ -153,3 +154,39 @@ def test_rerun_on_kept_themes_maps_to_leaves_only(tmp_path):
     second = stored_assignments("rerun")
     assert set(first) == set(second)
     assert sum(1 for k in first if second[k]) > 0.8 * sum(1 for k in first if first[k])
+
+
+def test_discovery_is_given_the_stance_where_answers_state_their_side(monkeypatch):
+    from heard.analysis.clustering import ThemeDiscoverer
+
+    given: list = []
+    fit = ThemeDiscoverer.fit
+
+    def recording_fit(self, texts, vectors, *args, stance=None, **kwargs):
+        given.append(stance)
+        return fit(self, texts, vectors, *args, stance=stance, **kwargs)
+
+    monkeypatch.setattr(ThemeDiscoverer, "fit", recording_fit)
+    words = "parking charges library hours routes benches meters books drivers study".split()
+    rng = np.random.default_rng(0)
+    texts, weak = [], []
+    for i in range(80):
+        side = "agree" if i % 2 == 0 else "disagree"
+        verb = "I support" if side == "agree" else "I oppose"
+        a, b, c = rng.choice(words, 3, replace=False)
+        texts.append(f"{verb} the change: {a}, {b} and {c} matter to us.")
+        weak.append(side)
+    result = analyse_texts(texts, weak_labels=weak, embedder=FakeEmbedder(), seed=0)
+    side = given[-1]
+    # one signed stance per analysed answer (one per group of copies), the product's own
+    reps = [r for i, r in enumerate(result.responses) if r.group is None] + [
+        result.responses[g.canonical] for g in result.groups
+    ]
+    assert side is not None and len(side) == len(reps)
+    assert np.all(np.abs(side) <= 1.0)
+    for sign, stance in ((1, "agree"), (-1, "disagree")):
+        assert (np.sign(side) == sign).sum() == sum(r.stance == stance for r in reps) > 0
+    # a question that asks for no position: no stance, so nothing to split by
+    ideas = [t.split(": ", 1)[1] for t in texts]
+    asked = analyse_texts(ideas, question="Any suggestions?", embedder=FakeEmbedder(), seed=0)
+    assert not asked.stance_asked and given[-1] is None

@@ -232,6 +232,9 @@ def test_stance_axis_only_where_answers_state_their_side() -> None:
     signs = np.sign(axis[[i for i in range(120) if i % 4 < 2]])
     wanted = [1.0 if gold[i] == "agree" else -1.0 for i in range(120) if i % 4 < 2]
     assert np.mean(signs == wanted) > 0.9
+    # probabilities already predicted give the same axis without predicting again
+    again = stance_axis(m, cued, vec, proba=m.predict_proba(cued, vec))
+    assert again is not None and np.array_equal(again, axis)
     sure = stance_axis(m, cued, vec, min_confidence=0.99)
     assert sure is not None and (sure == 0).sum() >= (axis == 0).sum()
     # No statements of a side: tone alone is not used to split themes.

@@ -17,7 +17,9 @@ Django, HTTP or Ray. The stages, in order:
 5. **themes**: with a codebook, map each representative to zero or more of its leaf
    themes (:class:`~heard.analysis.mapping.ThemeMapper`, few-shot when examples are
    given; a theme the codebook gives a side is weighed by the answer's stance); without
-   one, discover a two-level hierarchy (:class:`~heard.analysis.clustering.ThemeDiscoverer`).
+   one, discover a two-level hierarchy (:class:`~heard.analysis.clustering.ThemeDiscoverer`);
+   where the answers state their side (:func:`~heard.analysis.stance.stance_axis`), a
+   theme whose answers are really divided becomes one theme per side.
 6. **evidence**: the evidence-rich flag with its reason.
 7. **spread** each representative's results to every member of its group.
 
@@ -286,8 +288,10 @@ def analyse_texts(
 
     # 4. stance, when the question asks for a position (or a paired closed question gives one)
     step("stance", 0.5)
-    from heard.analysis.stance import StanceClassifier, asks_for_position
+    from heard.analysis.stance import StanceClassifier, asks_for_position, stance_axis
 
+    agree = None  # each answer's probability of agreeing, where stance is read
+    side = None  # the signed stance discovery keeps the sides apart by
     stance_labels: list[str] = [""] * len(rep_texts)
     stance_conf: list[float | None] = [None] * len(rep_texts)
     weak = [weak_labels[i] for i in rep_index] if weak_labels is not None else None
@@ -309,6 +313,8 @@ def analyse_texts(
             embedder_key=model_key or "",
             chunk_size=chunk_size,
         )
+        agree = _agree_probability(stance_labels, stance_conf)
+        side = stance_axis(classifier, rep_texts, vectors, proba=agree)
     lap("stance")
 
     # 5. themes: map to a codebook's leaves, or discover
@@ -322,11 +328,11 @@ def analyse_texts(
             vectors,
             _examples_for(examples or {}, owner, sub_index, leaf_keys(specs)),
             seed,
-            _agree_probability(stance_labels, stance_conf) if stance_asked else None,
+            agree,
         )
     else:
         specs, rep_labels, rep_conf, rep_reasons = _discover(
-            model, rep_texts, vectors, rep_weights, rep_index, seed
+            model, rep_texts, vectors, rep_weights, rep_index, seed, side
         )
     lap("themes")
 
@@ -429,15 +435,18 @@ def _map(specs, model, rep_texts, vectors, examples, seed, agree=None):
     return labels, conf, reasons
 
 
-def _discover(model, rep_texts, vectors, rep_weights, rep_index, seed):
-    """Discovered themes (quote indices into the input) and per-representative results."""
+def _discover(model, rep_texts, vectors, rep_weights, rep_index, seed, side=None):
+    """Discovered themes (quote indices into the input) and per-representative results.
+
+    ``side``: the signed stance per representative, or None (see ``stance_axis``).
+    """
     from heard.analysis.clustering import ThemeDiscoverer
 
     def embed_more(more: list[str]) -> np.ndarray:  # clauses and quote sentences
         return np.asarray(model.embed(more), dtype=np.float32)
 
     discoverer = ThemeDiscoverer(seed=seed, embed=embed_more).fit(
-        rep_texts, vectors, weights=np.asarray(rep_weights, dtype=float)
+        rep_texts, vectors, weights=np.asarray(rep_weights, dtype=float), stance=side
     )
     specs = list(discoverer.themes_)
     for spec in specs:

@@ -19,6 +19,9 @@ How :class:`ThemeDiscoverer` works:
 7. A response can carry up to ``max_labels`` leaves: its vector is decomposed as a
    non-negative mix of the leaf centroids, and every further leaf whose share is at least
    ``secondary_share`` of the largest is added (answers often make two or three points).
+8. Optionally (``side_share``, given a signed stance), a leaf whose answers are really
+   split between the two sides of the question becomes two sided leaves, one per side,
+   under the same parent; an answer goes to the leaf of its side.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ __all__ = [
 ]
 
 MAPPED, OTHER, EMPTY = "mapped", "other", "empty"
+SIDE_WORDS = {1: "agree", -1: "disagree"}  # the stance labels the product shows
 
 
 @dataclass
@@ -294,6 +298,15 @@ class ThemeDiscoverer(BaseEstimator):
     core_share: leaves are found among this share of the sampled answers, those with the
         highest mean cosine to their 10 nearest neighbours, and the rest join their nearest
         leaf, so off-point answers do not pull the themes; 1 (default) uses every answer.
+    side_share: with a signed stance given to :meth:`fit`, a leaf found on content is split
+        in two sided leaves (agree, disagree) when each side holds at least this share of
+        its weight and at least ``side_min``; an answer whose stance is known goes to its
+        side's leaf, one whose stance is 0 to the nearer. 0 splits nothing. 0.15 with
+        ``side_confidence`` 0.7 was chosen on the development sets (docs/evaluation.md,
+        "Fifth round"); without a stance (the default in :meth:`fit`) nothing is split.
+    side_min: smallest weight of each side of a split leaf; default ``min_theme_size``.
+    side_confidence: a stance counts for a side only when its confidence, ``(1 + |s|) / 2``
+        for a signed stance ``s = 2p - 1``, is at least this; below, as 0 (not known).
     """
 
     def __init__(
@@ -321,6 +334,9 @@ class ThemeDiscoverer(BaseEstimator):
         k_rule: str = "silhouette",
         stance_weight: float = 0.0,
         core_share: float = 1.0,
+        side_share: float = 0.15,
+        side_min: float | None = None,
+        side_confidence: float = 0.7,
     ) -> None:
         self.seed = seed
         self.min_theme_size = min_theme_size
@@ -344,6 +360,9 @@ class ThemeDiscoverer(BaseEstimator):
         self.k_rule = k_rule
         self.stance_weight = stance_weight
         self.core_share = core_share
+        self.side_share = side_share
+        self.side_min = side_min
+        self.side_confidence = side_confidence
 
     def _validate(self) -> None:
         """Check the parameters (at fit, so ``set_params`` is checked too)."""
@@ -372,7 +391,13 @@ class ThemeDiscoverer(BaseEstimator):
             raise bad("max_themes", "expected None or an integer of at least 1")
         if self.min_theme_size is not None and self.min_theme_size <= 0:
             raise bad("min_theme_size", "expected None or a positive number")
-        for name in ("clause_weight", "secondary_share", "other_cap", "stance_weight"):
+        if self.side_min is not None and self.side_min <= 0:
+            raise bad("side_min", "expected None or a positive number")
+        if not 0.5 <= float(self.side_confidence) <= 1.0:
+            raise bad("side_confidence", "expected a number from 0.5 to 1")
+        for name in (
+            "clause_weight", "secondary_share", "other_cap", "stance_weight", "side_share"
+        ):
             if not 0.0 <= float(getattr(self, name)) <= 1.0:
                 raise bad(name, "expected a number from 0 to 1")
         if not 0.0 <= self.text_weight < 1.0:
@@ -399,7 +424,7 @@ class ThemeDiscoverer(BaseEstimator):
 
         ``stance`` is an optional signed position per text (-1 against … +1 for, 0 not
         known), e.g. from :func:`heard.analysis.stance.stance_axis`; it counts with
-        ``stance_weight``.
+        ``stance_weight`` and splits leaves by side with ``side_share``.
         """
         self._validate()
         self.center_ = bool(self.center or self.remove_top > 0)
@@ -411,6 +436,7 @@ class ThemeDiscoverer(BaseEstimator):
         if np.any(w <= 0):
             raise ValueError("weights must be positive")
         sub = self._substantive(texts, substantive)
+        side = self._side(stance, n)
         rng = np.random.default_rng(self.seed)
         self.clause_weight_ = self.clause_weight if self.embed is not None else 0.0
         x = self._blend(texts, x)
@@ -438,20 +464,94 @@ class ThemeDiscoverer(BaseEstimator):
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order))
         leaf_of_sample = rank[leaf_of_sample] if len(order) else leaf_of_sample
-        self.centroids_ = centroids
+        # Parents group the leaves found on content; sided leaves share their parent.
+        content_parents = self._parents(centroids, sizes[order])
+        self.content_centroids_ = centroids
+        self.centroids_, leaf_of_sample, self.leaf_content_, self.leaf_side_ = self._sides(
+            x[idx], w[idx], None if side is None else side[idx], leaf_of_sample, centroids
+        )
         self._thresholds(x[idx], leaf_of_sample)
 
-        parents = self._parents(centroids, sizes[order])
+        parents = content_parents[self.leaf_content_]
         self.leaf_parent_ = parents
         self.keys_ = self._keys(parents)
 
-        result = self._assign(texts, x, sub)
+        result = self._assign(texts, x, sub, side)
         self.labels_ = result.labels
         self.confidence_ = result.confidence
         self.outcomes_ = result.outcomes
         self.leaf_ = result.leaf
         self.themes_ = self._describe(texts, x_embed, w, result.leaf, parents)
         return self
+
+    def _side(self, stance: Sequence[float] | None, n: int) -> np.ndarray | None:
+        """The stance that picks a side: 0 where it is below ``side_confidence``."""
+        if stance is None:
+            return None
+        side = np.asarray(stance, dtype=np.float64).reshape(-1)
+        if len(side) != n:
+            raise ValueError(f"stance has {len(side)} values for {n} texts")
+        return np.where(np.abs(side) >= 2.0 * self.side_confidence - 1.0, side, 0.0)
+
+    def _sides(
+        self, x: np.ndarray, w: np.ndarray, side: np.ndarray | None, leaf: np.ndarray,
+        centroids: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Leaves with each really mixed one split by side (``side_share``).
+
+        Returns the leaf centroids, the sampled points' leaves, and per leaf the leaf found
+        on content it comes from and its side (+1 agree, -1 disagree, 0 both).
+        """
+        k = len(centroids)
+        if not self.side_share or side is None or not k:
+            return centroids, leaf, np.arange(k), np.zeros(k, dtype=int)
+        floor = self.side_min if self.side_min is not None else self.min_theme_size_
+        out: list[np.ndarray] = []
+        content: list[int] = []
+        sides: list[int] = []
+        new_leaf = np.empty_like(leaf)
+        for j in range(k):
+            members = leaf == j
+            total = float(w[members].sum())
+            agree, disagree = members & (side > 0), members & (side < 0)
+            smaller = min(float(w[agree].sum()), float(w[disagree].sum()))
+            if smaller < max(self.side_share * total, floor):
+                new_leaf[members] = len(out)
+                out.append(centroids[j])
+                content.append(j)
+                sides.append(0)
+                continue
+            pair = _normalise(
+                np.stack([(x[m] * w[m, None]).sum(axis=0) for m in (agree, disagree)])
+            )
+            # members whose side is not known join the nearer of the two
+            near = np.argmax(x @ pair.T, axis=1)
+            chosen = np.where(side > 0, 0, np.where(side < 0, 1, near))
+            new_leaf[members] = len(out) + chosen[members]
+            out.extend(pair)
+            content.extend([j, j])
+            sides.extend([1, -1])
+        return np.array(out), new_leaf, np.array(content), np.array(sides)
+
+    def _pick(self, sims: np.ndarray, side: np.ndarray | None) -> np.ndarray:
+        """Per answer and leaf found on content, the leaf it stands for, shape (n, k).
+
+        A leaf split by side stands for the answer's side; for an answer whose stance is
+        0 (or not given), for the nearer of the two.
+        """
+        n, k = len(sims), len(self.content_centroids_)
+        pick = np.tile(np.arange(k), (n, 1))
+        s = np.zeros(n) if side is None else side
+        for c in range(k):
+            kids = np.flatnonzero(self.leaf_content_ == c)
+            if len(kids) == 1:
+                pick[:, c] = kids[0]
+                continue
+            agree = kids[self.leaf_side_[kids] > 0][0]
+            disagree = kids[self.leaf_side_[kids] < 0][0]
+            nearer = np.where(sims[:, agree] >= sims[:, disagree], agree, disagree)
+            pick[:, c] = np.where(s > 0, agree, np.where(s < 0, disagree, nearer))
+        return pick
 
     def _fit_features(
         self, texts: Sequence[str], x: np.ndarray, sub: np.ndarray, rng: np.random.Generator
@@ -654,32 +754,49 @@ class ThemeDiscoverer(BaseEstimator):
         texts: Sequence[str],
         vectors: np.ndarray,
         substantive: Sequence[bool] | None = None,
+        stance: Sequence[float] | None = None,
     ) -> Assignment:
-        """Assign texts to the fitted leaf themes, "Other" or "empty", with a reason."""
+        """Assign texts to the fitted leaf themes, "Other" or "empty", with a reason.
+
+        ``stance`` (as given to :meth:`fit`) picks the side of a leaf split by side;
+        without it an answer goes to the nearer side.
+        """
         check_is_fitted(self, "centroids_")
         sub = self._substantive(texts, substantive)
         k = len(self.centroids_)
         feats = self._space(texts, vectors) if k else np.zeros((len(texts), 0))
-        return self._assign(texts, feats, sub)
+        return self._assign(texts, feats, sub, self._side(stance, len(texts)))
 
-    def _assign(self, texts: Sequence[str], feats: np.ndarray, sub: np.ndarray) -> Assignment:
+    def _assign(
+        self,
+        texts: Sequence[str],
+        feats: np.ndarray,
+        sub: np.ndarray,
+        side: np.ndarray | None = None,
+    ) -> Assignment:
         """:meth:`assign` on texts already in the clustering space."""
         n = len(texts)
         k = len(self.centroids_)
         sims = feats @ self.centroids_.T if k else np.zeros((n, 0))
+        split = bool(k and np.any(self.leaf_side_))
+        # Leaves are chosen on content; a leaf split by side then gives the answer's side.
+        content = feats @ self.content_centroids_.T if split else sims
         labels: list[list[str]] = [[] for _ in range(n)]
         conf = np.zeros(n)
         leaf = np.full(n, -1)
         outcomes: list[tuple[str, str]] = []
         if k:
-            best = np.argmax(sims, axis=1)
-            top = sims[np.arange(n), best]
+            best = np.argmax(content, axis=1)
             # Confidence: softmax share of the nearest theme (temperature 0.05 in cosine).
-            z = np.exp((sims - top[:, None]) / 0.05)
+            near = content[np.arange(n), best]
+            z = np.exp((content - near[:, None]) / 0.05)
             share = 1.0 / z.sum(axis=1)
+            pick = self._pick(sims, side)
+            best = pick[np.arange(n), best]
+            top = sims[np.arange(n), best]
             mix = None
-            if self.max_labels > 1 and k > 1:
-                mix = mix_weights(feats[sub], self.centroids_)
+            if self.max_labels > 1 and len(self.content_centroids_) > 1:
+                mix = mix_weights(feats[sub], self.content_centroids_)
                 mix_row = np.cumsum(sub) - 1  # row in ``mix`` of each substantive text
         for i in range(n):
             if not sub[i]:
@@ -701,7 +818,7 @@ class ThemeDiscoverer(BaseEstimator):
             conf[i] = float(share[i])
             reason = f"nearest theme {self.keys_[b]}: similarity {top[i]:.2f}"
             if mix is not None:
-                extra = self._secondary(mix[mix_row[i]], sims[i], b)
+                extra = self._secondary(mix[mix_row[i]], sims[i], pick[i], b)
                 labels[i].extend(self.keys_[j] for j in extra)
                 if extra:
                     reason += "; also " + ", ".join(
@@ -710,19 +827,25 @@ class ThemeDiscoverer(BaseEstimator):
             outcomes.append((MAPPED, reason))
         return Assignment(labels=labels, confidence=conf, outcomes=outcomes, leaf=leaf)
 
-    def _secondary(self, mix: np.ndarray, sims: np.ndarray, best: int) -> list[int]:
-        """Further leaves for one response: a large enough share of its mix, not "far"."""
+    def _secondary(
+        self, mix: np.ndarray, sims: np.ndarray, pick: np.ndarray, best: int
+    ) -> list[int]:
+        """Further leaves for one response: a large enough share of its mix, not "far".
+
+        ``mix`` is over the leaves found on content; ``pick`` gives the leaf each of them
+        stands for in this response (its side's, where a leaf is split by side).
+        """
         top = float(mix.max())
         if top <= 0:
             return []
         order = np.argsort(-mix, kind="stable")
         keep = [
-            int(j)
+            int(pick[j])
             for j in order
-            if j != best
+            if pick[j] != best
             and mix[j] > 0
             and mix[j] >= self.secondary_share * top
-            and sims[j] >= self.other_threshold_[j]
+            and sims[pick[j]] >= self.other_threshold_[pick[j]]
         ]
         return keep[: self.max_labels - 1]
 
@@ -827,6 +950,8 @@ class ThemeDiscoverer(BaseEstimator):
                         break
             for lv in levels:
                 used[lv].add(label.lower())
+            if leaf_level and self.leaf_side_[index]:  # a leaf split by side says which
+                label = f"{label} ({SIDE_WORDS[int(self.leaf_side_[index])]})"
             return label
 
         def leaf_theme(b: int, parent: str | None) -> ThemeSpec:

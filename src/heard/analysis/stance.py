@@ -456,16 +456,20 @@ def stance_axis(
     vectors: np.ndarray,
     *,
     min_confidence: float = 0.0,
+    proba: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """Signed position per answer for theme discovery (-1 against … +1 for), or None.
 
     Only when the answers themselves say which side they are on (the classifier was
     self-trained on explicit statements of both sides, or given weak labels): a stance
     read from tone alone is too weak to split themes by. Positions whose confidence is
-    below ``min_confidence`` count as 0 (not known).
+    below ``min_confidence`` count as 0 (not known). ``proba``: the classifier's
+    probabilities of agreeing for ``texts`` when they were already predicted.
     """
     if getattr(classifier, "mode_", None) not in ("self-trained", "weak"):
         return None
-    p = classifier.predict_proba(texts, vectors).astype(np.float64)
+    if proba is None:
+        proba = classifier.predict_proba(texts, vectors)
+    p = np.asarray(proba, dtype=np.float64)
     signed = 2.0 * p - 1.0
     return np.where(np.maximum(p, 1.0 - p) >= min_confidence, signed, 0.0)
