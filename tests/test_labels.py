@@ -133,3 +133,16 @@ def test_label_candidates_drop_discourse_openings_and_dangling_contractions():
     # a cut never leaves a label hanging on a contraction
     assert label_candidates("The air feels cleaner and it's, well, nicer.") == [
         "The air feels cleaner"]
+
+
+@pytest.mark.parametrize("text", [
+    "I strongly agree.", "I strongly agree with this.", "Totally against it.",
+    "We support the scheme.", "I am in favour of the idea.", "I do not agree with this.",
+])
+def test_a_sentence_that_only_states_a_position_is_no_label(text):
+    assert label_candidates(text) == []
+
+
+def test_a_position_with_a_point_keeps_the_point():
+    assert label_candidates("I support the new cycle lanes.") == ["I support the new cycle lanes"]
+    assert label_candidates("I agree that traffic is worse.") == ["Traffic is worse"]

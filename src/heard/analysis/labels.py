@@ -383,6 +383,15 @@ _LABEL_DANGLING = frozenset(
     "und oder aber der die das ein eine zu von mit für ist sind nicht a'r neu y yr".split()
 )
 _LABEL_VAGUE_START = frozenset("this that it these those there".split())
+# A sentence that only states a position ("I strongly agree", "Totally against it") says
+# nothing a theme could be named after.
+_POSITION_ONLY = re.compile(
+    r"^(?:(?:i|we)(?:'m| am| are)?\s+)?(?:(?:very|really|strongly|totally|fully|completely|"
+    r"absolutely|entirely|do|don't|do not)\s+)*(?:agree|disagree|support|oppose|object|"
+    r"in favou?r|against)(?:\s+(?:with|of|to))?(?:\s+(?:it|this|that|them|the (?:idea|"
+    r"proposals?|plans?|scheme|changes?)|this (?:idea|proposal|plan|scheme|change)))?$",
+    re.IGNORECASE,
+)
 
 
 def label_candidates(text: str, *, min_words: int = 3, max_words: int = 8) -> list[str]:
@@ -403,6 +412,8 @@ def label_candidates(text: str, *, min_words: int = 3, max_words: int = 8) -> li
         while words and words[-1].lower() in _LABEL_DANGLING:
             words.pop()
         if words and words[0].lower() in _LABEL_VAGUE_START:
+            continue
+        if _POSITION_ONLY.match(" ".join(words)):
             continue
         if min_words <= len(words) <= max_words:
             out.append(_capitalise(" ".join(words)))
