@@ -602,7 +602,6 @@ class ThemeMapper(BaseEstimator):
         if texts is not None and len(texts) != n:
             raise ValueError(f"{len(texts)} texts but {n} vectors")
 
-        # The theme-score block is standardised on the pool (themes differ in baseline).
         # Word TF-IDF of the pool and the theme texts, for the lexical overlap score.
         self.lexicon_: TfidfVectorizer | None = None
         if self.lexical_weight and not examples and texts is not None and n >= 2:
@@ -612,6 +611,7 @@ class ThemeMapper(BaseEstimator):
                 self.theme_words_ = self.lexicon_.transform(theme_texts)
             except ValueError:  # no words at all
                 self.lexicon_ = None
+        # The theme-score block is standardised on the pool (themes differ in baseline).
         self.score_mean_ = np.zeros(3 * k)
         self.score_std_ = np.ones(3 * k)
         raw = self._theme_scores(texts, vectors) if n else np.zeros((0, 3 * k))
