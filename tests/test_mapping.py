@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 from heard.analysis.clustering import ThemeSpec
-from heard.analysis.mapping import ThemeMapper, split_clauses
+from heard.analysis.mapping import ThemeMapper, pool_shares, split_clauses
 from tests._fake_embed import fake_embed
 from tests.conftest import shared_dataset
 
@@ -166,6 +167,51 @@ def test_zero_shot_predicts_about_the_cardinality_prior(corpus) -> None:
         means.append(np.mean([len(p) for p in m.predict(texts, vec)]))
     assert abs(means[1] - 1.5) < 0.15  # (ties of saturated scores limit the lower one)
     assert means[0] < means[1]
+
+
+def test_pool_shares_follow_the_pool_not_an_equal_split() -> None:
+    rng = np.random.default_rng(0)
+    truth = np.array([0.6, 0.3, 0.1])
+    owner = rng.choice(3, size=2000, p=truth)
+    sim = 0.2 + 0.02 * rng.standard_normal((2000, 3))
+    sim[np.arange(2000), owner] += 0.05
+    sim[:, 2] += 0.01  # a theme close to every answer is not thereby common
+    share = pool_shares(sim, 0.01)
+    assert share.sum() == pytest.approx(1.0)
+    assert np.abs(share - truth).max() < 0.06
+    assert pool_shares(np.zeros((0, 3)), 0.01) == pytest.approx(np.full(3, 1 / 3))
+
+
+def test_zero_shot_share_prior_gives_a_rare_theme_less_often() -> None:
+    texts, gold = make_imbalanced(rare_share=0.05, off_share=0.0)
+    vec = fake_embed(texts)
+    n_rare = sum("nature" in g for g in gold)
+    took = {}
+    for prior in (0.0, 1.0):
+        m = ThemeMapper(fake_embed, seed=0, share_prior=prior, share_pseudo=bool(prior))
+        pred = m.fit(THEMES, texts, vec).predict(texts, vec)
+        took[prior] = sum("nature" in p for p in pred)
+    assert m.shares_.argmin() == m.keys_.index("nature")
+    assert took[1.0] < took[0.0] and took[1.0] >= 0.8 * n_rare
+
+
+def _noise_embed(texts: list[str]) -> np.ndarray:
+    """Vectors that carry no meaning: each text a fixed random direction."""
+    seeds = [int(hashlib.md5(t.encode()).hexdigest()[:8], 16) for t in texts]
+    out = np.stack([np.random.default_rng(s).standard_normal(32) for s in seeds])
+    out = out.astype(np.float32)
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def test_zero_shot_lexical_overlap_finds_themes_by_their_words(corpus) -> None:
+    texts, gold, _ = corpus
+    vec = _noise_embed(texts)
+    hit = {}
+    for weight in (0.0, 2.0):
+        m = ThemeMapper(_noise_embed, seed=0, lexical_weight=weight).fit(THEMES, texts, vec)
+        top = [m.keys_[j] for j in m.predict_proba(texts, vec).argmax(axis=1)]
+        hit[weight] = np.mean([t in g for t, g in zip(top, gold, strict=True)])
+    assert hit[2.0] > 0.8 and hit[2.0] > hit[0.0] + 0.3
 
 
 def test_empty_answer_gets_no_theme(corpus) -> None:

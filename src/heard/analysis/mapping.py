@@ -10,14 +10,17 @@
 - **Character n-gram TF-IDF** of the response, a cheap partner that reads wording.
 
 Without examples (zero-shot) each theme's similarity is standardised on the pool
-(best clause plus half the whole response, in units of that theme's spread), and the
-most similar responses per theme become pseudo-labels for a one-vs-rest logistic
-regression on [embeddings ⊕ TF-IDF ⊕ theme scores] (self-training). The final score
-is the standardised similarity plus half the standardised model score; it is scaled
-to probabilities against the pseudo-labels, and the threshold is set so the mean
-number of themes per response on the pool matches a cardinality prior (1.5: answers
-usually make one or two points). Choosing it to maximise F1 on pseudo-labels instead
-over-assigned badly.
+(best clause plus half the whole response, in units of that theme's spread, plus the
+word overlap with the theme's text), and the most similar responses per theme become
+pseudo-labels for a one-vs-rest logistic regression on [embeddings ⊕ TF-IDF ⊕ theme
+scores] (self-training). The final score is the standardised similarity plus half the
+standardised model score, plus a prior for each theme's share of the pool (estimated
+from the raw cosines, :func:`pool_shares`: standardising alone expects every theme
+equally often, and real codebooks have a few themes that hold most answers). It is
+scaled to probabilities against the pseudo-labels, and the threshold is set so the mean
+number of themes per response on the pool matches a cardinality prior (1.2: answers
+usually make one point, sometimes two). Choosing it to maximise F1 on pseudo-labels
+instead over-assigned badly.
 
 With examples (few-shot) a one-vs-rest logistic regression on [embeddings ⊕ TF-IDF]
 learns from the analyst's examples and the theme texts, each theme class-weighted so
@@ -177,6 +180,26 @@ def _cardinality_threshold(prob: np.ndarray, cardinality: float, floor: float) -
     return float(hi)
 
 
+def pool_shares(sim: np.ndarray, temperature: float, iterations: int = 50) -> np.ndarray:
+    """Each theme's share of the pool (k,), summing to 1, from raw similarities (n, k).
+
+    A mixture estimate: an answer belongs to theme j with a probability proportional to
+    ``share_j × exp(sim_j / temperature)``, and each share is the mean of those
+    probabilities over the pool (EM on the shares alone). Unlike counting best matches,
+    a theme that is close to many answers but rarely the closest still gets its part.
+    """
+    n, k = sim.shape
+    share = np.full(k, 1.0 / max(k, 1))
+    if not n or not k:
+        return share
+    like = np.exp((sim - sim.max(axis=1, keepdims=True)) / temperature)
+    for _ in range(iterations):
+        post = like * share[None, :]
+        post /= post.sum(axis=1, keepdims=True)
+        share = post.mean(axis=0)
+    return share
+
+
 def _decide(prob: np.ndarray, thresholds: np.ndarray, floor: float) -> np.ndarray:
     """Boolean (n, k): themes over their threshold, plus the top theme if over ``floor``."""
     pred = prob >= thresholds[None, :]
@@ -225,6 +248,19 @@ class ThemeMapper(BaseEstimator):
         Zero-shot: expected number of themes per response (a prior; consultation
         answers usually make one or two points). The decision threshold is set so
         the mean number predicted on the pool matches it.
+    share_prior:
+        Zero-shot: weight of each theme's share of the pool (:func:`pool_shares`, relative
+        to an equal share) added to its score as ``share_prior × log(k × share)``, so a
+        theme most answers are about is given more often than a rare one (0: every theme
+        is expected equally often).
+    share_pseudo:
+        Zero-shot: each theme's pseudo-positives are ``cardinality × share`` of the pool
+        (its estimated share) rather than the same ``pseudo_fraction`` for every theme.
+    share_temperature:
+        Zero-shot: temperature of the cosine similarities in :func:`pool_shares`.
+    lexical_weight:
+        Zero-shot: weight of the word overlap with the theme's text (word TF-IDF cosine,
+        standardised on the pool like the embedding cosines) in the similarity (0: none).
     embed_weight:
         Few-shot: scale of the embedding block relative to the TF-IDF block.
     word_ngrams:
@@ -285,7 +321,11 @@ class ThemeMapper(BaseEstimator):
         max_features: int = 50_000,
         batch_size: int = 20_000,
         model_weight: float = 0.5,
-        cardinality: float = 1.5,
+        cardinality: float = 1.2,
+        share_prior: float = 0.5,
+        share_pseudo: bool = False,
+        share_temperature: float = 0.01,
+        lexical_weight: float = 1.0,
         embed_weight: float = 2.0,
         word_ngrams: bool = True,
         class_weight: str | None = "balanced",
@@ -317,6 +357,10 @@ class ThemeMapper(BaseEstimator):
         self.batch_size = batch_size
         self.model_weight = model_weight
         self.cardinality = cardinality
+        self.share_prior = share_prior
+        self.share_pseudo = share_pseudo
+        self.share_temperature = share_temperature
+        self.lexical_weight = lexical_weight
         self.embed_weight = embed_weight
         self.word_ngrams = word_ngrams
         self.class_weight = class_weight
@@ -340,8 +384,8 @@ class ThemeMapper(BaseEstimator):
         if self.embed is None or not callable(self.embed):
             raise TypeError("ThemeMapper needs embed: a function from texts to unit vectors")
         positive = (
-            "C", "few_shot_C", "cardinality", "batch_size", "max_features", "neighbours",
-            "max_reference",
+            "C", "few_shot_C", "cardinality", "share_temperature", "batch_size", "max_features",
+            "neighbours", "max_reference",
         )
         if not (isinstance(self.few_shot_rounds, int) and self.few_shot_rounds >= 0):
             raise ValueError(
@@ -356,7 +400,7 @@ class ThemeMapper(BaseEstimator):
         non_negative = (
             "tfidf_weight", "prior_weight", "pseudo_weight", "model_weight", "embed_weight",
             "theme_weight", "unlabelled_weight", "few_shot_prior_weight", "zero_shot_blend",
-            "few_shot_pseudo_weight",
+            "few_shot_pseudo_weight", "share_prior", "lexical_weight",
         )
         for name in non_negative:
             if not getattr(self, name) >= 0:
@@ -388,16 +432,20 @@ class ThemeMapper(BaseEstimator):
 
     # ------------------------------------------------------------------ features
     def _theme_scores(self, texts: Sequence[str] | None, vectors: np.ndarray) -> np.ndarray:
-        """(n, 2k) raw cosines: whole response, best clause (or whole again)."""
+        """(n, 3k) raw scores: cosine to the whole response, to its best clause (or the
+        whole again), and the word TF-IDF cosine to the theme's text (0 without texts)."""
         doc = vectors @ self.prototypes_.T
+        lexical = np.zeros_like(doc)
+        if self.lexicon_ is not None and texts is not None:
+            lexical = (self.lexicon_.transform(list(texts)) @ self.theme_words_.T).toarray()
         if not (self.clauses and texts is not None):
-            return np.hstack([doc, doc])
+            return np.hstack([doc, doc, lexical])
         clauses, owner, piece = clause_pieces(texts)  # each distinct clause embedded once
         best = doc.copy()
         if clauses:
             sims = np.asarray(self.embed(clauses), dtype=np.float32) @ self.prototypes_.T
             np.maximum.at(best, owner, sims[piece])
-        return np.hstack([doc, best])
+        return np.hstack([doc, best, lexical])
 
     def _features(
         self,
@@ -410,8 +458,8 @@ class ThemeMapper(BaseEstimator):
         vectors = np.asarray(vectors, dtype=np.float32)
         if raw is None:
             raw = self._theme_scores(texts, vectors)
-        scores = (raw - self.score_mean_) / self.score_std_
         k = len(self.keys_)
+        scores = ((raw - self.score_mean_) / self.score_std_)[:, : 2 * k]  # the cosines
         blocks = [
             sparse.csr_matrix(vectors * self.embed_scale_),
             sparse.csr_matrix(scores * (self.prior_scale_ / np.sqrt(2 * k) * 2)),
@@ -466,13 +514,19 @@ class ThemeMapper(BaseEstimator):
         Standardising each theme on the pool removes its baseline (some descriptions
         are close to every response), so one cut-off serves all themes.
         """
+        return self._standard_similarity((raw - self.score_mean_) / self.score_std_)
+
+    def _standard_similarity(self, z: np.ndarray) -> np.ndarray:
+        """:meth:`_similarity` from scores already standardised on the pool, (n, 3k) → (n, k)."""
         k = len(self.keys_)
-        z = (raw - self.score_mean_) / self.score_std_
-        return z[:, k:] + 0.5 * z[:, :k]
+        score = z[:, k : 2 * k] + 0.5 * z[:, :k]
+        if self.lexical_weight:
+            score = score + self.lexical_weight * z[:, 2 * k :]
+        return score
 
     def _combined(self, raw: np.ndarray, X: sparse.csr_matrix) -> np.ndarray:
         """Zero-shot ranking score: similarity plus the standardised self-trained model."""
-        score = self._similarity(raw)
+        score = self._similarity(raw) + self.share_offset_[None, :]
         if self.model_weight and self.models_:
             dec = self._decision(self.models_, X)
             score = score + self.model_weight * (dec - self.dec_mean_) / self.dec_std_
@@ -548,13 +602,25 @@ class ThemeMapper(BaseEstimator):
         if texts is not None and len(texts) != n:
             raise ValueError(f"{len(texts)} texts but {n} vectors")
 
+        # Word TF-IDF of the pool and the theme texts, for the lexical overlap score.
+        self.lexicon_: TfidfVectorizer | None = None
+        if self.lexical_weight and not examples and texts is not None and n >= 2:
+            self.lexicon_ = TfidfVectorizer(sublinear_tf=True, dtype=np.float32)
+            try:
+                self.lexicon_.fit(list(texts) + theme_texts)
+                self.theme_words_ = self.lexicon_.transform(theme_texts)
+            except ValueError:  # no words at all
+                self.lexicon_ = None
         # The theme-score block is standardised on the pool (themes differ in baseline).
-        self.score_mean_ = np.zeros(2 * k)
-        self.score_std_ = np.ones(2 * k)
-        raw = self._theme_scores(texts, vectors) if n else np.zeros((0, 2 * k))
+        self.score_mean_ = np.zeros(3 * k)
+        self.score_std_ = np.ones(3 * k)
+        raw = self._theme_scores(texts, vectors) if n else np.zeros((0, 3 * k))
         if n >= 2:
             self.score_mean_ = raw.mean(axis=0)
-            self.score_std_ = raw.std(axis=0) + 1e-6
+            spread = raw.std(axis=0)
+            self.score_std_ = spread + 1e-6
+            # a theme sharing no word with the pool scores 0 overlap, whatever a new text says
+            self.score_std_[2 * k :][spread[2 * k :] < 1e-9] = np.inf
         self.tfidf_: _TextFeatures | None = None
         tfidf_pool = tfidf_theme = None
         if texts is not None and n >= 2:
@@ -575,7 +641,7 @@ class ThemeMapper(BaseEstimator):
             for i, text in enumerate(texts):
                 rows.setdefault(text, i)
             self._memo = (rows, raw, X_pool)
-        z_pool = (raw - self.score_mean_) / self.score_std_ if n else np.zeros((0, 2 * k))
+        z_pool = (raw - self.score_mean_) / self.score_std_ if n else np.zeros((0, 3 * k))
 
         labelled = np.zeros(n, dtype=bool)
         Y_pool = np.zeros((n, k))
@@ -589,6 +655,14 @@ class ThemeMapper(BaseEstimator):
                 Y_pool[index, key_index[key]] = 1.0
         self.n_examples_ = int(labelled.sum())
         self.mode_ = "few-shot" if self.n_examples_ else "zero-shot"
+        # Zero-shot: each theme's share of the pool, from the raw cosines (best clause
+        # plus half the whole answer; standardised ones would make every theme equal).
+        self.shares_ = np.full(k, 1.0 / k)
+        if n >= 2:
+            self.shares_ = pool_shares(
+                raw[:, k : 2 * k] + 0.5 * raw[:, :k], self.share_temperature
+            )
+        self.share_offset_ = self.share_prior * np.log(np.maximum(self.shares_, 0.2 / k) * k)
 
         self.zero_: ThemeMapper | None = None
         self.blend_ = np.ones(k)
@@ -710,7 +784,7 @@ class ThemeMapper(BaseEstimator):
         k = len(self.keys_)
         if not len(z):
             return np.zeros((0, k))
-        s = z[:, k:] + 0.5 * z[:, :k]  # best clause first, whole response second
+        s = self._standard_similarity(z)  # best clause first, whole response second
         # Rank within each response too: a theme that is a response's best match counts.
         rel = s - s.max(axis=1, keepdims=True)
         return _sigmoid(s - 1.0) * np.exp(0.5 * rel)
@@ -727,7 +801,9 @@ class ThemeMapper(BaseEstimator):
         """Zero-shot: fit the regression on the theme texts and confident pseudo-labels."""
         k = len(self.keys_)
         n = 0 if X_pool is None else X_pool.shape[0]
-        frac = self.pseudo_fraction or min(0.5, 1.5 / k)
+        frac: float | np.ndarray = self.pseudo_fraction or min(0.5, 1.5 / k)
+        if self.share_pseudo:  # each theme's expected share, not an equal one
+            frac = np.clip(self.cardinality * self.shares_, 0.2 / k, 0.5)
         scores = start
         X_all = X_theme if X_pool is None else sparse.vstack([X_theme, X_pool], format="csr")
         eye = np.eye(k)
@@ -782,17 +858,21 @@ class ThemeMapper(BaseEstimator):
         self.thresholds_ = np.full(k, self.threshold_)
 
     def _pseudo_labels(
-        self, scores: np.ndarray, labelled: np.ndarray, frac: float
+        self, scores: np.ndarray, labelled: np.ndarray, frac: float | np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Confident positives (top ``frac`` per theme) and negatives (bottom half)."""
+        """Confident positives (top ``frac`` per theme) and negatives (bottom half).
+
+        ``frac`` is one share for every theme or one per theme.
+        """
         n, k = scores.shape
         pool = ~labelled
         Y = np.zeros((n, k))
         keep = np.zeros(n, dtype=bool)
         if not pool.any():
             return Y, keep
-        n_pos = max(1, int(round(frac * pool.sum())))
+        fracs = np.broadcast_to(np.asarray(frac, dtype=np.float64), (k,))
         for j in range(k):
+            n_pos = max(1, int(round(fracs[j] * pool.sum())))
             col = np.where(pool, scores[:, j], -np.inf)
             order = np.argsort(-col, kind="stable")
             Y[order[:n_pos], j] = 1.0
