@@ -16,7 +16,8 @@ Django, HTTP or Ray. The stages, in order:
    question gives one. Otherwise every stance is "" (not asked).
 5. **themes**: with a codebook, map each representative to zero or more of its leaf
    themes (:class:`~heard.analysis.mapping.ThemeMapper`, few-shot when examples are
-   given; a theme the codebook gives a side is weighed by the answer's stance); without
+   given; a theme with a side, from the codebook or, with examples, from the examples'
+   stances, is weighed by the answer's stance); without
    one, discover a two-level hierarchy (:class:`~heard.analysis.clustering.ThemeDiscoverer`).
 6. **evidence**: the evidence-rich flag with its reason.
 7. **spread** each representative's results to every member of its group.
@@ -43,9 +44,11 @@ __all__ = [
     "OUTCOMES",
     "QuestionResult",
     "ResponseResult",
+    "agree_probability",
     "analyse_texts",
     "codebook_theme",
     "leaf_keys",
+    "read_stance",
 ]
 
 #: The outcomes a response can have, in the order reports list them.
@@ -213,7 +216,7 @@ def analyse_texts(
     """
     from heard.analysis import duplicates, evidence, prepare
     from heard.analysis.embeddings import EMBEDDERS, choose_embedder
-    from heard.analysis.executor import map_chunks, predict_chunks, spread_signer
+    from heard.analysis.executor import map_chunks, spread_signer
     from heard.analysis.text import clean_text
 
     step = progress or (lambda stage, fraction: None)
@@ -286,29 +289,18 @@ def analyse_texts(
 
     # 4. stance, when the question asks for a position (or a paired closed question gives one)
     step("stance", 0.5)
-    from heard.analysis.stance import StanceClassifier, asks_for_position
-
-    stance_labels: list[str] = [""] * len(rep_texts)
-    stance_conf: list[float | None] = [None] * len(rep_texts)
     weak = [weak_labels[i] for i in rep_index] if weak_labels is not None else None
-    weak = weak if weak and any(weak) else None
-    stance_asked = bool(rep_texts) and (
-        weak is not None or asks_for_position(question or None, rep_texts)
+    stance_labels, stance_conf, stance_asked = read_stance(
+        rep_texts,
+        vectors,
+        model.embed,
+        question=question,
+        weak_labels=weak,
+        seed=seed,
+        executor=executor,
+        embedder_key=model_key or "",
+        chunk_size=chunk_size,
     )
-    if stance_asked:
-        classifier = StanceClassifier(model.embed, seed=seed, question=question or None)
-        classifier.fit(rep_texts, vectors, weak_labels=weak)
-        # the mapper predicts in this process from the features it kept at fit;
-        # stance prediction goes to the executor (recomputing is bit-identical here)
-        ((stance_labels, stance_conf),) = predict_chunks(
-            executor,
-            classifier,
-            ("predict",),
-            rep_texts,
-            vectors,
-            embedder_key=model_key or "",
-            chunk_size=chunk_size,
-        )
     lap("stance")
 
     # 5. themes: map to a codebook's leaves, or discover
@@ -322,7 +314,7 @@ def analyse_texts(
             vectors,
             _examples_for(examples or {}, owner, sub_index, leaf_keys(specs)),
             seed,
-            _agree_probability(stance_labels, stance_conf) if stance_asked else None,
+            agree_probability(stance_labels, stance_conf) if stance_asked else None,
         )
     else:
         specs, rep_labels, rep_conf, rep_reasons = _discover(
@@ -388,7 +380,49 @@ def _examples_for(
     return sorted(out.items())
 
 
-def _agree_probability(labels: Sequence[str], confidence: Sequence[float | None]) -> np.ndarray:
+def read_stance(
+    texts: Sequence[str],
+    vectors: np.ndarray,
+    embed: Callable[[list[str]], np.ndarray],
+    *,
+    question: str = "",
+    weak_labels: Sequence[str | None] | None = None,
+    seed: int = 0,
+    executor: Executor | None = None,
+    embedder_key: str = "",
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> tuple[list[str], list[float | None], bool]:
+    """Stage 4: each answer's stance and its confidence, and whether stance was read.
+
+    Stance is read only where the question asks for a position
+    (:func:`~heard.analysis.stance.asks_for_position`) or ``weak_labels`` (a paired
+    closed question's answers) give one; otherwise every stance is "" (not asked).
+    """
+    from heard.analysis.executor import predict_chunks
+    from heard.analysis.stance import StanceClassifier, asks_for_position
+
+    labels: list[str] = [""] * len(texts)
+    confidence: list[float | None] = [None] * len(texts)
+    weak = list(weak_labels) if weak_labels is not None and any(weak_labels) else None
+    asked = bool(texts) and (weak is not None or asks_for_position(question or None, texts))
+    if asked:
+        classifier = StanceClassifier(embed, seed=seed, question=question or None)
+        classifier.fit(list(texts), vectors, weak_labels=weak)
+        # the mapper predicts in this process from the features it kept at fit;
+        # stance prediction goes to the executor (recomputing is bit-identical here)
+        ((labels, confidence),) = predict_chunks(
+            executor or InProcess(),
+            classifier,
+            ("predict",),
+            texts,
+            vectors,
+            embedder_key=embedder_key,
+            chunk_size=chunk_size,
+        )
+    return list(labels), list(confidence), asked
+
+
+def agree_probability(labels: Sequence[str], confidence: Sequence[float | None]) -> np.ndarray:
     """Each answer's probability of agreeing, from its stance and that stance's confidence."""
     out = np.full(len(labels), 0.5)
     for i, (label, conf) in enumerate(zip(labels, confidence, strict=True)):
@@ -410,7 +444,9 @@ def _map(specs, model, rep_texts, vectors, examples, seed, agree=None):
         reason = "the codebook has no themes" if not leaf_specs else ""
         return [[] for _ in rep_texts], [0.0] * len(rep_texts), [reason] * len(rep_texts)
     mapper = ThemeMapper(model.embed, seed=seed)
-    mapper.fit(leaf_specs, texts=rep_texts, vectors=vectors, examples=examples or None)
+    mapper.fit(
+        leaf_specs, texts=rep_texts, vectors=vectors, examples=examples or None, agree=agree
+    )
     proba = np.asarray(mapper.predict_proba(rep_texts, vectors, agree))
     labels = mapper.decide(proba)  # one prediction: labels from the same probabilities
     keys = [s.key for s in leaf_specs]
