@@ -297,9 +297,6 @@ class ThemeMapper(BaseEstimator):
     side_shrink:
         Few-shot: pseudo-examples at the centre that a theme's mean stance is shrunk
         towards before its side is read (few examples give a weaker side).
-    stance_feature:
-        Few-shot, with each response's stance: scale of a 2 × P(agree) − 1 column
-        added to the features, so each theme's regression learns its own side (0: none).
     """
 
     def __init__(
@@ -337,7 +334,6 @@ class ThemeMapper(BaseEstimator):
         few_shot_pseudo_weight: float = 0.1,
         side_gain: float = 1.0,
         side_shrink: float = 0.0,
-        stance_feature: float = 0.0,
     ) -> None:
         self.embed = embed
         self.seed = seed
@@ -371,7 +367,6 @@ class ThemeMapper(BaseEstimator):
         self.few_shot_pseudo_weight = few_shot_pseudo_weight
         self.side_gain = side_gain
         self.side_shrink = side_shrink
-        self.stance_feature = stance_feature
 
     # ------------------------------------------------------------------ contract
     def _validate_params(self) -> None:
@@ -395,7 +390,7 @@ class ThemeMapper(BaseEstimator):
         non_negative = (
             "tfidf_weight", "prior_weight", "pseudo_weight", "model_weight", "embed_weight",
             "theme_weight", "unlabelled_weight", "few_shot_prior_weight", "zero_shot_blend",
-            "few_shot_pseudo_weight", "side_gain", "side_shrink", "stance_feature",
+            "few_shot_pseudo_weight", "side_gain", "side_shrink",
         )
         for name in non_negative:
             if not getattr(self, name) >= 0:
@@ -547,13 +542,6 @@ class ThemeMapper(BaseEstimator):
             )
         return out
 
-    def _with_stance(self, X: sparse.csr_matrix, agree: np.ndarray | None) -> sparse.csr_matrix:
-        """X with the stance column when the fit uses one (0 where stance is unknown)."""
-        if not getattr(self, "stance_column_", False):
-            return X
-        col = np.zeros((X.shape[0], 1)) if agree is None else 2.0 * agree[:, None] - 1.0
-        return sparse.hstack([X, sparse.csr_matrix(col * self.stance_feature)], format="csr")
-
     def _side_factor(self, agree: np.ndarray) -> np.ndarray:
         """(n, k) stance factor: codebook sides zero-shot, sides learnt from examples else."""
         sides = self.example_sides_ if self.n_examples_ else self.sides_
@@ -574,7 +562,7 @@ class ThemeMapper(BaseEstimator):
         ``texts``/``vectors`` are all responses of the question (unlabelled); ``examples``
         are ``(index into texts, [theme keys])`` pairs from an analyst, or ``None``.
         ``agree``: each response's probability of agreeing (from the stance classifier),
-        read with examples when ``side_gain`` or ``stance_feature`` is set.
+        read with examples: a theme's side is learnt from its examples' (``side_gain``).
         """
         self._validate_params()
         if not themes:
@@ -654,17 +642,13 @@ class ThemeMapper(BaseEstimator):
         self.zero_: ThemeMapper | None = None
         self.blend_ = np.ones(k)
         self.floor_ = float(self.floor)
-        # stance with examples: a side per theme learnt from them, and a stance column
+        # with examples and stance: each theme's side, learnt from its examples' stances
         self.example_sides_ = np.zeros(k)
-        self.stance_column_ = bool(self.n_examples_ and self.stance_feature and agree is not None)
         if self.n_examples_ and agree is not None and self.side_gain:
             self.example_sides_ = example_sides(
                 Y_pool[labelled], agree[labelled], gain=self.side_gain, shrink=self.side_shrink
             )
         if self.n_examples_:
-            if self.stance_column_:
-                X_pool = self._with_stance(X_pool, agree)
-                X_theme = self._with_stance(X_theme, None)
             self._fit_few_shot(X_pool, X_theme, labelled, Y_pool, vectors)
             # A theme with fewer than m = zero_shot_blend examples leans on the codebook:
             # its score blends the zero-shot mapper's with weight m / (m + examples).
@@ -910,7 +894,6 @@ class ThemeMapper(BaseEstimator):
             raw, X = self._chunk_features(chunk_texts, chunk)
             chunk_agree = None if agree is None else np.asarray(agree[start:stop], np.float64)
             if self.n_examples_:
-                X = self._with_stance(X, chunk_agree)
                 prob = self._smooth(_sigmoid(self._decision(self.models_, X)), chunk)
                 logit = _logit(prob)
                 if self.zero_ is not None:  # blend margins over each mapper's threshold
