@@ -555,9 +555,12 @@ def test_with_examples_a_theme_takes_the_side_its_examples_take() -> None:
     for stance in (against, support):
         np.testing.assert_allclose(stance[:, 2], plain[:, 2])
         np.testing.assert_allclose(stance[:, 2], unsided.predict_proba(texts, vec)[:, 2])
-    # a side is shrunk towards none when the examples are few
-    y = np.array([[1.0], [1.0]])
-    assert example_sides(y, np.array([1.0, 1.0]), gain=1.0, shrink=2.0)[0] == pytest.approx(0.5)
+    # a side is shrunk towards none when the examples are few; a theme without examples
+    # has none
+    y = np.array([[1.0, 0.0], [1.0, 0.0]])
+    sides = example_sides(y, np.array([1.0, 1.0]), gain=1.0, shrink=2.0)
+    assert sides[0] == pytest.approx(0.5) and sides[1] == 0.0
+    assert example_sides(y, np.array([0.0, 0.0]), gain=1.0, shrink=0.0).tolist() == [-1.0, 0.0]
 
 
 def test_the_stance_argument_is_checked() -> None:

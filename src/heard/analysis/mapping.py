@@ -113,12 +113,14 @@ def example_sides(
     example's P(agree). A theme's mean P(agree) is shrunk towards ``centre`` by
     ``shrink`` pseudo-examples, and its distance from ``centre``, doubled and scaled by
     ``gain``, is its side (clipped to [-1, 1]): examples that all lean one way give a
-    side; mixed examples, or few, give nearly none.
+    side; mixed examples, or few, give nearly none, and a theme without examples none.
     """
     Y = np.asarray(Y, dtype=np.float64)
     agree = np.asarray(agree, dtype=np.float64)
-    mean = (agree @ Y + shrink * centre) / (Y.sum(axis=0) + shrink + 1e-12)
-    return np.clip(gain * 2.0 * (mean - centre), -1.0, 1.0)
+    weight = Y.sum(axis=0) + shrink
+    mean = (agree @ Y + shrink * centre) / np.where(weight > 0, weight, 1.0)
+    side = np.clip(gain * 2.0 * (mean - centre), -1.0, 1.0)
+    return np.where(Y.sum(axis=0) > 0, side, 0.0)
 
 
 class _TextFeatures:
