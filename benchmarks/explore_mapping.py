@@ -10,7 +10,9 @@ with ``:choose`` or ``:report`` to keep only the argkp motions used to choose de
 (train04 to train15) or those kept for reporting (the rest). Few-shot draws use the same
 ``draw_examples`` as ``heard evaluate`` (``--k`` per theme; argkp uses 5), and every
 response's embedding comes from the evaluation cache (set HEARD_HOME). ``-p key=value``
-sets a ``ThemeMapper`` parameter. Prints micro-F1 per set and the mean.
+sets a ``ThemeMapper`` parameter. ``--stance`` reads each answer's stance as
+``analyse_texts`` does (``read_stance``, where the question asks for a position) and
+passes its P(agree) to the mapper's fit and predict. Prints micro-F1 per set and the mean.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from heard.analysis import metrics as M
+from heard.analysis.analyse import agree_probability, read_stance
 from heard.analysis.embeddings import choose_embedder, get_embedder
 from heard.analysis.mapping import ThemeMapper
 from heard.analysis.text import content_hash
@@ -83,11 +86,21 @@ def run_set(name: str, args: argparse.Namespace, params: dict) -> dict[str, floa
             if args.mode == "fewshot":
                 train = draw_examples(q_gold, themes, k, rng, [content_hash(t) for t in texts])
             examples = [(j, sorted(q_gold[j])) for j in train] or None
+            agree = None
+            if args.stance:
+                labels, conf, classifier = read_stance(
+                    texts, vectors, embed, question=data.questions.get(q, ""), seed=r,
+                    embedder_key=embedder_name,
+                )
+                agree = agree_probability(labels, conf) if classifier is not None else None
             mapper = ThemeMapper(embed, seed=r, **params)
-            mapper.fit(_codebook_specs(data, q), texts=texts, vectors=vectors, examples=examples)
+            mapper.fit(
+                _codebook_specs(data, q), texts=texts, vectors=vectors, examples=examples,
+                agree=agree,
+            )
             test = sorted(set(range(len(rows))) - set(train))
             test_texts = [texts[j] for j in test]
-            got = mapper.predict(test_texts, vectors[test])
+            got = mapper.predict(test_texts, vectors[test], None if agree is None else agree[test])
             gold.extend(q_gold[j] for j in test)
             pred["heard"].extend(set(x) for x in got)
             if train:
@@ -109,6 +122,7 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=0, help="examples per theme (0: 5 argkp, 10 else)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--embedder", default="auto")
+    ap.add_argument("--stance", action="store_true", help="pass each answer's P(agree)")
     ap.add_argument("-p", action="append", default=[], help="ThemeMapper key=value")
     args = ap.parse_args()
     params = {key: _value(v) for key, _, v in (p.partition("=") for p in args.p)}
@@ -120,7 +134,8 @@ def main() -> None:
         cells = "  ".join(f"{k} {v:.3f}" for k, v in res.items() if isinstance(v, float))
         print(f"{name:22s} {cells}  [{res['embedder']}, {time.perf_counter() - start:.0f}s]",
               flush=True)
-    print(f"{'mean heard':22s} {np.mean(heard_all):.3f}  params {params}")
+    print(f"{'mean heard':22s} {np.mean(heard_all):.3f}  params {params}"
+          f"{'  stance' if args.stance else ''}")
 
 
 if __name__ == "__main__":

@@ -263,13 +263,15 @@ class KeywordMapper:
     """Predicts a theme when its label's first word is in the text; records its examples."""
 
     seen_examples: list = []
+    seen_agree: list = []  # each fit's P(agree) per response (None: stance not read)
 
     def __init__(self, embed, *, seed: int = 0) -> None:
         self.embed = embed
 
-    def fit(self, themes, texts=None, vectors=None, examples=None):
+    def fit(self, themes, texts=None, vectors=None, examples=None, agree=None):
         self.themes = themes
         KeywordMapper.seen_examples.append(examples)
+        KeywordMapper.seen_agree.append(agree)
         return self
 
     def predict(self, texts, vectors, agree=None):
@@ -296,6 +298,7 @@ def fake_core(monkeypatch):
     monkeypatch.setattr(embeddings, "get_embedder", lambda name="minilm", **kw: FakeEmbedder())
     monkeypatch.setattr(mapping, "ThemeMapper", KeywordMapper)
     KeywordMapper.seen_examples = []
+    KeywordMapper.seen_agree = []
 
 
 def test_codebook_mode_plumbing(english: Path, fake_core, heard_home: Path) -> None:
@@ -325,6 +328,12 @@ def test_fewshot_excludes_training_examples(english: Path, fake_core, heard_home
     assert set(result.baselines) == {"tfidf-logreg", "embed-logreg"}
     assert len(KeywordMapper.seen_examples) == 6  # 2 questions x 3 repeats
     assert all(len(ex) == 2 for ex in KeywordMapper.seen_examples)
+    # the stance analyse reads reaches the few-shot fit where the question asks a position
+    # ("Should adverts be banned?"), one P(agree) per analysed answer; q2 asks none
+    asked = [a is not None for a in KeywordMapper.seen_agree]
+    assert asked == [True, False] * 3
+    for agree in KeywordMapper.seen_agree[::2]:
+        assert len(agree) == 4 and np.all((agree >= 0) & (agree <= 1))
 
 
 def test_corrections_curve_plumbing(english: Path, fake_core, heard_home: Path) -> None:

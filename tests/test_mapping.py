@@ -545,9 +545,74 @@ def test_a_sided_theme_is_weighed_by_the_answers_stance() -> None:
     lean = m.predict_proba(texts, vec, np.full(n, 0.3))
     np.testing.assert_allclose(lean[:, 0], 0.6 * plain[:, 0], rtol=1e-5)
     np.testing.assert_allclose(lean[:, 1], plain[:, 1])
-    # with examples the stance is not used: they teach a theme's side
+    # with examples the codebook's side is not used (a side comes from the examples'
+    # stances at fit; none were given here)
     ex = [(i, gold[i]) for i in draw_per_theme(gold, 5)]
     few = ThemeMapper(fake_embed, seed=0).fit(sided, texts, vec, ex)
     np.testing.assert_allclose(
         few.predict_proba(texts, vec, np.ones(n)), few.predict_proba(texts, vec)
     )
+
+
+def _sided_examples(gold: list[list[str]], ex: list[int]) -> np.ndarray:
+    """P(agree) per answer: the cost examples agree, the safety examples disagree, the
+    nature examples are evenly mixed; every other answer is unread (0.5)."""
+    agree = np.full(len(gold), 0.5)
+    nature = 0
+    for i in ex:
+        if gold[i] == ["cost"]:
+            agree[i] = 0.95
+        elif gold[i] == ["safety"]:
+            agree[i] = 0.05
+        else:
+            agree[i] = (0.95, 0.05)[nature % 2] if nature < 4 else 0.5
+            nature += 1
+    return agree
+
+
+def test_with_examples_a_theme_takes_the_side_its_examples_take() -> None:
+    from heard.analysis.mapping import example_sides
+
+    texts, gold = make_imbalanced(200)
+    vec = fake_embed(texts)
+    n = len(texts)
+    ex = draw_per_theme(gold, 5)
+    agree = _sided_examples(gold, ex)
+    examples = [(i, gold[i]) for i in ex]
+    m = ThemeMapper(fake_embed, seed=0).fit(THEMES, texts, vec, examples, agree)
+    # one-sided examples give a side; evenly mixed ones none
+    assert m.example_sides_[0] == pytest.approx(0.9)
+    assert m.example_sides_[1] == pytest.approx(-0.9)
+    assert m.example_sides_[2] == pytest.approx(0.0, abs=1e-9)
+    plain = m.predict_proba(texts, vec)  # stance unknown: nothing is weighed
+    cost_answers = [i for i, g in enumerate(gold) if g == ["cost"]]
+    assert sum("cost" in got for got in m.decide(plain[cost_answers])) > 0.8 * len(cost_answers)
+    # a clearly disagreeing answer is not given the theme whose examples all agree
+    against = m.predict_proba(texts, vec, np.zeros(n))
+    assert not any("cost" in got for got in m.decide(against))
+    np.testing.assert_allclose(against[:, 1], plain[:, 1])  # its own side: unchanged
+    # ... and a clear supporter is not given the theme whose examples all disagree
+    support = m.predict_proba(texts, vec, np.ones(n))
+    assert not any("safety" in got for got in m.decide(support))
+    np.testing.assert_allclose(support[:, 0], plain[:, 0])
+    # the theme with mixed examples is unchanged whatever the answer's stance, and the
+    # same as from a mapper that never saw a stance
+    unsided = ThemeMapper(fake_embed, seed=0).fit(THEMES, texts, vec, examples)
+    for stance in (against, support):
+        np.testing.assert_allclose(stance[:, 2], plain[:, 2])
+        np.testing.assert_allclose(stance[:, 2], unsided.predict_proba(texts, vec)[:, 2])
+    # a side is shrunk towards none when the examples are few; a theme without examples
+    # has none
+    y = np.array([[1.0, 0.0], [1.0, 0.0]])
+    sides = example_sides(y, np.array([1.0, 1.0]), gain=1.0, shrink=2.0)
+    assert sides[0] == pytest.approx(0.5) and sides[1] == 0.0
+    assert example_sides(y, np.array([0.0, 0.0]), gain=1.0, shrink=0.0).tolist() == [-1.0, 0.0]
+
+
+def test_the_stance_argument_is_checked() -> None:
+    texts, gold = make_imbalanced(60)
+    vec = fake_embed(texts)
+    with pytest.raises(ValueError, match="agree values for 60"):
+        ThemeMapper(fake_embed).fit(THEMES, texts, vec, [(0, gold[0])], np.ones(3))
+    with pytest.raises(ValueError, match="side_gain cannot be negative"):
+        ThemeMapper(fake_embed, side_gain=-1.0).fit(THEMES, texts, vec, [(0, gold[0])])

@@ -16,10 +16,11 @@ Django, HTTP or Ray. The stages, in order:
    question gives one. Otherwise every stance is "" (not asked).
 5. **themes**: with a codebook, map each representative to zero or more of its leaf
    themes (:class:`~heard.analysis.mapping.ThemeMapper`, few-shot when examples are
-   given; a theme the codebook gives a side is weighed by the answer's stance); without
-   one, discover a two-level hierarchy (:class:`~heard.analysis.clustering.ThemeDiscoverer`);
-   where the answers state their side (:func:`~heard.analysis.stance.stance_axis`), a
-   theme whose answers are really divided becomes one theme per side.
+   given; a theme with a side, from the codebook or, with examples, from the examples'
+   stances, is weighed by the answer's stance); without one, discover a two-level
+   hierarchy (:class:`~heard.analysis.clustering.ThemeDiscoverer`); where the answers
+   state their side (:func:`~heard.analysis.stance.stance_axis`), a theme whose answers
+   are really divided becomes one theme per side.
 6. **evidence**: the evidence-rich flag with its reason.
 7. **spread** each representative's results to every member of its group.
 
@@ -32,7 +33,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,13 +42,18 @@ from heard.analysis.duplicates import Group
 from heard.analysis.embeddings import Embedder
 from heard.analysis.executor import DEFAULT_CHUNK_SIZE, Executor, InProcess
 
+if TYPE_CHECKING:
+    from heard.analysis.stance import StanceClassifier
+
 __all__ = [
     "OUTCOMES",
     "QuestionResult",
     "ResponseResult",
+    "agree_probability",
     "analyse_texts",
     "codebook_theme",
     "leaf_keys",
+    "read_stance",
 ]
 
 #: The outcomes a response can have, in the order reports list them.
@@ -215,7 +221,7 @@ def analyse_texts(
     """
     from heard.analysis import duplicates, evidence, prepare
     from heard.analysis.embeddings import EMBEDDERS, choose_embedder
-    from heard.analysis.executor import map_chunks, predict_chunks, spread_signer
+    from heard.analysis.executor import map_chunks, spread_signer
     from heard.analysis.text import clean_text
 
     step = progress or (lambda stage, fraction: None)
@@ -288,33 +294,26 @@ def analyse_texts(
 
     # 4. stance, when the question asks for a position (or a paired closed question gives one)
     step("stance", 0.5)
-    from heard.analysis.stance import StanceClassifier, asks_for_position, stance_axis
+    weak = [weak_labels[i] for i in rep_index] if weak_labels is not None else None
+    stance_labels, stance_conf, stance_model = read_stance(
+        rep_texts,
+        vectors,
+        model.embed,
+        question=question,
+        weak_labels=weak,
+        seed=seed,
+        executor=executor,
+        embedder_key=model_key or "",
+        chunk_size=chunk_size,
+    )
+    from heard.analysis.stance import stance_axis
 
     agree = None  # each answer's probability of agreeing, where stance is read
     side = None  # the signed stance discovery keeps the sides apart by
-    stance_labels: list[str] = [""] * len(rep_texts)
-    stance_conf: list[float | None] = [None] * len(rep_texts)
-    weak = [weak_labels[i] for i in rep_index] if weak_labels is not None else None
-    weak = weak if weak and any(weak) else None
-    stance_asked = bool(rep_texts) and (
-        weak is not None or asks_for_position(question or None, rep_texts)
-    )
-    if stance_asked:
-        classifier = StanceClassifier(model.embed, seed=seed, question=question or None)
-        classifier.fit(rep_texts, vectors, weak_labels=weak)
-        # the mapper predicts in this process from the features it kept at fit;
-        # stance prediction goes to the executor (recomputing is bit-identical here)
-        ((stance_labels, stance_conf),) = predict_chunks(
-            executor,
-            classifier,
-            ("predict",),
-            rep_texts,
-            vectors,
-            embedder_key=model_key or "",
-            chunk_size=chunk_size,
-        )
-        agree = _agree_probability(stance_labels, stance_conf)
-        side = stance_axis(classifier, rep_texts, vectors, proba=agree)
+    stance_asked = stance_model is not None
+    if stance_model is not None:
+        agree = agree_probability(stance_labels, stance_conf)
+        side = stance_axis(stance_model, rep_texts, vectors, proba=agree)
     lap("stance")
 
     # 5. themes: map to a codebook's leaves, or discover
@@ -394,7 +393,51 @@ def _examples_for(
     return sorted(out.items())
 
 
-def _agree_probability(labels: Sequence[str], confidence: Sequence[float | None]) -> np.ndarray:
+def read_stance(
+    texts: Sequence[str],
+    vectors: np.ndarray,
+    embed: Callable[[list[str]], np.ndarray],
+    *,
+    question: str = "",
+    weak_labels: Sequence[str | None] | None = None,
+    seed: int = 0,
+    executor: Executor | None = None,
+    embedder_key: str = "",
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> tuple[list[str], list[float | None], StanceClassifier | None]:
+    """Stage 4: each answer's stance and its confidence, and the fitted classifier.
+
+    Stance is read only where the question asks for a position
+    (:func:`~heard.analysis.stance.asks_for_position`) or ``weak_labels`` (a paired
+    closed question's answers) give one; otherwise every stance is "" (not asked) and
+    the classifier is None.
+    """
+    from heard.analysis.executor import predict_chunks
+    from heard.analysis.stance import StanceClassifier, asks_for_position
+
+    labels: list[str] = [""] * len(texts)
+    confidence: list[float | None] = [None] * len(texts)
+    weak = list(weak_labels) if weak_labels is not None and any(weak_labels) else None
+    asked = bool(texts) and (weak is not None or asks_for_position(question or None, texts))
+    classifier = None
+    if asked:
+        classifier = StanceClassifier(embed, seed=seed, question=question or None)
+        classifier.fit(list(texts), vectors, weak_labels=weak)
+        # the mapper predicts in this process from the features it kept at fit;
+        # stance prediction goes to the executor (recomputing is bit-identical here)
+        ((labels, confidence),) = predict_chunks(
+            executor or InProcess(),
+            classifier,
+            ("predict",),
+            texts,
+            vectors,
+            embedder_key=embedder_key,
+            chunk_size=chunk_size,
+        )
+    return list(labels), list(confidence), classifier
+
+
+def agree_probability(labels: Sequence[str], confidence: Sequence[float | None]) -> np.ndarray:
     """Each answer's probability of agreeing, from its stance and that stance's confidence."""
     out = np.full(len(labels), 0.5)
     for i, (label, conf) in enumerate(zip(labels, confidence, strict=True)):
@@ -416,7 +459,9 @@ def _map(specs, model, rep_texts, vectors, examples, seed, agree=None):
         reason = "the codebook has no themes" if not leaf_specs else ""
         return [[] for _ in rep_texts], [0.0] * len(rep_texts), [reason] * len(rep_texts)
     mapper = ThemeMapper(model.embed, seed=seed)
-    mapper.fit(leaf_specs, texts=rep_texts, vectors=vectors, examples=examples or None)
+    mapper.fit(
+        leaf_specs, texts=rep_texts, vectors=vectors, examples=examples or None, agree=agree
+    )
     proba = np.asarray(mapper.predict_proba(rep_texts, vectors, agree))
     labels = mapper.decide(proba)  # one prediction: labels from the same probabilities
     keys = [s.key for s in leaf_specs]

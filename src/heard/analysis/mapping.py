@@ -29,6 +29,8 @@ probabilities are mixed with those of each response's nearest neighbours in the 
 (by embedding), and a theme is assigned where the result reaches one fixed threshold;
 a response whose best theme is under a lower floor gets none ("Other"). A rare theme
 is predicted only where its evidence is: the response's wording and its neighbours.
+Given each response's stance, a theme whose examples lean to one side is weighed by
+how likely the response is to take that side (a mixed theme is unchanged).
 Fitting the calibration, the threshold or each theme's share of the pool on the few
 examples did worse on the real development sets (docs/evaluation.md, "How the mapping
 was chosen on real data").
@@ -93,14 +95,35 @@ def theme_side(theme: Any) -> int:
 
 
 def side_agreement(sides: np.ndarray, agree: np.ndarray) -> np.ndarray:
-    """(n, k) factor for theme probabilities: min(1, 2 × P(the answer is on the theme's side)).
+    """(n, k) factor for theme probabilities: min(1, 1 + side × (2 × P(agree) − 1)).
 
-    ``agree`` is each answer's probability of agreeing; a theme with no side keeps 1, and
-    so does a theme whose side the answer is no less likely to take than the other.
+    ``sides`` in [-1, 1] per theme: +1 a point for the proposal, -1 against, 0 none, and
+    in between a side held that strongly. For a theme with a full side the factor is
+    min(1, 2 × P(the answer is on the theme's side)); a theme with no side keeps 1, and so
+    does a theme whose side the answer is no less likely to take than the other.
     """
     agree = np.asarray(agree, dtype=np.float64)[:, None]
-    same = np.where(sides[None, :] > 0, agree, 1.0 - agree)
-    return np.where(sides[None, :] == 0, 1.0, np.minimum(1.0, 2.0 * same))
+    sides = np.asarray(sides, dtype=np.float64)[None, :]
+    return np.minimum(1.0, 1.0 + sides * (2.0 * agree - 1.0))
+
+
+def example_sides(
+    Y: np.ndarray, agree: np.ndarray, *, gain: float, shrink: float, centre: float = 0.5
+) -> np.ndarray:
+    """Each theme's side in [-1, 1] learnt from its examples' probabilities of agreeing.
+
+    ``Y`` (examples × themes) marks each example's themes and ``agree`` is each
+    example's P(agree). A theme's mean P(agree) is shrunk towards ``centre`` by
+    ``shrink`` pseudo-examples, and its distance from ``centre``, doubled and scaled by
+    ``gain``, is its side (clipped to [-1, 1]): examples that all lean one way give a
+    side; mixed examples, or few, give nearly none, and a theme without examples none.
+    """
+    Y = np.asarray(Y, dtype=np.float64)
+    agree = np.asarray(agree, dtype=np.float64)
+    weight = Y.sum(axis=0) + shrink
+    mean = (agree @ Y + shrink * centre) / np.where(weight > 0, weight, 1.0)
+    side = np.clip(gain * 2.0 * (mean - centre), -1.0, 1.0)
+    return np.where(Y.sum(axis=0) > 0, side, 0.0)
 
 
 class _TextFeatures:
@@ -303,6 +326,15 @@ class ThemeMapper(BaseEstimator):
         Few-shot: the probability at which a pool response becomes a pseudo-example.
     few_shot_pseudo_weight:
         Few-shot: sample weight of a pseudo-example relative to an analyst's example.
+    side_gain:
+        Few-shot, with each response's stance (``agree`` at fit and predict): a theme's
+        side is learnt from how one-sided its examples' stances are
+        (:func:`example_sides`, this gain), and its probability is scaled by
+        :func:`side_agreement` (0: stance is not used with examples; 1 gives a theme
+        whose examples all surely agree the full zero-shot factor).
+    side_shrink:
+        Few-shot: pseudo-examples at the centre that a theme's mean stance is shrunk
+        towards before its side is read (few examples give a weaker side).
     """
 
     def __init__(
@@ -342,6 +374,8 @@ class ThemeMapper(BaseEstimator):
         few_shot_rounds: int = 1,
         few_shot_pseudo_threshold: float = 0.7,
         few_shot_pseudo_weight: float = 0.1,
+        side_gain: float = 1.0,
+        side_shrink: float = 0.0,
     ) -> None:
         self.embed = embed
         self.seed = seed
@@ -377,6 +411,8 @@ class ThemeMapper(BaseEstimator):
         self.few_shot_rounds = few_shot_rounds
         self.few_shot_pseudo_threshold = few_shot_pseudo_threshold
         self.few_shot_pseudo_weight = few_shot_pseudo_weight
+        self.side_gain = side_gain
+        self.side_shrink = side_shrink
 
     # ------------------------------------------------------------------ contract
     def _validate_params(self) -> None:
@@ -400,7 +436,8 @@ class ThemeMapper(BaseEstimator):
         non_negative = (
             "tfidf_weight", "prior_weight", "pseudo_weight", "model_weight", "embed_weight",
             "theme_weight", "unlabelled_weight", "few_shot_prior_weight", "zero_shot_blend",
-            "few_shot_pseudo_weight", "share_prior", "lexical_weight",
+            "few_shot_pseudo_weight", "share_prior", "lexical_weight", "side_gain",
+            "side_shrink",
         )
         for name in non_negative:
             if not getattr(self, name) >= 0:
@@ -562,17 +599,27 @@ class ThemeMapper(BaseEstimator):
             )
         return out
 
+    def _side_factor(self, agree: np.ndarray) -> np.ndarray:
+        """(n, k) stance factor: codebook sides zero-shot, sides learnt from examples else."""
+        sides = self.example_sides_ if self.n_examples_ else self.sides_
+        if not np.any(sides):
+            return np.ones((len(agree), len(self.keys_)))
+        return side_agreement(sides, agree)
+
     def fit(
         self,
         themes: Sequence[ThemeLike],
         texts: Sequence[str] | None = None,
         vectors: np.ndarray | None = None,
         examples: Sequence[tuple[int, Sequence[str]]] | None = None,
+        agree: np.ndarray | None = None,
     ) -> ThemeMapper:
         """Learn the mapping from the themes, the question's responses and any examples.
 
         ``texts``/``vectors`` are all responses of the question (unlabelled); ``examples``
         are ``(index into texts, [theme keys])`` pairs from an analyst, or ``None``.
+        ``agree``: each response's probability of agreeing (from the stance classifier),
+        read with examples: a theme's side is learnt from its examples' (``side_gain``).
         """
         self._validate_params()
         if not themes:
@@ -601,6 +648,11 @@ class ThemeMapper(BaseEstimator):
         n = len(vectors)
         if texts is not None and len(texts) != n:
             raise ValueError(f"{len(texts)} texts but {n} vectors")
+        if agree is not None:
+            agree = np.asarray(agree, dtype=np.float64)
+            if agree.shape != (n,):
+                raise ValueError(f"{agree.shape[0] if agree.ndim else 0} agree values for {n} "
+                                 "responses")
 
         # Word TF-IDF of the pool and the theme texts, for the lexical overlap score.
         self.lexicon_: TfidfVectorizer | None = None
@@ -667,6 +719,12 @@ class ThemeMapper(BaseEstimator):
         self.zero_: ThemeMapper | None = None
         self.blend_ = np.ones(k)
         self.floor_ = float(self.floor)
+        # with examples and stance: each theme's side, learnt from its examples' stances
+        self.example_sides_ = np.zeros(k)
+        if self.n_examples_ and agree is not None and self.side_gain:
+            self.example_sides_ = example_sides(
+                Y_pool[labelled], agree[labelled], gain=self.side_gain, shrink=self.side_shrink
+            )
         if self.n_examples_:
             self._fit_few_shot(X_pool, X_theme, labelled, Y_pool, vectors)
             # A theme with fewer than m = zero_shot_blend examples leans on the codebook:
@@ -899,9 +957,11 @@ class ThemeMapper(BaseEstimator):
         ``agree``: each response's probability of agreeing with the proposal (from the
         stance classifier). Zero-shot, where the codebook gives themes a side (a position
         column), a theme's probability is scaled by :func:`side_agreement`, so a point
-        made for the proposal is not given to an answer against it. With examples it is
-        not used: they teach a theme's side already, and a weak stance reading then costs
-        more than it gives (docs/evaluation.md, round 5).
+        made for the proposal is not given to an answer against it. With examples the
+        codebook's sides are not used (a weak stance reading then costs more than it
+        gives; docs/evaluation.md, round 5): each theme's side is learnt from its
+        examples' stances at fit (``side_gain``; round 6), so a theme whose examples are
+        mixed keeps its probability.
         """
         self._check_fitted()
         if vectors is None:
@@ -915,6 +975,7 @@ class ThemeMapper(BaseEstimator):
             chunk_texts = None if texts is None else list(texts[start:stop])
             chunk = np.asarray(vectors[start:stop], dtype=np.float32)
             raw, X = self._chunk_features(chunk_texts, chunk)
+            chunk_agree = None if agree is None else np.asarray(agree[start:stop], np.float64)
             if self.n_examples_:
                 prob = self._smooth(_sigmoid(self._decision(self.models_, X)), chunk)
                 logit = _logit(prob)
@@ -929,8 +990,8 @@ class ThemeMapper(BaseEstimator):
                 out[start:stop] = self._platt(self._combined(raw, X))
             if chunk_texts is not None:  # an empty answer makes no point
                 out[start:stop][[not (t or "").strip() for t in chunk_texts]] = 0.0
-            if agree is not None and self.sides_.any() and not self.n_examples_:
-                out[start:stop] *= side_agreement(self.sides_, agree[start:stop])
+            if chunk_agree is not None:
+                out[start:stop] *= self._side_factor(chunk_agree)
         return out
 
     def predict(
