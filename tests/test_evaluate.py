@@ -328,12 +328,10 @@ def test_fewshot_excludes_training_examples(english: Path, fake_core, heard_home
     assert set(result.baselines) == {"tfidf-logreg", "embed-logreg"}
     assert len(KeywordMapper.seen_examples) == 6  # 2 questions x 3 repeats
     assert all(len(ex) == 2 for ex in KeywordMapper.seen_examples)
-    # the stance analyse reads reaches the few-shot fit where the question asks a position
-    # ("Should adverts be banned?"), one P(agree) per analysed answer; q2 asks none
-    asked = [a is not None for a in KeywordMapper.seen_agree]
-    assert asked == [True, False] * 3
-    for agree in KeywordMapper.seen_agree[::2]:
-        assert len(agree) == 4 and np.all((agree >= 0) & (agree <= 1))
+    # q1 asks a position ("Should adverts be banned?") but its four answers state no side,
+    # so the stance (tone alone) does not reach the mapper; q2 asks none. Where answers do
+    # state their side: tests/test_one_composition.py.
+    assert KeywordMapper.seen_agree == [None] * 6
 
 
 def test_corrections_curve_plumbing(english: Path, fake_core, heard_home: Path) -> None:

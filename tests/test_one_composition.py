@@ -190,3 +190,37 @@ def test_discovery_is_given_the_stance_where_answers_state_their_side(monkeypatc
     ideas = [t.split(": ", 1)[1] for t in texts]
     asked = analyse_texts(ideas, question="Any suggestions?", embedder=FakeEmbedder(), seed=0)
     assert not asked.stance_asked and given[-1] is None
+
+
+def test_the_mapper_is_given_the_stance_only_where_answers_state_their_side(monkeypatch):
+    from heard.analysis.mapping import ThemeMapper
+
+    given: list = []
+    fit = ThemeMapper.fit
+
+    def recording_fit(self, *args, agree=None, **kwargs):
+        given.append(agree)
+        return fit(self, *args, agree=agree, **kwargs)
+
+    monkeypatch.setattr(ThemeMapper, "fit", recording_fit)
+    codebook = [{"key": "cost", "label": "Parking charges", "description": "Agreement"},
+                {"key": "hours", "label": "Library hours", "description": "Disagreement"}]
+    words = "parking charges library hours routes benches meters books drivers study".split()
+    rng = np.random.default_rng(0)
+    stated, weak, plain = [], [], []
+    for i in range(60):
+        side = "agree" if i % 2 == 0 else "disagree"
+        a, b, c = rng.choice(words, 3, replace=False)
+        stated.append(f"I {'support' if side == 'agree' else 'oppose'} it: {a}, {b} and {c}.")
+        weak.append(side)
+        plain.append(f"{a.capitalize()}, {b} and {c} matter to us.")
+    question = "Do you agree with the proposed changes?"
+    result = analyse_texts(stated, question=question, codebook=codebook, weak_labels=weak,
+                           embedder=FakeEmbedder(), seed=0)
+    assert result.stance_asked and given[-1] is not None
+    assert len(given[-1]) == len(stated) - sum(len(g.members) - 1 for g in result.groups)
+    # the question asks a position, but no answer states one: stance from tone alone is
+    # shown, and does not weigh the themes
+    result = analyse_texts(plain, question=question, codebook=codebook,
+                           embedder=FakeEmbedder(), seed=0)
+    assert result.stance_asked and given[-1] is None

@@ -16,11 +16,12 @@ Django, HTTP or Ray. The stages, in order:
    question gives one. Otherwise every stance is "" (not asked).
 5. **themes**: with a codebook, map each representative to zero or more of its leaf
    themes (:class:`~heard.analysis.mapping.ThemeMapper`, few-shot when examples are
-   given; a theme with a side, from the codebook or, with examples, from the examples'
-   stances, is weighed by the answer's stance); without one, discover a two-level
-   hierarchy (:class:`~heard.analysis.clustering.ThemeDiscoverer`); where the answers
-   state their side (:func:`~heard.analysis.stance.stance_axis`), a theme whose answers
-   are really divided becomes one theme per side.
+   given; where the answers state their side, a theme with a side, from the codebook or,
+   with examples, from the examples' stances, is weighed by the answer's stance); without
+   one, discover a two-level hierarchy
+   (:class:`~heard.analysis.clustering.ThemeDiscoverer`); where the answers state their
+   side (:func:`~heard.analysis.stance.stance_axis`), a theme whose answers are really
+   divided becomes one theme per side.
 6. **evidence**: the evidence-rich flag with its reason.
 7. **spread** each representative's results to every member of its group.
 
@@ -327,7 +328,9 @@ def analyse_texts(
             vectors,
             _examples_for(examples or {}, owner, sub_index, leaf_keys(specs)),
             seed,
-            agree,
+            # themes are weighed by stance only where the answers state their side (the
+            # gate of stance_axis): a stance read from tone alone costs more than it gives
+            agree if side is not None else None,
         )
     else:
         specs, rep_labels, rep_conf, rep_reasons = _discover(
