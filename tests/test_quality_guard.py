@@ -26,14 +26,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.shared_data, pytest.mark.quality]
 FLOORS: dict[tuple[str, str], dict[str, float]] = {
     ("gambling_xs", "evidence"): {"evidence_f1": 0.30, "evidence_precision": 0.85},
     ("gambling_xs", "stance"): {"stance_accuracy": 0.46, "stance_macro_f1": 0.28},
-    ("gambling_xs", "codebook"): {"micro_f1": 0.38, "macro_f1": 0.33},
+    ("gambling_xs", "codebook"): {"micro_f1": 0.42, "macro_f1": 0.35},
     ("gambling_xs", "discover"): {
         "matched_f1": 0.28,
         "code_recall": 0.27,
         "nmi": 0.48,
         "harmonic_purity": 0.46,
     },
-    ("gambling_1000", "codebook"): {"micro_f1": 0.69, "macro_f1": 0.67},
+    ("gambling_1000", "codebook"): {"micro_f1": 0.84, "macro_f1": 0.85},
     ("gambling_1000", "fewshot"): {"micro_f1": 0.87, "macro_f1": 0.85},
     ("gambling_1000", "discover"): {
         "matched_f1": 0.59,
@@ -44,6 +44,7 @@ FLOORS: dict[tuple[str, str], dict[str, float]] = {
     ("gambling_1000", "stance"): {"stance_accuracy": 0.49, "stance_macro_f1": 0.45},
     ("gambling_1000", "stability"): {"stability_ari_min": 0.90},
     ("argkp", "stance"): {"stance_macro_f1": 0.76, "stance_accuracy": 0.76},
+    ("argkp", "codebook"): {"micro_f1": 0.40, "macro_f1": 0.33},
     ("argkp", "discover"): {"nmi": 0.36, "matched_f1": 0.27, "harmonic_purity": 0.52},
 }
 
