@@ -1,10 +1,14 @@
-"""Cost of few-shot mapping with and without self-training, as whole processes.
+"""Cost of the mapper, few-shot (with and without self-training) and zero-shot, as whole
+processes.
 
     python -m benchmarks.bench_mapping --answers 20000 50000
+    python -m benchmarks.bench_mapping --answers 20000 50000 --zero-shot
 
 Each case runs in a child process that builds N synthetic answers (12 themes, 384-d unit
 vectors around one centre per theme, 12 words from an overlapping vocabulary per theme),
-fits ``ThemeMapper`` on 10 examples per theme and predicts every answer; the harness
+fits ``ThemeMapper`` on 10 examples per theme (or, with ``--zero-shot``, on the theme
+texts alone: round 6's defaults, and round 5's for comparison) and predicts every
+answer; the harness
 records the child's wall time, CPU time and peak RSS. Prints one markdown row per case
 for docs/benchmarks.md. The answers are synthetic: quality is measured in
 docs/evaluation.md, not here.
@@ -24,7 +28,7 @@ import numpy as np
 from heard.analysis.clustering import ThemeSpec
 from heard.analysis.mapping import ThemeMapper
 
-n, rounds = int(sys.argv[1]), int(sys.argv[2])
+n, rounds, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 rng = np.random.default_rng(0)
 k, d = 12, 384
 label = rng.integers(0, k, n)
@@ -32,15 +36,21 @@ vectors = rng.normal(size=(k, d))[label] + rng.normal(scale=3.0, size=(n, d))
 vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 words = [f"w{i}" for i in range(1500)]
 texts = [" ".join(rng.choice(words[j * 100 : j * 100 + 400], 12)) for j in label]
-themes = [ThemeSpec(key=f"t{j}", label=f"theme {j}") for j in range(k)]
+# zero-shot reads the theme texts: five of each theme's own words describe it
+about = [" ".join(words[j * 100 : j * 100 + 5]) if mode != "few-shot" else "" for j in range(k)]
+themes = [ThemeSpec(key=f"t{j}", label=f"theme {j}", description=about[j]) for j in range(k)]
 
 def embed(batch):
     x = np.random.default_rng(len(batch)).normal(size=(len(batch), d))
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 examples = [(int(i), [f"t{j}"]) for j in range(k) for i in np.flatnonzero(label == j)[:10]]
+# round 5's zero-shot: no word overlap, no share prior, 1.5 themes per answer
+old = {"lexical_weight": 0.0, "share_prior": 0.0, "cardinality": 1.5}
+params = old if mode == "zero-shot-round5" else {}
+examples = examples if mode == "few-shot" else None
 start = time.perf_counter()
-mapper = ThemeMapper(embed, few_shot_rounds=rounds, clauses=False)
+mapper = ThemeMapper(embed, few_shot_rounds=rounds, clauses=False, **params)
 mapper.fit(themes, texts, vectors, examples)
 fitted = time.perf_counter() - start
 pred = mapper.predict(texts, vectors)
@@ -54,14 +64,25 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--answers", nargs="+", type=int, default=[20000])
     ap.add_argument("--rounds", nargs="+", type=int, default=[0, 1])
+    ap.add_argument("--zero-shot", action="store_true",
+                    help="zero-shot cases (round 6 and round 5 defaults) instead of few-shot")
     args = ap.parse_args()
+    cases = (
+        [("zero-shot", 1), ("zero-shot-round5", 1)]
+        if args.zero_shot
+        else [("few-shot", rounds) for rounds in args.rounds]
+    )
     for n in args.answers:
-        for rounds in args.rounds:
-            m = measure([sys.executable, "-c", CHILD, str(n), str(rounds)])
+        for mode, rounds in cases:
+            m = measure([sys.executable, "-c", CHILD, str(n), str(rounds), mode])
             if m.returncode:
                 raise SystemExit(m.stderr)
-            command = f"python -m benchmarks.bench_mapping --answers {n} --rounds {rounds}"
-            case = f"few-shot mapping, {n:,} answers, {rounds} self-training round(s)"
+            if mode == "few-shot":
+                command = f"python -m benchmarks.bench_mapping --answers {n} --rounds {rounds}"
+                case = f"few-shot mapping, {n:,} answers, {rounds} self-training round(s)"
+            else:
+                command = f"python -m benchmarks.bench_mapping --answers {n} --zero-shot"
+                case = f"{mode} mapping, {n:,} answers"
             print(markdown_row(case, m, m.stdout.strip(), command), flush=True)
             time.sleep(1)
 
