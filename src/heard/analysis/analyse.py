@@ -312,7 +312,7 @@ def analyse_texts(
     agree = None  # each answer's probability of agreeing, where stance is read
     side = None  # the signed stance discovery keeps the sides apart by
     stance_asked = stance_model is not None
-    if stance_model is not None:
+    if stance_asked:
         agree = agree_probability(stance_labels, stance_conf)
         side = stance_axis(stance_model, rep_texts, vectors, proba=agree)
     lap("stance")
@@ -426,8 +426,7 @@ def read_stance(
     if asked:
         classifier = StanceClassifier(embed, seed=seed, question=question or None)
         classifier.fit(list(texts), vectors, weak_labels=weak)
-        # the mapper predicts in this process from the features it kept at fit;
-        # stance prediction goes to the executor (recomputing is bit-identical here)
+        # prediction goes to the executor (recomputing is bit-identical there)
         ((labels, confidence),) = predict_chunks(
             executor or InProcess(),
             classifier,
