@@ -5,13 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from heard.analysis.clustering import ThemeDiscoverer
 from heard.analysis.labels import (
+    SIDE_NAMES,
     choose_label,
+    commonest_spelling,
     describe,
+    fallback_label,
+    is_taken,
     key_phrases,
     label_candidates,
     make_label,
+    publishable,
+    side_label,
 )
+from tests._fake_embed import fake_embed
 
 TEXTS = [
     "We must protect children from gambling adverts.",
@@ -146,3 +154,143 @@ def test_a_sentence_that_only_states_a_position_is_no_label(text):
 def test_a_position_with_a_point_keeps_the_point():
     assert label_candidates("I support the new cycle lanes.") == ["I support the new cycle lanes"]
     assert label_candidates("I agree that traffic is worse.") == ["Traffic is worse"]
+
+
+# -- labels an analyst could publish (third round) ----------------------------------------
+
+
+@pytest.mark.parametrize(("text", "opening"), [
+    ("Well done to the council for trying.", "Well done to the council for trying"),
+    ("No more traffic on our street.", "No more traffic on our street"),
+    ("Well, the buses run late every day.", "The buses run late every day"),
+    ("No, the buses run late every day.", "The buses run late every day"),
+])
+def test_an_opening_word_is_filler_only_before_a_break(text, opening):
+    """ "Well done …" lost its "Well" and became "Done to the council"."""
+    assert label_candidates(text) == [opening]
+
+
+@pytest.mark.parametrize("text", [
+    "I'm a parent at Ashgrove Primary.", "We moved to Millbrook a few years ago.",
+    "I live on Station Road with my family.", "I'm retired and walk everywhere locally.",
+    "Ich wohne seit zehn Jahren in der Altstadt.",
+])
+def test_a_sentence_introducing_the_respondent_is_no_label(text):
+    assert label_candidates(text) == []
+
+
+@pytest.mark.parametrize("label", [
+    "Na", "Hardly", "Ban", "Done to the", "Air and safe", "Especially children", "Really",
+])
+def test_fragments_are_not_publishable(label):
+    assert not publishable(label)
+
+
+@pytest.mark.parametrize("label", [
+    "Safer streets", "Parking", "Radwege", "Well done to the council", "No more traffic",
+])
+def test_phrases_are_publishable(label):
+    assert publishable(label)
+
+
+@pytest.mark.parametrize(("phrases", "central"), [
+    (["na"], "Na ja, passt schon"),
+    (["hardly"], "Hardly any."),
+    (["ban", "na"], "Na."),
+])
+def test_a_small_theme_without_a_good_phrase_is_labelled_from_its_own_words(phrases, central):
+    label = fallback_label(phrases, central)
+    assert label.lower() not in {p.lower() for p in phrases}  # no bare fragment
+    quoted = label.startswith("\u201c") and label.endswith("\u201d")
+    assert quoted or publishable(label)
+    words = label.strip("\u201c\u201d\u2026").lower().split()
+    assert words and all(w.strip(".,") in central.lower() for w in words)  # verbatim
+
+
+def test_fallback_label_prefers_a_publishable_phrase_and_skips_taken_ones():
+    assert fallback_label(["na", "cycle lanes", "parking"]) == "Cycle lanes"
+    assert fallback_label(["cycle lanes", "parking"], taken={"cycle lanes"}) == "Parking"
+    central = "The bus stops are badly placed."
+    label = fallback_label(["hardly"], central, taken=set())
+    assert label == "The bus stops are badly placed"
+    assert fallback_label(["hardly"], central, taken={label.lower()}).startswith("\u201c")
+
+
+def test_is_taken_sees_case_punctuation_and_typos():
+    taken = {"taxis taking disabled passengers should be exempt"}
+    assert is_taken("Taxis taking disabled passengesr should be exempt", taken)
+    assert is_taken("TAXIS taking disabled passengers should be exempt!", taken)
+    assert not is_taken("Taxis should pay for the permits", taken)
+    assert not is_taken("Cycle lanes", {"bus lanes"})
+
+
+def test_commonest_spelling_replaces_a_typo():
+    from collections import Counter
+
+    counts = Counter({"Taxis taking disabled passengesr should be exempt": 1,
+                      "Taxis taking disabled passengers should be exempt": 5,
+                      "Put air quality monitors on Station Road": 3})
+    assert commonest_spelling("Taxis taking disabled passengesr should be exempt", counts) == (
+        "Taxis taking disabled passengers should be exempt")
+    assert commonest_spelling("Put air quality monitors on Station Road", counts) == (
+        "Put air quality monitors on Station Road")
+
+
+def test_choose_label_for_a_parent_speaks_for_every_child():
+    """A parent's label is not its largest child's: with ``cover`` the closest to all wins."""
+    big, small = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    centroid = (3 * big + small) / np.linalg.norm(3 * big + small)  # the big child dominates
+    candidates = ["The big child's own words", "Words for both children"]
+    vectors = np.array([[1.0, 0.0, 0.0], [0.7, 0.7, 0.0]])
+    others = np.array([[0.0, 0.0, 1.0]])
+    assert choose_label(candidates, vectors, centroid, others) == candidates[0]
+    cover = np.stack([big, small])
+    assert choose_label(candidates, vectors, centroid, others, cover=cover) == candidates[1]
+
+
+def test_side_label_names_whose_side_not_agreement_with_the_words():
+    label = "Please get the details right"
+    assert side_label(label, 1) == f"{SIDE_NAMES[1]}: {label}"
+    assert side_label(label, -1) == f"{SIDE_NAMES[-1]}: {label}"
+    assert side_label(label, 0) == label
+    for side in (1, -1):
+        assert "(agree)" not in side_label(label, side)
+        assert side_label(label, side).endswith(label)  # the words stay as written
+
+
+PARENT_CORPUS = {
+    # one parent ("buses") whose largest child would otherwise lend it its label
+    "bus_late": ["The number nine bus arrives late every morning.",
+                 "Every morning the number nine bus is late again.",
+                 "The number nine bus never arrives on time in the morning."],
+    "bus_fares": ["Bus fares have gone up again this year.",
+                  "The bus fares are far too expensive for pensioners."],
+    "hardly": ["Hardly any.", "Hardly."],
+    "housing": ["Rents in the town centre keep rising every year.",
+                "Landlords raise the rents in the town centre every year."],
+}
+
+
+def _parent_corpus(n: int = 240) -> list[str]:
+    rng = np.random.default_rng(0)
+    names, weights = list(PARENT_CORPUS), np.array([0.45, 0.2, 0.1, 0.25])
+    picks = rng.choice(len(names), size=n, p=weights)
+    return [PARENT_CORPUS[names[k]][rng.integers(len(PARENT_CORPUS[names[k]]))] for k in picks]
+
+
+def test_discovered_labels_are_publishable_and_never_repeat_across_levels():
+    texts = _parent_corpus()
+    model = ThemeDiscoverer(seed=0, embed=fake_embed, min_themes=3, max_themes=5)
+    model.fit(texts, fake_embed(texts))
+    themes = model.themes_
+    labels = [t.label for t in themes]
+    # one label per theme, at both levels: a parent never takes a child's words
+    seen: set[str] = set()
+    for label in labels:
+        assert not is_taken(label, seen), (label, labels)
+        seen.add(label.lower())
+    for theme in themes:
+        quoted = theme.label.startswith("\u201c")
+        assert quoted or publishable(theme.label), theme.label
+    # a theme of "Hardly any." answers gets their words, not a lone "Hardly"
+    assert all(t.label.strip("\u201c\u201d").lower() != "hardly" for t in themes)

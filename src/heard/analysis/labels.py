@@ -22,11 +22,17 @@ from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 __all__ = [
+    "SIDE_NAMES",
     "choose_label",
+    "commonest_spelling",
     "describe",
+    "fallback_label",
+    "is_taken",
     "key_phrases",
     "label_candidates",
     "make_label",
+    "publishable",
+    "side_label",
     "tokenize",
 ]
 
@@ -299,6 +305,7 @@ _WEAK_EDGE = frozenset(
         "lots",
         "yes",
         "no",
+        "hardly",
         "ok",
         "okay",
         "etc",
@@ -365,10 +372,12 @@ _LABEL_CUT = re.compile(
     r"parce que|car|mais|si|porque|pero|oherwydd|ond|os)\b)",
     re.IGNORECASE,
 )
-# Openings that carry no content: "I think", "In my opinion", "Yes,".
+# Openings that carry no content: "I think", "In my opinion", "Yes,". "No", "well" and
+# "so" count only before a break: "No more traffic" and "Well done to the council" keep them.
 _LABEL_FILLER = re.compile(
-    r"^(?:(?:yes|no|well|also|however|firstly|secondly|overall|personally|honestly|plus|and|"
-    r"but|so|besides|moreover|furthermore|anyway|additionally|und|aber|auch)\b[\s,]*|"
+    r"^(?:(?:yes|also|however|firstly|secondly|overall|personally|honestly|plus|and|"
+    r"but|besides|moreover|furthermore|anyway|additionally|und|aber|auch)\b[\s,]*|"
+    r"(?:no|well|so|ok|okay|ja|nein)\s*[,.!;:\u2014\u2013]+\s*|"
     r"(?:i|we) (?:(?:really|strongly|truly|do) )?(?:think|believe|feel|agree|disagree|would say)"
     r"(?: that)?\s+|"
     r"in my (?:opinion|view)[\s,]*|i'm (?:sure|certain) (?:that )?)+",
@@ -394,11 +403,22 @@ _POSITION_ONLY = re.compile(
 )
 
 
+# A sentence about the respondent ("I'm a parent at …", "We moved here …") introduces them;
+# it names no point a theme could be about.
+_ABOUT_SELF = re.compile(
+    r"^(?:(?:i|we)(?:'m| am|'re| are) (?:an? |retired\b|the (?:owner|parent)|parents? )|"
+    r"(?:i|we)(?:'ve| have)? (?:(?:been )?(?:lived|living|moved|worked|working)|live|work|own|"
+    r"run) |as an? |ich (?:bin|wohne|arbeite) |wir (?:sind|wohnen) )",
+    re.IGNORECASE,
+)
+
+
 def label_candidates(text: str, *, min_words: int = 3, max_words: int = 8) -> list[str]:
     """Short phrases a label can be: each sentence's opening up to its first cut.
 
     Candidates are the text's own words, in order; filler openings ("I think that") are
-    dropped and the first letter is capitalised.
+    dropped and the first letter is capitalised. Sentences that ask, only state a
+    position, or introduce the respondent are passed over.
     """
     from heard.analysis.quotes import sentence_spans
 
@@ -413,7 +433,7 @@ def label_candidates(text: str, *, min_words: int = 3, max_words: int = 8) -> li
             words.pop()
         if words and words[0].lower() in _LABEL_VAGUE_START:
             continue
-        if _POSITION_ONLY.match(" ".join(words)):
+        if _POSITION_ONLY.match(" ".join(words)) or _ABOUT_SELF.match(" ".join(words)):
             continue
         if min_words <= len(words) <= max_words:
             out.append(_capitalise(" ".join(words)))
@@ -428,22 +448,128 @@ def choose_label(
     *,
     taken: set[str] | None = None,
     distinct: float = 0.5,
+    cover: np.ndarray | None = None,
 ) -> str | None:
     """The candidate closest to its theme and furthest from the others, not yet taken.
 
     Score: cosine to ``centroid`` minus ``distinct`` times the largest cosine to any row
-    of ``others`` (the other themes' centroids); ties go to the shorter candidate.
+    of ``others`` (the other themes' centroids); ties go to the shorter candidate. A
+    parent passes its children's centroids as ``cover``: closeness is then the smallest
+    cosine to any child, so its label speaks for all of them, not for its largest.
+    A candidate that :func:`is_taken` is skipped.
     """
     if not len(candidates):
         return None
     v = np.asarray(vectors, dtype=np.float64)
     v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
-    score = v @ np.asarray(centroid, dtype=np.float64)
+    if cover is not None and len(cover):
+        score = (v @ np.asarray(cover, dtype=np.float64).T).min(axis=1)
+    else:
+        score = v @ np.asarray(centroid, dtype=np.float64)
     if len(others):
         score = score - distinct * (v @ np.asarray(others, dtype=np.float64).T).max(axis=1)
     order = sorted(range(len(candidates)), key=lambda k: (-score[k], len(candidates[k]), k))
     taken = taken if taken is not None else set()
     for k in order:
-        if candidates[k].lower() not in taken:
+        if not is_taken(candidates[k], taken):
             return candidates[k]
     return None
+
+
+def _letters(label: str) -> str:
+    return "".join(ch for ch in label.lower() if ch.isalnum())
+
+
+def is_taken(label: str, taken: set[str] | frozenset[str], *, similar: float = 0.9) -> bool:
+    """Whether ``label`` repeats one in ``taken`` (lower-cased labels), up to case, spacing,
+    punctuation and a typo (a character-level similarity of at least ``similar``)."""
+    from difflib import SequenceMatcher
+
+    key = _letters(label)
+    if label.lower() in taken:
+        return True
+    for other in taken:
+        o = _letters(other)
+        if o == key or (
+            abs(len(o) - len(key)) <= 0.2 * max(len(o), len(key), 1)
+            and SequenceMatcher(None, o, key).ratio() >= similar
+        ):
+            return True
+    return False
+
+
+def commonest_spelling(label: str, counts: Counter[str]) -> str:
+    """Of the candidates that spell ``label`` alike (see :func:`is_taken`), the commonest.
+
+    A typo in the answer nearest the centre ("passengesr") gives way to the spelling most
+    answers use; ties keep ``label``.
+    """
+    alike = [c for c in counts if is_taken(c, {label.lower()})]
+    return max(alike, key=lambda c: (counts[c], c == label), default=label)
+
+
+def publishable(label: str) -> bool:
+    """Whether ``label`` reads as a phrase an analyst could publish.
+
+    Not: an edge word that needs another (a stop word, hedge or bare opinion verb, as in
+    "Hardly" or "Prevent and especially"), two fragments joined by "and"/"or" (a key
+    phrase like "air and safe"), or one short word ("Na", "Ban").
+    """
+    words = [w.strip(".,;:!?\"'\u201c\u201d\u201e") for w in label.split()]
+    low = [w.lower() for w in words if w]
+    negated = low[1:] if low[:1] in (["no"], ["not"]) else low  # "No more traffic" is a point
+    if not negated or not _reads_well(" ".join(negated)):
+        return False
+    if low[-1] in STOP_WORDS or low[-1] in _LABEL_DANGLING or low[0] in _LABEL_DANGLING - {
+        "the", "a", "an", "der", "die", "das", "ein", "eine", "not", "no",
+    }:
+        return False
+    if len(low) == 1:
+        return len(low[0]) >= 4 and low[0] not in STOP_WORDS and not low[0].endswith("ly")
+    return True
+
+
+def fallback_label(
+    phrases: Sequence[str],
+    central: str | None = None,
+    *,
+    taken: set[str] | frozenset[str] = frozenset(),
+    max_quote_words: int = 6,
+) -> str:
+    """A label when no sentence opening was chosen (no ``embed``, or none left untaken).
+
+    The first that is :func:`publishable` and not taken: a :func:`make_label` of several
+    words over the key phrases (dropping the leading one each time); an opening of two or
+    more words of ``central`` (the theme's most typical sentence); a one-word key-phrase
+    label. Else ``central`` quoted as written, cut to ``max_quote_words`` (without it, the
+    plain key-phrase label).
+    """
+    labels = [make_label(phrases[start:]) for start in range(len(phrases))]
+    labels = [label for label in labels if publishable(label) and not is_taken(label, taken)]
+    central = " ".join((central or "").split()).strip(" .!?\"'\u201c\u201d")
+    openings = [
+        c for c in label_candidates(central, min_words=2)
+        if publishable(c) and not is_taken(c, taken)
+    ]
+    several = [label for label in labels if len(label.split()) > 1]
+    chosen = next(iter([*several, *openings, *labels]), None)
+    if chosen is not None:
+        return chosen
+    if not central:
+        return make_label(phrases)
+    words = central.split()
+    cut = " ".join(words[:max_quote_words]).rstrip(",;:")
+    more = "\u2026" if len(words) > max_quote_words else ""
+    return f"\u201c{_capitalise(cut)}{more}\u201d"  # even if taken: words, not a fragment
+
+
+# How a leaf split by side names its side: the respondents' stance on the proposal, read
+# as "those who agree/disagree say …", never as agreement with the label's own words.
+SIDE_NAMES = {1: "Supporters", -1: "Opponents"}
+
+
+def side_label(label: str, side: int) -> str:
+    """The label a reader sees for a theme of one side: "Supporters: …" / "Opponents: …"."""
+    if not side:
+        return label
+    return f"{SIDE_NAMES[1 if side > 0 else -1]}: {label}"

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from heard.analysis.labels import side_label
 from heard.llm import prompts
 from heard.llm.budget import (
     MESSAGE_OVERHEAD,
@@ -657,8 +658,7 @@ def _run_condense(data: QuestionInput, client: LLMClient, options: EnhanceOption
             new_key = f"{theme.key}-{suffix}"
             data.themes.append(ThemeIn(
                 key=new_key,
-                label=f"{theme.label} ({'in support' if who == 'agree' else 'in opposition'})"[
-                    :200],
+                label=side_label(theme.label, 1 if who == "agree" else -1)[:200],
                 description=theme.description,
                 key_phrases=list(theme.key_phrases),
                 parent=theme.parent,
