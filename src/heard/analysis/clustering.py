@@ -950,11 +950,11 @@ class ThemeDiscoverer(BaseEstimator):
         used: set[str] = set()  # every label of the question, at both levels
 
         def unique_label(
-            phrases: list[str], leaf_level: bool, index: int, central: str | None
+            phrases: list[str], leaf_level: bool, index: int, quotes: list[tuple[int, str]]
         ) -> str:
             label = labels.get((leaf_level, index))
             if label is None or is_taken(label, used):
-                label = fallback_label(phrases, central, taken=used)
+                label = fallback_label(phrases, [q for _, q in quotes], taken=used)
             used.add(label.lower())
             # a leaf split by side says whose side it holds
             return side_label(label, int(self.leaf_side_[index])) if leaf_level else label
@@ -968,7 +968,7 @@ class ThemeDiscoverer(BaseEstimator):
             )
             return ThemeSpec(
                 key=self.keys_[b],
-                label=unique_label(phrases, True, b, quotes[0][1] if quotes else None),
+                label=unique_label(phrases, True, b, quotes),
                 description=describe(phrases, quotes[0][1] if quotes else None),
                 parent=parent,
                 key_phrases=phrases,
@@ -995,7 +995,7 @@ class ThemeDiscoverer(BaseEstimator):
             themes.append(
                 ThemeSpec(
                     key=f"t{p + 1}",
-                    label=unique_label(phrases, False, p, quotes[0][1] if quotes else None),
+                    label=unique_label(phrases, False, p, quotes),
                     description=describe(phrases, quotes[0][1] if quotes else None),
                     key_phrases=phrases,
                     quotes=quotes,

@@ -380,7 +380,8 @@ _LABEL_FILLER = re.compile(
     r"(?:no|well|so|ok|okay|ja|nein)\s*[,.!;:\u2014\u2013]+\s*|"
     r"(?:i|we) (?:(?:really|strongly|truly|do) )?(?:think|believe|feel|agree|disagree|would say)"
     r"(?: that)?\s+|"
-    r"in my (?:opinion|view)[\s,]*|i'm (?:sure|certain) (?:that )?)+",
+    r"in my (?:opinion|view)[\s,]*|i'm (?:sure|certain) (?:that )?|"
+    r"(?:to be (?:honest|frank)|frankly|for me|in short|ehrlich gesagt)\b[\s,]*)+",
     re.IGNORECASE,
 )
 _LABEL_WORD = re.compile(r"\S+")
@@ -408,7 +409,9 @@ _POSITION_ONLY = re.compile(
 _ABOUT_SELF = re.compile(
     r"^(?:(?:i|we)(?:'m| am|'re| are) (?:an? |retired\b|the (?:owner|parent)|parents? )|"
     r"(?:i|we)(?:'ve| have)? (?:(?:been )?(?:lived|living|moved|worked|working)|live|work|own|"
-    r"run) |as an? |ich (?:bin|wohne|arbeite) |wir (?:sind|wohnen) )",
+    r"run) |(?:i|we)(?:'ve| have) (?:got )?(?:an? |two |three |\d+ |young |small )|"
+    r"(?:speaking|writing|responding) (?:for|as|on behalf of) |on behalf of |as an? |"
+    r"ich (?:bin|wohne|arbeite) |wir (?:sind|wohnen) )",
     re.IGNORECASE,
 )
 
@@ -417,7 +420,8 @@ def label_candidates(text: str, *, min_words: int = 3, max_words: int = 8) -> li
     """Short phrases a label can be: each sentence's opening up to its first cut.
 
     Candidates are the text's own words, in order; filler openings ("I think that") are
-    dropped and the first letter is capitalised. Sentences that ask, only state a
+    dropped and the first letter is capitalised. An opening over ``max_words`` keeps its
+    first point, up to "and"/"or" ("Scrap the scheme and spend the money on …"). Sentences that ask, only state a
     position, or introduce the respondent are passed over.
     """
     from heard.analysis.quotes import sentence_spans
@@ -429,6 +433,9 @@ def label_candidates(text: str, *, min_words: int = 3, max_words: int = 8) -> li
             continue  # a question asks; a label says
         head = _LABEL_CUT.split(sentence, maxsplit=1)[0].strip(" .!?\"'\u201c\u201d")
         words = _LABEL_WORD.findall(head)
+        if len(words) > max_words:  # too long: its first point, up to a joining word
+            joins = [k for k, w in enumerate(words) if k >= min_words and w.lower() in _JOINING]
+            words = words[: joins[0]] if joins else words
         while words and words[-1].lower() in _LABEL_DANGLING:
             words.pop()
         if words and words[0].lower() in _LABEL_VAGUE_START:
@@ -454,18 +461,18 @@ def choose_label(
 
     Score: cosine to ``centroid`` minus ``distinct`` times the largest cosine to any row
     of ``others`` (the other themes' centroids); ties go to the shorter candidate. A
-    parent passes its children's centroids as ``cover``: closeness is then the smallest
-    cosine to any child, so its label speaks for all of them, not for its largest.
+    parent passes its children's centroids as ``cover``: closeness is then the mean of
+    the cosine to ``centroid`` and the smallest cosine to any child, so its label speaks
+    for all of them, not only for its largest.
     A candidate that :func:`is_taken` is skipped.
     """
     if not len(candidates):
         return None
     v = np.asarray(vectors, dtype=np.float64)
     v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    score = v @ np.asarray(centroid, dtype=np.float64)
     if cover is not None and len(cover):
-        score = (v @ np.asarray(cover, dtype=np.float64).T).min(axis=1)
-    else:
-        score = v @ np.asarray(centroid, dtype=np.float64)
+        score = (score + (v @ np.asarray(cover, dtype=np.float64).T).min(axis=1)) / 2
     if len(others):
         score = score - distinct * (v @ np.asarray(others, dtype=np.float64).T).max(axis=1)
     order = sorted(range(len(candidates)), key=lambda k: (-score[k], len(candidates[k]), k))
@@ -504,7 +511,7 @@ def commonest_spelling(label: str, counts: Counter[str]) -> str:
     A typo in the answer nearest the centre ("passengesr") gives way to the spelling most
     answers use; ties keep ``label``.
     """
-    alike = [c for c in counts if is_taken(c, {label.lower()})]
+    alike = [c for c in counts if is_taken(c, {label.lower()}, similar=0.8)]
     return max(alike, key=lambda c: (counts[c], c == label), default=label)
 
 
@@ -531,33 +538,33 @@ def publishable(label: str) -> bool:
 
 def fallback_label(
     phrases: Sequence[str],
-    central: str | None = None,
+    quotes: Sequence[str] = (),
     *,
     taken: set[str] | frozenset[str] = frozenset(),
     max_quote_words: int = 6,
 ) -> str:
     """A label when no sentence opening was chosen (no ``embed``, or none left untaken).
 
-    The first that is :func:`publishable` and not taken: a :func:`make_label` of several
-    words over the key phrases (dropping the leading one each time); an opening of two or
-    more words of ``central`` (the theme's most typical sentence); a one-word key-phrase
-    label. Else ``central`` quoted as written, cut to ``max_quote_words`` (without it, the
-    plain key-phrase label).
+    The first that is :func:`publishable` and not taken: an opening of two or more words
+    of one of ``quotes`` (the theme's typical sentences, most typical first); a
+    :func:`make_label` of several words over the key phrases (dropping the leading one
+    each time); a one-word key-phrase label. Else the first quote as written, cut to
+    ``max_quote_words`` and in quotation marks (without one, the key-phrase label).
     """
-    labels = [make_label(phrases[start:]) for start in range(len(phrases))]
-    labels = [label for label in labels if publishable(label) and not is_taken(label, taken)]
-    central = " ".join((central or "").split()).strip(" .!?\"'\u201c\u201d")
+    quotes = [" ".join(q.split()).strip(" .!?\"'\u201c\u201d") for q in quotes if q]
     openings = [
-        c for c in label_candidates(central, min_words=2)
+        c for q in quotes for c in label_candidates(q, min_words=2)
         if publishable(c) and not is_taken(c, taken)
     ]
+    labels = [make_label(phrases[start:]) for start in range(len(phrases))]
+    labels = [label for label in labels if publishable(label) and not is_taken(label, taken)]
     several = [label for label in labels if len(label.split()) > 1]
-    chosen = next(iter([*several, *openings, *labels]), None)
+    chosen = next(iter([*openings, *several, *labels]), None)
     if chosen is not None:
         return chosen
-    if not central:
+    if not quotes or not quotes[0]:
         return make_label(phrases)
-    words = central.split()
+    words = quotes[0].split()
     cut = " ".join(words[:max_quote_words]).rstrip(",;:")
     more = "\u2026" if len(words) > max_quote_words else ""
     return f"\u201c{_capitalise(cut)}{more}\u201d"  # even if taken: words, not a fragment
