@@ -421,8 +421,8 @@ def label_candidates(text: str, *, min_words: int = 3, max_words: int = 8) -> li
 
     Candidates are the text's own words, in order; filler openings ("I think that") are
     dropped and the first letter is capitalised. An opening over ``max_words`` keeps its
-    first point, up to "and"/"or" ("Scrap the scheme and spend the money on …"). Sentences that ask, only state a
-    position, or introduce the respondent are passed over.
+    first point, up to "and"/"or" ("Scrap the scheme and spend the money on …").
+    Sentences that ask, only state a position, or introduce the respondent are passed over.
     """
     from heard.analysis.quotes import sentence_spans
 
