@@ -183,14 +183,15 @@ def test_a_sentence_introducing_the_respondent_is_no_label(text):
 
 
 @pytest.mark.parametrize("label", [
-    "Na", "Hardly", "Ban", "Done to the", "Air and safe", "Especially children", "Really",
+    "Na", "Hardly", "Ban", "Great", "Done to the", "Air and safe", "Especially children",
+    "Really", "Able to protect those", "We should do",
 ])
 def test_fragments_are_not_publishable(label):
     assert not publishable(label)
 
 
 @pytest.mark.parametrize("label", [
-    "Safer streets", "Parking", "Radwege", "Well done to the council", "No more traffic",
+    "Safer streets", "Neue Radwege", "Well done to the council", "No more traffic",
 ])
 def test_phrases_are_publishable(label):
     assert publishable(label)
@@ -212,7 +213,7 @@ def test_a_small_theme_without_a_good_phrase_is_labelled_from_its_own_words(phra
 
 def test_fallback_label_prefers_whole_openings_then_publishable_phrases():
     assert fallback_label(["na", "cycle lanes", "parking"]) == "Cycle lanes"
-    assert fallback_label(["cycle lanes", "parking"], taken={"cycle lanes"}) == "Parking"
+    assert fallback_label(["cycle lanes", "bus stops"], taken={"cycle lanes"}) == "Bus stops"
     quotes = ["We moved here in May.", "The bus stops are badly placed."]
     # a key phrase cut out of a sentence ("council to remove") gives way to a whole opening
     label = fallback_label(["council to remove"], quotes)
@@ -301,3 +302,12 @@ def test_discovered_labels_are_publishable_and_never_repeat_across_levels():
         assert quoted or publishable(theme.label), theme.label
     # a theme of "Hardly any." answers gets their words, not a lone "Hardly"
     assert all(t.label.strip("\u201c\u201d").lower() != "hardly" for t in themes)
+
+
+@pytest.mark.parametrize(("text", "opening"), [
+    ("Affirmative action gives opportunities to those who need them.",
+     "Affirmative action gives opportunities"),
+    ("We should do this, before it is too late.", None),
+])
+def test_an_opening_never_ends_on_a_word_that_needs_more(text, opening):
+    assert label_candidates(text) == ([opening] if opening else [])

@@ -390,6 +390,7 @@ _LABEL_DANGLING = frozenset(
     "and or but nor the a an to of for with in on at by from than that is are was were be "
     "been isn't aren't wasn't can can't could should would will must not it its their our "
     "it's i'm we're they're that's there's he's she's you're "
+    "those these this such do does did have has had being very into about like as "
     "und oder aber der die das ein eine zu von mit für ist sind nicht a'r neu y yr".split()
 )
 _LABEL_VAGUE_START = frozenset("this that it these those there".split())
@@ -520,7 +521,7 @@ def publishable(label: str) -> bool:
 
     Not: an edge word that needs another (a stop word, hedge or bare opinion verb, as in
     "Hardly" or "Prevent and especially"), two fragments joined by "and"/"or" (a key
-    phrase like "air and safe"), or one short word ("Na", "Ban").
+    phrase like "air and safe"), or one word ("Na", "Great": it names no point).
     """
     words = [w.strip(".,;:!?\"'\u201c\u201d\u201e") for w in label.split()]
     low = [w.lower() for w in words if w]
@@ -531,9 +532,7 @@ def publishable(label: str) -> bool:
         "the", "a", "an", "der", "die", "das", "ein", "eine", "not", "no",
     }:
         return False
-    if len(low) == 1:
-        return len(low[0]) >= 4 and low[0] not in STOP_WORDS and not low[0].endswith("ly")
-    return True
+    return len(low) > 1
 
 
 def fallback_label(
@@ -547,9 +546,9 @@ def fallback_label(
 
     The first that is :func:`publishable` and not taken: an opening of two or more words
     of one of ``quotes`` (the theme's typical sentences, most typical first); a
-    :func:`make_label` of several words over the key phrases (dropping the leading one
-    each time); a one-word key-phrase label. Else the first quote as written, cut to
-    ``max_quote_words`` and in quotation marks (without one, the key-phrase label).
+    :func:`make_label` over the key phrases (dropping the leading one each time). Else the
+    first quote as written, cut to ``max_quote_words`` and in quotation marks (without
+    one, the key-phrase label).
     """
     quotes = [" ".join(q.split()).strip(" .!?\"'\u201c\u201d") for q in quotes if q]
     openings = [
@@ -558,8 +557,7 @@ def fallback_label(
     ]
     labels = [make_label(phrases[start:]) for start in range(len(phrases))]
     labels = [label for label in labels if publishable(label) and not is_taken(label, taken)]
-    several = [label for label in labels if len(label.split()) > 1]
-    chosen = next(iter([*openings, *several, *labels]), None)
+    chosen = next(iter([*openings, *labels]), None)
     if chosen is not None:
         return chosen
     if not quotes or not quotes[0]:
