@@ -15,6 +15,7 @@ from heard.analysis.labels import (
     is_taken,
     key_phrases,
     label_candidates,
+    label_side,
     make_label,
     publishable,
     side_label,
@@ -264,6 +265,10 @@ def test_side_label_names_whose_side_not_agreement_with_the_words():
     for side in (1, -1):
         assert "(agree)" not in side_label(label, side)
         assert side_label(label, side).endswith(label)  # the words stay as written
+        # one prefix, however often a label is relabelled, and it can be read back
+        assert side_label(side_label(label, -side), side) == side_label(label, side)
+        assert label_side(side_label(label, side)) == (side, label)
+    assert label_side(label) == (0, label)
 
 
 PARENT_CORPUS = {

@@ -30,6 +30,7 @@ __all__ = [
     "is_taken",
     "key_phrases",
     "label_candidates",
+    "label_side",
     "make_label",
     "publishable",
     "side_label",
@@ -573,8 +574,18 @@ def fallback_label(
 SIDE_NAMES = {1: "Supporters", -1: "Opponents"}
 
 
+def label_side(label: str) -> tuple[int, str]:
+    """(side, label without it) of a label :func:`side_label` made; side 0 for any other."""
+    for side, name in SIDE_NAMES.items():
+        if label.startswith(f"{name}: "):
+            return side, label[len(name) + 2 :]
+    return 0, label
+
+
 def side_label(label: str, side: int) -> str:
-    """The label a reader sees for a theme of one side: "Supporters: …" / "Opponents: …"."""
-    if not side:
-        return label
-    return f"{SIDE_NAMES[1 if side > 0 else -1]}: {label}"
+    """The label a reader sees for a theme of one side: "Supporters: …" / "Opponents: …".
+
+    Any side the label already names is replaced, so relabelling keeps one prefix.
+    """
+    bare = label_side(label)[1]
+    return f"{SIDE_NAMES[1 if side > 0 else -1]}: {bare}" if side else bare

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from heard.analysis.labels import side_label
+from heard.analysis.labels import label_side, side_label
 from heard.llm import prompts
 from heard.llm.budget import (
     MESSAGE_OVERHEAD,
@@ -598,7 +598,8 @@ def _run_labels(data, prepared, client, options) -> int:
             label = " ".join(row["label"].split())
             if theme is None or row["key"] not in asked or not label:
                 continue
-            theme.label = label[:200]
+            # a theme of one side keeps saying whose side it holds
+            theme.label = side_label(label, label_side(theme.label)[0])[:200]
             theme.description = " ".join(row["description"].split())
             changed += 1
     client.ledger.stages["labels"] = {"themes": len(payloads), "relabelled": changed}
