@@ -418,6 +418,24 @@ _ABOUT_SELF = re.compile(
 )
 
 
+# Words that open a noun phrase: a cut at "and" after "the scheme" ends on a whole object.
+_DETERMINERS = frozenset(
+    "the a an my our your their his her its this that these those all more less no "
+    "der die das den dem des ein eine einen einem unser unsere mein meine".split()
+)
+
+
+def _first_point(words: list[str], min_words: int) -> list[str]:
+    """``words`` up to the first "and"/"or" that follows a whole object ("Scrap the scheme
+    and …"), not one joining two verbs of a point ("Neighbours stop and talk …")."""
+    for k in range(min_words, len(words)):
+        if words[k].lower() in _JOINING and _DETERMINERS.intersection(
+            w.lower() for w in words[max(0, k - 3) : k - 1]
+        ):
+            return words[:k]
+    return words
+
+
 def label_candidates(text: str, *, min_words: int = 3, max_words: int = 8) -> list[str]:
     """Short phrases a label can be: each sentence's opening up to its first cut.
 
@@ -436,8 +454,7 @@ def label_candidates(text: str, *, min_words: int = 3, max_words: int = 8) -> li
         head = _LABEL_CUT.split(sentence, maxsplit=1)[0].strip(" .!?\"'\u201c\u201d")
         words = _LABEL_WORD.findall(head)
         if len(words) > max_words:  # too long: its first point, up to a joining word
-            joins = [k for k, w in enumerate(words) if k >= min_words and w.lower() in _JOINING]
-            words = words[: joins[0]] if joins else words
+            words = _first_point(words, min_words)
         while words and words[-1].lower() in _LABEL_DANGLING:
             words.pop()
         if words and words[0].lower() in _LABEL_VAGUE_START:
