@@ -99,6 +99,8 @@ def test_describe_is_one_plain_sentence():
         "The bus comes too rarely."
     )
     assert describe(["a", "b", "c"], "It is vital!") == "It is vital!"
+    assert describe([], "Plus the queues are ridiculous") == "The queues are ridiculous."
+    assert describe([], "It seems to me that pollution is worse.") == "Pollution is worse."
     assert describe(["a", "b", "c"]) == "Responses mentioning a, b and c."
     assert describe([]) == "No description available."
 

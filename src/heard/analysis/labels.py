@@ -350,12 +350,14 @@ def describe(
     *,
     n_phrases: int = 4,
 ) -> str:
-    """One plain sentence: the theme's most typical sentence, as written.
+    """One plain sentence: the theme's most typical sentence, as written but for a filler
+    opening ("Plus", "I think that").
 
     Without one, what the theme's responses mention, from its key phrases.
     """
     if central and central.strip():
         sentence = " ".join(central.split())
+        sentence = _LABEL_FILLER.sub("", sentence) or sentence
         sentence = _capitalise(sentence.strip("\"'\u201c\u201d "))
         return sentence if sentence[-1:] in ".!?" else sentence + "."
     ps = [p for p in phrases[:n_phrases] if p]
@@ -381,7 +383,7 @@ _LABEL_FILLER = re.compile(
     r"(?:no|well|so|ok|okay|ja|nein)\s*[,.!;:\u2014\u2013]+\s*|"
     r"(?:i|we) (?:(?:really|strongly|truly|do) )?(?:think|believe|feel|agree|disagree|would say)"
     r"(?: that)?\s+|"
-    r"in my (?:opinion|view)[\s,]*|i'm (?:sure|certain) (?:that )?|"
+    r"in my (?:opinion|view)[\s,]*|i'm (?:sure|certain) (?:that )?|it seems to me (?:that )?|"
     r"(?:to be (?:honest|frank)|frankly|for me|in short|ehrlich gesagt)\b[\s,]*)+",
     re.IGNORECASE,
 )
