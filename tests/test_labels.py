@@ -188,8 +188,8 @@ def test_a_sentence_introducing_the_respondent_is_no_label(text):
 
 
 @pytest.mark.parametrize("label", [
-    "Na", "Hardly", "Ban", "Great", "Done to the", "Air and safe", "Especially children",
-    "Really", "Able to protect those", "We should do",
+    "Na", "Hardly", "Ban", "Great", "Done to the", "Especially children",
+    "Really", "Able to protect those", "We should do", "Would increase voter turnout",
 ])
 def test_fragments_are_not_publishable(label):
     assert not publishable(label)
@@ -197,6 +197,8 @@ def test_fragments_are_not_publishable(label):
 
 @pytest.mark.parametrize("label", [
     "Safer streets", "Neue Radwege", "Well done to the council", "No more traffic",
+    "For some families it is necessary", "It's not guaranteed homeschooling helps",
+    "Being forced to vote inhibits freedom",
 ])
 def test_phrases_are_publishable(label):
     assert publishable(label)
@@ -218,6 +220,7 @@ def test_a_small_theme_without_a_good_phrase_is_labelled_from_its_own_words(phra
 
 def test_fallback_label_prefers_whole_openings_then_publishable_phrases():
     assert fallback_label(["na", "cycle lanes", "parking"]) == "Cycle lanes"
+    assert fallback_label(["air and safe", "safer streets"]) == "Safer streets"  # no pair
     assert fallback_label(["cycle lanes", "bus stops"], taken={"cycle lanes"}) == "Bus stops"
     quotes = ["We moved here in May.", "The bus stops are badly placed."]
     # a key phrase cut out of a sentence ("council to remove") gives way to a whole opening

@@ -463,7 +463,7 @@ def label_candidates(text: str, *, min_words: int = 3, max_words: int = 8) -> li
             continue
         if _POSITION_ONLY.match(" ".join(words)) or _ABOUT_SELF.match(" ".join(words)):
             continue
-        if min_words <= len(words) <= max_words:
+        if min_words <= len(words) <= max_words and publishable(" ".join(words)):
             out.append(_capitalise(" ".join(words)))
     return out
 
@@ -539,20 +539,29 @@ def commonest_spelling(label: str, counts: Counter[str]) -> str:
 def publishable(label: str) -> bool:
     """Whether ``label`` reads as a phrase an analyst could publish.
 
-    Not: an edge word that needs another (a stop word, hedge or bare opinion verb, as in
-    "Hardly" or "Prevent and especially"), two fragments joined by "and"/"or" (a key
-    phrase like "air and safe"), or one word ("Na", "Great": it names no point).
+    Not: one word ("Na", "Great": it names no point), or an edge word that needs another
+    (a hedge or bare opinion verb, as in "Hardly" or "Especially children", or a word
+    that needs a continuation, as in "Done to the" or "Able to protect those"), or a
+    sentence that lost its subject ("Would increase voter turnout").
     """
     words = [w.strip(".,;:!?\"'\u201c\u201d\u201e") for w in label.split()]
     low = [w.lower() for w in words if w]
-    negated = low[1:] if low[:1] in (["no"], ["not"]) else low  # "No more traffic" is a point
-    if not negated or not _reads_well(" ".join(negated)):
+    if len(low) < 2:
         return False
-    if low[-1] in STOP_WORDS or low[-1] in _LABEL_DANGLING or low[0] in _LABEL_DANGLING - {
-        "the", "a", "an", "der", "die", "das", "ein", "eine", "not", "no",
-    }:
-        return False
-    return len(low) > 1
+    first = low[1] if low[0] in ("no", "not") else low[0]  # "No more traffic" is a point
+    return (
+        first not in _WEAK_EDGE
+        and low[-1] not in _WEAK_EDGE
+        and low[-1] not in _LABEL_DANGLING
+        and low[0] not in _NO_START
+    )
+
+
+# A label opening on one of these has lost its subject ("Would increase voter turnout").
+_NO_START = frozenset(
+    "and or but nor of is are was were be been can could should would will must than does "
+    "do did has have had und oder aber ist sind".split()
+)
 
 
 def fallback_label(
@@ -566,7 +575,8 @@ def fallback_label(
 
     The first that is :func:`publishable` and not taken: an opening of two or more words
     of one of ``quotes`` (the theme's typical sentences, most typical first); a
-    :func:`make_label` over the key phrases (dropping the leading one each time). Else the
+    :func:`make_label` over the key phrases (dropping the leading one each time) that is
+    no pair of fragments ("air and safe"). Else the
     first quote as written, cut to ``max_quote_words`` and in quotation marks (without
     one, the key-phrase label).
     """
@@ -576,7 +586,10 @@ def fallback_label(
         if publishable(c) and not is_taken(c, taken)
     ]
     labels = [make_label(phrases[start:]) for start in range(len(phrases))]
-    labels = [label for label in labels if publishable(label) and not is_taken(label, taken)]
+    labels = [
+        label for label in labels
+        if publishable(label) and _reads_well(label) and not is_taken(label, taken)
+    ]
     chosen = next(iter([*openings, *labels]), None)
     if chosen is not None:
         return chosen
