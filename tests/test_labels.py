@@ -212,9 +212,9 @@ def test_phrases_are_publishable(label):
 def test_a_small_theme_without_a_good_phrase_is_labelled_from_its_own_words(phrases, central):
     label = fallback_label(phrases, [central])
     assert label.lower() not in {p.lower() for p in phrases}  # no bare fragment
-    quoted = label.startswith("\u201c") and label.endswith("\u201d")
+    quoted = label.startswith("\u2018") and label.endswith("\u2019")
     assert quoted or publishable(label)
-    words = label.strip("\u201c\u201d\u2026").lower().split()
+    words = label.strip("\u2018\u2019\u2026").lower().split()
     assert words and all(w.strip(".,") in central.lower() for w in words)  # verbatim
 
 
@@ -227,7 +227,7 @@ def test_fallback_label_prefers_whole_openings_then_publishable_phrases():
     label = fallback_label(["council to remove"], quotes)
     assert label == "The bus stops are badly placed"
     assert fallback_label(["council to remove"], quotes[:1]) == "Council to remove"
-    assert fallback_label(["hardly"], quotes, taken={label.lower()}).startswith("\u201c")
+    assert fallback_label(["hardly"], quotes, taken={label.lower()}).startswith("\u2018")
 
 
 def test_is_taken_sees_case_punctuation_and_typos():
@@ -310,10 +310,10 @@ def test_discovered_labels_are_publishable_and_never_repeat_across_levels():
         assert not is_taken(label, seen), (label, labels)
         seen.add(label.lower())
     for theme in themes:
-        quoted = theme.label.startswith("\u201c")
+        quoted = theme.label.startswith("\u2018")
         assert quoted or publishable(theme.label), theme.label
     # a theme of "Hardly any." answers gets their words, not a lone "Hardly"
-    assert all(t.label.strip("\u201c\u201d").lower() != "hardly" for t in themes)
+    assert all(t.label.strip("\u2018\u2019").lower() != "hardly" for t in themes)
 
 
 @pytest.mark.parametrize(("text", "opening"), [

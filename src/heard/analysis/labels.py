@@ -598,7 +598,8 @@ def fallback_label(
     words = quotes[0].split()
     cut = " ".join(words[:max_quote_words]).rstrip(",;:")
     more = "\u2026" if len(words) > max_quote_words else ""
-    return f"\u201c{_capitalise(cut)}{more}\u201d"  # even if taken: words, not a fragment
+    # single quotation marks: a sentence quoting the label ("“‘Hardly any’” was …") nests
+    return f"\u2018{_capitalise(cut)}{more}\u2019"  # even if taken: words, not a fragment
 
 
 # How a leaf split by side names its side: the respondents' stance on the proposal, read
