@@ -182,8 +182,10 @@ def test_openings_keep_their_point(text, opening):
     "I live on Station Road with my family.", "I'm retired and walk everywhere locally.",
     "Ich wohne seit zehn Jahren in der Altstadt.", "We have two young children.",
     "Speaking for Harbourside Taxi and Private Hire Association.",
+    "Dear CMS Technology and Health IT Team,", "CMS RFI Review Team,\nThank you.",
+    "Sehr geehrte Damen und Herren,",
 ])
-def test_a_sentence_introducing_the_respondent_is_no_label(text):
+def test_a_sentence_introducing_the_respondent_or_greeting_is_no_label(text):
     assert label_candidates(text) == []
 
 

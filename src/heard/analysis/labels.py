@@ -437,12 +437,20 @@ def _first_point(words: list[str], min_words: int) -> list[str]:
             return words[:k]
     return words
 
+# A letter's salutation or a line ending on a comma or colon ("CMS RFI Review Team,") heads
+# the text; it makes no point.
+_SALUTATION = re.compile(
+    r"^(?:dear|to whom|hello|hi|greetings|re|subject|sehr geehrte[rn]?|liebe[rs]?|hallo)\b",
+    re.IGNORECASE,
+)
+
 
 def label_candidates(text: str, *, min_words: int = 3, max_words: int = 8) -> list[str]:
     """Short phrases a label can be: each sentence's opening up to its first cut.
 
     Candidates are the text's own words, in order; filler openings ("I think that") are
-    dropped and the first letter is capitalised. An opening over ``max_words`` keeps its
+    dropped and the first letter is capitalised; questions, salutations and lines ending on
+    a comma or colon are passed over. An opening over ``max_words`` keeps its
     first point, up to "and"/"or" ("Scrap the scheme and spend the money on …").
     Sentences that ask, only state a position, or introduce the respondent are passed over.
     """
@@ -451,8 +459,8 @@ def label_candidates(text: str, *, min_words: int = 3, max_words: int = 8) -> li
     out: list[str] = []
     for a, b in sentence_spans(text or ""):
         sentence = _LABEL_FILLER.sub("", text[a:b].strip())
-        if sentence.endswith("?"):
-            continue  # a question asks; a label says
+        if sentence.endswith(("?", ",", ":")) or _SALUTATION.match(sentence):
+            continue  # a question asks, a salutation greets; a label says
         head = _LABEL_CUT.split(sentence, maxsplit=1)[0].strip(" .!?\"'\u201c\u201d")
         words = _LABEL_WORD.findall(head)
         if len(words) > max_words:  # too long: its first point, up to a joining word
