@@ -183,7 +183,9 @@ def test_openings_keep_their_point(text, opening):
     "Ich wohne seit zehn Jahren in der Altstadt.", "We have two young children.",
     "Speaking for Harbourside Taxi and Private Hire Association.",
     "Dear CMS Technology and Health IT Team,", "CMS RFI Review Team,\nThank you.",
-    "Sehr geehrte Damen und Herren,",
+    "Sehr geehrte Damen und Herren,", "I look after my elderly mother.",
+    "Autonomous.Md appreciates the opportunity to comment on the notice.",
+    "Our submission addresses each RFI question in detail.",
 ])
 def test_a_sentence_introducing_the_respondent_or_greeting_is_no_label(text):
     assert label_candidates(text) == []

@@ -414,6 +414,7 @@ _ABOUT_SELF = re.compile(
     r"^(?:(?:i|we)(?:'m| am|'re| are) (?:an? |retired\b|the (?:owner|parent)|parents? )|"
     r"(?:i|we)(?:'ve| have)? (?:(?:been )?(?:lived|living|moved|worked|working)|live|work|own|"
     r"run) |(?:i|we)(?:'ve| have) (?:got )?(?:an? |two |three |\d+ |young |small )|"
+    r"(?:i|we) (?:look after|care for) |"
     r"(?:speaking|writing|responding) (?:for|as|on behalf of) |on behalf of |as an? |"
     r"ich (?:bin|wohne|arbeite) |wir (?:sind|wohnen) )",
     re.IGNORECASE,
@@ -437,6 +438,13 @@ def _first_point(words: list[str], min_words: int) -> list[str]:
             return words[:k]
     return words
 
+# A sentence about the response itself ("… appreciates the opportunity to comment", "Our
+# submission addresses …") makes no point of its own.
+_ABOUT_RESPONSE = re.compile(
+    r"\b(?:(?:appreciates?|welcomes?|thanks?|thank you for|grateful for) the opportunity|"
+    r"(?:this|our|my) (?:submission|response|comments?|letter)\b)",
+    re.IGNORECASE,
+)
 # A letter's salutation or a line ending on a comma or colon ("CMS RFI Review Team,") heads
 # the text; it makes no point.
 _SALUTATION = re.compile(
@@ -449,10 +457,11 @@ def label_candidates(text: str, *, min_words: int = 3, max_words: int = 8) -> li
     """Short phrases a label can be: each sentence's opening up to its first cut.
 
     Candidates are the text's own words, in order; filler openings ("I think that") are
-    dropped and the first letter is capitalised; questions, salutations and lines ending on
-    a comma or colon are passed over. An opening over ``max_words`` keeps its
-    first point, up to "and"/"or" ("Scrap the scheme and spend the money on …").
-    Sentences that ask, only state a position, or introduce the respondent are passed over.
+    dropped and the first letter is capitalised. An opening over ``max_words`` keeps its
+    first point, up to "and"/"or" ("Scrap the scheme and spend the money on …"). Passed
+    over: questions, salutations and lines ending on a comma or colon, sentences that only
+    state a position, introduce the respondent or speak of the response itself, and any
+    opening that is not :func:`publishable`.
     """
     from heard.analysis.quotes import sentence_spans
 
@@ -469,10 +478,11 @@ def label_candidates(text: str, *, min_words: int = 3, max_words: int = 8) -> li
             words.pop()
         if words and words[0].lower() in _LABEL_VAGUE_START:
             continue
-        if _POSITION_ONLY.match(" ".join(words)) or _ABOUT_SELF.match(" ".join(words)):
+        head = " ".join(words)
+        if any(p.search(head) for p in (_POSITION_ONLY, _ABOUT_SELF, _ABOUT_RESPONSE)):
             continue
-        if min_words <= len(words) <= max_words and publishable(" ".join(words)):
-            out.append(_capitalise(" ".join(words)))
+        if min_words <= len(words) <= max_words and publishable(head):
+            out.append(_capitalise(head))
     return out
 
 
