@@ -232,6 +232,8 @@ def test_fallback_label_prefers_whole_openings_then_publishable_phrases():
     assert label == "The bus stops are badly placed"
     assert fallback_label(["council to remove"], quotes[:1]) == "Council to remove"
     assert fallback_label(["hardly"], quotes, taken={label.lower()}).startswith("\u2018")
+    cut = fallback_label(["hardly"], ["Is a flag mass produced and sold cheaply?"])
+    assert cut == "\u2018Is a flag mass produced\u2026\u2019"
 
 
 def test_is_taken_sees_case_punctuation_and_typos():

@@ -614,7 +614,10 @@ def fallback_label(
     if not quotes or not quotes[0]:
         return make_label(phrases)
     words = quotes[0].split()
-    cut = " ".join(words[:max_quote_words]).rstrip(",;:")
+    kept = words[:max_quote_words]
+    while len(kept) > 1 and kept[-1].lower().strip(",;:") in _LABEL_DANGLING:
+        kept.pop()  # "A flag is mass produced…", not "… produced and…"
+    cut = " ".join(kept).rstrip(",;:")
     more = "\u2026" if len(words) > max_quote_words else ""
     # single quotation marks: a sentence quoting the label ("“‘Hardly any’” was …") nests
     return f"\u2018{_capitalise(cut)}{more}\u2019"  # even if taken: words, not a fragment
