@@ -202,7 +202,8 @@ def test_fragments_are_not_publishable(label):
 @pytest.mark.parametrize("label", [
     "Safer streets", "Neue Radwege", "Well done to the council", "No more traffic",
     "For some families it is necessary", "It's not guaranteed homeschooling helps",
-    "Being forced to vote inhibits freedom",
+    "Being forced to vote inhibits freedom", "Prevent the development of new housing areas",
+    "Make it permanent",
 ])
 def test_phrases_are_publishable(label):
     assert publishable(label)

@@ -314,6 +314,12 @@ _WEAK_EDGE = frozenset(
 )
 
 
+# The adverbs and hedges among them, which no label opens on either.
+_HEDGES = frozenset(
+    "especially particularly really also just simply probably definitely certainly clearly "
+    "actually totally completely absolutely generally hardly yes ok okay etc".split()
+)
+
 # A key phrase joining two fragments ("air and safe") is a pair, not a label.
 _JOINING = frozenset("and or but nor und oder aber neu ond".split())
 
@@ -568,7 +574,7 @@ def publishable(label: str) -> bool:
         return False
     first = low[1] if low[0] in ("no", "not") else low[0]  # "No more traffic" is a point
     return (
-        first not in _WEAK_EDGE
+        first not in _HEDGES  # a verb may open ("Prevent new housing"), a hedge may not
         and low[-1] not in _WEAK_EDGE
         and low[-1] not in _LABEL_DANGLING
         and low[0] not in _NO_START
