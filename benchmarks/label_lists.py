@@ -29,15 +29,21 @@ def _by_question(data: Any) -> dict[str, list[dict[str, Any]]]:
     return {q["question"]: [dict(t, size=t["count"]) for t in q["themes"]] for q in data}
 
 
-def _fails(label: str, others: list[str]) -> list[str]:
+_SUFFIXES = (" (agree)", " (disagree)")  # how sided leaves were labelled before
+
+
+def _words(label: str) -> str:
+    """The label without the side it names, as a prefix or a suffix."""
     bare = label_side(label)[1]
-    out = []
-    if bare.endswith(("(agree)", "(disagree)")):
-        out.append("SUFFIX")
-        bare = bare.rsplit(" (", 1)[0]
+    return bare.rsplit(" (", 1)[0] if bare.endswith(_SUFFIXES) else bare
+
+
+def _fails(label: str, others: list[str]) -> list[str]:
+    bare = _words(label)
+    out = ["SUFFIX"] if label.endswith(_SUFFIXES) else []
     if not (bare.startswith("\u2018") or publishable(bare)):
         out.append("FRAGMENT")
-    if any(is_taken(bare, {label_side(o)[1].lower()}) for o in others):
+    if any(is_taken(bare, {_words(o).lower()}) for o in others):
         out.append("TWIN")
     return out
 
@@ -52,7 +58,7 @@ def main(path: str) -> None:
         for parent in children.get(None, []):
             kids = children.get(parent["key"], [])
             fails = _fails(parent["label"], [])
-            if any(is_taken(parent["label"], {label_side(k["label"])[1].lower()}) for k in kids):
+            if any(is_taken(parent["label"], {_words(k["label"]).lower()}) for k in kids):
                 fails.append("REPEAT")
             rows = [("", parent, fails)]
             for k in kids:

@@ -245,6 +245,8 @@ def test_is_taken_sees_case_punctuation_and_typos():
         "No real impact")
     assert not is_taken("Taxis should pay for the permits", taken)
     assert not is_taken("Cycle lanes", {"bus lanes"})
+    assert not is_taken("We should not abandon uniforms", {"we should abandon uniforms"})
+    assert not is_taken("Schools shouldn't close", {"schools should close"})
 
 
 def test_commonest_spelling_replaces_a_typo():

@@ -532,16 +532,28 @@ def _letters(label: str) -> str:
     return "".join(ch for ch in label.lower() if ch.isalnum())
 
 
+_NEGATIONS = frozenset("not no never nor cannot nicht kein keine keinen nie".split())
+
+
+def _negated(label: str) -> bool:
+    words = [w.lower() for w in _TOKEN.findall(label)]
+    return any(w in _NEGATIONS or w.endswith(("n't", "n\u2019t")) for w in words)
+
+
 def is_taken(label: str, taken: set[str] | frozenset[str], *, similar: float = 0.9) -> bool:
     """Whether ``label`` repeats one in ``taken`` (lower-cased labels), up to case, spacing,
-    punctuation and a typo (a character-level similarity of at least ``similar``)."""
+    punctuation and a typo (a character-level similarity of at least ``similar``); a
+    negation is no typo ("We should not abandon it" is not "We should abandon it")."""
     from difflib import SequenceMatcher
 
     key = _letters(label)
     if label.lower() in taken:
         return True
+    negated = _negated(label)
     for other in taken:
         o = _letters(other)
+        if _negated(other) != negated:
+            continue  # "should not" is the other side, not a typo of "should"
         if o == key or (
             abs(len(o) - len(key)) <= 0.2 * max(len(o), len(key), 1)
             and SequenceMatcher(None, o, key).ratio() >= similar
