@@ -930,8 +930,8 @@ class ThemeDiscoverer(BaseEstimator):
         for p in range(n_parents):
             pcs[p] = _normalise(ec_sum[parents == p].sum(axis=0)[None])[0]
         # Labels: a short opening of a typical sentence (the texts' own words, in their
-        # language), closest to its theme and furthest from its siblings; key phrases
-        # when there is no ``embed`` to compare candidates with.
+        # language), closest to its theme and furthest from its siblings; without
+        # ``embed``, or with none left, ``fallback_label`` (its quotes, then key phrases).
         # A parent with one child would repeat it: that leaf stands at the top level.
         # Leaves are labelled first; parents then take a label none of them has.
         groups: list[tuple[bool, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]

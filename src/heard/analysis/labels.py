@@ -9,6 +9,11 @@ frequency), so phrases every theme uses score near zero. A phrase that is nearly
 cut out of the same longer wording (the same content word before it, or the same word
 after it, as in "holders an exemption" from "blue badge holders an exemption for") is
 a fragment and is passed over.
+
+Labels are sentence openings from the answers (:func:`label_candidates`) that read as a
+phrase to publish (:func:`publishable`), one per theme and never repeated across levels
+(:func:`is_taken`); :func:`fallback_label` names a theme with none, and :func:`side_label`
+is the one way a theme of one side says so ("Supporters: …" / "Opponents: …").
 """
 
 from __future__ import annotations
