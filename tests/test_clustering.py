@@ -368,7 +368,7 @@ def test_side_share_splits_only_the_mixed_leaves():
     for c in set(model.leaf_content_[sides != 0].tolist()):
         pair = [by_key[model.keys_[j]] for j in np.flatnonzero(model.leaf_content_ == c)]
         assert len({t.parent for t in pair}) == 1 and pair[0].parent
-        assert sorted(t.label.rsplit(" ", 1)[-1] for t in pair) == ["(agree)", "(disagree)"]
+        assert sorted(t.label.split(":", 1)[0] for t in pair) == ["Opponents", "Supporters"]
     assert len({t.label.lower() for t in leaf_themes}) == len(leaf_themes)
     # assigning the same answers with their stance gives the fitted leaves
     assert model.assign(texts, x, stance=side).labels == model.labels_

@@ -5,13 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from heard.analysis.clustering import ThemeDiscoverer
 from heard.analysis.labels import (
+    SIDE_NAMES,
     choose_label,
+    commonest_spelling,
     describe,
+    fallback_label,
+    is_taken,
     key_phrases,
     label_candidates,
+    label_side,
     make_label,
+    publishable,
+    side_label,
 )
+from tests._fake_embed import fake_embed
 
 TEXTS = [
     "We must protect children from gambling adverts.",
@@ -90,6 +99,8 @@ def test_describe_is_one_plain_sentence():
         "The bus comes too rarely."
     )
     assert describe(["a", "b", "c"], "It is vital!") == "It is vital!"
+    assert describe([], "Plus the queues are ridiculous") == "The queues are ridiculous."
+    assert describe([], "It seems to me that pollution is worse.") == "Pollution is worse."
     assert describe(["a", "b", "c"]) == "Responses mentioning a, b and c."
     assert describe([]) == "No description available."
 
@@ -146,3 +157,178 @@ def test_a_sentence_that_only_states_a_position_is_no_label(text):
 def test_a_position_with_a_point_keeps_the_point():
     assert label_candidates("I support the new cycle lanes.") == ["I support the new cycle lanes"]
     assert label_candidates("I agree that traffic is worse.") == ["Traffic is worse"]
+
+
+# -- labels an analyst could publish (third round) ----------------------------------------
+
+
+@pytest.mark.parametrize(("text", "opening"), [
+    ("Well done to the council for trying.", "Well done to the council for trying"),
+    ("No more traffic on our street.", "No more traffic on our street"),
+    ("Well, the buses run late every day.", "The buses run late every day"),
+    ("No, the buses run late every day.", "The buses run late every day"),
+    ("To be honest, the buses run late every day.", "The buses run late every day"),
+    ("Scrap the scheme and spend the money on fixing our roads.", "Scrap the scheme"),
+    ("Neighbours actually stop and talk to each other on the street now.", None),
+])
+def test_openings_keep_their_point(text, opening):
+    """ "Well done …" lost its "Well" and became "Done to the council"; a long sentence keeps
+    its first point only where "and" follows a whole object."""
+    assert label_candidates(text) == ([opening] if opening else [])
+
+
+@pytest.mark.parametrize("text", [
+    "I'm a parent at Ashgrove Primary.", "We moved to Millbrook a few years ago.",
+    "I live on Station Road with my family.", "I'm retired and walk everywhere locally.",
+    "Ich wohne seit zehn Jahren in der Altstadt.", "We have two young children.",
+    "Speaking for Harbourside Taxi and Private Hire Association.",
+    "Dear CMS Technology and Health IT Team,", "CMS RFI Review Team,\nThank you.",
+    "Sehr geehrte Damen und Herren,", "I look after my elderly mother.",
+    "Autonomous.Md appreciates the opportunity to comment on the notice.",
+    "Our submission addresses each RFI question in detail.",
+])
+def test_a_sentence_introducing_the_respondent_or_greeting_is_no_label(text):
+    assert label_candidates(text) == []
+
+
+@pytest.mark.parametrize("label", [
+    "Na", "Hardly", "Ban", "Great", "Done to the", "Especially children",
+    "Really", "Able to protect those", "We should do", "Would increase voter turnout",
+])
+def test_fragments_are_not_publishable(label):
+    assert not publishable(label)
+
+
+@pytest.mark.parametrize("label", [
+    "Safer streets", "Neue Radwege", "Well done to the council", "No more traffic",
+    "For some families it is necessary", "It's not guaranteed homeschooling helps",
+    "Being forced to vote inhibits freedom", "Prevent the development of new housing areas",
+    "Make it permanent",
+])
+def test_phrases_are_publishable(label):
+    assert publishable(label)
+
+
+@pytest.mark.parametrize(("phrases", "central"), [
+    (["na"], "Na ja, passt schon"),
+    (["hardly"], "Hardly any."),
+    (["ban", "na"], "Na."),
+])
+def test_a_small_theme_without_a_good_phrase_is_labelled_from_its_own_words(phrases, central):
+    label = fallback_label(phrases, [central])
+    assert label.lower() not in {p.lower() for p in phrases}  # no bare fragment
+    quoted = label.startswith("\u2018") and label.endswith("\u2019")
+    assert quoted or publishable(label)
+    words = label.strip("\u2018\u2019\u2026").lower().split()
+    assert words and all(w.strip(".,") in central.lower() for w in words)  # verbatim
+
+
+def test_fallback_label_prefers_whole_openings_then_publishable_phrases():
+    assert fallback_label(["na", "cycle lanes", "parking"]) == "Cycle lanes"
+    assert fallback_label(["air and safe", "safer streets"]) == "Safer streets"  # no pair
+    assert fallback_label(["cycle lanes", "bus stops"], taken={"cycle lanes"}) == "Bus stops"
+    quotes = ["We moved here in May.", "The bus stops are badly placed."]
+    # a key phrase cut out of a sentence ("council to remove") gives way to a whole opening
+    label = fallback_label(["council to remove"], quotes)
+    assert label == "The bus stops are badly placed"
+    assert fallback_label(["council to remove"], quotes[:1]) == "Council to remove"
+    assert fallback_label(["hardly"], quotes, taken={label.lower()}).startswith("\u2018")
+    cut = fallback_label(["hardly"], ["Is a flag mass produced and sold cheaply?"])
+    assert cut == "\u2018Is a flag mass produced\u2026\u2019"
+
+
+def test_is_taken_sees_case_punctuation_and_typos():
+    taken = {"taxis taking disabled passengers should be exempt"}
+    assert is_taken("Taxis taking disabled passengesr should be exempt", taken)
+    assert is_taken("TAXIS taking disabled passengers should be exempt!", taken)
+    assert commonest_spelling("No rael impatc", {"No rael impatc": 1, "No real impact": 4}) == (
+        "No real impact")
+    assert not is_taken("Taxis should pay for the permits", taken)
+    assert not is_taken("Cycle lanes", {"bus lanes"})
+    assert not is_taken("We should not abandon uniforms", {"we should abandon uniforms"})
+    assert not is_taken("Schools shouldn't close", {"schools should close"})
+
+
+def test_commonest_spelling_replaces_a_typo():
+    from collections import Counter
+
+    counts = Counter({"Taxis taking disabled passengesr should be exempt": 1,
+                      "Taxis taking disabled passengers should be exempt": 5,
+                      "Put air quality monitors on Station Road": 3})
+    assert commonest_spelling("Taxis taking disabled passengesr should be exempt", counts) == (
+        "Taxis taking disabled passengers should be exempt")
+    assert commonest_spelling("Put air quality monitors on Station Road", counts) == (
+        "Put air quality monitors on Station Road")
+
+
+def test_choose_label_for_a_parent_speaks_for_every_child():
+    """A parent's label is not its largest child's: with ``cover`` the closest to all wins."""
+    big, small = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    centroid = (3 * big + small) / np.linalg.norm(3 * big + small)  # the big child dominates
+    candidates = ["The big child's own words", "Words for both children"]
+    vectors = np.array([[1.0, 0.0, 0.0], [0.7, 0.7, 0.0]])
+    others = np.array([[0.0, 0.0, 1.0]])
+    assert choose_label(candidates, vectors, centroid, others) == candidates[0]
+    cover = np.stack([big, small])
+    assert choose_label(candidates, vectors, centroid, others, cover=cover) == candidates[1]
+
+
+def test_side_label_names_whose_side_not_agreement_with_the_words():
+    label = "Please get the details right"
+    assert side_label(label, 1) == f"{SIDE_NAMES[1]}: {label}"
+    assert side_label(label, -1) == f"{SIDE_NAMES[-1]}: {label}"
+    assert side_label(label, 0) == label
+    for side in (1, -1):
+        assert "(agree)" not in side_label(label, side)
+        assert side_label(label, side).endswith(label)  # the words stay as written
+        # one prefix, however often a label is relabelled, and it can be read back
+        assert side_label(side_label(label, -side), side) == side_label(label, side)
+        assert label_side(side_label(label, side)) == (side, label)
+    assert label_side(label) == (0, label)
+
+
+PARENT_CORPUS = {
+    # one parent ("buses") whose largest child would otherwise lend it its label
+    "bus_late": ["The number nine bus arrives late every morning.",
+                 "Every morning the number nine bus is late again.",
+                 "The number nine bus never arrives on time in the morning."],
+    "bus_fares": ["Bus fares have gone up again this year.",
+                  "The bus fares are far too expensive for pensioners."],
+    "hardly": ["Hardly any.", "Hardly."],
+    "housing": ["Rents in the town centre keep rising every year.",
+                "Landlords raise the rents in the town centre every year."],
+}
+
+
+def _parent_corpus(n: int = 240) -> list[str]:
+    rng = np.random.default_rng(0)
+    names, weights = list(PARENT_CORPUS), np.array([0.45, 0.2, 0.1, 0.25])
+    picks = rng.choice(len(names), size=n, p=weights)
+    return [PARENT_CORPUS[names[k]][rng.integers(len(PARENT_CORPUS[names[k]]))] for k in picks]
+
+
+def test_discovered_labels_are_publishable_and_never_repeat_across_levels():
+    texts = _parent_corpus()
+    model = ThemeDiscoverer(seed=0, embed=fake_embed, min_themes=3, max_themes=5)
+    model.fit(texts, fake_embed(texts))
+    themes = model.themes_
+    labels = [t.label for t in themes]
+    # one label per theme, at both levels: a parent never takes a child's words
+    seen: set[str] = set()
+    for label in labels:
+        assert not is_taken(label, seen), (label, labels)
+        seen.add(label.lower())
+    for theme in themes:
+        quoted = theme.label.startswith("\u2018")
+        assert quoted or publishable(theme.label), theme.label
+    # a theme of "Hardly any." answers gets their words, not a lone "Hardly"
+    assert all(t.label.strip("\u2018\u2019").lower() != "hardly" for t in themes)
+
+
+@pytest.mark.parametrize(("text", "opening"), [
+    ("Affirmative action gives opportunities to those who need them.",
+     "Affirmative action gives opportunities"),
+    ("We should do this, before it is too late.", None),
+])
+def test_an_opening_never_ends_on_a_word_that_needs_more(text, opening):
+    assert label_candidates(text) == ([opening] if opening else [])

@@ -87,6 +87,7 @@ class FakeLLM:
         self.faults: deque[str] = deque()
         self.merges: list[dict[str, Any]] = []
         self.merge_first_two = False  # condensing merges the first two themes it is shown
+        self.split_by_stance: list[str] = []  # theme keys condensing splits by stance
         self.lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self.stats = {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0}
@@ -277,7 +278,7 @@ class FakeLLM:
                 merges.append({"keys": [first["key"], second["key"]],
                                "label": f"{first['label']} and {second['label']}"[:80],
                                "description": "Both themes, merged."})
-            return {"merges": merges, "split_by_stance": []}
+            return {"merges": merges, "split_by_stance": list(self.split_by_stance)}
         if name == "heard_summary":
             return {"themes": [
                 {"key": t["key"], "summary": f"{t['count']} responses on {t['label']}.",

@@ -133,3 +133,21 @@ def test_estimate_is_close_to_what_is_spent(fake_openai):
     assert est.calls == len(result.ledger.calls)
     assert est.prompt_tokens == pytest.approx(result.ledger.prompt_tokens, rel=0.15)
     assert fake_openai.stats["calls"] == est.calls  # estimate itself called nothing
+
+
+def test_a_theme_of_one_side_reads_the_same_as_in_discovery(fake_openai):
+    """Split by stance, relabelled or not, a theme names its side with the one helper."""
+    from heard.analysis.labels import label_side, side_label
+
+    data = make_data()
+    for n, item in enumerate(i for i in data.items if i.themes == ["levy"]):
+        item.stance = "agree" if n % 2 else "disagree"
+    data.themes.append(ThemeIn("sided", side_label("stake limits", -1), key_phrases=["stake"]))
+    fake_openai.split_by_stance = ["levy"]
+    result = enhance(data, client_for(fake_openai),
+                     EnhanceOptions(target_themes=3, mapping=False, summaries=False))
+    labels = {t.key: t.label for t in result.themes}
+    relabelled = labels["levy-support"].split(": ", 1)[1]
+    assert labels["levy-support"] == side_label(relabelled, 1)
+    assert labels["levy-oppose"] == side_label(relabelled, -1)
+    assert label_side(labels["sided"]) == (-1, "About stake")  # relabelled, side kept

@@ -27,6 +27,7 @@ How :class:`ThemeDiscoverer` works:
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -37,10 +38,13 @@ from sklearn.utils.validation import check_is_fitted
 from heard.analysis.clauses import blend_clauses
 from heard.analysis.labels import (
     choose_label,
+    commonest_spelling,
     describe,
+    fallback_label,
+    is_taken,
     key_phrases,
     label_candidates,
-    make_label,
+    side_label,
 )
 from heard.analysis.quotes import select_quotes
 
@@ -55,7 +59,6 @@ __all__ = [
 ]
 
 MAPPED, OTHER, EMPTY = "mapped", "other", "empty"
-SIDE_WORDS = {1: "agree", -1: "disagree"}  # the stance labels the product shows
 
 
 @dataclass
@@ -863,37 +866,43 @@ class ThemeDiscoverer(BaseEstimator):
         self,
         texts: Sequence[str],
         x: np.ndarray,
-        groups: list[tuple[bool, int, np.ndarray, np.ndarray, np.ndarray]],
+        groups: list[tuple[bool, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]],
         pool_size: int = 25,
     ) -> dict[tuple[bool, int], str]:
-        """A label per (leaf level, index) from its members' sentence openings."""
+        """A label per (leaf level, index) from its members' sentence openings.
+
+        Groups are labelled in the order given, each label distinct from those before it
+        at either level (leaves first, so a parent never repeats a child); a parent's
+        ``cover`` (its children's centroids) makes its label speak for every child.
+        """
         if self.embed is None:
             return {}
-        wanted: list[tuple[tuple[bool, int], list[str], np.ndarray, np.ndarray]] = []
-        for leaf_level, index, centroid, others, members in groups:
+        wanted: list[tuple[tuple[bool, int], Counter[str], np.ndarray, np.ndarray,
+                           np.ndarray | None]] = []
+        for leaf_level, index, centroid, others, members, cover in groups:
             if not len(members):
                 continue
             order = np.argsort(-(x[members] @ centroid), kind="stable")[:pool_size]
-            seen: dict[str, str] = {}
+            seen: Counter[str] = Counter()
             for i in members[order]:
-                for candidate in label_candidates(texts[int(i)]):
-                    seen.setdefault(candidate.lower(), candidate)
+                seen.update(label_candidates(texts[int(i)]))
             if seen:
-                wanted.append(((leaf_level, index), list(seen.values()), centroid, others))
-        flat = [c for _, candidates, _, _ in wanted for c in candidates]
+                wanted.append(((leaf_level, index), seen, centroid, others, cover))
+        flat = [c for _, candidates, _, _, _ in wanted for c in candidates]
         if not flat:
             return {}
         vectors = np.asarray(self.embed(flat), dtype=np.float64)
         out: dict[tuple[bool, int], str] = {}
-        taken: dict[bool, set[str]] = {True: set(), False: set()}
+        taken: set[str] = set()
         start = 0
-        for key, candidates, centroid, others in wanted:
+        for key, seen, centroid, others, cover in wanted:
+            candidates = list(seen)
             rows = vectors[start : start + len(candidates)]
             start += len(candidates)
-            label = choose_label(candidates, rows, centroid, others, taken=taken[key[0]])
+            label = choose_label(candidates, rows, centroid, others, taken=taken, cover=cover)
             if label is not None:
-                out[key] = label
-                taken[key[0]].add(label.lower())
+                out[key] = commonest_spelling(label, seen)
+                taken.add(out[key].lower())
         return out
 
     def _describe(
@@ -921,38 +930,34 @@ class ThemeDiscoverer(BaseEstimator):
         for p in range(n_parents):
             pcs[p] = _normalise(ec_sum[parents == p].sum(axis=0)[None])[0]
         # Labels: a short opening of a typical sentence (the texts' own words, in their
-        # language), closest to its theme and furthest from its siblings; key phrases
-        # when there is no ``embed`` to compare candidates with.
+        # language), closest to its theme and furthest from its siblings; without
+        # ``embed``, or with none left, ``fallback_label`` (its quotes, then key phrases).
         # A parent with one child would repeat it: that leaf stands at the top level.
-        groups: list[tuple[bool, int, np.ndarray, np.ndarray, np.ndarray]] = []
+        # Leaves are labelled first; parents then take a label none of them has.
+        groups: list[tuple[bool, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]
+        groups = [
+            (True, int(b), ec[b], np.delete(ec, int(b), axis=0),
+             np.flatnonzero(mapped & (leaf == b)), None)
+            for b in range(len(self.centroids_))
+        ]
         for p in range(n_parents):
             kids = np.flatnonzero(parents == p)
-            members = np.flatnonzero(mapped & np.isin(leaf, kids))
             if len(kids) > 1:
-                groups.append((False, p, pcs[p], np.delete(pcs, p, axis=0), members))
-            for b in kids:
-                members = np.flatnonzero(mapped & (leaf == b))
-                groups.append((True, int(b), ec[b], np.delete(ec, int(b), axis=0), members))
+                members = np.flatnonzero(mapped & np.isin(leaf, kids))
+                groups.append((False, p, pcs[p], np.delete(pcs, p, axis=0), members, ec[kids]))
         labels = self._clause_labels(texts, x, groups)
         themes: list[ThemeSpec] = []
-        used: dict[bool, set[str]] = {True: set(), False: set()}  # per level
+        used: set[str] = set()  # every label of the question, at both levels
 
         def unique_label(
-            phrases: list[str], leaf_level: bool, index: int, top: bool = False
+            phrases: list[str], leaf_level: bool, index: int, quotes: list[tuple[int, str]]
         ) -> str:
-            levels = (True, False) if top else (leaf_level,)  # a top-level leaf: both
-            taken = set().union(*(used[lv] for lv in levels))
             label = labels.get((leaf_level, index))
-            if label is None or label.lower() in taken:
-                for start in range(max(1, len(phrases))):
-                    label = make_label(phrases[start:])
-                    if label.lower() not in taken:
-                        break
-            for lv in levels:
-                used[lv].add(label.lower())
-            if leaf_level and self.leaf_side_[index]:  # a leaf split by side says which
-                label = f"{label} ({SIDE_WORDS[int(self.leaf_side_[index])]})"
-            return label
+            if label is None or is_taken(label, used):
+                label = fallback_label(phrases, [q for _, q in quotes], taken=used)
+            used.add(label.lower())
+            # a leaf split by side says whose side it holds
+            return side_label(label, int(self.leaf_side_[index])) if leaf_level else label
 
         def leaf_theme(b: int, parent: str | None) -> ThemeSpec:
             members = np.flatnonzero(mapped & (leaf == b))
@@ -963,7 +968,7 @@ class ThemeDiscoverer(BaseEstimator):
             )
             return ThemeSpec(
                 key=self.keys_[b],
-                label=unique_label(phrases, True, b, top=parent is None),
+                label=unique_label(phrases, True, b, quotes),
                 description=describe(phrases, quotes[0][1] if quotes else None),
                 parent=parent,
                 key_phrases=phrases,
@@ -971,10 +976,16 @@ class ThemeDiscoverer(BaseEstimator):
                 size=float(sizes[b]),
             )
 
+        # Leaves first, so a parent's label never takes one of its children's.
+        parent_of = {
+            int(b): f"t{p + 1}" if np.sum(parents == p) > 1 else None
+            for p in range(n_parents) for b in np.flatnonzero(parents == p)
+        }
+        leaf_specs = {b: leaf_theme(b, parent_of[b]) for b in sorted(parent_of)}
         for p in range(n_parents):
             kids = np.flatnonzero(parents == p)
             if len(kids) == 1:
-                themes.append(leaf_theme(int(kids[0]), None))
+                themes.append(leaf_specs[int(kids[0])])
                 continue
             members = np.flatnonzero(mapped & np.isin(leaf, kids))
             phrases = par_ph.get(p, [])
@@ -984,12 +995,12 @@ class ThemeDiscoverer(BaseEstimator):
             themes.append(
                 ThemeSpec(
                     key=f"t{p + 1}",
-                    label=unique_label(phrases, False, p),
+                    label=unique_label(phrases, False, p, quotes),
                     description=describe(phrases, quotes[0][1] if quotes else None),
                     key_phrases=phrases,
                     quotes=quotes,
                     size=float(sizes[kids].sum()),
                 )
             )
-            themes.extend(leaf_theme(int(b), f"t{p + 1}") for b in kids)
+            themes.extend(leaf_specs[int(b)] for b in kids)
         return themes

@@ -9,6 +9,11 @@ frequency), so phrases every theme uses score near zero. A phrase that is nearly
 cut out of the same longer wording (the same content word before it, or the same word
 after it, as in "holders an exemption" from "blue badge holders an exemption for") is
 a fragment and is passed over.
+
+Labels are sentence openings from the answers (:func:`label_candidates`) that read as a
+phrase to publish (:func:`publishable`), one per theme and never repeated across levels
+(:func:`is_taken`); :func:`fallback_label` names a theme with none, and :func:`side_label`
+is the one way a theme of one side says so ("Supporters: …" / "Opponents: …").
 """
 
 from __future__ import annotations
@@ -22,11 +27,18 @@ from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 __all__ = [
+    "SIDE_NAMES",
     "choose_label",
+    "commonest_spelling",
     "describe",
+    "fallback_label",
+    "is_taken",
     "key_phrases",
     "label_candidates",
+    "label_side",
     "make_label",
+    "publishable",
+    "side_label",
     "tokenize",
 ]
 
@@ -299,12 +311,19 @@ _WEAK_EDGE = frozenset(
         "lots",
         "yes",
         "no",
+        "hardly",
         "ok",
         "okay",
         "etc",
     }
 )
 
+
+# The adverbs and hedges among them, which no label opens on either.
+_HEDGES = frozenset(
+    "especially particularly really also just simply probably definitely certainly clearly "
+    "actually totally completely absolutely generally hardly yes ok okay etc".split()
+)
 
 # A key phrase joining two fragments ("air and safe") is a pair, not a label.
 _JOINING = frozenset("and or but nor und oder aber neu ond".split())
@@ -342,12 +361,14 @@ def describe(
     *,
     n_phrases: int = 4,
 ) -> str:
-    """One plain sentence: the theme's most typical sentence, as written.
+    """One plain sentence: the theme's most typical sentence, as written but for a filler
+    opening ("Plus", "I think that").
 
     Without one, what the theme's responses mention, from its key phrases.
     """
     if central and central.strip():
         sentence = " ".join(central.split())
+        sentence = _LABEL_FILLER.sub("", sentence) or sentence
         sentence = _capitalise(sentence.strip("\"'\u201c\u201d "))
         return sentence if sentence[-1:] in ".!?" else sentence + "."
     ps = [p for p in phrases[:n_phrases] if p]
@@ -365,13 +386,16 @@ _LABEL_CUT = re.compile(
     r"parce que|car|mais|si|porque|pero|oherwydd|ond|os)\b)",
     re.IGNORECASE,
 )
-# Openings that carry no content: "I think", "In my opinion", "Yes,".
+# Openings that carry no content: "I think", "In my opinion", "Yes,". "No", "well" and
+# "so" count only before a break: "No more traffic" and "Well done to the council" keep them.
 _LABEL_FILLER = re.compile(
-    r"^(?:(?:yes|no|well|also|however|firstly|secondly|overall|personally|honestly|plus|and|"
-    r"but|so|besides|moreover|furthermore|anyway|additionally|und|aber|auch)\b[\s,]*|"
+    r"^(?:(?:yes|also|however|firstly|secondly|overall|personally|honestly|plus|and|"
+    r"but|besides|moreover|furthermore|anyway|additionally|und|aber|auch)\b[\s,]*|"
+    r"(?:no|well|so|ok|okay|ja|nein)\s*[,.!;:\u2014\u2013]+\s*|"
     r"(?:i|we) (?:(?:really|strongly|truly|do) )?(?:think|believe|feel|agree|disagree|would say)"
     r"(?: that)?\s+|"
-    r"in my (?:opinion|view)[\s,]*|i'm (?:sure|certain) (?:that )?)+",
+    r"in my (?:opinion|view)[\s,]*|i'm (?:sure|certain) (?:that )?|it seems to me (?:that )?|"
+    r"(?:to be (?:honest|frank)|frankly|for me|in short|ehrlich gesagt)\b[\s,]*)+",
     re.IGNORECASE,
 )
 _LABEL_WORD = re.compile(r"\S+")
@@ -380,6 +404,7 @@ _LABEL_DANGLING = frozenset(
     "and or but nor the a an to of for with in on at by from than that is are was were be "
     "been isn't aren't wasn't can can't could should would will must not it its their our "
     "it's i'm we're they're that's there's he's she's you're "
+    "those these this such do does did have has had being very into about like as "
     "und oder aber der die das ein eine zu von mit für ist sind nicht a'r neu y yr".split()
 )
 _LABEL_VAGUE_START = frozenset("this that it these those there".split())
@@ -394,29 +419,81 @@ _POSITION_ONLY = re.compile(
 )
 
 
+# A sentence about the respondent ("I'm a parent at …", "We moved here …") introduces them;
+# it names no point a theme could be about.
+_ABOUT_SELF = re.compile(
+    r"^(?:(?:i|we)(?:'m| am|'re| are) (?:an? |retired\b|the (?:owner|parent)|parents? )|"
+    r"(?:i|we)(?:'ve| have)? (?:(?:been )?(?:lived|living|moved|worked|working)|live|work|own|"
+    r"run) |(?:i|we)(?:'ve| have) (?:got )?(?:an? |two |three |\d+ |young |small )|"
+    r"(?:i|we) (?:look after|care for) |"
+    r"(?:speaking|writing|responding) (?:for|as|on behalf of) |on behalf of |as an? |"
+    r"ich (?:bin|wohne|arbeite) |wir (?:sind|wohnen) )",
+    re.IGNORECASE,
+)
+
+
+# Words that open a noun phrase: a cut at "and" after "the scheme" ends on a whole object.
+_DETERMINERS = frozenset(
+    "the a an my our your their his her its this that these those all more less no "
+    "der die das den dem des ein eine einen einem unser unsere mein meine".split()
+)
+
+
+def _first_point(words: list[str], min_words: int) -> list[str]:
+    """``words`` up to the first "and"/"or" that follows a whole object ("Scrap the scheme
+    and …"), not one joining two verbs of a point ("Neighbours stop and talk …")."""
+    for k in range(min_words, len(words)):
+        if words[k].lower() in _JOINING and _DETERMINERS.intersection(
+            w.lower() for w in words[max(0, k - 3) : k - 1]
+        ):
+            return words[:k]
+    return words
+
+# A sentence about the response itself ("… appreciates the opportunity to comment", "Our
+# submission addresses …") makes no point of its own.
+_ABOUT_RESPONSE = re.compile(
+    r"\b(?:(?:appreciates?|welcomes?|thanks?|thank you for|grateful for) the opportunity|"
+    r"(?:this|our|my) (?:submission|response|comments?|letter)\b)",
+    re.IGNORECASE,
+)
+# A letter's salutation or a line ending on a comma or colon ("CMS RFI Review Team,") heads
+# the text; it makes no point.
+_SALUTATION = re.compile(
+    r"^(?:dear|to whom|hello|hi|greetings|re|subject|sehr geehrte[rn]?|liebe[rs]?|hallo)\b",
+    re.IGNORECASE,
+)
+
+
 def label_candidates(text: str, *, min_words: int = 3, max_words: int = 8) -> list[str]:
     """Short phrases a label can be: each sentence's opening up to its first cut.
 
     Candidates are the text's own words, in order; filler openings ("I think that") are
-    dropped and the first letter is capitalised.
+    dropped and the first letter is capitalised. An opening over ``max_words`` keeps its
+    first point, up to "and"/"or" ("Scrap the scheme and spend the money on …"). Passed
+    over: questions, salutations and lines ending on a comma or colon, sentences that only
+    state a position, introduce the respondent or speak of the response itself, and any
+    opening that is not :func:`publishable`.
     """
     from heard.analysis.quotes import sentence_spans
 
     out: list[str] = []
     for a, b in sentence_spans(text or ""):
         sentence = _LABEL_FILLER.sub("", text[a:b].strip())
-        if sentence.endswith("?"):
-            continue  # a question asks; a label says
+        if sentence.endswith(("?", ",", ":")) or _SALUTATION.match(sentence):
+            continue  # a question asks, a salutation greets; a label says
         head = _LABEL_CUT.split(sentence, maxsplit=1)[0].strip(" .!?\"'\u201c\u201d")
         words = _LABEL_WORD.findall(head)
+        if len(words) > max_words:  # too long: its first point, up to a joining word
+            words = _first_point(words, min_words)
         while words and words[-1].lower() in _LABEL_DANGLING:
             words.pop()
         if words and words[0].lower() in _LABEL_VAGUE_START:
             continue
-        if _POSITION_ONLY.match(" ".join(words)):
+        head = " ".join(words)
+        if any(p.search(head) for p in (_POSITION_ONLY, _ABOUT_SELF, _ABOUT_RESPONSE)):
             continue
-        if min_words <= len(words) <= max_words:
-            out.append(_capitalise(" ".join(words)))
+        if min_words <= len(words) <= max_words and publishable(head):
+            out.append(_capitalise(head))
     return out
 
 
@@ -428,22 +505,164 @@ def choose_label(
     *,
     taken: set[str] | None = None,
     distinct: float = 0.5,
+    cover: np.ndarray | None = None,
 ) -> str | None:
     """The candidate closest to its theme and furthest from the others, not yet taken.
 
     Score: cosine to ``centroid`` minus ``distinct`` times the largest cosine to any row
-    of ``others`` (the other themes' centroids); ties go to the shorter candidate.
+    of ``others`` (the other themes' centroids); ties go to the shorter candidate. A
+    parent passes its children's centroids as ``cover``: closeness is then the mean of
+    the cosine to ``centroid`` and the smallest cosine to any child, so its label speaks
+    for all of them, not only for its largest.
+    A candidate that :func:`is_taken` is skipped.
     """
     if not len(candidates):
         return None
     v = np.asarray(vectors, dtype=np.float64)
     v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
     score = v @ np.asarray(centroid, dtype=np.float64)
+    if cover is not None and len(cover):
+        score = (score + (v @ np.asarray(cover, dtype=np.float64).T).min(axis=1)) / 2
     if len(others):
         score = score - distinct * (v @ np.asarray(others, dtype=np.float64).T).max(axis=1)
     order = sorted(range(len(candidates)), key=lambda k: (-score[k], len(candidates[k]), k))
     taken = taken if taken is not None else set()
     for k in order:
-        if candidates[k].lower() not in taken:
+        if not is_taken(candidates[k], taken):
             return candidates[k]
     return None
+
+
+def _letters(label: str) -> str:
+    return "".join(ch for ch in label.lower() if ch.isalnum())
+
+
+_NEGATIONS = frozenset("not no never nor cannot nicht kein keine keinen nie".split())
+
+
+def _negated(label: str) -> bool:
+    words = [w.lower() for w in _TOKEN.findall(label)]
+    return any(w in _NEGATIONS or w.endswith(("n't", "n\u2019t")) for w in words)
+
+
+def is_taken(label: str, taken: set[str] | frozenset[str], *, similar: float = 0.9) -> bool:
+    """Whether ``label`` repeats one in ``taken`` (lower-cased labels), up to case, spacing,
+    punctuation and a typo (a character-level similarity of at least ``similar``); a
+    negation is no typo ("We should not abandon it" is not "We should abandon it")."""
+    from difflib import SequenceMatcher
+
+    key = _letters(label)
+    if label.lower() in taken:
+        return True
+    negated = _negated(label)
+    for other in taken:
+        o = _letters(other)
+        if _negated(other) != negated:
+            continue  # "should not" is the other side, not a typo of "should"
+        if o == key or (
+            abs(len(o) - len(key)) <= 0.2 * max(len(o), len(key), 1)
+            and SequenceMatcher(None, o, key).ratio() >= similar
+        ):
+            return True
+    return False
+
+
+def commonest_spelling(label: str, counts: Counter[str]) -> str:
+    """Of the candidates that spell ``label`` alike (see :func:`is_taken`), the commonest.
+
+    A typo in the answer nearest the centre ("passengesr") gives way to the spelling most
+    answers use; ties keep ``label``.
+    """
+    alike = [c for c in counts if is_taken(c, {label.lower()}, similar=0.8)]
+    return max(alike, key=lambda c: (counts[c], c == label), default=label)
+
+
+def publishable(label: str) -> bool:
+    """Whether ``label`` reads as a phrase an analyst could publish.
+
+    Not: one word ("Na", "Great": it names no point), or an edge word that needs another
+    (a hedge or bare opinion verb, as in "Hardly" or "Especially children", or a word
+    that needs a continuation, as in "Done to the" or "Able to protect those"), or a
+    sentence that lost its subject ("Would increase voter turnout").
+    """
+    words = [w.strip(".,;:!?\"'\u201c\u201d\u201e") for w in label.split()]
+    low = [w.lower() for w in words if w]
+    if len(low) < 2:
+        return False
+    first = low[1] if low[0] in ("no", "not") else low[0]  # "No more traffic" is a point
+    return (
+        first not in _HEDGES  # a verb may open ("Prevent new housing"), a hedge may not
+        and low[-1] not in _WEAK_EDGE
+        and low[-1] not in _LABEL_DANGLING
+        and low[0] not in _NO_START
+    )
+
+
+# A label opening on one of these has lost its subject ("Would increase voter turnout").
+_NO_START = frozenset(
+    "and or but nor of is are was were be been can could should would will must than does "
+    "do did has have had und oder aber ist sind".split()
+)
+
+
+def fallback_label(
+    phrases: Sequence[str],
+    quotes: Sequence[str] = (),
+    *,
+    taken: set[str] | frozenset[str] = frozenset(),
+    max_quote_words: int = 6,
+) -> str:
+    """A label when no sentence opening was chosen (no ``embed``, or none left untaken).
+
+    The first that is :func:`publishable` and not taken: an opening of two or more words
+    of one of ``quotes`` (the theme's typical sentences, most typical first); a
+    :func:`make_label` over the key phrases (dropping the leading one each time) that is
+    no pair of fragments ("air and safe"). Else the
+    first quote as written, cut to ``max_quote_words`` and in quotation marks (without
+    one, the key-phrase label).
+    """
+    quotes = [" ".join(q.split()).strip(" .!?\"'\u201c\u201d") for q in quotes if q]
+    openings = [
+        c for q in quotes for c in label_candidates(q, min_words=2)
+        if publishable(c) and not is_taken(c, taken)
+    ]
+    labels = [make_label(phrases[start:]) for start in range(len(phrases))]
+    labels = [
+        label for label in labels
+        if publishable(label) and _reads_well(label) and not is_taken(label, taken)
+    ]
+    chosen = next(iter([*openings, *labels]), None)
+    if chosen is not None:
+        return chosen
+    if not quotes or not quotes[0]:
+        return make_label(phrases)
+    words = quotes[0].split()
+    kept = words[:max_quote_words]
+    while len(kept) > 1 and kept[-1].lower().strip(",;:") in _LABEL_DANGLING:
+        kept.pop()  # "A flag is mass produced…", not "… produced and…"
+    cut = " ".join(kept).rstrip(",;:")
+    more = "\u2026" if len(words) > max_quote_words else ""
+    # single quotation marks: a sentence quoting the label ("“‘Hardly any’” was …") nests
+    return f"\u2018{_capitalise(cut)}{more}\u2019"  # even if taken: words, not a fragment
+
+
+# How a leaf split by side names its side: the respondents' stance on the proposal, read
+# as "those who agree/disagree say …", never as agreement with the label's own words.
+SIDE_NAMES = {1: "Supporters", -1: "Opponents"}
+
+
+def label_side(label: str) -> tuple[int, str]:
+    """(side, label without it) of a label :func:`side_label` made; side 0 for any other."""
+    for side, name in SIDE_NAMES.items():
+        if label.startswith(f"{name}: "):
+            return side, label[len(name) + 2 :]
+    return 0, label
+
+
+def side_label(label: str, side: int) -> str:
+    """The label a reader sees for a theme of one side: "Supporters: …" / "Opponents: …".
+
+    Any side the label already names is replaced, so relabelling keeps one prefix.
+    """
+    bare = label_side(label)[1]
+    return f"{SIDE_NAMES[1 if side > 0 else -1]}: {bare}" if side else bare

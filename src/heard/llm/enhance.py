@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from heard.analysis.labels import label_side, side_label
 from heard.llm import prompts
 from heard.llm.budget import (
     MESSAGE_OVERHEAD,
@@ -597,7 +598,8 @@ def _run_labels(data, prepared, client, options) -> int:
             label = " ".join(row["label"].split())
             if theme is None or row["key"] not in asked or not label:
                 continue
-            theme.label = label[:200]
+            # a theme of one side keeps saying whose side it holds
+            theme.label = side_label(label, label_side(theme.label)[0])[:200]
             theme.description = " ".join(row["description"].split())
             changed += 1
     client.ledger.stages["labels"] = {"themes": len(payloads), "relabelled": changed}
@@ -657,8 +659,7 @@ def _run_condense(data: QuestionInput, client: LLMClient, options: EnhanceOption
             new_key = f"{theme.key}-{suffix}"
             data.themes.append(ThemeIn(
                 key=new_key,
-                label=f"{theme.label} ({'in support' if who == 'agree' else 'in opposition'})"[
-                    :200],
+                label=side_label(theme.label, 1 if who == "agree" else -1)[:200],
                 description=theme.description,
                 key_phrases=list(theme.key_phrases),
                 parent=theme.parent,
