@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -183,6 +186,33 @@ def test_zero_shot_reads_an_answer_through_its_clauses() -> None:
     assert whole.decision_function([two], fake_embed([two])) != whole.decision_function(
         [two], other
     )
+
+
+def test_clauses_of_the_fitted_answers_are_embedded_once() -> None:
+    cued, _, _ = half_stated()
+    points = [f"{t}. It is a plan for everyone living here." for t in cued]
+    seen: list[str] = []
+
+    def counting(texts: list[str]) -> np.ndarray:
+        seen.extend(texts)
+        return fake_embed(texts)
+
+    vec = fake_embed(points)
+    m = StanceClassifier(counting, seed=0).fit(points, vec, question="Should the park open?")
+    assert m.mode_ == "self-trained"
+    fitted = len(seen)
+    scores = m.decision_function(points, vec)
+    assert len(seen) == fitted  # the fitted answers' clauses come from the fit
+    new = "It is dreadful and terrible. Nobody in the town wants this plan at all."
+    m.decision_function([new], fake_embed([new]))
+    assert len(seen) > fitted  # a new answer's clauses are embedded
+    # a copy shipped to a worker (a shallow copy, then pickled) carries no memo, and
+    # scores the same
+    shipped = copy.copy(m)
+    shipped.embed = fake_embed
+    shipped = pickle.loads(pickle.dumps(shipped))
+    assert "_clause_memo" not in shipped.__dict__
+    np.testing.assert_allclose(shipped.decision_function(points, vec), scores, atol=1e-9)
 
 
 def test_weak_labels_read_the_answer_itself() -> None:

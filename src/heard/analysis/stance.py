@@ -209,8 +209,9 @@ class StanceClassifier(BaseEstimator):
         (:func:`heard.analysis.clauses.blend_clauses`; one-clause answers keep their
         own). An argument's side is often carried by one of its points, which the whole
         answer's embedding blurs. 0 reads the answer's own vector only. The clauses are
-        embedded with ``embed`` at ``fit`` and again at prediction (an embedder that
-        caches pays for them once). The weak-label regression reads the answer itself.
+        embedded with ``embed`` at ``fit`` and kept for predicting the same answers in
+        this process (a copy shipped to a worker embeds them again). The weak-label
+        regression reads the answer itself.
     anchor_self_trained:
         Self-trained: keep the cosine to "I agree: <proposal>" minus "I disagree:
         <proposal>" in the prior. Off (the default), the prior of a self-trained question
@@ -271,11 +272,33 @@ class StanceClassifier(BaseEstimator):
             raise ValueError(f"vectors must be a 2-d array with one row per text ({len(texts)})")
         return vectors
 
-    def _reading(self, texts: list[str], vectors: np.ndarray) -> np.ndarray:
-        """The vectors the zero-shot paths read: each answer blended with its clauses."""
+    def _reading(self, texts: list[str], vectors: np.ndarray, *, keep: bool = False) -> np.ndarray:
+        """The vectors the zero-shot paths read: each answer blended with its clauses.
+
+        ``keep`` (at ``fit``): keep the clause vectors, so that predicting on the fitted
+        answers does not embed their clauses again (the memo stays in this process).
+        """
         if self.mode_ == "weak" or not self.clause_weight or not len(texts):
             return vectors
-        return blend_clauses(texts, vectors, self.embed, weight=float(self.clause_weight))
+        memo: dict[str, np.ndarray] = self.__dict__.setdefault("_clause_memo", {})
+
+        def embed_clauses(clauses: list[str]) -> np.ndarray:
+            todo = [c for c in clauses if c not in memo]
+            fresh = (
+                dict(zip(todo, np.asarray(self.embed(todo), np.float32), strict=True))
+                if todo
+                else {}
+            )
+            if keep:
+                memo.update(fresh)
+            return np.stack([memo[c] if c in memo else fresh[c] for c in clauses])
+
+        return blend_clauses(texts, vectors, embed_clauses, weight=float(self.clause_weight))
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state.pop("_clause_memo", None)  # a copy shipped to a worker embeds its own
+        return state
 
     def fit(
         self,
@@ -303,6 +326,7 @@ class StanceClassifier(BaseEstimator):
         self.anchors_ = np.asarray(self.embed(anchors), np.float32)
         self.model_: LogisticRegression | None = None
         self.threshold_ = 0.0  # zero-shot score at which agree and disagree meet
+        self.__dict__.pop("_clause_memo", None)
         explicit = self._explicit(texts)
         y = np.full(len(texts), -1)
         if weak_labels is not None:
@@ -318,7 +342,7 @@ class StanceClassifier(BaseEstimator):
         self.anchor_scale_ = (
             0.0 if self.mode_ == "self-trained" and not self.anchor_self_trained else 1.0
         )
-        vectors = self._reading(texts, vectors)
+        vectors = self._reading(texts, vectors, keep=True)
         self.tone_sign_ = self._tone_sign(vectors, explicit)
         self.prior_centre_ = _centre(self._raw_prior(vectors))
         self.model_centre_ = (0.0, 1.0)
