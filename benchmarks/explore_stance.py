@@ -2,7 +2,8 @@
 
 Usage: python benchmarks/explore_stance.py [--grid "[(tone, prior), ...]"] [-p key=value ...]
 
-``-p`` sets any other ``StanceClassifier`` parameter (e.g. ``-p match_share=False``).
+``-p`` sets any other ``StanceClassifier`` parameter (e.g. ``-p match_share=False``;
+``-p clause_weight=0 -p anchor_self_trained=True`` reads as round 7 did).
 
 Protocol (docs/evaluation.md, "How stance was chosen"): argkp's motions train04–train17
 choose the settings (with gambling_xs and gambling_1000), the other 14 motions

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -164,6 +167,84 @@ def test_self_trained_threshold_matches_the_estimated_share() -> None:
     assert off.fit(cued, vec, question="Q?").threshold_ == 0.0
 
 
+def test_zero_shot_reads_an_answer_through_its_clauses() -> None:
+    cued, _, vec = half_stated()
+    two = "It is splendid and wonderful for everyone here. The council plans are dreadful."
+    one = "splendid wonderful brilliant scheme"
+    other = fake_embed(["completely unrelated words entirely"])
+    m = StanceClassifier(fake_embed, seed=0).fit(cued, vec, question="Should the park open?")
+    assert m.mode_ == "self-trained" and m.clause_weight == 1.0
+    # an answer of two points is read as the mean of its clauses, not its own vector
+    np.testing.assert_array_equal(
+        m.decision_function([two], fake_embed([two])), m.decision_function([two], other)
+    )
+    # an answer of one point keeps its own vector
+    assert m.decision_function([one], fake_embed([one])) != m.decision_function([one], other)
+    # and the whole answer alone, with clause_weight 0
+    whole = StanceClassifier(fake_embed, seed=0, clause_weight=0.0)
+    whole.fit(cued, vec, question="Should the park open?")
+    assert whole.decision_function([two], fake_embed([two])) != whole.decision_function(
+        [two], other
+    )
+
+
+def test_clauses_of_the_fitted_answers_are_embedded_once() -> None:
+    cued, _, _ = half_stated()
+    points = [f"{t}. It is a plan for everyone living here." for t in cued]
+    seen: list[str] = []
+
+    def counting(texts: list[str]) -> np.ndarray:
+        seen.extend(texts)
+        return fake_embed(texts)
+
+    vec = fake_embed(points)
+    m = StanceClassifier(counting, seed=0).fit(points, vec, question="Should the park open?")
+    assert m.mode_ == "self-trained"
+    fitted = len(seen)
+    scores = m.decision_function(points, vec)
+    assert len(seen) == fitted  # the fitted answers' clauses come from the fit
+    new = "It is dreadful and terrible. Nobody in the town wants this plan at all."
+    m.decision_function([new], fake_embed([new]))
+    assert len(seen) > fitted  # a new answer's clauses are embedded
+    # a copy shipped to a worker (a shallow copy, then pickled) carries no memo, and
+    # scores the same
+    shipped = copy.copy(m)
+    shipped.embed = fake_embed
+    shipped = pickle.loads(pickle.dumps(shipped))
+    assert "_clause_memo" not in shipped.__dict__
+    np.testing.assert_allclose(shipped.decision_function(points, vec), scores, atol=1e-9)
+
+
+def test_weak_labels_read_the_answer_itself() -> None:
+    texts, gold = corpus()
+    vec = fake_embed(texts)
+    m = StanceClassifier(fake_embed, seed=0).fit(texts, vec, gold)
+    assert m.mode_ == "weak"
+    two = "It is splendid and wonderful for everyone here. The council plans are dreadful."
+    other = fake_embed(["completely unrelated words entirely"])
+    assert m.decision_function([two], fake_embed([two])) != m.decision_function([two], other)
+
+
+def test_self_trained_prior_is_the_tone_not_the_agree_anchor() -> None:
+    cued, _, vec = half_stated()
+
+    def scores(question: str, **params: object) -> np.ndarray:
+        m = StanceClassifier(fake_embed, seed=0, **params).fit(cued, vec, question=question)
+        assert m.mode_ == "self-trained"
+        return m.decision_function(cued, vec)
+
+    # Rewording the proposal moves "I agree: <proposal>", not the tone or the statements.
+    a, b = "Should the park open?", "Should the big park open this summer?"
+    np.testing.assert_array_equal(scores(a), scores(b))
+    assert not np.array_equal(
+        scores(a, anchor_self_trained=True), scores(b, anchor_self_trained=True)
+    )
+    # Zero-shot (no statements of a side) keeps the anchor: it is all there is.
+    texts, _ = corpus(40)
+    zero = StanceClassifier(fake_embed, seed=0).fit(texts, fake_embed(texts), question=a)
+    assert zero.mode_ == "zero-shot" and zero.anchor_scale_ == 1.0
+
+
 def test_deterministic() -> None:
     texts, gold = corpus()
     vec = fake_embed(texts)
@@ -189,7 +270,14 @@ def test_estimator_contract() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", [{"min_confidence": 0.2}, {"C": 0}, {"min_weak": 0}, {"prior_weight": -1}]
+    "bad",
+    [
+        {"min_confidence": 0.2},
+        {"C": 0},
+        {"min_weak": 0},
+        {"prior_weight": -1},
+        {"clause_weight": 1.5},
+    ],
 )
 def test_parameters_are_checked_at_fit(bad: dict) -> None:
     m = StanceClassifier(fake_embed, **bad)  # storing never fails

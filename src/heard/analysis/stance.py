@@ -15,11 +15,13 @@ Two paths, one estimator (:class:`StanceClassifier`):
   logistic regression on the embeddings (self-training), which carries the stance to
   the responses that argue without saying it; its threshold is moved so the share read
   as agreeing equals the regression's own estimate of that share. A weak prior is
-  added: the cosine to "I agree: <proposal>" minus "I disagree: <proposal>", plus the
-  response's tone (good or harmful), signed by whether the proposal removes or adds
-  something. The tone counts only when there are explicit statements on both sides and
-  they do not show praise pointing the other way (supporters of a ban praising the ban
-  rather than condemning what it removes).
+  added: the response's tone (good or harmful), signed by whether the proposal removes
+  or adds something, and, only where nothing was self-trained, the cosine to "I agree:
+  <proposal>" minus "I disagree: <proposal>". The tone counts only when there are
+  explicit statements on both sides and they do not show praise pointing the other way
+  (supporters of a ban praising the ban rather than condemning what it removes).
+  Both paths read an answer of several points through the mean of its clauses'
+  vectors (``clause_weight``): the side is often carried by one point.
 
 A prediction is "unclear" when its probability of the winning side is below
 ``min_confidence``; explicit statements that contradict each other are unclear too.
@@ -38,6 +40,8 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
+
+from heard.analysis.clauses import blend_clauses
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 LABELS = ("agree", "disagree", "unclear")
@@ -156,6 +160,12 @@ def explicit_position(text: str, stem: str | None) -> tuple[int, int]:
     return pro, con
 
 
+def _row_dot(vectors: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``vectors @ matrix.T``, one row at a time: a row's result does not depend on how
+    many rows come with it (a matrix product may sum in another order for another shape)."""
+    return np.stack([(vectors * row).sum(axis=1) for row in np.atleast_2d(matrix)], axis=1)
+
+
 def _centre(x: np.ndarray) -> tuple[float, float]:
     """(median, spread) of a score over the pool; the spread is never zero."""
     if len(x) == 0:
@@ -193,6 +203,21 @@ class StanceClassifier(BaseEstimator):
         regression leans to "agree": the answers that state a side for the proposal
         restate it and look like the rest more than those against do. The threshold is
         set at ``fit`` and kept, so scores do not depend on how answers are batched.
+    clause_weight:
+        Zero-shot and self-trained: each answer is read as ``(1 - w) * its own vector
+        + w * the mean of its clauses' vectors``
+        (:func:`heard.analysis.clauses.blend_clauses`; one-clause answers keep their
+        own). An argument's side is often carried by one of its points, which the whole
+        answer's embedding blurs. 0 reads the answer's own vector only. The clauses are
+        embedded with ``embed`` at ``fit`` and kept for predicting the same answers in
+        this process (a copy shipped to a worker embeds them again). The weak-label
+        regression reads the answer itself.
+    anchor_self_trained:
+        Self-trained: keep the cosine to "I agree: <proposal>" minus "I disagree:
+        <proposal>" in the prior. Off (the default), the prior of a self-trained question
+        is the signed tone alone: the regression on the answers that state their side
+        reads it better than that cosine, which points the wrong way on many argkp
+        motions' arguments that do not say their side.
     """
 
     def __init__(
@@ -207,6 +232,8 @@ class StanceClassifier(BaseEstimator):
         prior_weight: float = 0.5,
         tone_weight: float = 1.0,
         match_share: bool = True,
+        clause_weight: float = 1.0,
+        anchor_self_trained: bool = False,
     ) -> None:
         self.embed = embed
         self.seed = seed
@@ -217,6 +244,8 @@ class StanceClassifier(BaseEstimator):
         self.prior_weight = prior_weight
         self.tone_weight = tone_weight
         self.match_share = match_share
+        self.clause_weight = clause_weight
+        self.anchor_self_trained = anchor_self_trained
 
     # -- fitting -----------------------------------------------------------------------
 
@@ -232,6 +261,8 @@ class StanceClassifier(BaseEstimator):
         for name in ("prior_weight", "tone_weight"):
             if float(getattr(self, name)) < 0:
                 raise ValueError(f"{name} must be ≥ 0, got {getattr(self, name)!r}")
+        if not 0.0 <= float(self.clause_weight) <= 1.0:
+            raise ValueError(f"clause_weight must be in [0, 1], got {self.clause_weight!r}")
 
     def _vectors(self, texts: list[str], vectors: np.ndarray | None) -> np.ndarray:
         if vectors is None:
@@ -240,6 +271,34 @@ class StanceClassifier(BaseEstimator):
         if vectors.ndim != 2 or len(vectors) != len(texts):
             raise ValueError(f"vectors must be a 2-d array with one row per text ({len(texts)})")
         return vectors
+
+    def _reading(self, texts: list[str], vectors: np.ndarray, *, keep: bool = False) -> np.ndarray:
+        """The vectors the zero-shot paths read: each answer blended with its clauses.
+
+        ``keep`` (at ``fit``): keep the clause vectors, so that predicting on the fitted
+        answers does not embed their clauses again (the memo stays in this process).
+        """
+        if self.mode_ == "weak" or not self.clause_weight or not len(texts):
+            return vectors
+        memo: dict[str, np.ndarray] = self.__dict__.setdefault("_clause_memo", {})
+
+        def embed_clauses(clauses: list[str]) -> np.ndarray:
+            todo = [c for c in clauses if c not in memo]
+            fresh = (
+                dict(zip(todo, np.asarray(self.embed(todo), np.float32), strict=True))
+                if todo
+                else {}
+            )
+            if keep:
+                memo.update(fresh)
+            return np.stack([memo[c] if c in memo else fresh[c] for c in clauses])
+
+        return blend_clauses(texts, vectors, embed_clauses, weight=float(self.clause_weight))
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state.pop("_clause_memo", None)  # a copy shipped to a worker embeds its own
+        return state
 
     def fit(
         self,
@@ -267,27 +326,33 @@ class StanceClassifier(BaseEstimator):
         self.anchors_ = np.asarray(self.embed(anchors), np.float32)
         self.model_: LogisticRegression | None = None
         self.threshold_ = 0.0  # zero-shot score at which agree and disagree meet
+        self.__dict__.pop("_clause_memo", None)
         explicit = self._explicit(texts)
-        self.tone_sign_ = self._tone_sign(vectors, explicit)
-        self.prior_centre_ = _centre(self._raw_prior(vectors))
         y = np.full(len(texts), -1)
         if weak_labels is not None:
             if len(weak_labels) != len(texts):
                 raise ValueError(f"{len(weak_labels)} weak labels for {len(texts)} texts")
             norm = [normalise_stance(w) if w else None for w in weak_labels]
             y = np.array([1 if w == "agree" else 0 if w == "disagree" else -1 for w in norm])
+        self.mode_ = "zero-shot"
         if (y == 1).sum() >= self.min_weak and (y == 0).sum() >= self.min_weak:
             self.mode_ = "weak"
-            self._fit_model(vectors, y, balanced=False)
-            self.model_centre_ = (0.0, 1.0)
-            return self
-        self.mode_ = "zero-shot"
-        self.model_centre_ = (0.0, 1.0)
-        if (explicit == 1).sum() >= self.min_weak and (explicit == 0).sum() >= self.min_weak:
+        elif (explicit == 1).sum() >= self.min_weak and (explicit == 0).sum() >= self.min_weak:
             self.mode_ = "self-trained"
+        self.anchor_scale_ = (
+            0.0 if self.mode_ == "self-trained" and not self.anchor_self_trained else 1.0
+        )
+        vectors = self._reading(texts, vectors, keep=True)
+        self.tone_sign_ = self._tone_sign(vectors, explicit)
+        self.prior_centre_ = _centre(self._raw_prior(vectors))
+        self.model_centre_ = (0.0, 1.0)
+        if self.mode_ == "weak":
+            self._fit_model(vectors, y, balanced=False)
+            return self
+        if self.mode_ == "self-trained":
             self._fit_model(vectors, explicit, balanced=True)
             assert self.model_ is not None
-            decision = self.model_.decision_function(vectors.astype(np.float64))
+            decision = self._model_decision(vectors.astype(np.float64))
             self.model_centre_ = (0.0, _centre(decision)[1])
             if self.match_share and len(texts):
                 share = float(np.mean(1.0 / (1.0 + np.exp(-np.clip(decision, -35, 35)))))
@@ -319,7 +384,7 @@ class StanceClassifier(BaseEstimator):
 
     def _tone(self, vectors: np.ndarray) -> np.ndarray:
         n = len(GOOD)
-        sims = vectors @ self.anchors_[2:].T
+        sims = _row_dot(vectors, self.anchors_[2:])
         return sims[:, :n].mean(axis=1) - sims[:, n:].mean(axis=1)
 
     def _tone_sign(self, vectors: np.ndarray, explicit: np.ndarray) -> float:
@@ -343,9 +408,16 @@ class StanceClassifier(BaseEstimator):
         return 0.0 if se > 0 and diff * direction <= -2 * se else direction
 
     def _raw_prior(self, vectors: np.ndarray) -> np.ndarray:
-        """Cosine to "I agree" minus "I disagree", plus the signed tone of the response."""
-        sims = vectors @ self.anchors_[:2].T
-        return sims[:, 0] - sims[:, 1] + self.tone_weight * self.tone_sign_ * self._tone(vectors)
+        """Cosine to "I agree" minus "I disagree" (not when self-trained, see
+        ``anchor_self_trained``), plus the signed tone of the response."""
+        sims = _row_dot(vectors, self.anchors_[:2])
+        anchor = self.anchor_scale_ * (sims[:, 0] - sims[:, 1])
+        return anchor + self.tone_weight * self.tone_sign_ * self._tone(vectors)
+
+    def _model_decision(self, vectors: np.ndarray) -> np.ndarray:
+        """The regression's log-odds of "agree", row by row (see :func:`_row_dot`)."""
+        assert self.model_ is not None
+        return _row_dot(vectors, self.model_.coef_)[:, 0] + float(self.model_.intercept_[0])
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "mode_"):
@@ -359,7 +431,7 @@ class StanceClassifier(BaseEstimator):
         prior = (self._raw_prior(vectors) - median) / spread
         if self.model_ is None:
             return prior
-        return self.model_.decision_function(vectors) / self.model_centre_[1] + (
+        return self._model_decision(vectors) / self.model_centre_[1] + (
             self.prior_weight * prior
         )
 
@@ -370,10 +442,10 @@ class StanceClassifier(BaseEstimator):
         self._check_fitted()
         texts = ["" if t is None else str(t) for t in texts]
         # float64, so that a score does not depend on how the rows are chunked
-        vectors = self._vectors(texts, vectors).astype(np.float64)
+        vectors = self._reading(texts, self._vectors(texts, vectors)).astype(np.float64)
         if self.mode_ == "weak":
             assert self.model_ is not None
-            return self.model_.decision_function(vectors)
+            return self._model_decision(vectors)
         score = self._zero_shot_score(vectors) - self.threshold_
         explicit = self._explicit(texts)
         score = np.where(explicit == 1, np.maximum(score, 0) + 3.0, score)
