@@ -29,10 +29,11 @@ probabilities are mixed with those of each response's nearest neighbours in the 
 (by embedding), and a theme is assigned where the result reaches one fixed threshold;
 a response whose best theme is under a lower floor gets none ("Other"). A rare theme
 is predicted only where its evidence is: the response's wording and its neighbours.
-Examples drawn per theme make every theme look equally common, while real pools have a
-few themes that hold most answers: a theme whose share of the pool (read from the fitted
-model's own probabilities on it) is above an equal share has its log-odds raised, both
-when self-training picks pool answers and at prediction.
+Optionally (``few_shot_share_prior``, off by default), a theme whose share of the pool,
+read from the fitted model's own probabilities on it, is above an equal share has its
+log-odds raised, both when self-training picks pool answers and at prediction: examples
+drawn per theme make every theme look equally common, while real pools have a few themes
+that hold most answers.
 Given each response's stance, a theme whose examples lean to one side is weighed by
 how likely the response is to take that side (a mixed theme is unchanged).
 Fitting the calibration, the threshold or each theme's share of the pool on the few
@@ -360,7 +361,9 @@ class ThemeMapper(BaseEstimator):
         from the fitted model's mean smoothed probability on the pool
         (:func:`few_shot_share_offset`), and a theme the pool holds more of than an equal
         share gets ``γ × log(k × share)`` added to its log-odds, when self-training picks
-        pool answers and at prediction (0: none).
+        pool answers and at prediction (0: none, the default; 1 gained on every set with
+        examples drawn per theme, but lowered the corrections curve, whose examples already
+        follow the pool's shares: docs/evaluation.md, round 7).
     """
 
     def __init__(
@@ -402,7 +405,7 @@ class ThemeMapper(BaseEstimator):
         few_shot_pseudo_weight: float = 0.1,
         side_gain: float = 1.0,
         side_shrink: float = 0.0,
-        few_shot_share_prior: float = 1.0,
+        few_shot_share_prior: float = 0.0,
     ) -> None:
         self.embed = embed
         self.seed = seed
