@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 
 from heard.analysis.clustering import ThemeSpec
-from heard.analysis.mapping import ThemeMapper, pool_shares, split_clauses
+from heard.analysis.mapping import (
+    ThemeMapper,
+    few_shot_share_offset,
+    pool_shares,
+    split_clauses,
+)
 from tests._fake_embed import fake_embed
 from tests.conftest import shared_dataset
 
@@ -432,12 +437,18 @@ def test_examples_marked_with_no_theme_teach_other() -> None:
     off = [i for i, g in enumerate(gold) if not g]
     marked = off[:10]
     examples = [(i, gold[i]) for i in ex] + [(i, []) for i in marked]
-    m = ThemeMapper(fake_embed, seed=0).fit(THEMES, texts, vec, examples)
     rest = off[10:]
-    pred = m.predict([texts[i] for i in rest], vec[rest])
-    assert sum(1 for p in pred if not p) >= 0.7 * len(rest)
     on = [i for i, g in enumerate(gold) if g and i not in set(ex)]
-    assert micro_f1(m.predict([texts[i] for i in on], vec[on]), [gold[i] for i in on]) > 0.9
+    # Raising the themes most of the pool is about (the share prior) gives some answers
+    # about nothing one of them: fewer get "Other" with it than without.
+    others = {}
+    for prior in (0.0, 1.0):
+        m = ThemeMapper(fake_embed, seed=0, few_shot_share_prior=prior)
+        m.fit(THEMES, texts, vec, examples)
+        pred = m.predict([texts[i] for i in rest], vec[rest])
+        others[prior] = sum(1 for p in pred if not p)
+        assert micro_f1(m.predict([texts[i] for i in on], vec[on]), [gold[i] for i in on]) > 0.9
+    assert others[0.0] >= 0.7 * len(rest) and others[1.0] >= 0.5 * len(rest)
 
 
 def test_few_shot_smoothing_mixes_in_the_neighbours() -> None:
@@ -445,7 +456,7 @@ def test_few_shot_smoothing_mixes_in_the_neighbours() -> None:
     vec = fake_embed(texts)
     ex = [(i, gold[i]) for i in draw_per_theme(gold, 5)]
     # without self-training, so that both share one regression
-    plain = {"seed": 0, "few_shot_rounds": 0}
+    plain = {"seed": 0, "few_shot_rounds": 0, "few_shot_share_prior": 0.0}
     alone = ThemeMapper(fake_embed, smoothing=0.0, **plain).fit(THEMES, texts, vec, ex)
     mixed = ThemeMapper(fake_embed, smoothing=0.3, **plain).fit(THEMES, texts, vec, ex)
     assert alone.reference_ is None and mixed.reference_ is not None
@@ -616,3 +627,45 @@ def test_the_stance_argument_is_checked() -> None:
         ThemeMapper(fake_embed).fit(THEMES, texts, vec, [(0, gold[0])], np.ones(3))
     with pytest.raises(ValueError, match="side_gain cannot be negative"):
         ThemeMapper(fake_embed, side_gain=-1.0).fit(THEMES, texts, vec, [(0, gold[0])])
+
+
+def test_few_shot_share_offset_raises_only_themes_the_pool_holds_more_of() -> None:
+    prob = np.array([[0.9, 0.2, 0.1], [0.3, 0.4, 0.1]])  # means 0.6, 0.3, 0.1
+    offset = few_shot_share_offset(prob, 0.5)
+    np.testing.assert_allclose(offset, [0.5 * np.log(3 * 0.6), 0.0, 0.0])
+    assert not few_shot_share_offset(np.zeros((4, 3)), 1.0).any()
+
+
+def test_few_shot_share_prior_moves_each_theme_by_its_pool_share() -> None:
+    """A theme most answers are about is given more readily; a rare one is not lowered."""
+    texts, gold = make_imbalanced(300)
+    vec = fake_embed(texts)
+    ex = [(i, gold[i]) for i in draw_per_theme(gold, 5)]
+    # without self-training the regressions are the same, and only the offset differs
+    plain = ThemeMapper(fake_embed, seed=0, few_shot_rounds=0, few_shot_share_prior=0.0)
+    plain.fit(THEMES, texts, vec, ex)
+    shifted = ThemeMapper(fake_embed, seed=0, few_shot_rounds=0, few_shot_share_prior=1.0)
+    shifted.fit(THEMES, texts, vec, ex)
+    assert not plain.few_shot_offset_.any()
+    p_plain, p_shifted = plain.predict_proba(texts, vec), shifted.predict_proba(texts, vec)
+    # the shares come from the fitted model's smoothed probabilities on the pool
+    expected = few_shot_share_offset(p_plain, 1.0)
+    np.testing.assert_allclose(shifted.few_shot_offset_, expected, atol=1e-4)
+    by_key = dict(zip(shifted.keys_, shifted.few_shot_offset_, strict=True))
+    assert by_key["cost"] > 0 and by_key["safety"] > 0 and by_key["nature"] == 0.0
+    logit = np.log(p_shifted / (1 - p_shifted)) - np.log(p_plain / (1 - p_plain))
+    np.testing.assert_allclose(logit, np.broadcast_to(expected, logit.shape), atol=1e-3)
+    # the common themes are given at least as often, the rare one no more often
+    given_plain = np.array([[key in p for key in plain.keys_] for p in plain.predict(texts, vec)])
+    given = np.array([[key in p for key in shifted.keys_] for p in shifted.predict(texts, vec)])
+    rare = shifted.keys_.index("nature")
+    common = [j for j in range(len(shifted.keys_)) if j != rare]
+    assert given[:, common].sum() >= given_plain[:, common].sum()
+    assert given[:, rare].sum() <= given_plain[:, rare].sum()
+    # self-training picks its pool answers from the shifted probabilities
+    trained = ThemeMapper(fake_embed, seed=0, few_shot_rounds=1, few_shot_share_prior=1.0)
+    trained.fit(THEMES, texts, vec, ex)
+    sure = p_shifted >= trained.few_shot_pseudo_threshold
+    sure[[i for i, _ in ex]] = False
+    assert trained.pseudo_.sum() == sure.sum() > 0
+    assert (trained.pseudo_.sum(axis=0) == sure.sum(axis=0)).all()

@@ -29,6 +29,11 @@ probabilities are mixed with those of each response's nearest neighbours in the 
 (by embedding), and a theme is assigned where the result reaches one fixed threshold;
 a response whose best theme is under a lower floor gets none ("Other"). A rare theme
 is predicted only where its evidence is: the response's wording and its neighbours.
+Optionally (``few_shot_share_prior``, off by default), a theme whose share of the pool,
+read from the fitted model's own probabilities on it, is above an equal share has its
+log-odds raised, both when self-training picks pool answers and at prediction: examples
+drawn per theme make every theme look equally common, while real pools have a few themes
+that hold most answers.
 Given each response's stance, a theme whose examples lean to one side is weighed by
 how likely the response is to take that side (a mixed theme is unchanged).
 Fitting the calibration, the threshold or each theme's share of the pool on the few
@@ -223,6 +228,21 @@ def pool_shares(sim: np.ndarray, temperature: float, iterations: int = 50) -> np
     return share
 
 
+def few_shot_share_offset(prob: np.ndarray, weight: float) -> np.ndarray:
+    """(k,) log-odds added to each theme with examples: ``weight × max(0, log(k × share))``.
+
+    ``prob`` (n, k) are the fitted model's probabilities on the pool; a theme's share is
+    its mean probability over the sum of all themes' means. Only a theme the pool holds
+    more of than an equal share is raised: lowering the rarer ones cost recall on sets
+    where the model already gives them sparingly (docs/evaluation.md, round 7).
+    """
+    k = prob.shape[1]
+    mean = prob.mean(axis=0) if len(prob) else np.zeros(k)
+    if not k or mean.sum() <= 0:
+        return np.zeros(k)
+    return weight * np.maximum(0.0, np.log(k * mean / mean.sum()))
+
+
 def _decide(prob: np.ndarray, thresholds: np.ndarray, floor: float) -> np.ndarray:
     """Boolean (n, k): themes over their threshold, plus the top theme if over ``floor``."""
     pred = prob >= thresholds[None, :]
@@ -335,6 +355,15 @@ class ThemeMapper(BaseEstimator):
     side_shrink:
         Few-shot: pseudo-examples at the centre that a theme's mean stance is shrunk
         towards before its side is read (few examples give a weaker side).
+    few_shot_share_prior:
+        Few-shot: weight γ of each theme's share of the pool. Examples are drawn per
+        theme, so the regressions expect every theme equally often; the share is read
+        from the fitted model's mean smoothed probability on the pool
+        (:func:`few_shot_share_offset`), and a theme the pool holds more of than an equal
+        share gets ``γ × log(k × share)`` added to its log-odds, when self-training picks
+        pool answers and at prediction (0: none, the default; 1 gained on every set with
+        examples drawn per theme, but lowered the corrections curve, whose examples already
+        follow the pool's shares: docs/evaluation.md, round 7).
     """
 
     def __init__(
@@ -376,6 +405,7 @@ class ThemeMapper(BaseEstimator):
         few_shot_pseudo_weight: float = 0.1,
         side_gain: float = 1.0,
         side_shrink: float = 0.0,
+        few_shot_share_prior: float = 0.0,
     ) -> None:
         self.embed = embed
         self.seed = seed
@@ -413,6 +443,7 @@ class ThemeMapper(BaseEstimator):
         self.few_shot_pseudo_weight = few_shot_pseudo_weight
         self.side_gain = side_gain
         self.side_shrink = side_shrink
+        self.few_shot_share_prior = few_shot_share_prior
 
     # ------------------------------------------------------------------ contract
     def _validate_params(self) -> None:
@@ -437,7 +468,7 @@ class ThemeMapper(BaseEstimator):
             "tfidf_weight", "prior_weight", "pseudo_weight", "model_weight", "embed_weight",
             "theme_weight", "unlabelled_weight", "few_shot_prior_weight", "zero_shot_blend",
             "few_shot_pseudo_weight", "share_prior", "lexical_weight", "side_gain",
-            "side_shrink",
+            "side_shrink", "few_shot_share_prior",
         )
         for name in non_negative:
             if not getattr(self, name) >= 0:
@@ -784,6 +815,7 @@ class ThemeMapper(BaseEstimator):
         w[k : k + len(rest)] = np.where(dominant, self.unlabelled_weight, 0.0)[None, :]
         self.models_ = self._fit_ovr(X, Y, w, C=self.few_shot_C, class_weight=self.class_weight)
         self.pseudo_ = np.zeros((0, k))
+        self.few_shot_offset_ = np.zeros(k)
         self.platt_ = (1.0, 0.0)
         self.threshold_ = float(self.threshold)
         self.thresholds_ = np.full(k, self.threshold_)
@@ -798,12 +830,10 @@ class ThemeMapper(BaseEstimator):
         self._set_reference(X_pool[ref], ref_vectors)
         unlabelled = ~labelled[ref]
         for _ in range(self.few_shot_rounds if unlabelled.any() else 0):
-            raw = (
-                self.reference_[1]  # the reference's probabilities, computed just above
-                if self.reference_ is not None
-                else _sigmoid(self._decision(self.models_, X_pool[ref]))
-            )
-            prob = self._smooth(raw, ref_vectors)
+            prob = self._reference_prob(X_pool[ref], ref_vectors)
+            if self.few_shot_share_prior:  # pseudo-examples picked as predicted, shares and all
+                offset = few_shot_share_offset(prob, self.few_shot_share_prior)
+                prob = _sigmoid(_logit(prob) + offset[None, :])
             Yp = (prob >= self.few_shot_pseudo_threshold) & unlabelled[:, None]
             chosen = np.flatnonzero(Yp.any(axis=1))
             self.pseudo_ = Yp[chosen].astype(float)
@@ -815,6 +845,19 @@ class ThemeMapper(BaseEstimator):
                 class_weight=self.class_weight,
             )
             self._set_reference(X_pool[ref], ref_vectors)
+        if self.few_shot_share_prior:
+            self.few_shot_offset_ = few_shot_share_offset(
+                self._reference_prob(X_pool[ref], ref_vectors), self.few_shot_share_prior
+            )
+
+    def _reference_prob(self, X_ref: sparse.csr_matrix, ref_vectors: np.ndarray) -> np.ndarray:
+        """The pool sample's smoothed probabilities under the current regressions."""
+        raw = (
+            self.reference_[1]  # computed when the regressions were last fitted
+            if self.reference_ is not None
+            else _sigmoid(self._decision(self.models_, X_ref))
+        )
+        return self._smooth(raw, ref_vectors)
 
     def _set_reference(self, X_ref: sparse.csr_matrix, ref_vectors: np.ndarray) -> None:
         """The pool sample whose probabilities smoothing averages (None: no smoothing)."""
@@ -978,7 +1021,7 @@ class ThemeMapper(BaseEstimator):
             chunk_agree = None if agree is None else np.asarray(agree[start:stop], np.float64)
             if self.n_examples_:
                 prob = self._smooth(_sigmoid(self._decision(self.models_, X)), chunk)
-                logit = _logit(prob)
+                logit = _logit(prob) + self.few_shot_offset_[None, :]
                 if self.zero_ is not None:  # blend margins over each mapper's threshold
                     zero = _logit(self.zero_.predict_proba(chunk_texts, chunk))
                     zero = zero - _logit(self.zero_.thresholds_)[None, :]
