@@ -290,7 +290,8 @@ class ThemeMapper(BaseEstimator):
         Zero-shot: rounds of moving each theme's prototype towards its most similar
         answers before anything is scored (0: the theme's text alone).
     expand_top:
-        Zero-shot: how many of a theme's most similar answers give its centroid.
+        Zero-shot: how many of a theme's most similar answers give its centroid (at most
+        n / 2k of a pool of n answers and k themes).
     expand_weight:
         Zero-shot: weight of that centroid next to the theme text's vector.
     expand_contrast:
@@ -622,7 +623,8 @@ class ThemeMapper(BaseEstimator):
         raw scores on the new prototypes.
         """
         base = self.prototypes_
-        m = int(min(len(vectors), self.expand_top))
+        # at most half an equal share of the pool: a small pool has few answers per theme
+        m = int(max(1, min(self.expand_top, len(vectors) // (2 * len(base)))))
         for _ in range(self.expand_rounds):
             top = np.argpartition(-self._similarity(raw), m - 1, axis=0)[:m]  # (m, k)
             centroid = _unit(vectors[top].mean(axis=0))  # (k, dim)
