@@ -219,6 +219,47 @@ def test_zero_shot_lexical_overlap_finds_themes_by_their_words(corpus) -> None:
     assert hit[2.0] > 0.8 and hit[2.0] > hit[0.0] + 0.3
 
 
+def test_zero_shot_prototypes_move_towards_their_answers_less_what_all_share() -> None:
+    """Theme texts that only half match the answers (another wording, another language)
+    are moved towards their answers; the contrast keeps them off what every answer has."""
+    rng = np.random.default_rng(0)
+    dim, n = 32, 300
+    centres = _unit_rows(rng.standard_normal((3, dim)))
+    common = _unit_rows(rng.standard_normal((1, dim)))[0]  # what every answer is about
+    owner = np.arange(n) % 3
+    vec = _unit_rows(centres[owner] + 1.5 * common + 0.4 * rng.standard_normal((n, dim)))
+    themes = [Theme(f"t{j}", f"Theme {j}") for j in range(3)]
+    written = _unit_rows(0.35 * centres + _unit_rows(rng.standard_normal((3, dim))))
+    lookup = {f"Theme {j}": written[j] for j in range(3)}
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return np.stack([lookup[t] for t in texts]).astype(np.float32)
+
+    texts = [f"answer {i}" for i in range(n)]
+    fitted = {}
+    for name, params in {
+        "text only": {"expand_rounds": 0},
+        "plain centroid": {"expand_contrast": 0.0},
+        "default": {},
+    }.items():
+        m = ThemeMapper(embed, seed=0, clauses=False, lexical_weight=0.0, **params)
+        fitted[name] = m.fit(themes, texts, vec.astype(np.float32))
+    hit = {
+        name: np.mean(m.predict_proba(texts, vec).argmax(axis=1) == owner)
+        for name, m in fitted.items()
+    }
+    near = {name: np.mean(np.sum(m.prototypes_ * centres, axis=1)) for name, m in fitted.items()}
+    shared = {name: np.mean(m.prototypes_ @ common) for name, m in fitted.items()}
+    assert np.allclose(fitted["text only"].prototypes_, written, atol=1e-5)
+    assert hit["default"] > hit["text only"] + 0.03
+    assert near["default"] > near["text only"] + 0.05
+    assert shared["default"] < shared["plain centroid"] - 0.2
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
 def test_empty_answer_gets_no_theme(corpus) -> None:
     texts, _, vec = corpus
     m = ThemeMapper(fake_embed, seed=0).fit(THEMES, texts, vec)
@@ -314,6 +355,8 @@ def test_get_and_set_params_follow_scikit_learn(corpus) -> None:
         ({"class_weight": "heavy"}, "class_weight"),
         ({"unlabelled_weight": -0.1}, "unlabelled_weight cannot be negative"),
         ({"pseudo_fraction": 0.0}, "pseudo_fraction"),
+        ({"expand_rounds": 1.5}, "expand_rounds must be a whole number"),
+        ({"expand_top": 0}, "expand_top must be positive"),
     ],
 )
 def test_bad_parameters_fail_at_fit(corpus, params, message) -> None:

@@ -9,7 +9,9 @@
 - **Embeddings** of the response (the sentence-embedding vectors passed in).
 - **Character n-gram TF-IDF** of the response, a cheap partner that reads wording.
 
-Without examples (zero-shot) each theme's similarity is standardised on the pool
+Without examples (zero-shot) each theme's prototype is first moved towards the answers
+most similar to it, less what all themes' answers share (Rocchio feedback: the theme is
+then read in the pool's own words and language). Its similarity is standardised on the pool
 (best clause plus half the whole response, in units of that theme's spread, plus the
 word overlap with the theme's text), and the most similar responses per theme become
 pseudo-labels for a one-vs-rest logistic regression on [embeddings ⊕ TF-IDF ⊕ theme
@@ -304,6 +306,17 @@ class ThemeMapper(BaseEstimator):
     lexical_weight:
         Zero-shot: weight of the word overlap with the theme's text (word TF-IDF cosine,
         standardised on the pool like the embedding cosines) in the similarity (0: none).
+    expand_rounds:
+        Zero-shot: rounds of moving each theme's prototype towards its most similar
+        answers before anything is scored (0: the theme's text alone).
+    expand_top:
+        Zero-shot: how many of a theme's most similar answers give its centroid (at most
+        n / 2k of a pool of n answers and k themes).
+    expand_weight:
+        Zero-shot: weight of that centroid next to the theme text's vector.
+    expand_contrast:
+        Zero-shot: share of the mean of all themes' centroids taken off each centroid, so
+        a prototype moves towards what sets its answers apart (0: plain centroids).
     embed_weight:
         Few-shot: scale of the embedding block relative to the TF-IDF block.
     word_ngrams:
@@ -387,6 +400,10 @@ class ThemeMapper(BaseEstimator):
         share_pseudo: bool = False,
         share_temperature: float = 0.01,
         lexical_weight: float = 1.0,
+        expand_rounds: int = 1,
+        expand_top: int = 10,
+        expand_weight: float = 1.0,
+        expand_contrast: float = 1.0,
         embed_weight: float = 2.0,
         word_ngrams: bool = True,
         class_weight: str | None = "balanced",
@@ -425,6 +442,10 @@ class ThemeMapper(BaseEstimator):
         self.share_pseudo = share_pseudo
         self.share_temperature = share_temperature
         self.lexical_weight = lexical_weight
+        self.expand_rounds = expand_rounds
+        self.expand_top = expand_top
+        self.expand_weight = expand_weight
+        self.expand_contrast = expand_contrast
         self.embed_weight = embed_weight
         self.word_ngrams = word_ngrams
         self.class_weight = class_weight
@@ -452,13 +473,14 @@ class ThemeMapper(BaseEstimator):
             raise TypeError("ThemeMapper needs embed: a function from texts to unit vectors")
         positive = (
             "C", "few_shot_C", "cardinality", "share_temperature", "batch_size", "max_features",
-            "neighbours", "max_reference",
+            "neighbours", "max_reference", "expand_top",
         )
-        if not (isinstance(self.few_shot_rounds, int) and self.few_shot_rounds >= 0):
-            raise ValueError(
-                f"ThemeMapper: few_shot_rounds must be a whole number ≥ 0, "
-                f"not {self.few_shot_rounds!r}"
-            )
+        for name in ("few_shot_rounds", "expand_rounds"):
+            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 0):
+                raise ValueError(
+                    f"ThemeMapper: {name} must be a whole number ≥ 0, "
+                    f"not {getattr(self, name)!r}"
+                )
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(
@@ -468,7 +490,7 @@ class ThemeMapper(BaseEstimator):
             "tfidf_weight", "prior_weight", "pseudo_weight", "model_weight", "embed_weight",
             "theme_weight", "unlabelled_weight", "few_shot_prior_weight", "zero_shot_blend",
             "few_shot_pseudo_weight", "share_prior", "lexical_weight", "side_gain",
-            "side_shrink", "few_shot_share_prior",
+            "side_shrink", "few_shot_share_prior", "expand_weight", "expand_contrast",
         )
         for name in non_negative:
             if not getattr(self, name) >= 0:
@@ -499,20 +521,47 @@ class ThemeMapper(BaseEstimator):
             )
 
     # ------------------------------------------------------------------ features
-    def _theme_scores(self, texts: Sequence[str] | None, vectors: np.ndarray) -> np.ndarray:
-        """(n, 3k) raw scores: cosine to the whole response, to its best clause (or the
-        whole again), and the word TF-IDF cosine to the theme's text (0 without texts)."""
-        doc = vectors @ self.prototypes_.T
-        lexical = np.zeros_like(doc)
-        if self.lexicon_ is not None and texts is not None:
-            lexical = (self.lexicon_.transform(list(texts)) @ self.theme_words_.T).toarray()
+    def _clause_vectors(
+        self, texts: Sequence[str] | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Each distinct clause's vector, its response and its piece (None: no clauses)."""
         if not (self.clauses and texts is not None):
-            return np.hstack([doc, doc, lexical])
+            return None
         clauses, owner, piece = clause_pieces(texts)  # each distinct clause embedded once
+        dim = self.prototypes_.shape[1]
+        vecs = (
+            np.asarray(self.embed(clauses), dtype=np.float32)
+            if clauses
+            else np.zeros((0, dim), np.float32)
+        )
+        return vecs, owner, piece
+
+    def _theme_scores(
+        self,
+        texts: Sequence[str] | None,
+        vectors: np.ndarray,
+        clause_vectors: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+        lexical: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """(n, 3k) raw scores: cosine to the whole response, to its best clause (or the
+        whole again), and the word TF-IDF cosine to the theme's text (0 without texts).
+
+        ``clause_vectors``: :meth:`_clause_vectors` of ``texts``, when already embedded;
+        ``lexical``: the word overlap, when already computed (it has no prototype).
+        """
+        doc = vectors @ self.prototypes_.T
+        if lexical is None:
+            lexical = np.zeros_like(doc)
+            if self.lexicon_ is not None and texts is not None:
+                lexical = (self.lexicon_.transform(list(texts)) @ self.theme_words_.T).toarray()
+        if clause_vectors is None:
+            clause_vectors = self._clause_vectors(texts)
+        if clause_vectors is None:
+            return np.hstack([doc, doc, lexical])
+        vecs, owner, piece = clause_vectors
         best = doc.copy()
-        if clauses:
-            sims = np.asarray(self.embed(clauses), dtype=np.float32) @ self.prototypes_.T
-            np.maximum.at(best, owner, sims[piece])
+        if len(vecs):
+            np.maximum.at(best, owner, (vecs @ self.prototypes_.T)[piece])
         return np.hstack([doc, best, lexical])
 
     def _features(
@@ -575,6 +624,46 @@ class ThemeMapper(BaseEstimator):
         inverse = np.empty(len(texts), dtype=np.int64)
         inverse[np.concatenate(order)] = np.arange(len(texts))
         return raw, X[inverse]
+
+    def _standardise(self, raw: np.ndarray) -> None:
+        """Each theme score's mean and spread on the pool (themes differ in baseline)."""
+        if len(raw) < 2:
+            return
+        k = len(self.keys_)
+        self.score_mean_ = raw.mean(axis=0)
+        spread = raw.std(axis=0)
+        self.score_std_ = spread + 1e-6
+        # a theme sharing no word with the pool scores 0 overlap, whatever a new text says
+        self.score_std_[2 * k :][spread[2 * k :] < 1e-9] = np.inf
+
+    def _expand_prototypes(
+        self,
+        raw: np.ndarray,
+        texts: Sequence[str] | None,
+        vectors: np.ndarray,
+        clause_vectors: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    ) -> np.ndarray:
+        """Zero-shot: each theme's prototype moved towards its most similar answers.
+
+        Each round, a theme's ``expand_top`` most similar answers (by :meth:`_similarity`)
+        give a centroid; the mean of all themes' centroids, times ``expand_contrast``, is
+        taken off it, so what moves a prototype is what sets its answers apart from the
+        other themes' (key points of one motion all lie near the motion). The prototype
+        becomes the theme text's vector plus ``expand_weight`` × that direction (Rocchio
+        feedback): the theme is read in the pool's own words and language. Returns the
+        raw scores on the new prototypes.
+        """
+        base = self.prototypes_
+        # at most half an equal share of the pool: a small pool has few answers per theme
+        m = int(max(1, min(self.expand_top, len(vectors) // (2 * len(base)))))
+        for _ in range(self.expand_rounds):
+            top = np.argpartition(-self._similarity(raw), m - 1, axis=0)[:m]  # (m, k)
+            centroid = _unit(vectors[top].mean(axis=0))  # (k, dim)
+            centroid = centroid - self.expand_contrast * centroid.mean(axis=0)
+            self.prototypes_ = _unit(base + self.expand_weight * centroid)
+            raw = self._theme_scores(texts, vectors, clause_vectors, raw[:, 2 * len(base) :])
+            self._standardise(raw)
+        return raw
 
     def _similarity(self, raw: np.ndarray) -> np.ndarray:
         """Zero-shot score per theme: standardised best-clause plus half whole-response cosine.
@@ -697,13 +786,11 @@ class ThemeMapper(BaseEstimator):
         # The theme-score block is standardised on the pool (themes differ in baseline).
         self.score_mean_ = np.zeros(3 * k)
         self.score_std_ = np.ones(3 * k)
-        raw = self._theme_scores(texts, vectors) if n else np.zeros((0, 3 * k))
-        if n >= 2:
-            self.score_mean_ = raw.mean(axis=0)
-            spread = raw.std(axis=0)
-            self.score_std_ = spread + 1e-6
-            # a theme sharing no word with the pool scores 0 overlap, whatever a new text says
-            self.score_std_[2 * k :][spread[2 * k :] < 1e-9] = np.inf
+        clause_vectors = self._clause_vectors(texts) if n else None
+        raw = self._theme_scores(texts, vectors, clause_vectors) if n else np.zeros((0, 3 * k))
+        self._standardise(raw)
+        if not examples and self.expand_rounds and n >= 2:
+            raw = self._expand_prototypes(raw, texts, vectors, clause_vectors)
         self.tfidf_: _TextFeatures | None = None
         tfidf_pool = tfidf_theme = None
         if texts is not None and n >= 2:
