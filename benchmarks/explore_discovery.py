@@ -16,6 +16,10 @@ parameter. The answers' vectors come from the evaluation cache (set HEARD_HOME);
 texts (clauses, quote sentences) and the stance axis are cached as ``.npy`` under
 ``HEARD_BENCH_CACHE`` (default: the system temporary folder).
 
+``--kmeans`` also scores a baseline: k-means (scikit-learn, 10 starts, the same seed) on
+the answers' own unit vectors with k = the question's number of gold themes, one theme
+per answer; it is told the gold count, which discovery has to find.
+
 ``--stance C`` gives discovery the gated stance ``analyse_texts`` gives it (positions of
 confidence below C count as 0); ``split_leaves`` counts the leaves split by side. The
 generated development sets are made with ``heard sample-data DIR --responses 1500 --seed
@@ -115,6 +119,7 @@ def evaluate(
     embedder: str,
     show: bool,
     stance_confidence: float | None = None,
+    kmeans: bool = False,
 ) -> dict[str, float]:
     """Discovery scores for the first seed (and stability over all seeds), printed."""
     folder, _, part = folder.partition(":")
@@ -128,6 +133,7 @@ def evaluate(
 
     answers = _cached_embeddings(get_embedder(embedder), data.texts, cache=True, log=print)
     runs: dict[int, dict[str, list[list[str]]]] = {s: {} for s in seeds}
+    baseline: dict[str, list[list[str]]] = {}
     secs = 0.0
     splits = 0  # leaves split by side (seed of the scores)
     for q in questions:
@@ -135,14 +141,16 @@ def evaluate(
         texts = [data.texts[i] for i in rows]
         x = answers[rows]
         stance = None
+        question = data.questions.get(q, "")
         if stance_confidence is not None:
-            question = data.questions.get(q, "")
             stance = stance_of(texts, x, question, embedder, stance_confidence)
+        if kmeans:
+            baseline[q] = kmeans_labels(x, data, rows, seeds[0])
         for seed in seeds:
             t = time.perf_counter()
             model = ThemeDiscoverer(
                 seed=seed, embed=lambda more: vectors(list(more), embedder), **params
-            ).fit(texts, x, stance=stance)
+            ).fit(texts, x, stance=stance, question=question)
             secs += time.perf_counter() - t
             runs[seed][q] = [list(labs) for labs in model.labels_]
             if seed == seeds[0]:
@@ -158,6 +166,10 @@ def evaluate(
     name = path.name + (f":{part}" if part else "")
     print(f"{name} seed={seeds[0]} " + " ".join(f"{k}={metrics[k]:.3f}" for k in SHOWN)
           + f" split_leaves={splits} fit_secs={secs / len(seeds):.1f}")
+    if kmeans:
+        found = {q: baseline.get(q, [[] for _ in data.rows(q)]) for q in data.question_ids}
+        km, _, _ = discovery_scores(data, found)
+        print(f"{name} k-means (k = gold) " + " ".join(f"{k}={km[k]:.3f}" for k in SHOWN))
     for a, b in combinations(seeds, 2):
         aris = []
         for q in questions:
@@ -166,6 +178,16 @@ def evaluate(
             aris.append(adjusted_rand_score(pa, pb))
         print(f"  stability ARI seed {a} vs {b}: " + " ".join(f"{v:.3f}" for v in aris))
     return metrics
+
+
+def kmeans_labels(x: np.ndarray, data: Any, rows: Sequence[int], seed: int) -> list[list[str]]:
+    """The k-means baseline's theme per answer, k = the question's gold theme count."""
+    from sklearn.cluster import KMeans
+
+    k = len({t for i in rows for t in data.themes_of(i)})
+    unit = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    labels = KMeans(min(k, len(rows)), n_init=10, random_state=seed).fit_predict(unit)
+    return [[f"k{c}"] for c in labels]
 
 
 def speed(n: int, dim: int = 384, seed: int = 0) -> None:
@@ -196,6 +218,8 @@ def main() -> None:
     ap.add_argument("--speed", type=int)
     ap.add_argument("--stance", type=float, default=None, metavar="MIN_CONFIDENCE",
                     help="give discovery the signed stance (positions below MIN_CONFIDENCE: 0)")
+    ap.add_argument("--kmeans", action="store_true",
+                    help="also score k-means with k = the gold theme count")
     args = ap.parse_args()
     if args.speed:
         speed(args.speed)
@@ -203,7 +227,7 @@ def main() -> None:
     means: dict[str, list[float]] = {}
     for name in args.datasets:
         for k, v in evaluate(
-            name, args.seeds, params, args.embedder, args.show, args.stance
+            name, args.seeds, params, args.embedder, args.show, args.stance, args.kmeans
         ).items():
             means.setdefault(k, []).append(v)
     if len(args.datasets) > 1:

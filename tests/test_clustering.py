@@ -395,3 +395,48 @@ def test_side_share_off_without_a_stance_or_a_mixed_leaf():
             ThemeDiscoverer(**bad).fit(texts, x)
     with pytest.raises(ValueError, match="stance has 3 values"):
         ThemeDiscoverer().fit(texts, x, stance=[1.0, -1.0, 0.0])
+
+
+def question_corpus() -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    """Three topics; half the answers lean hard on the question's own direction."""
+    rng = np.random.default_rng(0)
+    q = np.zeros(8)
+    q[0] = 1.0
+    texts, topics, rows = [], [], []
+    for i in range(180):
+        t = i % 3
+        lean = 3.0 if (i // 3) % 2 else 0.2  # how much of the answer restates the question
+        v = lean * q + np.eye(8)[t + 1] + 0.15 * rng.normal(size=8)
+        texts.append(f"answer {i}")
+        topics.append(str(t))
+        rows.append(v / np.linalg.norm(v))
+    return texts, topics, np.array(rows), q
+
+
+def test_question_weight_takes_the_question_out():
+    texts, topics, x, q = question_corpus()
+    asked: list[str] = []
+
+    def embed(more: list[str]) -> np.ndarray:
+        asked.extend(more)
+        rng = np.random.default_rng(len(more))
+        out = rng.normal(size=(len(more), 8))
+        out[[m == "What do you think?" for m in more]] = q
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    def mixed(model: ThemeDiscoverer) -> int:  # leaves holding answers of several topics
+        pred = primary(model)
+        return sum(len({topics[i] for i, p in enumerate(pred) if p == k}) > 1 for k in set(pred))
+
+    args = {"seed": 0, "min_themes": 3, "max_themes": 3, "clause_weight": 0.0, "embed": embed}
+    plain = ThemeDiscoverer(**args).fit(texts, x, question="What do you think?")
+    assert "What do you think?" not in asked  # off by default: the question is not embedded
+    model = ThemeDiscoverer(question_weight=1.0, **args)
+    model.fit(texts, x, question="What do you think?")
+    assert mixed(plain) > 0 and mixed(model) == 0
+    assert model.assign(texts, x).labels == model.labels_  # new answers lose it too
+    # without a question's text nothing is taken out
+    again = ThemeDiscoverer(question_weight=1.0, **args).fit(texts, x)
+    assert primary(again) == primary(plain)
+    with pytest.raises(ValueError, match="question_weight"):
+        ThemeDiscoverer(question_weight=1.5).fit(texts, x)

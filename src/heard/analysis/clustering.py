@@ -310,6 +310,12 @@ class ThemeDiscoverer(BaseEstimator):
     side_min: smallest weight of each side of a split leaf; default ``min_theme_size``.
     side_confidence: a stance counts for a side only when its confidence, ``(1 + |s|) / 2``
         for a signed stance ``s = 2p - 1``, is at least this; below, as 0 (not known).
+    question_weight: with the question's text given to :meth:`fit` (``question=``) and an
+        ``embed``, this share of each answer's component along the question's vector is
+        taken out before clustering and assignment (every answer to one question shares
+        it); 0 (default) leaves the answers as they are. It moved the leaf count chosen by
+        the silhouette and gained on no development set consistently (docs/evaluation.md,
+        "Sixth round"), so it is off.
     """
 
     def __init__(
@@ -340,6 +346,7 @@ class ThemeDiscoverer(BaseEstimator):
         side_share: float = 0.15,
         side_min: float | None = None,
         side_confidence: float = 0.7,
+        question_weight: float = 0.0,
     ) -> None:
         self.seed = seed
         self.min_theme_size = min_theme_size
@@ -366,6 +373,7 @@ class ThemeDiscoverer(BaseEstimator):
         self.side_share = side_share
         self.side_min = side_min
         self.side_confidence = side_confidence
+        self.question_weight = question_weight
 
     def _validate(self) -> None:
         """Check the parameters (at fit, so ``set_params`` is checked too)."""
@@ -399,7 +407,8 @@ class ThemeDiscoverer(BaseEstimator):
         if not 0.5 <= float(self.side_confidence) <= 1.0:
             raise bad("side_confidence", "expected a number from 0.5 to 1")
         for name in (
-            "clause_weight", "secondary_share", "other_cap", "stance_weight", "side_share"
+            "clause_weight", "secondary_share", "other_cap", "stance_weight", "side_share",
+            "question_weight",
         ):
             if not 0.0 <= float(getattr(self, name)) <= 1.0:
                 raise bad(name, "expected a number from 0 to 1")
@@ -422,12 +431,14 @@ class ThemeDiscoverer(BaseEstimator):
         weights: Sequence[float] | None = None,
         substantive: Sequence[bool] | None = None,
         stance: Sequence[float] | None = None,
+        question: str | None = None,
     ) -> ThemeDiscoverer:
         """Discover themes and assign every text; see the class docstring.
 
         ``stance`` is an optional signed position per text (-1 against … +1 for, 0 not
         known), e.g. from :func:`heard.analysis.stance.stance_axis`; it counts with
-        ``stance_weight`` and splits leaves by side with ``side_share``.
+        ``stance_weight`` and splits leaves by side with ``side_share``. ``question`` is
+        the question's text, whose direction ``question_weight`` takes out of the answers.
         """
         self._validate()
         self.center_ = bool(self.center or self.remove_top > 0)
@@ -442,6 +453,7 @@ class ThemeDiscoverer(BaseEstimator):
         side = self._side(stance, n)
         rng = np.random.default_rng(self.seed)
         self.clause_weight_ = self.clause_weight if self.embed is not None else 0.0
+        self.question_ = self._question_direction(question, x.shape[1])
         x = self._blend(texts, x)
         x_embed = x
         self._fit_features(texts, x, sub, rng)
@@ -741,11 +753,24 @@ class ThemeDiscoverer(BaseEstimator):
             return np.zeros((len(texts), 0))
         return self._space(texts, vectors) @ self.centroids_.T
 
+    def _question_direction(self, question: str | None, dim: int) -> np.ndarray | None:
+        """The question's unit vector, when ``question_weight`` takes it out of the answers."""
+        if not self.question_weight or self.embed is None or not (question or "").strip():
+            return None
+        q = np.asarray(self.embed([str(question)]), dtype=np.float64).reshape(-1)
+        norm = float(np.linalg.norm(q))
+        return q / norm if len(q) == dim and norm > 0 else None
+
     def _blend(self, texts: Sequence[str], x: np.ndarray) -> np.ndarray:
-        """Unit answer vectors blended with their clauses' (see ``clause_weight``)."""
-        if not self.clause_weight_ or not len(texts):
+        """Unit answer vectors blended with their clauses' (see ``clause_weight``), less
+        ``question_weight`` of their component along the question's direction."""
+        if self.clause_weight_ and len(texts):
+            x = blend_clauses(texts, x, self.embed, weight=self.clause_weight_)
+        q = getattr(self, "question_", None)
+        if q is None or not len(x):
             return x
-        return blend_clauses(texts, x, self.embed, weight=self.clause_weight_)
+        # Every answer to one question shares its direction; it says nothing about themes.
+        return _normalise(x - self.question_weight * np.outer(x @ q, q))
 
     def _space(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
         """Texts in the clustering space (unit vectors)."""
