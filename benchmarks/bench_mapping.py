@@ -7,7 +7,7 @@ processes.
 Each case runs in a child process that builds N synthetic answers (12 themes, 384-d unit
 vectors around one centre per theme, 12 words from an overlapping vocabulary per theme),
 fits ``ThemeMapper`` on 10 examples per theme (or, with ``--zero-shot``, on the theme
-texts alone: round 6's defaults, and round 5's for comparison) and predicts every
+texts alone: today's defaults, and round 6's for comparison) and predicts every
 answer; the harness
 records the child's wall time, CPU time and peak RSS. Prints one markdown row per case
 for docs/benchmarks.md. The answers are synthetic: quality is measured in
@@ -45,9 +45,8 @@ def embed(batch):
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 examples = [(int(i), [f"t{j}"]) for j in range(k) for i in np.flatnonzero(label == j)[:10]]
-# round 5's zero-shot: no word overlap, no share prior, 1.5 themes per answer
-old = {"lexical_weight": 0.0, "share_prior": 0.0, "cardinality": 1.5}
-params = old if mode == "zero-shot-round5" else {}
+# round 6's zero-shot: theme prototypes not moved towards their answers
+params = {"expand_rounds": 0} if mode == "zero-shot-round6" else {}
 examples = examples if mode == "few-shot" else None
 start = time.perf_counter()
 mapper = ThemeMapper(embed, few_shot_rounds=rounds, clauses=False, **params)
@@ -65,10 +64,10 @@ def main() -> None:
     ap.add_argument("--answers", nargs="+", type=int, default=[20000])
     ap.add_argument("--rounds", nargs="+", type=int, default=[0, 1])
     ap.add_argument("--zero-shot", action="store_true",
-                    help="zero-shot cases (round 6 and round 5 defaults) instead of few-shot")
+                    help="zero-shot cases (today's and round 6's defaults) instead of few-shot")
     args = ap.parse_args()
     cases = (
-        [("zero-shot", 1), ("zero-shot-round5", 1)]
+        [("zero-shot", 1), ("zero-shot-round6", 1)]
         if args.zero_shot
         else [("few-shot", rounds) for rounds in args.rounds]
     )
