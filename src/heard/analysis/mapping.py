@@ -29,7 +29,7 @@ probabilities are mixed with those of each response's nearest neighbours in the 
 (by embedding), and a theme is assigned where the result reaches one fixed threshold;
 a response whose best theme is under a lower floor gets none ("Other"). A rare theme
 is predicted only where its evidence is: the response's wording and its neighbours.
-Optionally (``few_shot_share_prior``, off by default), a theme whose share of the pool,
+With ``few_shot_share_prior`` (on by default), a theme whose share of the pool,
 read from the fitted model's own probabilities on it, is above its share of the examples
 has its log-odds raised, both when self-training picks pool answers and at prediction:
 examples drawn per theme make every theme look equally common, while real pools have a few
@@ -377,7 +377,7 @@ class ThemeMapper(BaseEstimator):
         the pool, the example share from the analyst's examples' theme labels
         (:func:`few_shot_share_offset`), and a theme the pool holds more of than the
         examples do gets ``γ × log(pool share / example share)`` added to its log-odds,
-        when self-training picks pool answers and at prediction (0: none, the default;
+        when self-training picks pool answers and at prediction (1, the default; 0: none;
         docs/evaluation.md, round 7).
     """
 
@@ -420,7 +420,7 @@ class ThemeMapper(BaseEstimator):
         few_shot_pseudo_weight: float = 0.1,
         side_gain: float = 1.0,
         side_shrink: float = 0.0,
-        few_shot_share_prior: float = 0.0,
+        few_shot_share_prior: float = 1.0,
     ) -> None:
         self.embed = embed
         self.seed = seed
