@@ -677,6 +677,21 @@ def test_few_shot_share_offset_raises_only_themes_the_pool_holds_more_of() -> No
     offset = few_shot_share_offset(prob, 0.5)
     np.testing.assert_allclose(offset, [0.5 * np.log(3 * 0.6), 0.0, 0.0])
     assert not few_shot_share_offset(np.zeros((4, 3)), 1.0).any()
+    # measured against the examples' own shares: equal counts are the equal share
+    np.testing.assert_allclose(few_shot_share_offset(prob, 0.5, np.array([4, 4, 4])), offset)
+    # examples that follow the pool's shares move nothing
+    np.testing.assert_allclose(
+        few_shot_share_offset(prob, 1.0, np.array([6, 3, 1])), 0.0, atol=1e-12
+    )
+    # a theme the examples hold less of than the pool is raised by the ratio
+    np.testing.assert_allclose(
+        few_shot_share_offset(prob, 1.0, np.array([1, 2, 1])), [np.log(0.6 / 0.25), 0.0, 0.0]
+    )
+    # a theme with no examples is not moved (its ratio would be unbounded)
+    np.testing.assert_allclose(
+        few_shot_share_offset(prob, 1.0, np.array([1, 0, 1])), [np.log(0.6 / 0.5), 0.0, 0.0]
+    )
+    assert not few_shot_share_offset(prob, 1.0, np.zeros(3)).any()
 
 
 def test_few_shot_share_prior_moves_each_theme_by_its_pool_share() -> None:
@@ -712,3 +727,24 @@ def test_few_shot_share_prior_moves_each_theme_by_its_pool_share() -> None:
     sure[[i for i, _ in ex]] = False
     assert trained.pseudo_.sum() == sure.sum() > 0
     assert (trained.pseudo_.sum(axis=0) == sure.sum(axis=0)).all()
+
+
+def test_few_shot_share_prior_leaves_examples_that_follow_the_pool() -> None:
+    """Examples drawn at random (corrections) already follow the pool's shares."""
+    texts, gold = make_imbalanced(300, off_share=0.0)
+    vec = fake_embed(texts)
+    rng = np.random.default_rng(1)
+    drawn = sorted(int(i) for i in rng.choice(len(texts), 60, replace=False))
+    ex = [(i, gold[i]) for i in drawn]
+    params = {"seed": 0, "few_shot_rounds": 0}
+    plain = ThemeMapper(fake_embed, few_shot_share_prior=0.0, **params).fit(THEMES, texts, vec, ex)
+    shifted = ThemeMapper(fake_embed, few_shot_share_prior=1.0, **params)
+    shifted.fit(THEMES, texts, vec, ex)
+    # the offset compares the pool's shares with the examples' own, counted by hand
+    counts = np.array([sum(key in gold[i] for i in drawn) for key in shifted.keys_])
+    p_plain = plain.predict_proba(texts, vec)
+    expected = few_shot_share_offset(p_plain, 1.0, counts)
+    np.testing.assert_allclose(shifted.few_shot_offset_, expected, atol=1e-4)
+    # and is smaller than the shift against an equal share, which raises the common themes
+    equal = few_shot_share_offset(p_plain, 1.0)
+    assert equal.max() > 0.1 and expected.sum() < equal.sum()

@@ -31,11 +31,11 @@ probabilities are mixed with those of each response's nearest neighbours in the 
 (by embedding), and a theme is assigned where the result reaches one fixed threshold;
 a response whose best theme is under a lower floor gets none ("Other"). A rare theme
 is predicted only where its evidence is: the response's wording and its neighbours.
-Optionally (``few_shot_share_prior``, off by default), a theme whose share of the pool,
-read from the fitted model's own probabilities on it, is above an equal share has its
-log-odds raised, both when self-training picks pool answers and at prediction: examples
-drawn per theme make every theme look equally common, while real pools have a few themes
-that hold most answers.
+With ``few_shot_share_prior`` (on by default), a theme whose share of the pool,
+read from the fitted model's own probabilities on it, is above its share of the examples
+has its log-odds raised, both when self-training picks pool answers and at prediction:
+examples drawn per theme make every theme look equally common, while real pools have a few
+themes that hold most answers (corrections drawn at random already follow the pool).
 Given each response's stance, a theme whose examples lean to one side is weighed by
 how likely the response is to take that side (a mixed theme is unchanged).
 Fitting the calibration, the threshold or each theme's share of the pool on the few
@@ -230,19 +230,34 @@ def pool_shares(sim: np.ndarray, temperature: float, iterations: int = 50) -> np
     return share
 
 
-def few_shot_share_offset(prob: np.ndarray, weight: float) -> np.ndarray:
-    """(k,) log-odds added to each theme with examples: ``weight × max(0, log(k × share))``.
+def few_shot_share_offset(
+    prob: np.ndarray, weight: float, example_counts: np.ndarray | None = None
+) -> np.ndarray:
+    """(k,) log-odds added to each theme: ``weight × max(0, log(pool share / example share))``.
 
-    ``prob`` (n, k) are the fitted model's probabilities on the pool; a theme's share is
-    its mean probability over the sum of all themes' means. Only a theme the pool holds
-    more of than an equal share is raised: lowering the rarer ones cost recall on sets
-    where the model already gives them sparingly (docs/evaluation.md, round 7).
+    ``prob`` (n, k) are the fitted model's probabilities on the pool; a theme's pool share
+    is its mean probability over the sum of all themes' means. ``example_counts`` (k,) are
+    how many of the analyst's examples carry each theme; a theme's example share is its
+    count over the sum of all counts (None: an equal share, ``1 / k``, which is what
+    examples drawn per theme look like). Examples that already follow the pool's shares
+    (corrections drawn at random) move nothing; a theme with no examples is not moved.
+    Only a theme the pool holds more of than the examples do is raised: lowering the rarer
+    ones cost recall on sets where the model already gives them sparingly
+    (docs/evaluation.md, round 7).
     """
     k = prob.shape[1]
     mean = prob.mean(axis=0) if len(prob) else np.zeros(k)
-    if not k or mean.sum() <= 0:
+    if example_counts is None:
+        example_counts = np.ones(k)
+    counts = np.asarray(example_counts, dtype=float)
+    if not k or mean.sum() <= 0 or counts.sum() <= 0:
         return np.zeros(k)
-    return weight * np.maximum(0.0, np.log(k * mean / mean.sum()))
+    pool_share = mean / mean.sum()
+    example_share = counts / counts.sum()
+    ratio = np.divide(
+        pool_share, example_share, out=np.ones(k), where=(example_share > 0) & (pool_share > 0)
+    )
+    return weight * np.maximum(0.0, np.log(ratio))
 
 
 def _decide(prob: np.ndarray, thresholds: np.ndarray, floor: float) -> np.ndarray:
@@ -369,14 +384,14 @@ class ThemeMapper(BaseEstimator):
         Few-shot: pseudo-examples at the centre that a theme's mean stance is shrunk
         towards before its side is read (few examples give a weaker side).
     few_shot_share_prior:
-        Few-shot: weight γ of each theme's share of the pool. Examples are drawn per
-        theme, so the regressions expect every theme equally often; the share is read
-        from the fitted model's mean smoothed probability on the pool
-        (:func:`few_shot_share_offset`), and a theme the pool holds more of than an equal
-        share gets ``γ × log(k × share)`` added to its log-odds, when self-training picks
-        pool answers and at prediction (0: none, the default; 1 gained on every set with
-        examples drawn per theme, but lowered the corrections curve, whose examples already
-        follow the pool's shares: docs/evaluation.md, round 7).
+        Few-shot: weight γ of each theme's share of the pool against its share of the
+        examples. Examples drawn per theme make the regressions expect every theme equally
+        often; the pool share is read from the fitted model's mean smoothed probability on
+        the pool, the example share from the analyst's examples' theme labels
+        (:func:`few_shot_share_offset`), and a theme the pool holds more of than the
+        examples do gets ``γ × log(pool share / example share)`` added to its log-odds,
+        when self-training picks pool answers and at prediction (1, the default; 0: none;
+        docs/evaluation.md, round 7).
     """
 
     def __init__(
@@ -422,7 +437,7 @@ class ThemeMapper(BaseEstimator):
         few_shot_pseudo_weight: float = 0.1,
         side_gain: float = 1.0,
         side_shrink: float = 0.0,
-        few_shot_share_prior: float = 0.0,
+        few_shot_share_prior: float = 1.0,
     ) -> None:
         self.embed = embed
         self.seed = seed
@@ -916,10 +931,11 @@ class ThemeMapper(BaseEstimator):
         ref_vectors = np.asarray(vectors[ref], dtype=np.float32)
         self._set_reference(X_pool[ref], ref_vectors)
         unlabelled = ~labelled[ref]
+        counts = Yl.sum(axis=0)  # each theme's examples (not the theme texts or pseudo-examples)
         for _ in range(self.few_shot_rounds if unlabelled.any() else 0):
             prob = self._reference_prob(X_pool[ref], ref_vectors)
             if self.few_shot_share_prior:  # pseudo-examples picked as predicted, shares and all
-                offset = few_shot_share_offset(prob, self.few_shot_share_prior)
+                offset = few_shot_share_offset(prob, self.few_shot_share_prior, counts)
                 prob = _sigmoid(_logit(prob) + offset[None, :])
             Yp = (prob >= self.few_shot_pseudo_threshold) & unlabelled[:, None]
             chosen = np.flatnonzero(Yp.any(axis=1))
@@ -934,7 +950,7 @@ class ThemeMapper(BaseEstimator):
             self._set_reference(X_pool[ref], ref_vectors)
         if self.few_shot_share_prior:
             self.few_shot_offset_ = few_shot_share_offset(
-                self._reference_prob(X_pool[ref], ref_vectors), self.few_shot_share_prior
+                self._reference_prob(X_pool[ref], ref_vectors), self.few_shot_share_prior, counts
             )
 
     def _reference_prob(self, X_ref: sparse.csr_matrix, ref_vectors: np.ndarray) -> np.ndarray:
