@@ -930,10 +930,11 @@ class ThemeMapper(BaseEstimator):
             ref = np.sort(rng.choice(n, size=self.max_reference, replace=False))
         ref_vectors = np.asarray(vectors[ref], dtype=np.float32)
         self._set_reference(X_pool[ref], ref_vectors)
+        near = self._neighbours(ref_vectors) if self.reference_ is not None else None
         unlabelled = ~labelled[ref]
         counts = Yl.sum(axis=0)  # each theme's examples (not the theme texts or pseudo-examples)
         for _ in range(self.few_shot_rounds if unlabelled.any() else 0):
-            prob = self._reference_prob(X_pool[ref], ref_vectors)
+            prob = self._reference_prob(X_pool[ref], ref_vectors, near)
             if self.few_shot_share_prior:  # pseudo-examples picked as predicted, shares and all
                 offset = few_shot_share_offset(prob, self.few_shot_share_prior, counts)
                 prob = _sigmoid(_logit(prob) + offset[None, :])
@@ -950,17 +951,21 @@ class ThemeMapper(BaseEstimator):
             self._set_reference(X_pool[ref], ref_vectors)
         if self.few_shot_share_prior:
             self.few_shot_offset_ = few_shot_share_offset(
-                self._reference_prob(X_pool[ref], ref_vectors), self.few_shot_share_prior, counts
+                self._reference_prob(X_pool[ref], ref_vectors, near),
+                self.few_shot_share_prior,
+                counts,
             )
 
-    def _reference_prob(self, X_ref: sparse.csr_matrix, ref_vectors: np.ndarray) -> np.ndarray:
+    def _reference_prob(
+        self, X_ref: sparse.csr_matrix, ref_vectors: np.ndarray, near: np.ndarray | None = None
+    ) -> np.ndarray:
         """The pool sample's smoothed probabilities under the current regressions."""
         raw = (
             self.reference_[1]  # computed when the regressions were last fitted
             if self.reference_ is not None
             else _sigmoid(self._decision(self.models_, X_ref))
         )
-        return self._smooth(raw, ref_vectors)
+        return self._smooth(raw, ref_vectors, near)
 
     def _set_reference(self, X_ref: sparse.csr_matrix, ref_vectors: np.ndarray) -> None:
         """The pool sample whose probabilities smoothing averages (None: no smoothing)."""
@@ -968,19 +973,32 @@ class ThemeMapper(BaseEstimator):
         if self.smoothing and len(ref_vectors) > self.neighbours:
             self.reference_ = (ref_vectors, _sigmoid(self._decision(self.models_, X_ref)))
 
-    def _smooth(self, prob: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-        """Probabilities mixed with the mean of the nearest pool responses' (a copy excluded)."""
-        if self.reference_ is None:
-            return prob
-        ref_vectors, ref_prob = self.reference_
+    def _neighbours(self, vectors: np.ndarray) -> np.ndarray:
+        """(n, m) indices of each response's nearest reference responses (a copy excluded)."""
+        ref_vectors = self.reference_[0]
         m = int(min(self.neighbours, ref_vectors.shape[0] - 1))
-        near_mean = np.empty_like(prob)
+        near = np.empty((len(vectors), m), dtype=np.intp)
         step = _SMOOTH_ROWS  # rows × reference similarities held at once
         for a in range(0, len(vectors), step):
             sims = vectors[a : a + step] @ ref_vectors.T
             sims[sims >= 1.0 - 1e-6] = -np.inf  # the response itself (or an exact copy)
-            near = np.argpartition(-sims, m - 1, axis=1)[:, :m]
-            near_mean[a : a + step] = ref_prob[near].mean(axis=1)
+            near[a : a + step] = np.argpartition(-sims, m - 1, axis=1)[:, :m]
+        return near
+
+    def _smooth(
+        self, prob: np.ndarray, vectors: np.ndarray, near: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Probabilities mixed with the mean of the nearest pool responses'.
+
+        ``near`` (from :meth:`_neighbours`) saves the search when the same responses are
+        smoothed again, as the reference sample is after each fit.
+        """
+        if self.reference_ is None:
+            return prob
+        near = self._neighbours(vectors) if near is None else near
+        ref_prob, near_mean = self.reference_[1], np.empty_like(prob)
+        for a in range(0, len(near), _SMOOTH_ROWS):  # the (rows, m, k) gather, bounded
+            near_mean[a : a + _SMOOTH_ROWS] = ref_prob[near[a : a + _SMOOTH_ROWS]].mean(axis=1)
         return (1.0 - self.smoothing) * prob + self.smoothing * near_mean
 
     def _zero_shot_start(self, z: np.ndarray) -> np.ndarray:
