@@ -2,6 +2,7 @@
 processes.
 
     python -m benchmarks.bench_mapping --answers 20000 50000
+    python -m benchmarks.bench_mapping --answers 20000 50000 --rounds 1 --round6
     python -m benchmarks.bench_mapping --answers 20000 50000 --zero-shot
 
 Each case runs in a child process that builds N synthetic answers (12 themes, 384-d unit
@@ -37,7 +38,8 @@ vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.f
 words = [f"w{i}" for i in range(1500)]
 texts = [" ".join(rng.choice(words[j * 100 : j * 100 + 400], 12)) for j in label]
 # zero-shot reads the theme texts: five of each theme's own words describe it
-about = [" ".join(words[j * 100 : j * 100 + 5]) if mode != "few-shot" else "" for j in range(k)]
+zero = mode.startswith("zero-shot")
+about = [" ".join(words[j * 100 : j * 100 + 5]) if zero else "" for j in range(k)]
 themes = [ThemeSpec(key=f"t{j}", label=f"theme {j}", description=about[j]) for j in range(k)]
 
 def embed(batch):
@@ -45,9 +47,13 @@ def embed(batch):
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 examples = [(int(i), [f"t{j}"]) for j in range(k) for i in np.flatnonzero(label == j)[:10]]
-# round 6's zero-shot: theme prototypes not moved towards their answers
-params = {"expand_rounds": 0} if mode == "zero-shot-round6" else {}
-examples = examples if mode == "few-shot" else None
+# round 6: zero-shot prototypes not moved towards their answers; few-shot themes not
+# shifted to their estimated share of the pool
+params = {
+    "zero-shot-round6": {"expand_rounds": 0},
+    "few-shot-round6": {"few_shot_share_prior": 0.0},
+}.get(mode, {})
+examples = examples if mode.startswith("few-shot") else None
 start = time.perf_counter()
 mapper = ThemeMapper(embed, few_shot_rounds=rounds, clauses=False, **params)
 mapper.fit(themes, texts, vectors, examples)
@@ -65,20 +71,24 @@ def main() -> None:
     ap.add_argument("--rounds", nargs="+", type=int, default=[0, 1])
     ap.add_argument("--zero-shot", action="store_true",
                     help="zero-shot cases (today's and round 6's defaults) instead of few-shot")
+    ap.add_argument("--round6", action="store_true",
+                    help="few-shot: also round 6's defaults (no share shift), one round")
     args = ap.parse_args()
     cases = (
         [("zero-shot", 1), ("zero-shot-round6", 1)]
         if args.zero_shot
         else [("few-shot", rounds) for rounds in args.rounds]
+        + ([("few-shot-round6", 1)] if args.round6 else [])
     )
     for n in args.answers:
         for mode, rounds in cases:
             m = measure([sys.executable, "-c", CHILD, str(n), str(rounds), mode])
             if m.returncode:
                 raise SystemExit(m.stderr)
-            if mode == "few-shot":
+            if mode.startswith("few-shot"):
                 command = f"python -m benchmarks.bench_mapping --answers {n} --rounds {rounds}"
-                case = f"few-shot mapping, {n:,} answers, {rounds} self-training round(s)"
+                command += " --round6" if mode == "few-shot-round6" else ""
+                case = f"{mode} mapping, {n:,} answers, {rounds} self-training round(s)"
             else:
                 command = f"python -m benchmarks.bench_mapping --answers {n} --zero-shot"
                 case = f"{mode} mapping, {n:,} answers"
