@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Hashable, Sequence
+from difflib import SequenceMatcher
 
 import numpy as np
 from scipy import sparse
@@ -549,8 +550,6 @@ def is_taken(label: str, taken: set[str] | frozenset[str], *, similar: float = 0
     """Whether ``label`` repeats one in ``taken`` (lower-cased labels), up to case, spacing,
     punctuation and a typo (a character-level similarity of at least ``similar``); a
     negation is no typo ("We should not abandon it" is not "We should abandon it")."""
-    from difflib import SequenceMatcher
-
     key = _letters(label)
     if label.lower() in taken:
         return True
