@@ -464,10 +464,10 @@ def test_few_shot_other_only_when_no_theme_passes() -> None:
     vec = fake_embed(texts)
     ex = [(i, gold[i]) for i in draw_per_theme(gold, 10)]
     m = ThemeMapper(fake_embed, seed=0, few_shot_floor=0.9).fit(THEMES, texts, vec, ex)
-    assert m.floor_ == 0.9 and np.all(m.thresholds_ == m.threshold)
+    assert m.floor_ == 0.9 and np.all(m.thresholds_ == m.threshold_)
     prob, pred = m.predict_proba(texts, vec), m.predict(texts, vec)
     for row, keys in zip(prob, pred, strict=True):
-        passing = {m.keys_[j] for j in np.flatnonzero(row >= m.threshold)}
+        passing = {m.keys_[j] for j in np.flatnonzero(row >= m.threshold_)}
         if row.max() >= m.floor_:
             passing.add(m.keys_[int(row.argmax())])
         assert set(keys) == passing  # "Other" (no key) exactly when nothing passes
@@ -764,9 +764,10 @@ def test_few_shot_cardinality_gives_the_examples_themes_per_answer() -> None:
     vec = fake_embed(texts)
     drawn = draw_per_theme(gold, 8)
     params = {"seed": 0, "few_shot_rounds": 0, "few_shot_share_prior": 0.0}
-    fixed = ThemeMapper(fake_embed, **params).fit(THEMES, texts, vec, [(i, gold[i]) for i in drawn])
+    fixed = ThemeMapper(fake_embed, few_shot_cardinality=False, **params)
+    fixed.fit(THEMES, texts, vec, [(i, gold[i]) for i in drawn])
     assert fixed.threshold_ == fixed.threshold
-    matched = ThemeMapper(fake_embed, few_shot_cardinality=True, **params)
+    matched = ThemeMapper(fake_embed, **params)  # the default
     matched.fit(THEMES, texts, vec, [(i, gold[i]) for i in drawn])
     target = example_cardinality(np.array([[key in gold[i] for key in WORDS] for i in drawn]))
     assert 1.0 < target < 2.0
@@ -775,7 +776,7 @@ def test_few_shot_cardinality_gives_the_examples_themes_per_answer() -> None:
     if 0.3 < matched.threshold_ < 0.6:  # not held at a bound: the pool matches the target
         assert np.mean([len(p) for p in given]) == pytest.approx(target, abs=0.05)
     # examples that each carry one theme ask for one theme per answer: a higher threshold
-    single = ThemeMapper(fake_embed, few_shot_cardinality=True, **params)
+    single = ThemeMapper(fake_embed, **params)
     single.fit(THEMES, texts, vec, [(i, gold[i][:1]) for i in drawn])
     assert single.threshold_ > matched.threshold_
     assert sum(map(len, single.predict(texts, vec))) < sum(map(len, given))

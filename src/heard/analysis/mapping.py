@@ -368,7 +368,8 @@ class ThemeMapper(BaseEstimator):
         mapper's score with weight m / (m + examples); 0 turns the blend off (the
         zero-shot mapper over-assigns a theme the examples never show).
     threshold:
-        Few-shot: the probability at which a theme is assigned.
+        Few-shot: the probability at which a theme is assigned (with
+        ``few_shot_cardinality``, only where no example carries a theme).
     few_shot_floor:
         Few-shot: the top theme is kept under ``threshold`` only if it reaches this.
     smoothing:
@@ -409,8 +410,8 @@ class ThemeMapper(BaseEstimator):
     few_shot_cardinality:
         Few-shot: the threshold is not ``threshold`` but the one at which the pool answers
         given a theme carry as many themes on average as the examples suggest
-        (:func:`example_cardinality`), within 0.3 to 0.6 (False: ``threshold``;
-        docs/evaluation.md, round 8).
+        (:func:`example_cardinality`), within 0.3 to 0.6 (True, the default; False:
+        ``threshold``; docs/evaluation.md, round 8).
     """
 
     def __init__(
@@ -457,7 +458,7 @@ class ThemeMapper(BaseEstimator):
         side_gain: float = 1.0,
         side_shrink: float = 0.0,
         few_shot_share_prior: float = 1.0,
-        few_shot_cardinality: bool = False,
+        few_shot_cardinality: bool = True,
     ) -> None:
         self.embed = embed
         self.seed = seed
@@ -908,7 +909,8 @@ class ThemeMapper(BaseEstimator):
 
         Each theme's regression is class-weighted (``class_weight``), so a theme is
         learnt against the others whatever its share of the examples, and its
-        probabilities are read at one fixed ``threshold``. A response keeps its top theme
+        probabilities are read at one threshold (with ``few_shot_cardinality``, the one that
+        gives the pool the examples' themes per answer). A response keeps its top theme
         only if that reaches ``few_shot_floor``: otherwise it is "Other". With
         ``smoothing``, each response's probabilities are mixed with the mean of its
         ``neighbours`` nearest responses in the pool (by embedding), so a theme needs
