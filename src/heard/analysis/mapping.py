@@ -28,8 +28,11 @@ With examples (few-shot) a one-vs-rest logistic regression on [embeddings ⊕ TF
 learns from the analyst's examples and the theme texts, each theme class-weighted so
 that it is learnt against the others whatever its share of the examples. Its
 probabilities are mixed with those of each response's nearest neighbours in the pool
-(by embedding), and a theme is assigned where the result reaches one fixed threshold;
-a response whose best theme is under a lower floor gets none ("Other"). A rare theme
+(by embedding), and a theme is assigned where the result reaches one threshold, set so
+the pool's answers carry as many themes on average as the examples suggest (each example
+weighed by 1 / its number of themes, as examples drawn per theme over-represent answers
+with several; ``few_shot_cardinality``); a response whose best theme is under a lower
+floor gets none ("Other"). A rare theme
 is predicted only where its evidence is: the response's wording and its neighbours.
 With ``few_shot_share_prior`` (on by default), a theme whose share of the pool,
 read from the fitted model's own probabilities on it, is above its share of the examples
@@ -38,8 +41,8 @@ examples drawn per theme make every theme look equally common, while real pools 
 themes that hold most answers (corrections drawn at random already follow the pool).
 Given each response's stance, a theme whose examples lean to one side is weighed by
 how likely the response is to take that side (a mixed theme is unchanged).
-Fitting the calibration, the threshold or each theme's share of the pool on the few
-examples did worse on the real development sets (docs/evaluation.md, "How the mapping
+Fitting the calibration, per-theme thresholds or each theme's share of the pool on the
+few examples did worse on the real development sets (docs/evaluation.md, "How the mapping
 was chosen on real data").
 """
 
