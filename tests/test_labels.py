@@ -19,6 +19,7 @@ from heard.analysis.labels import (
     make_label,
     publishable,
     side_label,
+    topic_label,
 )
 from tests._fake_embed import fake_embed
 
@@ -332,3 +333,59 @@ def test_discovered_labels_are_publishable_and_never_repeat_across_levels():
 ])
 def test_an_opening_never_ends_on_a_word_that_needs_more(text, opening):
     assert label_candidates(text) == ([opening] if opening else [])
+
+
+# -- parents named by what their children share ---------------------------------------
+
+_FILTER_KIDS = [
+    [f"The filters have made the queues worse on {road}." for road in ("Elm Road", "Mill Lane")]
+    * 5,
+    ["Remove the filters, they block the buses."] * 6 + ["Taxis charge more now."] * 4,
+    ["Ambulances are delayed by the filters every day."] * 7 + ["Shops are losing trade."] * 3,
+]
+
+
+def test_topic_label_names_what_most_children_talk_about():
+    label = topic_label(_FILTER_KIDS, ["remove", "queues", "filters", "ambulances"])
+    assert label is not None
+    words = label.lower().split()
+    assert "filters" in words  # every child's answers name the filters
+    # each word it names is shared by several children, not one member's point
+    for word in set(words) - {"the", "and"}:
+        assert sum(any(word in t.lower().split() for t in kid) for kid in _FILTER_KIDS) >= 2
+    assert "remove" not in words  # a verb names no topic
+    assert publishable(label)
+
+
+def test_topic_label_passes_over_place_names_and_one_childs_words():
+    kids = [
+        ["Put monitors on Harbour Road near the school."] * 5,
+        ["Move the bus stop on Harbour Road to the school gate."] * 5,
+        ["The Harbour Road crossing is dangerous for the school run."] * 5,
+    ]
+    label = topic_label(kids, ["harbour road", "monitors", "school"])
+    assert label is not None and "harbour" not in label.lower()
+    assert "school" in label.lower()
+    assert "monitors" not in label.lower()  # one child's point, not what they share
+
+
+def test_topic_label_none_when_nothing_is_shared_or_all_taken():
+    kids = [["Scrap the scheme now."] * 4, ["Publish the data please."] * 4]
+    assert topic_label(kids, ["scheme", "data"]) is None
+    assert topic_label(_FILTER_KIDS[:1], ["filters"]) is None  # one child: nothing to group
+    first = topic_label(_FILTER_KIDS, ["filters", "queues"])
+    assert first is not None
+    again = topic_label(_FILTER_KIDS, ["filters", "queues"], taken={first.lower()})
+    assert again is None or not is_taken(again, {first.lower()})
+
+
+def test_topic_label_joins_in_the_answers_language():
+    kids = [
+        ["Der Radweg ist zu schmal und die Ampel zu langsam."] * 5,
+        ["Die Ampel an der Kreuzung schaltet zu selten."] * 5,
+        ["Der Radweg endet plötzlich vor der Brücke."] * 5,
+    ]
+    label = topic_label(kids, ["Radweg", "Ampel", "Brücke"])
+    assert label is not None
+    assert " und " in label and " and " not in label
+    assert {"radweg", "ampel"} <= set(label.lower().split())

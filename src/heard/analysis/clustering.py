@@ -45,6 +45,7 @@ from heard.analysis.labels import (
     key_phrases,
     label_candidates,
     side_label,
+    topic_label,
 )
 from heard.analysis.quotes import select_quotes
 
@@ -1017,10 +1018,17 @@ class ThemeDiscoverer(BaseEstimator):
             quotes = select_quotes(
                 texts, x, pcs[p], members, n=1, embed=self.embed, max_words=self.max_quote_words
             )
+            # A parent says what its children share; one answer's opening only failing that.
+            topic = topic_label(
+                [[texts[i] for i in np.flatnonzero(mapped & (leaf == b))] for b in kids],
+                phrases, taken=used,
+            )
+            if topic is not None:
+                used.add(topic.lower())
             themes.append(
                 ThemeSpec(
                     key=f"t{p + 1}",
-                    label=unique_label(phrases, False, p, quotes),
+                    label=topic or unique_label(phrases, False, p, quotes),
                     description=describe(phrases, quotes[0][1] if quotes else None),
                     key_phrases=phrases,
                     quotes=quotes,

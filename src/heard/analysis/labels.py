@@ -13,7 +13,9 @@ a fragment and is passed over.
 Labels are sentence openings from the answers (:func:`label_candidates`) that read as a
 phrase to publish (:func:`publishable`), one per theme and never repeated across levels
 (:func:`is_taken`); :func:`fallback_label` names a theme with none, and :func:`side_label`
-is the one way a theme of one side says so ("Supporters: …" / "Opponents: …").
+is the one way a theme of one side says so ("Supporters: …" / "Opponents: …"). A parent
+is named by what its children share (:func:`topic_label`): the things most of them talk
+about, as the answers name them ("The filters and traffic"), not one member's point.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ __all__ = [
     "publishable",
     "side_label",
     "tokenize",
+    "topic_label",
 ]
 
 _TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
@@ -665,3 +668,100 @@ def side_label(label: str, side: int) -> str:
     """
     bare = label_side(label)[1]
     return f"{SIDE_NAMES[1 if side > 0 else -1]}: {bare}" if side else bare
+
+
+def _occurrences(texts: Sequence[str]) -> list[list[list[str]]]:
+    """Each text's clauses as tokens, case kept (phrases never straddle a break)."""
+    return [[_TOKEN.findall(c) for c in _BREAK.split(text or "")] for text in texts]
+
+
+def _before(clauses: list[list[str]], words: list[str]) -> list[str]:
+    """The token before each use of ``words`` in a text's clauses, lower-cased ("" at a
+    clause start), and "^" for a use spelt as a name ("Harbour Road" mid-sentence)."""
+    n = len(words)
+    out = []
+    for toks in clauses:
+        low = [t.lower() for t in toks]
+        for i in range(len(low) - n + 1):
+            if low[i : i + n] == words:
+                named = n > 1 and i > 0 and all(t[:1].isupper() for t in toks[i : i + n])
+                out.append("^" if named else low[i - 1] if i else "")
+    return out
+
+
+# How the answers join two things, in their language: the commonest of these they use.
+_AND = ("and", "und", "et", "y", "ac")
+
+
+def topic_label(
+    children: Sequence[Sequence[str]],
+    phrases: Sequence[str],
+    *,
+    taken: set[str] | frozenset[str] = frozenset(),
+    min_share: float = 0.1,
+    min_named: float = 0.15,
+    sample: int = 300,
+) -> str | None:
+    """A parent's label: what its children talk about, from their own words.
+
+    ``children`` holds each child's answers and ``phrases`` the parent's key phrases (the
+    words that set it apart from the other parents). A phrase *covers* a child when at
+    least ``min_share`` of that child's answers use it, and counts only when it is a
+    thing the answers name: at least ``min_named`` of its uses follow a determiner ("the
+    filters", "der Radweg"); a verb or adjective ("remove", "permanent") never does; a
+    place's name ("Harbour Road", capitalised mid-sentence in most uses) is no topic. The
+    phrase covering most children leads, if it covers at least two and half of them
+    (ties: the one more answers use); a lone word is joined by the next such phrase that
+    covers a child it misses, or failing that the next one at all ("The filters and
+    traffic"). Phrases as the answers write them, after "the" when many uses have it, joined
+    by the answers' own word for "and". None when nothing is shared, or when each label
+    left :func:`is_taken`.
+    """
+    parsed = [_occurrences(list(texts)[:sample]) for texts in children]
+    if len(parsed) < 2:
+        return None
+    need = max(2, (len(parsed) + 1) // 2)
+    found: list[tuple[int, float, int, str, set[int], bool]] = []
+    for order, phrase in enumerate(dict.fromkeys(p for p in phrases if p and p.strip())):
+        words = phrase.lower().split()
+        if any(w in _WEAK_EDGE or w in STOP_WORDS or w.isdigit() for w in words):
+            continue  # "money on fixing" is cut out of a sentence, not a thing named
+        covered: set[int] = set()
+        before: Counter[str] = Counter()
+        users = total = 0
+        for k, texts in enumerate(parsed):
+            hits = [_before(clauses, words) for clauses in texts]
+            share = sum(bool(h) for h in hits) / max(len(texts), 1)
+            if share >= min_share:
+                covered.add(k)
+            users += sum(bool(h) for h in hits)
+            total += len(texts)
+            before.update(w for h in hits for w in h)
+        uses = sum(before.values())
+        named = sum(c for w, c in before.items() if w in _DETERMINERS)
+        if not uses or named < min_named * uses or len(covered) < 2 or before["^"] * 2 > uses:
+            continue  # not a thing named, shared by one child only, or a place's name
+        # "the filters" when most uses say so; other determiners depend on the sentence
+        with_the = before["the"] > 0.3 * uses
+        found.append((len(covered), users / max(total, 1), -order, phrase, covered, with_the))
+    found.sort(reverse=True)
+    lead = [f for f in found if f[0] >= need]
+    joins = Counter(t.lower() for texts in parsed for clauses in texts for toks in clauses
+                    for t in toks if t.lower() in _AND)
+    join = joins.most_common(1)[0][0] if joins else "and"
+
+    def name(entry: tuple[int, float, int, str, set[int], bool]) -> str:
+        return f"the {entry[3]}" if entry[5] else entry[3]
+
+    for first in lead:
+        label = name(first)
+        if len(first[3].split()) == 1:
+            stems = {w[:4] for w in first[3].lower().split()}
+            rest = [f for f in found if not stems & {w[:4] for w in f[3].lower().split()}]
+            other = next((f for f in rest if f[4] - first[4]), rest[0] if rest else None)
+            if other is not None:
+                label = f"{label} {join} {name(other)}"
+        label = _capitalise(label)
+        if not is_taken(label, taken):
+            return label
+    return None
