@@ -699,7 +699,7 @@ def topic_label(
     *,
     taken: set[str] | frozenset[str] = frozenset(),
     min_share: float = 0.1,
-    min_named: float = 0.15,
+    min_named: float = 0.3,
     sample: int = 300,
 ) -> str | None:
     """A parent's label: what its children talk about, from their own words.
@@ -711,11 +711,11 @@ def topic_label(
     filters", "der Radweg"); a verb or adjective ("remove", "permanent") never does; a
     place's name ("Harbour Road", capitalised mid-sentence in most uses) is no topic. The
     phrase covering most children leads, if it covers at least two and half of them
-    (ties: the one more answers use); a lone word is joined by the next such phrase that
-    covers a child it misses, or failing that the next one at all ("The filters and
-    traffic"). Phrases as the answers write them, after "the" when many uses have it, joined
-    by the answers' own word for "and". None when nothing is shared, or when each label
-    left :func:`is_taken`.
+    (ties: the one more answers use); a lone word is joined by the next such phrase named
+    alike (both after "the", or neither) that covers a child it misses, or failing that the
+    next one at all ("The filters and the queues"). Phrases as the answers write them, after
+    "the" when many uses have it, joined by the answers' own word for "and". None when
+    nothing is shared, or when each label left :func:`is_taken`.
     """
     parsed = [_occurrences(list(texts)[:sample]) for texts in children]
     if len(parsed) < 2:
@@ -757,7 +757,10 @@ def topic_label(
         label = name(first)
         if len(first[3].split()) == 1:
             stems = {w[:4] for w in first[3].lower().split()}
-            rest = [f for f in found if not stems & {w[:4] for w in f[3].lower().split()}]
+            rest = [  # another word, named alike ("the filters and the queues")
+                f for f in found
+                if f[5] == first[5] and not stems & {w[:4] for w in f[3].lower().split()}
+            ]
             other = next((f for f in rest if f[4] - first[4]), rest[0] if rest else None)
             if other is not None:
                 label = f"{label} {join} {name(other)}"
