@@ -19,6 +19,7 @@ from heard.analysis.labels import (
     make_label,
     publishable,
     side_label,
+    side_language,
     topic_label,
 )
 from tests._fake_embed import fake_embed
@@ -276,8 +277,8 @@ def test_choose_label_for_a_parent_speaks_for_every_child():
 
 def test_side_label_names_whose_side_not_agreement_with_the_words():
     label = "Please get the details right"
-    assert side_label(label, 1) == f"{SIDE_NAMES[1]}: {label}"
-    assert side_label(label, -1) == f"{SIDE_NAMES[-1]}: {label}"
+    assert side_label(label, 1) == f"{SIDE_NAMES['en'][1]}: {label}"
+    assert side_label(label, -1) == f"{SIDE_NAMES['en'][-1]}: {label}"
     assert side_label(label, 0) == label
     for side in (1, -1):
         assert "(agree)" not in side_label(label, side)
@@ -286,6 +287,21 @@ def test_side_label_names_whose_side_not_agreement_with_the_words():
         assert side_label(side_label(label, -side), side) == side_label(label, side)
         assert label_side(side_label(label, side)) == (side, label)
     assert label_side(label) == (0, label)
+
+
+def test_side_label_speaks_the_answers_language():
+    label = "Der Radweg muss auf die Straße"
+    for side in (1, -1):
+        german = side_label(label, side, "de")
+        assert german == f"{SIDE_NAMES['de'][side]}: {label}"
+        assert SIDE_NAMES["en"][side] not in german
+        assert label_side(german) == (side, label)
+        assert side_language(german) == "de"
+        # relabelling keeps the language of the side it already names
+        assert side_label(side_label(german, -side), side) == german
+    assert side_label(label, 1, "xx").startswith(SIDE_NAMES["en"][1])  # no names: English
+    names = [n for by_side in SIDE_NAMES.values() for n in by_side.values()]
+    assert len(set(names)) == len(names)  # every prefix reads back to one side
 
 
 PARENT_CORPUS = {

@@ -47,6 +47,7 @@ from heard.analysis.labels import (
     side_label,
     topic_label,
 )
+from heard.analysis.prepare import LanguageDetector
 from heard.analysis.quotes import select_quotes
 
 __all__ = [
@@ -73,6 +74,7 @@ class ThemeSpec:
     key_phrases: list[str] = field(default_factory=list)
     quotes: list[tuple[int, str]] = field(default_factory=list)  # (index, exact substring)
     size: float = 0.0  # weighted number of responses whose nearest theme it is, in fit
+    side: int = 0  # a leaf split by side: +1 its supporters, -1 its opponents
 
 
 @dataclass
@@ -974,6 +976,11 @@ class ThemeDiscoverer(BaseEstimator):
         labels = self._clause_labels(texts, x, groups)
         themes: list[ThemeSpec] = []
         used: set[str] = set()  # every label of the question, at both levels
+        # a side is named in the answers' language, as the label's words are
+        language = (
+            LanguageDetector().detect(" ".join(texts[i] for i in np.flatnonzero(mapped)[:50]))[0]
+            if np.any(self.leaf_side_) else None
+        )
 
         def unique_label(
             phrases: list[str], leaf_level: bool, index: int, quotes: list[tuple[int, str]]
@@ -983,7 +990,8 @@ class ThemeDiscoverer(BaseEstimator):
                 label = fallback_label(phrases, [q for _, q in quotes], taken=used)
             used.add(label.lower())
             # a leaf split by side says whose side it holds
-            return side_label(label, int(self.leaf_side_[index])) if leaf_level else label
+            side = int(self.leaf_side_[index]) if leaf_level else 0
+            return side_label(label, side, language) if side else label
 
         def leaf_theme(b: int, parent: str | None) -> ThemeSpec:
             members = np.flatnonzero(mapped & (leaf == b))
@@ -1000,6 +1008,7 @@ class ThemeDiscoverer(BaseEstimator):
                 key_phrases=phrases,
                 quotes=quotes,
                 size=float(sizes[b]),
+                side=int(np.sign(self.leaf_side_[b])),
             )
 
         # Leaves first, so a parent's label never takes one of its children's.

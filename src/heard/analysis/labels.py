@@ -31,6 +31,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 __all__ = [
     "SIDE_NAMES",
+    "SIDE_POSITIONS",
     "choose_label",
     "commonest_spelling",
     "describe",
@@ -42,6 +43,7 @@ __all__ = [
     "make_label",
     "publishable",
     "side_label",
+    "side_language",
     "tokenize",
     "topic_label",
 ]
@@ -649,25 +651,52 @@ def fallback_label(
 
 
 # How a leaf split by side names its side: the respondents' stance on the proposal, read
-# as "those who agree/disagree say …", never as agreement with the label's own words.
-SIDE_NAMES = {1: "Supporters", -1: "Opponents"}
+# as "those who agree/disagree say …", never as agreement with the label's own words. The
+# names are in the answers' language (the label is in their words); English otherwise.
+SIDE_NAMES: dict[str, dict[int, str]] = {
+    "en": {1: "Supporters", -1: "Opponents"},
+    "de": {1: "Befürworter", -1: "Gegner"},
+    "fr": {1: "Partisans", -1: "Opposants"},
+    "es": {1: "Partidarios", -1: "Opositores"},
+    "nl": {1: "Voorstanders", -1: "Tegenstanders"},
+    "cy": {1: "Cefnogwyr", -1: "Gwrthwynebwyr"},
+}
+# How a codebook's position column names a side (the mapper reads it, see codebook_theme).
+SIDE_POSITIONS = {1: "Agreement", -1: "Disagreement"}
+
+
+def _side_prefix(label: str) -> tuple[int, str, str]:
+    """(side, language, label without it) of a label :func:`side_label` made."""
+    for language, names in SIDE_NAMES.items():
+        for side, name in names.items():
+            if label.startswith(f"{name}: "):
+                return side, language, label[len(name) + 2 :]
+    return 0, "", label
 
 
 def label_side(label: str) -> tuple[int, str]:
     """(side, label without it) of a label :func:`side_label` made; side 0 for any other."""
-    for side, name in SIDE_NAMES.items():
-        if label.startswith(f"{name}: "):
-            return side, label[len(name) + 2 :]
-    return 0, label
+    side, _, bare = _side_prefix(label)
+    return side, bare
 
 
-def side_label(label: str, side: int) -> str:
-    """The label a reader sees for a theme of one side: "Supporters: …" / "Opponents: …".
+def side_language(label: str) -> str | None:
+    """The language of the side a label names (see :data:`SIDE_NAMES`), None if none."""
+    return _side_prefix(label)[1] or None
+
+
+def side_label(label: str, side: int, language: str | None = None) -> str:
+    """The label a reader sees for a theme of one side: "Supporters: …" / "Opponents: …",
+    in ``language`` (an ISO 639-1 code) when :data:`SIDE_NAMES` has it, else in the
+    language of a side the label already names, else in English.
 
     Any side the label already names is replaced, so relabelling keeps one prefix.
     """
-    bare = label_side(label)[1]
-    return f"{SIDE_NAMES[1 if side > 0 else -1]}: {bare}" if side else bare
+    _, had, bare = _side_prefix(label)
+    if not side:
+        return bare
+    names = SIDE_NAMES.get(language or "") or SIDE_NAMES.get(had) or SIDE_NAMES["en"]
+    return f"{names[1 if side > 0 else -1]}: {bare}"
 
 
 def _occurrences(texts: Sequence[str]) -> list[list[list[str]]]:
