@@ -405,3 +405,26 @@ def test_topic_label_joins_in_the_answers_language():
     assert label is not None
     assert " und " in label and " and " not in label
     assert {"radweg", "ampel"} <= set(label.lower().split())
+
+
+def test_discovered_labels_take_the_spelling_most_answers_use():
+    from collections import Counter
+
+    rng = np.random.default_rng(1)
+    spelt = {
+        "No real impact on my household.": 30, "No rael impatc on my household.": 6,
+        "Hardly any change for us.": 25, "Hrdly any change for us.": 8,
+        "The filters have made the queues worse.": 30,
+        "The filtres have made the queues worse.": 5,
+    }
+    texts = [t for t, n in spelt.items() for _ in range(n)]
+    texts = [texts[k] for k in rng.permutation(len(texts))]
+    model = ThemeDiscoverer(seed=0, embed=fake_embed, min_themes=2, max_themes=4)
+    model.fit(texts, fake_embed(texts))
+    pool = Counter(c for t in texts for c in label_candidates(t, min_words=2))
+    labels = [t.label.strip("\u2018\u2019\u2026") for t in model.themes_]
+    for label in labels:
+        alike = [c for c in pool if is_taken(c, {label.lower()}, similar=0.8)]
+        # the commonest spelling, unless another theme has it already
+        assert all(pool[c] <= pool[label] or c in labels for c in alike), (label, alike)
+        assert publishable(label)

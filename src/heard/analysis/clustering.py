@@ -929,8 +929,8 @@ class ThemeDiscoverer(BaseEstimator):
             start += len(candidates)
             label = choose_label(candidates, rows, centroid, others, taken=taken, cover=cover)
             if label is not None:
-                out[key] = commonest_spelling(label, seen)
-                taken.add(out[key].lower())
+                out[key] = label
+                taken.add(label.lower())
         return out
 
     def _describe(
@@ -976,6 +976,16 @@ class ThemeDiscoverer(BaseEstimator):
         labels = self._clause_labels(texts, x, groups)
         themes: list[ThemeSpec] = []
         used: set[str] = set()  # every label of the question, at both levels
+        # How the answers spell the phrases a label can be: a typo in the answer a label
+        # came from ("No rael impatc") gives way to the spelling most answers use, in its
+        # theme or, said more than once, anywhere in the question (typos can form a leaf).
+        spellings: dict[int, Counter[str]] = {}
+        for i in np.flatnonzero(mapped):
+            found = spellings.setdefault(int(leaf[i]), Counter())
+            for candidate in label_candidates(texts[i], min_words=2):
+                found[candidate] += float(w[i])
+        everywhere = sum(spellings.values(), Counter())
+        repeated = Counter({c: n for c, n in everywhere.items() if n >= 2})
         # a side is named in the answers' language, as the label's words are
         language = (
             LanguageDetector().detect(" ".join(texts[i] for i in np.flatnonzero(mapped)[:50]))[0]
@@ -988,6 +998,10 @@ class ThemeDiscoverer(BaseEstimator):
             label = labels.get((leaf_level, index))
             if label is None or is_taken(label, used):
                 label = fallback_label(phrases, [q for _, q in quotes], taken=used)
+            kids = [index] if leaf_level else np.flatnonzero(parents == index).tolist()
+            own = sum((spellings.get(int(b), Counter()) for b in kids), Counter())
+            spelt = commonest_spelling(label, repeated | own)
+            label = label if is_taken(spelt, used) else spelt  # a twin is no better
             used.add(label.lower())
             # a leaf split by side says whose side it holds
             side = int(self.leaf_side_[index]) if leaf_level else 0

@@ -794,6 +794,6 @@ def topic_label(
             if other is not None:
                 label = f"{label} {join} {name(other)}"
         label = _capitalise(label)
-        if not is_taken(label, taken):
-            return label
+        if publishable(label) and not is_taken(label, taken):
+            return label  # not one word: "Household" names no topic a reader can place
     return None
