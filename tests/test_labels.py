@@ -428,3 +428,20 @@ def test_discovered_labels_take_the_spelling_most_answers_use():
         # the commonest spelling, unless another theme has it already
         assert all(pool[c] <= pool[label] or c in labels for c in alike), (label, alike)
         assert publishable(label)
+
+
+def test_topic_label_reads_capitals_as_the_answers_language_uses_them():
+    # German capitalises nouns: "für Radfahrer" names a thing with no determiner before it
+    german = [
+        ["Mehr Platz für Radfahrer und weniger Platz für Autos in der Stadt."] * 4,
+        ["Sichere Wege für Radfahrer fehlen, weil überall Autos parken."] * 4,
+    ]
+    label = topic_label(german, ["Radfahrer", "Autos", "Innenstadt"])
+    assert label == "Radfahrer und Autos"  # one word alone names no topic: a second joins
+    # in English a word capitalised mid-sentence is a name, not a topic
+    english = [
+        ["Traffic in Millbrook is worse for the buses since spring."] * 4,
+        ["Parking in Millbrook is harder near the buses now."] * 4,
+    ]
+    label = topic_label(english, ["millbrook", "buses"])
+    assert label is not None and "millbrook" not in label.lower() and "buses" in label

@@ -706,16 +706,22 @@ def _occurrences(texts: Sequence[str]) -> list[list[list[str]]]:
 
 def _before(clauses: list[list[str]], words: list[str]) -> list[str]:
     """The token before each use of ``words`` in a text's clauses, lower-cased ("" at a
-    clause start), and "^" for a use spelt as a name ("Harbour Road" mid-sentence)."""
+    clause start), and "^" for a use capitalised mid-sentence ("Harbour Road", "Radweg")."""
     n = len(words)
     out = []
     for toks in clauses:
         low = [t.lower() for t in toks]
         for i in range(len(low) - n + 1):
             if low[i : i + n] == words:
-                named = n > 1 and i > 0 and all(t[:1].isupper() for t in toks[i : i + n])
-                out.append("^" if named else low[i - 1] if i else "")
+                capital = i > 0 and all(t[:1].isupper() for t in toks[i : i + n])
+                out.append("^" if capital else low[i - 1] if i else "")
     return out
+
+
+def _capitalises_nouns(parsed: list[list[list[list[str]]]], share: float = 0.2) -> bool:
+    """Whether the answers capitalise nouns (German): many words capitalised mid-sentence."""
+    inner = [t for texts in parsed for clauses in texts for toks in clauses for t in toks[1:]]
+    return sum(t[:1].isupper() for t in inner) > share * max(len(inner), 1)
 
 
 # How the answers join two things, in their language: the commonest of these they use.
@@ -737,8 +743,9 @@ def topic_label(
     words that set it apart from the other parents). A phrase *covers* a child when at
     least ``min_share`` of that child's answers use it, and counts only when it is a
     thing the answers name: at least ``min_named`` of its uses follow a determiner ("the
-    filters", "der Radweg"); a verb or adjective ("remove", "permanent") never does; a
-    place's name ("Harbour Road", capitalised mid-sentence in most uses) is no topic. The
+    filters", "der Radweg", or capitalised mid-sentence where the answers capitalise nouns);
+    a verb or adjective ("remove", "permanent") never is; a name ("Harbour Road",
+    "Millbrook": capitalised mid-sentence in most uses) is no topic. The
     phrase covering most children leads, if it covers at least two and half of them
     (ties: the one more answers use); a lone word is joined by the next such phrase named
     alike (both after "the", or neither) that covers a child it misses, or failing that the
@@ -750,6 +757,7 @@ def topic_label(
     if len(parsed) < 2:
         return None
     need = max(2, (len(parsed) + 1) // 2)
+    noun_case = _capitalises_nouns(parsed)
     found: list[tuple[int, float, int, str, set[int], bool]] = []
     for order, phrase in enumerate(dict.fromkeys(p for p in phrases if p and p.strip())):
         words = phrase.lower().split()
@@ -768,7 +776,10 @@ def topic_label(
             before.update(w for h in hits for w in h)
         uses = sum(before.values())
         named = sum(c for w, c in before.items() if w in _DETERMINERS)
-        if not uses or named < min_named * uses or len(covered) < 2 or before["^"] * 2 > uses:
+        place = before["^"] * 2 > uses  # capitalised mid-sentence: a name ...
+        if noun_case and len(words) == 1:  # ... or, where nouns are capitalised, a noun
+            named, place = named + before["^"], False
+        if not uses or named < min_named * uses or len(covered) < 2 or place:
             continue  # not a thing named, shared by one child only, or a place's name
         # "the filters" when most uses say so; other determiners depend on the sentence
         with_the = before["the"] > 0.3 * uses
