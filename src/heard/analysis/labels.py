@@ -724,6 +724,15 @@ def _capitalises_nouns(parsed: list[list[list[list[str]]]], share: float = 0.2) 
     return sum(t[:1].isupper() for t in inner) > share * max(len(inner), 1)
 
 
+# Nouns too general to name what a group of answers is about ("The right", "The world").
+_VAGUE_NOUNS = frozenset(
+    "right wrong world people person persons way ways thing things life lives hand hands end "
+    "fact facts time times lot part idea ideas issue issues point points reason reasons case "
+    "cases problem problems number kind sort place places one ones others everyone someone "
+    "anyone everything something anything nothing leute menschen sache sachen dinge zeit "
+    "teil grund fall".split()
+)
+
 # How the answers join two things, in their language: the commonest of these they use.
 _AND = ("and", "und", "et", "y", "ac")
 
@@ -735,6 +744,7 @@ def topic_label(
     taken: set[str] | frozenset[str] = frozenset(),
     min_share: float = 0.1,
     min_named: float = 0.3,
+    min_used: float = 0.15,
     sample: int = 300,
 ) -> str | None:
     """A parent's label: what its children talk about, from their own words.
@@ -746,10 +756,11 @@ def topic_label(
     filters", "der Radweg", or capitalised mid-sentence where the answers capitalise nouns);
     a verb or adjective ("remove", "permanent") never is; a name ("Harbour Road",
     "Millbrook": capitalised mid-sentence in most uses) is no topic. The
-    phrase covering most children leads, if it covers at least two and half of them
-    (ties: the one more answers use); a lone word is joined by the next such phrase named
-    alike (both after "the", or neither) that covers a child it misses, or failing that the
-    next one at all ("The filters and the queues"). Phrases as the answers write them, after
+    phrase covering most children leads, if it covers at least two and half of them and
+    ``min_used`` of all their answers use it (ties: the one more answers use); nouns too
+    general to say what answers share ("the right", "people") never lead or join; a lone
+    word is joined by the next such phrase named alike (both after "the", or neither) that
+    covers a child it misses, or failing that the next one at all ("The filters and the queues"). Phrases as the answers write them, after
     "the" when many uses have it, joined by the answers' own word for "and". None when
     nothing is shared, or when each label left :func:`is_taken`.
     """
@@ -763,6 +774,8 @@ def topic_label(
         words = phrase.lower().split()
         if any(w in _WEAK_EDGE or w in STOP_WORDS or w.isdigit() for w in words):
             continue  # "money on fixing" is cut out of a sentence, not a thing named
+        if words[-1] in _VAGUE_NOUNS:
+            continue  # "the right", "the world": too general to say what they share
         covered: set[int] = set()
         before: Counter[str] = Counter()
         users = total = 0
@@ -785,7 +798,7 @@ def topic_label(
         with_the = before["the"] > 0.3 * uses
         found.append((len(covered), users / max(total, 1), -order, phrase, covered, with_the))
     found.sort(reverse=True)
-    lead = [f for f in found if f[0] >= need]
+    lead = [f for f in found if f[0] >= need and f[1] >= min_used]
     joins = Counter(t.lower() for texts in parsed for clauses in texts for toks in clauses
                     for t in toks if t.lower() in _AND)
     join = joins.most_common(1)[0][0] if joins else "and"
