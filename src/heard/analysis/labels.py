@@ -755,13 +755,14 @@ def topic_label(
     thing the answers name: at least ``min_named`` of its uses follow a determiner ("the
     filters", "der Radweg", or capitalised mid-sentence where the answers capitalise nouns);
     a verb or adjective ("remove", "permanent") never is; a name ("Harbour Road",
-    "Millbrook": capitalised mid-sentence in most uses) is no topic. The
-    phrase covering most children leads, if it covers at least two and half of them and
-    ``min_used`` of all their answers use it (ties: the one more answers use); nouns too
-    general to say what answers share ("the right", "people") never lead or join; a lone
-    word is joined by the next such phrase named alike (both after "the", or neither) that
-    covers a child it misses, or failing that the next one at all ("The filters and the queues"). Phrases as the answers write them, after
-    "the" when many uses have it, joined by the answers' own word for "and". None when
+    "Millbrook": capitalised mid-sentence in most uses) is no topic, nor is a noun too
+    general to say what answers share ("the right", "people"). The phrase covering most
+    children leads, if it covers at least two and half of them and ``min_used`` of all
+    their answers use it (ties: the one more answers use); a lone word is joined by the
+    next such phrase named alike (both after "the", or neither) that covers a child it
+    misses, or failing that the next one at all ("The filters and the queues"). Phrases as
+    the answers write them, after "the" when many uses have it, joined by the answers' own
+    word for "and". A label of one word is passed over (it names no topic). None when
     nothing is shared, or when each label left :func:`is_taken`.
     """
     parsed = [_occurrences(list(texts)[:sample]) for texts in children]
