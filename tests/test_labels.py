@@ -251,6 +251,21 @@ def test_is_taken_sees_case_punctuation_and_typos():
     assert not is_taken("Schools shouldn't close", {"schools should close"})
 
 
+@pytest.mark.parametrize(("typo", "spelt"), [
+    ("No rael impatc", "No real impact"),
+    ("Hrdly any change", "Hardly any change"),
+    ("The filtres are in the wrong place", "The filters are in the wrong place"),
+])
+def test_commonest_spelling_mends_typos_but_never_swaps_a_word(typo, spelt):
+    from collections import Counter
+
+    counts = Counter({typo: 2, spelt: 9})
+    assert commonest_spelling(typo, counts) == spelt
+    # another word of like letters is no typo, however many answers use it
+    swapped = spelt.rsplit(" ", 1)[0] + " planters"
+    assert commonest_spelling(swapped, Counter({swapped: 1, spelt: 50})) == swapped
+
+
 def test_commonest_spelling_replaces_a_typo():
     from collections import Counter
 

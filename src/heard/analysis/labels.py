@@ -575,10 +575,25 @@ def commonest_spelling(label: str, counts: Counter[str]) -> str:
     """Of the candidates that spell ``label`` alike (see :func:`is_taken`), the commonest.
 
     A typo in the answer nearest the centre ("passengesr") gives way to the spelling most
-    answers use; ties keep ``label``.
+    answers use; ties keep ``label``. Alike means word for word: the same number of words,
+    each that differs a typo of the other (``_typo``), so "Remove the planters" is never
+    "Remove the filters".
     """
-    alike = [c for c in counts if is_taken(c, {label.lower()}, similar=0.8)]
+    alike = [
+        c for c in counts
+        if is_taken(c, {label.lower()}, similar=0.8) and _word_for_word(c, label)
+    ]
     return max(alike, key=lambda c: (counts[c], c == label), default=label)
+
+
+def _typo(a: str, b: str, similar: float = 0.75) -> bool:
+    """Whether two words differ by a typo: equal, or alike character for character."""
+    return a == b or SequenceMatcher(None, a, b).ratio() >= similar
+
+
+def _word_for_word(a: str, b: str) -> bool:
+    wa, wb = _TOKEN.findall(a.lower()), _TOKEN.findall(b.lower())
+    return len(wa) == len(wb) and all(_typo(x, y) for x, y in zip(wa, wb, strict=True))
 
 
 def publishable(label: str) -> bool:
