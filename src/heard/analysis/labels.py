@@ -579,9 +579,11 @@ def commonest_spelling(label: str, counts: Counter[str]) -> str:
     each that differs a typo of the other (``_typo``), so "Remove the planters" is never
     "Remove the filters".
     """
-    alike = [
+    n = len(_TOKEN.findall(label))
+    alike = [  # the word count first: it rules out most candidates cheaply
         c for c in counts
-        if is_taken(c, {label.lower()}, similar=0.8) and _word_for_word(c, label)
+        if len(_TOKEN.findall(c)) == n and _word_for_word(c, label)
+        and is_taken(c, {label.lower()}, similar=0.8)
     ]
     return max(alike, key=lambda c: (counts[c], c == label), default=label)
 
