@@ -11,6 +11,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import adjusted_rand_score
 
 from heard.analysis.clustering import ThemeDiscoverer, cut_tree, mix_weights, ward_tree
+from heard.analysis.labels import label_side
 from heard.analysis.quotes import verify_quote
 from tests.conftest import shared_dataset
 
@@ -369,6 +370,8 @@ def test_side_share_splits_only_the_mixed_leaves():
         pair = [by_key[model.keys_[j]] for j in np.flatnonzero(model.leaf_content_ == c)]
         assert len({t.parent for t in pair}) == 1 and pair[0].parent
         assert sorted(t.label.split(":", 1)[0] for t in pair) == ["Opponents", "Supporters"]
+        assert {t.side: label_side(t.label)[0] for t in pair} == {1: 1, -1: -1}  # kept apart
+    assert all(t.side == 0 for t in leaf_themes if ":" not in t.label)
     assert len({t.label.lower() for t in leaf_themes}) == len(leaf_themes)
     # assigning the same answers with their stance gives the fitted leaves
     assert model.assign(texts, x, stance=side).labels == model.labels_

@@ -19,6 +19,8 @@ from heard.analysis.labels import (
     make_label,
     publishable,
     side_label,
+    side_language,
+    topic_label,
 )
 from tests._fake_embed import fake_embed
 
@@ -249,6 +251,21 @@ def test_is_taken_sees_case_punctuation_and_typos():
     assert not is_taken("Schools shouldn't close", {"schools should close"})
 
 
+@pytest.mark.parametrize(("typo", "spelt"), [
+    ("No rael impatc", "No real impact"),
+    ("Hrdly any change", "Hardly any change"),
+    ("The filtres are in the wrong place", "The filters are in the wrong place"),
+])
+def test_commonest_spelling_mends_typos_but_never_swaps_a_word(typo, spelt):
+    from collections import Counter
+
+    counts = Counter({typo: 2, spelt: 9})
+    assert commonest_spelling(typo, counts) == spelt
+    # another word of like letters is no typo, however many answers use it
+    swapped = spelt.rsplit(" ", 1)[0] + " planters"
+    assert commonest_spelling(swapped, Counter({swapped: 1, spelt: 50})) == swapped
+
+
 def test_commonest_spelling_replaces_a_typo():
     from collections import Counter
 
@@ -275,8 +292,8 @@ def test_choose_label_for_a_parent_speaks_for_every_child():
 
 def test_side_label_names_whose_side_not_agreement_with_the_words():
     label = "Please get the details right"
-    assert side_label(label, 1) == f"{SIDE_NAMES[1]}: {label}"
-    assert side_label(label, -1) == f"{SIDE_NAMES[-1]}: {label}"
+    assert side_label(label, 1) == f"{SIDE_NAMES['en'][1]}: {label}"
+    assert side_label(label, -1) == f"{SIDE_NAMES['en'][-1]}: {label}"
     assert side_label(label, 0) == label
     for side in (1, -1):
         assert "(agree)" not in side_label(label, side)
@@ -285,6 +302,21 @@ def test_side_label_names_whose_side_not_agreement_with_the_words():
         assert side_label(side_label(label, -side), side) == side_label(label, side)
         assert label_side(side_label(label, side)) == (side, label)
     assert label_side(label) == (0, label)
+
+
+def test_side_label_speaks_the_answers_language():
+    label = "Der Radweg muss auf die Straße"
+    for side in (1, -1):
+        german = side_label(label, side, "de")
+        assert german == f"{SIDE_NAMES['de'][side]}: {label}"
+        assert SIDE_NAMES["en"][side] not in german
+        assert label_side(german) == (side, label)
+        assert side_language(german) == "de"
+        # relabelling keeps the language of the side it already names
+        assert side_label(side_label(german, -side), side) == german
+    assert side_label(label, 1, "xx").startswith(SIDE_NAMES["en"][1])  # no names: English
+    names = [n for by_side in SIDE_NAMES.values() for n in by_side.values()]
+    assert len(set(names)) == len(names)  # every prefix reads back to one side
 
 
 PARENT_CORPUS = {
@@ -332,3 +364,99 @@ def test_discovered_labels_are_publishable_and_never_repeat_across_levels():
 ])
 def test_an_opening_never_ends_on_a_word_that_needs_more(text, opening):
     assert label_candidates(text) == ([opening] if opening else [])
+
+
+# -- parents named by what their children share ---------------------------------------
+
+_FILTER_KIDS = [
+    [f"The filters have made the queues worse on {road}." for road in ("Elm Road", "Mill Lane")]
+    * 5,
+    ["Remove the filters, they block the buses."] * 6 + ["Taxis charge more now."] * 4,
+    ["Ambulances are delayed by the filters every day."] * 7 + ["Shops are losing trade."] * 3,
+]
+
+
+def test_topic_label_names_what_most_children_talk_about():
+    label = topic_label(_FILTER_KIDS, ["remove", "queues", "filters", "ambulances"])
+    assert label is not None
+    words = label.lower().split()
+    assert "filters" in words  # every child's answers name the filters
+    # each word it names is shared by several children, not one member's point
+    for word in set(words) - {"the", "and"}:
+        assert sum(any(word in t.lower().split() for t in kid) for kid in _FILTER_KIDS) >= 2
+    assert "remove" not in words  # a verb names no topic
+    assert publishable(label)
+
+
+def test_topic_label_passes_over_place_names_and_one_childs_words():
+    kids = [
+        ["Put monitors on Harbour Road near the school."] * 5,
+        ["Move the bus stop on Harbour Road to the school gate."] * 5,
+        ["The Harbour Road crossing is dangerous for the school run."] * 5,
+    ]
+    label = topic_label(kids, ["harbour road", "monitors", "school"])
+    assert label is not None and "harbour" not in label.lower()
+    assert "school" in label.lower()
+    assert "monitors" not in label.lower()  # one child's point, not what they share
+
+
+def test_topic_label_none_when_nothing_is_shared_or_all_taken():
+    kids = [["Scrap the scheme now."] * 4, ["Publish the data please."] * 4]
+    assert topic_label(kids, ["scheme", "data"]) is None
+    assert topic_label(_FILTER_KIDS[:1], ["filters"]) is None  # one child: nothing to group
+    first = topic_label(_FILTER_KIDS, ["filters", "queues"])
+    assert first is not None
+    again = topic_label(_FILTER_KIDS, ["filters", "queues"], taken={first.lower()})
+    assert again is None or not is_taken(again, {first.lower()})
+
+
+def test_topic_label_joins_in_the_answers_language():
+    kids = [
+        ["Der Radweg ist zu schmal und die Ampel zu langsam."] * 5,
+        ["Die Ampel an der Kreuzung schaltet zu selten."] * 5,
+        ["Der Radweg endet plötzlich vor der Brücke."] * 5,
+    ]
+    label = topic_label(kids, ["Radweg", "Ampel", "Brücke"])
+    assert label is not None
+    assert " und " in label and " and " not in label
+    assert {"radweg", "ampel"} <= set(label.lower().split())
+
+
+def test_discovered_labels_take_the_spelling_most_answers_use():
+    from collections import Counter
+
+    rng = np.random.default_rng(1)
+    spelt = {
+        "No real impact on my household.": 30, "No rael impatc on my household.": 6,
+        "Hardly any change for us.": 25, "Hrdly any change for us.": 8,
+        "The filters have made the queues worse.": 30,
+        "The filtres have made the queues worse.": 5,
+    }
+    texts = [t for t, n in spelt.items() for _ in range(n)]
+    texts = [texts[k] for k in rng.permutation(len(texts))]
+    model = ThemeDiscoverer(seed=0, embed=fake_embed, min_themes=2, max_themes=4)
+    model.fit(texts, fake_embed(texts))
+    pool = Counter(c for t in texts for c in label_candidates(t, min_words=2))
+    labels = [t.label.strip("\u2018\u2019\u2026") for t in model.themes_]
+    for label in labels:
+        alike = [c for c in pool if is_taken(c, {label.lower()}, similar=0.8)]
+        # the commonest spelling, unless another theme has it already
+        assert all(pool[c] <= pool[label] or c in labels for c in alike), (label, alike)
+        assert publishable(label)
+
+
+def test_topic_label_reads_capitals_as_the_answers_language_uses_them():
+    # German capitalises nouns: "für Radfahrer" names a thing with no determiner before it
+    german = [
+        ["Mehr Platz für Radfahrer und weniger Platz für Autos in der Stadt."] * 4,
+        ["Sichere Wege für Radfahrer fehlen, weil überall Autos parken."] * 4,
+    ]
+    label = topic_label(german, ["Radfahrer", "Autos", "Innenstadt"])
+    assert label == "Radfahrer und Autos"  # one word alone names no topic: a second joins
+    # in English a word capitalised mid-sentence is a name, not a topic
+    english = [
+        ["Traffic in Millbrook is worse for the buses since spring."] * 4,
+        ["Parking in Millbrook is harder near the buses now."] * 4,
+    ]
+    label = topic_label(english, ["millbrook", "buses"])
+    assert label is not None and "millbrook" not in label.lower() and "buses" in label

@@ -175,3 +175,21 @@ def test_cover_notes_are_no_substantive_answer(text):
 )
 def test_answers_that_argue_are_kept(text):
     assert substantive(text) == (True, "")
+
+
+def test_a_placeholder_mark_is_no_answer():
+    assert substantive("x") == (False, "non-answer")
+    assert substantive("X.") == (False, "non-answer")
+    assert substantive("Y") == (True, "")  # "yes", typed short
+
+
+def test_bare_na_is_no_answer_only_where_no_answer_is_welsh(detector):
+    english = ["na", "We need more frequent buses in the evening.", "NA", "Na."]
+    flagged = prepare(english, detector=detector)
+    assert [p.substantive for p in flagged] == [False, True, False, False]
+    assert {p.reason for p in flagged if not p.substantive} == {"non-answer"}
+    welsh = ["Na", "Dylai'r cyngor wneud llawer mwy i helpu pobl ifanc yn yr ardal hon."]
+    kept = prepare(welsh, detector=detector)
+    assert kept[1].language == "cy"
+    assert kept[0].substantive  # "no" in Welsh answers a question
+    assert prepare(["na nid wyf yn cytuno"], detector=detector)[0].substantive

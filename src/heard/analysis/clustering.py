@@ -45,7 +45,9 @@ from heard.analysis.labels import (
     key_phrases,
     label_candidates,
     side_label,
+    topic_label,
 )
+from heard.analysis.prepare import LanguageDetector
 from heard.analysis.quotes import select_quotes
 
 __all__ = [
@@ -72,6 +74,7 @@ class ThemeSpec:
     key_phrases: list[str] = field(default_factory=list)
     quotes: list[tuple[int, str]] = field(default_factory=list)  # (index, exact substring)
     size: float = 0.0  # weighted number of responses whose nearest theme it is, in fit
+    side: int = 0  # a leaf split by side: +1 its supporters, -1 its opponents
 
 
 @dataclass
@@ -926,8 +929,8 @@ class ThemeDiscoverer(BaseEstimator):
             start += len(candidates)
             label = choose_label(candidates, rows, centroid, others, taken=taken, cover=cover)
             if label is not None:
-                out[key] = commonest_spelling(label, seen)
-                taken.add(out[key].lower())
+                out[key] = label
+                taken.add(label.lower())
         return out
 
     def _describe(
@@ -973,6 +976,21 @@ class ThemeDiscoverer(BaseEstimator):
         labels = self._clause_labels(texts, x, groups)
         themes: list[ThemeSpec] = []
         used: set[str] = set()  # every label of the question, at both levels
+        # How the answers spell the phrases a label can be: a typo in the answer a label
+        # came from ("No rael impatc") gives way to the spelling most answers use, in its
+        # theme or, said more than once, anywhere in the question (typos can form a leaf).
+        spellings: dict[int, Counter[str]] = {}
+        for i in np.flatnonzero(mapped):
+            found = spellings.setdefault(int(leaf[i]), Counter())
+            for candidate in label_candidates(texts[i], min_words=2):
+                found[candidate] += float(w[i])
+        everywhere = sum(spellings.values(), Counter())
+        repeated = Counter({c: n for c, n in everywhere.items() if n >= 2})
+        # a side is named in the answers' language, as the label's words are
+        language = (
+            LanguageDetector().detect(" ".join(texts[i] for i in np.flatnonzero(mapped)[:50]))[0]
+            if np.any(self.leaf_side_) else None
+        )
 
         def unique_label(
             phrases: list[str], leaf_level: bool, index: int, quotes: list[tuple[int, str]]
@@ -980,9 +998,14 @@ class ThemeDiscoverer(BaseEstimator):
             label = labels.get((leaf_level, index))
             if label is None or is_taken(label, used):
                 label = fallback_label(phrases, [q for _, q in quotes], taken=used)
+            kids = [index] if leaf_level else np.flatnonzero(parents == index).tolist()
+            own = sum((spellings.get(int(b), Counter()) for b in kids), Counter())
+            spelt = commonest_spelling(label, repeated | own)
+            label = label if is_taken(spelt, used) else spelt  # a twin is no better
             used.add(label.lower())
             # a leaf split by side says whose side it holds
-            return side_label(label, int(self.leaf_side_[index])) if leaf_level else label
+            side = int(self.leaf_side_[index]) if leaf_level else 0
+            return side_label(label, side, language) if side else label
 
         def leaf_theme(b: int, parent: str | None) -> ThemeSpec:
             members = np.flatnonzero(mapped & (leaf == b))
@@ -999,6 +1022,7 @@ class ThemeDiscoverer(BaseEstimator):
                 key_phrases=phrases,
                 quotes=quotes,
                 size=float(sizes[b]),
+                side=int(np.sign(self.leaf_side_[b])),
             )
 
         # Leaves first, so a parent's label never takes one of its children's.
@@ -1017,10 +1041,17 @@ class ThemeDiscoverer(BaseEstimator):
             quotes = select_quotes(
                 texts, x, pcs[p], members, n=1, embed=self.embed, max_words=self.max_quote_words
             )
+            # A parent says what its children share; one answer's opening only failing that.
+            topic = topic_label(
+                [[texts[i] for i in np.flatnonzero(mapped & (leaf == b))] for b in kids],
+                phrases, taken=used,
+            )
+            if topic is not None:
+                used.add(topic.lower())
             themes.append(
                 ThemeSpec(
                     key=f"t{p + 1}",
-                    label=unique_label(phrases, False, p, quotes),
+                    label=topic or unique_label(phrases, False, p, quotes),
                     description=describe(phrases, quotes[0][1] if quotes else None),
                     key_phrases=phrases,
                     quotes=quotes,

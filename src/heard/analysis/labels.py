@@ -13,7 +13,9 @@ a fragment and is passed over.
 Labels are sentence openings from the answers (:func:`label_candidates`) that read as a
 phrase to publish (:func:`publishable`), one per theme and never repeated across levels
 (:func:`is_taken`); :func:`fallback_label` names a theme with none, and :func:`side_label`
-is the one way a theme of one side says so ("Supporters: …" / "Opponents: …").
+is the one way a theme of one side says so ("Supporters: …" / "Opponents: …"). A parent
+is named by what its children share (:func:`topic_label`): the things most of them talk
+about, as the answers name them ("The filters and traffic"), not one member's point.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 __all__ = [
     "SIDE_NAMES",
+    "SIDE_POSITIONS",
     "choose_label",
     "commonest_spelling",
     "describe",
@@ -40,7 +43,9 @@ __all__ = [
     "make_label",
     "publishable",
     "side_label",
+    "side_language",
     "tokenize",
+    "topic_label",
 ]
 
 _TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
@@ -570,10 +575,27 @@ def commonest_spelling(label: str, counts: Counter[str]) -> str:
     """Of the candidates that spell ``label`` alike (see :func:`is_taken`), the commonest.
 
     A typo in the answer nearest the centre ("passengesr") gives way to the spelling most
-    answers use; ties keep ``label``.
+    answers use; ties keep ``label``. Alike means word for word: the same number of words,
+    each that differs a typo of the other (``_typo``), so "Remove the planters" is never
+    "Remove the filters".
     """
-    alike = [c for c in counts if is_taken(c, {label.lower()}, similar=0.8)]
+    n = len(_TOKEN.findall(label))
+    alike = [  # the word count first: it rules out most candidates cheaply
+        c for c in counts
+        if len(_TOKEN.findall(c)) == n and _word_for_word(c, label)
+        and is_taken(c, {label.lower()}, similar=0.8)
+    ]
     return max(alike, key=lambda c: (counts[c], c == label), default=label)
+
+
+def _typo(a: str, b: str, similar: float = 0.75) -> bool:
+    """Whether two words differ by a typo: equal, or alike character for character."""
+    return a == b or SequenceMatcher(None, a, b).ratio() >= similar
+
+
+def _word_for_word(a: str, b: str) -> bool:
+    wa, wb = _TOKEN.findall(a.lower()), _TOKEN.findall(b.lower())
+    return len(wa) == len(wb) and all(_typo(x, y) for x, y in zip(wa, wb, strict=True))
 
 
 def publishable(label: str) -> bool:
@@ -646,22 +668,174 @@ def fallback_label(
 
 
 # How a leaf split by side names its side: the respondents' stance on the proposal, read
-# as "those who agree/disagree say …", never as agreement with the label's own words.
-SIDE_NAMES = {1: "Supporters", -1: "Opponents"}
+# as "those who agree/disagree say …", never as agreement with the label's own words. The
+# names are in the answers' language (the label is in their words); English otherwise.
+SIDE_NAMES: dict[str, dict[int, str]] = {
+    "en": {1: "Supporters", -1: "Opponents"},
+    "de": {1: "Befürworter", -1: "Gegner"},
+    "fr": {1: "Partisans", -1: "Opposants"},
+    "es": {1: "Partidarios", -1: "Opositores"},
+    "nl": {1: "Voorstanders", -1: "Tegenstanders"},
+    "cy": {1: "Cefnogwyr", -1: "Gwrthwynebwyr"},
+}
+# How a codebook's position column names a side (the mapper reads it, see codebook_theme).
+SIDE_POSITIONS = {1: "Agreement", -1: "Disagreement"}
+
+
+def _side_prefix(label: str) -> tuple[int, str, str]:
+    """(side, language, label without it) of a label :func:`side_label` made."""
+    for language, names in SIDE_NAMES.items():
+        for side, name in names.items():
+            if label.startswith(f"{name}: "):
+                return side, language, label[len(name) + 2 :]
+    return 0, "", label
 
 
 def label_side(label: str) -> tuple[int, str]:
     """(side, label without it) of a label :func:`side_label` made; side 0 for any other."""
-    for side, name in SIDE_NAMES.items():
-        if label.startswith(f"{name}: "):
-            return side, label[len(name) + 2 :]
-    return 0, label
+    side, _, bare = _side_prefix(label)
+    return side, bare
 
 
-def side_label(label: str, side: int) -> str:
-    """The label a reader sees for a theme of one side: "Supporters: …" / "Opponents: …".
+def side_language(label: str) -> str | None:
+    """The language of the side a label names (see :data:`SIDE_NAMES`), None if none."""
+    return _side_prefix(label)[1] or None
+
+
+def side_label(label: str, side: int, language: str | None = None) -> str:
+    """The label a reader sees for a theme of one side: "Supporters: …" / "Opponents: …",
+    in ``language`` (an ISO 639-1 code) when :data:`SIDE_NAMES` has it, else in the
+    language of a side the label already names, else in English.
 
     Any side the label already names is replaced, so relabelling keeps one prefix.
     """
-    bare = label_side(label)[1]
-    return f"{SIDE_NAMES[1 if side > 0 else -1]}: {bare}" if side else bare
+    _, had, bare = _side_prefix(label)
+    if not side:
+        return bare
+    names = SIDE_NAMES.get(language or "") or SIDE_NAMES.get(had) or SIDE_NAMES["en"]
+    return f"{names[1 if side > 0 else -1]}: {bare}"
+
+
+def _occurrences(texts: Sequence[str]) -> list[list[list[str]]]:
+    """Each text's clauses as tokens, case kept (phrases never straddle a break)."""
+    return [[_TOKEN.findall(c) for c in _BREAK.split(text or "")] for text in texts]
+
+
+def _before(clauses: list[list[str]], words: list[str]) -> list[str]:
+    """The token before each use of ``words`` in a text's clauses, lower-cased ("" at a
+    clause start), and "^" for a use capitalised mid-sentence ("Harbour Road", "Radweg")."""
+    n = len(words)
+    out = []
+    for toks in clauses:
+        low = [t.lower() for t in toks]
+        for i in range(len(low) - n + 1):
+            if low[i : i + n] == words:
+                capital = i > 0 and all(t[:1].isupper() for t in toks[i : i + n])
+                out.append("^" if capital else low[i - 1] if i else "")
+    return out
+
+
+def _capitalises_nouns(parsed: list[list[list[list[str]]]], share: float = 0.2) -> bool:
+    """Whether the answers capitalise nouns (German): many words capitalised mid-sentence."""
+    inner = [t for texts in parsed for clauses in texts for toks in clauses for t in toks[1:]]
+    return sum(t[:1].isupper() for t in inner) > share * max(len(inner), 1)
+
+
+# Nouns too general to name what a group of answers is about ("The right", "The world").
+_VAGUE_NOUNS = frozenset(
+    "right wrong world people person persons way ways thing things life lives hand hands end "
+    "fact facts time times lot part idea ideas issue issues point points reason reasons case "
+    "cases problem problems number kind sort place places one ones others everyone someone "
+    "anyone everything something anything nothing leute menschen sache sachen dinge zeit "
+    "teil grund fall".split()
+)
+
+# How the answers join two things, in their language: the commonest of these they use.
+_AND = ("and", "und", "et", "y", "ac")
+
+
+def topic_label(
+    children: Sequence[Sequence[str]],
+    phrases: Sequence[str],
+    *,
+    taken: set[str] | frozenset[str] = frozenset(),
+    min_share: float = 0.1,
+    min_named: float = 0.3,
+    min_used: float = 0.15,
+    sample: int = 300,
+) -> str | None:
+    """A parent's label: what its children talk about, from their own words.
+
+    ``children`` holds each child's answers and ``phrases`` the parent's key phrases (the
+    words that set it apart from the other parents). A phrase *covers* a child when at
+    least ``min_share`` of that child's answers use it, and counts only when it is a
+    thing the answers name: at least ``min_named`` of its uses follow a determiner ("the
+    filters", "der Radweg", or capitalised mid-sentence where the answers capitalise nouns);
+    a verb or adjective ("remove", "permanent") never is; a name ("Harbour Road",
+    "Millbrook": capitalised mid-sentence in most uses) is no topic, nor is a noun too
+    general to say what answers share ("the right", "people"). The phrase covering most
+    children leads, if it covers at least two and half of them and ``min_used`` of all
+    their answers use it (ties: the one more answers use); a lone word is joined by the
+    next such phrase named alike (both after "the", or neither) that covers a child it
+    misses, or failing that the next one at all ("The filters and the queues"). Phrases as
+    the answers write them, after "the" when many uses have it, joined by the answers' own
+    word for "and". A label of one word is passed over (it names no topic). None when
+    nothing is shared, or when each label left :func:`is_taken`.
+    """
+    parsed = [_occurrences(list(texts)[:sample]) for texts in children]
+    if len(parsed) < 2:
+        return None
+    need = max(2, (len(parsed) + 1) // 2)
+    noun_case = _capitalises_nouns(parsed)
+    found: list[tuple[int, float, int, str, set[int], bool]] = []
+    for order, phrase in enumerate(dict.fromkeys(p for p in phrases if p and p.strip())):
+        words = phrase.lower().split()
+        if any(w in _WEAK_EDGE or w in STOP_WORDS or w.isdigit() for w in words):
+            continue  # "money on fixing" is cut out of a sentence, not a thing named
+        if words[-1] in _VAGUE_NOUNS:
+            continue  # "the right", "the world": too general to say what they share
+        covered: set[int] = set()
+        before: Counter[str] = Counter()
+        users = total = 0
+        for k, texts in enumerate(parsed):
+            hits = [_before(clauses, words) for clauses in texts]
+            share = sum(bool(h) for h in hits) / max(len(texts), 1)
+            if share >= min_share:
+                covered.add(k)
+            users += sum(bool(h) for h in hits)
+            total += len(texts)
+            before.update(w for h in hits for w in h)
+        uses = sum(before.values())
+        named = sum(c for w, c in before.items() if w in _DETERMINERS)
+        place = before["^"] * 2 > uses  # capitalised mid-sentence: a name ...
+        if noun_case and len(words) == 1:  # ... or, where nouns are capitalised, a noun
+            named, place = named + before["^"], False
+        if not uses or named < min_named * uses or len(covered) < 2 or place:
+            continue  # not a thing named, shared by one child only, or a place's name
+        # "the filters" when most uses say so; other determiners depend on the sentence
+        with_the = before["the"] > 0.3 * uses
+        found.append((len(covered), users / max(total, 1), -order, phrase, covered, with_the))
+    found.sort(reverse=True)
+    lead = [f for f in found if f[0] >= need and f[1] >= min_used]
+    joins = Counter(t.lower() for texts in parsed for clauses in texts for toks in clauses
+                    for t in toks if t.lower() in _AND)
+    join = joins.most_common(1)[0][0] if joins else "and"
+
+    def name(entry: tuple[int, float, int, str, set[int], bool]) -> str:
+        return f"the {entry[3]}" if entry[5] else entry[3]
+
+    for first in lead:
+        label = name(first)
+        if len(first[3].split()) == 1:
+            stems = {w[:4] for w in first[3].lower().split()}
+            rest = [  # another word, named alike ("the filters and the queues")
+                f for f in found
+                if f[5] == first[5] and not stems & {w[:4] for w in f[3].lower().split()}
+            ]
+            other = next((f for f in rest if f[4] - first[4]), rest[0] if rest else None)
+            if other is not None:
+                label = f"{label} {join} {name(other)}"
+        label = _capitalise(label)
+        if publishable(label) and not is_taken(label, taken):
+            return label  # not one word: "Household" names no topic a reader can place
+    return None

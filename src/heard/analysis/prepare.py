@@ -14,7 +14,9 @@ model is unsure, get "und".
 - ``keyboard mash``: one token that is a run of four or more adjacent keys on a QWERTY
   row ("asdf", "qwerty", "asdfasdf"), or five or more letters with no vowel ("sdfghk");
 - ``non-answer``: one of a short list of stock phrases (:data:`NON_ANSWERS`, e.g.
-  "n/a", "none", "no comment", "see above", "as above");
+  "n/a", "none", "no comment", "see above", "as above", and "x", a placeholder mark:
+  unlike "Y" or "N" it names no answer); "na" alone too, but only in :func:`prepare` and
+  only when no answer of the batch is Welsh, where "Na" means "no";
 - ``refers to an attachment``: a short text (at most 40 words) in which every sentence
   either points to an attachment ("Please see the attached letter from X.") or is a
   courtesy or signature line ("Thank you.", a name);
@@ -60,8 +62,12 @@ NON_ANSWERS: frozenset[str] = frozenset(
         "attached",
         "test",
         "tbc",
+        "x",
     }
 )
+# "na" alone is "n/a" typed short in English, but "no" in Welsh: :func:`prepare` counts it
+# as a non-answer only among answers none of which is Welsh.
+_WELSH_NO = "na"
 
 _KEY_PUNCT = re.compile(r"[^\w/]+")
 _ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "1234567890")
@@ -262,4 +268,13 @@ def prepare(
             found = Prepared(normalise_text(key), language, confidence, is_sub, reason)
             seen[key] = found
         out.append(found)
+    if not any(p.language == "cy" for p in seen.values()):
+        # no Welsh answer here: a bare "na" is "n/a", not the Welsh "no"
+        short = [
+            k for k, p in seen.items() if _KEY_PUNCT.sub(" ", p.normalised).strip() == _WELSH_NO
+        ]
+        for k in short:
+            seen[k] = Prepared(seen[k].normalised, "und", 0.0, False, "non-answer")
+        if short:
+            out = [seen[t or ""] for t in texts]
     return out

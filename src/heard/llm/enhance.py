@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from heard.analysis.labels import label_side, side_label
+from heard.analysis.labels import label_side, side_label, side_language
 from heard.llm import prompts
 from heard.llm.budget import (
     MESSAGE_OVERHEAD,
@@ -66,6 +66,7 @@ class ThemeIn:
     parent: str | None = None
     is_leaf: bool = True
     merged_from: list[str] = field(default_factory=list)
+    side: int = 0  # a theme of one side's answers: +1 supporters, -1 opponents
 
 
 @dataclass
@@ -599,7 +600,8 @@ def _run_labels(data, prepared, client, options) -> int:
             if theme is None or row["key"] not in asked or not label:
                 continue
             # a theme of one side keeps saying whose side it holds
-            theme.label = side_label(label, label_side(theme.label)[0])[:200]
+            side = theme.side or label_side(theme.label)[0]
+            theme.label = side_label(label, side, side_language(theme.label))[:200]
             theme.description = " ".join(row["description"].split())
             changed += 1
     client.ledger.stages["labels"] = {"themes": len(payloads), "relabelled": changed}
@@ -663,6 +665,7 @@ def _run_condense(data: QuestionInput, client: LLMClient, options: EnhanceOption
                 description=theme.description,
                 key_phrases=list(theme.key_phrases),
                 parent=theme.parent,
+                side=1 if who == "agree" else -1,
             ))
             for item in group_items:
                 item.themes = [new_key if k == theme.key else k for k in item.themes]

@@ -597,15 +597,18 @@ def _human_examples(question: Question, data: QuestionData) -> dict[int, list[st
 
 
 def _spec_from_theme(theme: Theme):
-    from heard.analysis.clustering import ThemeSpec
+    """A stored theme as a codebook theme. Its side goes where a codebook's position column
+    goes (the description's "(Agreement)"), which the mapper reads as the theme's side."""
+    from heard.analysis.analyse import codebook_theme
+    from heard.analysis.labels import SIDE_POSITIONS
+    from heard.analysis.mapping import theme_side
 
-    return ThemeSpec(
-        key=theme.key,
-        label=theme.label,
-        description=theme.description,
-        parent=theme.parent.key if theme.parent_id else None,
-        key_phrases=list(theme.key_phrases or []),
-    )
+    spec = codebook_theme(theme.key, theme.label, theme.description,
+                          None if theme_side(theme) else SIDE_POSITIONS.get(theme.side))
+    spec.parent = theme.parent.key if theme.parent_id else None
+    spec.key_phrases = list(theme.key_phrases or [])
+    spec.side = theme.side
+    return spec
 
 
 # ---------------------------------------------------------------- save
@@ -658,6 +661,7 @@ def _save(question, run, data: QuestionData, result, keep_themes: bool,
                 quotes=quotes,
                 position=position,
                 origin=origin,
+                side=getattr(spec, "side", 0),
                 parent=theme_by_key.get(spec.parent) if spec.parent else None,
             )
 

@@ -117,6 +117,7 @@ def load_input(question: Question) -> QuestionInput:
             key_phrases=list(t.key_phrases or []),
             parent=key_of.get(t.parent_id) if t.parent_id else None,
             is_leaf=t.id not in has_children,
+            side=t.side,
         )
         for t in themes
     ]
@@ -290,7 +291,7 @@ def _save(
                 question=question, run=run, key=spec.key[:100], label=spec.label[:200],
                 description=spec.description, key_phrases=spec.key_phrases,
                 parent=themes.get(spec.parent) if spec.parent else None,
-                position=position, origin=Theme.Origin.AI,
+                position=position, origin=Theme.Origin.AI, side=spec.side,
             )
         elif (row.label, row.description) != (spec.label, spec.description):
             row.label, row.description = spec.label[:200], spec.description

@@ -322,6 +322,10 @@ class Theme(models.Model):
     quotes = models.JSONField(default=list, blank=True, help_text="[{response_id, text}]")
     position = models.PositiveIntegerField(default=0)
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.AI)
+    side = models.SmallIntegerField(
+        default=0, choices=[(1, "Supporters"), (-1, "Opponents"), (0, "No side")],
+        help_text="A theme of one side's answers: +1 supporters, -1 opponents, 0 none.",
+    )
     version = models.PositiveIntegerField(default=1, help_text="For optimistic locking.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
