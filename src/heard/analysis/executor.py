@@ -14,14 +14,18 @@ Nothing here imports Django: worker processes unpickle these tasks without a sto
 from __future__ import annotations
 
 import copy
-import inspect
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from heard.analysis.embeddings import EMBEDDERS, Embedder, ProgressFn, get_embedder
+from heard.analysis.embeddings import (
+    Embedder,
+    ProgressFn,
+    get_embedder,
+    threads_keyword,
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -75,10 +79,7 @@ def worker_embedder(name: str, threads: int | None = None) -> Embedder:
     """The embedder ``name`` of this process, built (and loaded) once."""
     embedder = _worker_embedders.get(name)
     if embedder is None:
-        factory = EMBEDDERS[name].factory
-        takes_threads = "threads" in inspect.signature(factory).parameters
-        kwargs = {"threads": threads} if threads and takes_threads else {}
-        embedder = get_embedder(name, **kwargs)
+        embedder = get_embedder(name, **threads_keyword(name, threads))
         load = getattr(embedder, "load", None)
         if load is not None:
             load()

@@ -18,7 +18,7 @@ from heard.cli.common import (
 )
 from heard.io.writers import EXPORT_FORMATS, write_export
 
-EMBEDDERS = ["auto", "minilm", "static", "multilingual"]
+EMBEDDERS = ["auto", "minilm", "static", "multilingual", "minilm+multilingual"]
 
 
 @click.command("analyse")
@@ -31,7 +31,8 @@ EMBEDDERS = ["auto", "minilm", "static", "multilingual"]
     default="auto",
     show_default=True,
     help="auto: minilm for English answers, multilingual for others; minilm: accurate "
-    "English; static: fast for very large sets; multilingual.",
+    "English; static: fast for very large sets; multilingual; minilm+multilingual: both "
+    "side by side (slowest).",
 )
 @click.option(
     "--codebook",

@@ -58,7 +58,7 @@ See docs/evaluation.md for the layout, every metric and the JSON schema.
     default="auto",
     show_default=True,
     help="auto (multilingual when the responses are not English) | minilm | static | "
-    "multilingual.",
+    "multilingual | minilm+multilingual.",
 )
 @click.option(
     "--baseline",

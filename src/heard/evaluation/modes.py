@@ -280,6 +280,11 @@ def _cached_embeddings(
     embedder: Any, texts: list[str], *, cache: bool, log: Callable[[str], None]
 ) -> np.ndarray:
     """Vectors for ``texts``; kept under HEARD_HOME/cache/evaluate keyed by model and content."""
+    parts = getattr(embedder, "parts", None)
+    if parts:  # a concatenation is cached as its parts, which other runs share
+        return embedder.combine(
+            [_cached_embeddings(part, texts, cache=cache, log=log) for part in parts]
+        )
     digest = hashlib.sha256()
     for text in texts:
         digest.update(text.encode("utf-8"))
