@@ -15,6 +15,7 @@ from heard.analysis.mapping import (
     few_shot_share_offset,
     pool_shares,
     split_clauses,
+    transductive_examples,
 )
 from tests._fake_embed import fake_embed
 from tests.conftest import shared_dataset
@@ -254,6 +255,44 @@ def test_zero_shot_prototypes_move_towards_their_answers_less_what_all_share() -
     assert hit["default"] > hit["text only"] + 0.03
     assert near["default"] > near["text only"] + 0.05
     assert shared["default"] < shared["plain centroid"] - 0.2
+
+
+def test_transductive_examples_take_each_themes_surest_answers() -> None:
+    prob = np.array(
+        [
+            [0.9, 0.1, 0.0],  # margin 0.8 for theme 0
+            [0.6, 0.5, 0.0],  # margin 0.1
+            [0.7, 0.2, 0.1],  # margin 0.5
+            [0.2, 0.8, 0.3],  # theme 1
+            [0.1, 0.3, 0.25],  # theme 1, margin 0.05
+        ]
+    )
+    picks = transductive_examples(prob, top=2)
+    assert [i for i, j in picks if j == 0] == [0, 2]  # the two largest margins, not row 1
+    assert [i for i, j in picks if j == 1] == [3, 4]
+    # theme 2 is no answer's first: it takes its most probable answer not yet taken
+    assert [i for i, j in picks if j == 2] == [1]
+    assert len({i for i, _ in picks}) == len(picks)
+    assert transductive_examples(np.zeros((0, 3)), 2) == []
+
+
+def test_zero_shot_transduction_fits_the_few_shot_path_on_pool_answers(corpus) -> None:
+    texts, gold, vec = corpus
+    plain = ThemeMapper(fake_embed, seed=0).fit(THEMES, texts, vec)
+    m = ThemeMapper(fake_embed, seed=0, transduce_top=10).fit(THEMES, texts, vec)
+    assert plain.transduced_ is None and m.mode_ == "zero-shot"
+    few = m.transduced_
+    assert few is not None and few.mode_ == "few-shot" and few.transduce_top == 0
+    assert few.n_examples_ == 30  # ten answers per theme, each its zero-shot top theme
+    zero_top = plain.predict_proba(texts, vec).argmax(axis=1)
+    assert np.array_equal(m.thresholds_, few.thresholds_)
+    assert np.allclose(m.predict_proba(texts, vec), few.predict_proba(texts, vec))
+    picks = transductive_examples(plain.predict_proba(texts, vec), 10)
+    assert all(zero_top[i] == j for i, j in picks)
+    assert micro_f1(m.predict(texts, vec), gold) > 0.6
+    # a pool with fewer than transduce_min answers per theme and half stays zero-shot
+    small = ThemeMapper(fake_embed, seed=0, transduce_top=10).fit(THEMES, texts[:27], vec[:27])
+    assert small.transduced_ is None
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
