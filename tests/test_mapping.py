@@ -12,6 +12,7 @@ import pytest
 from heard.analysis.clustering import ThemeSpec
 from heard.analysis.mapping import (
     ThemeMapper,
+    example_cardinality,
     few_shot_share_offset,
     pool_shares,
     split_clauses,
@@ -502,10 +503,10 @@ def test_few_shot_other_only_when_no_theme_passes() -> None:
     vec = fake_embed(texts)
     ex = [(i, gold[i]) for i in draw_per_theme(gold, 10)]
     m = ThemeMapper(fake_embed, seed=0, few_shot_floor=0.9).fit(THEMES, texts, vec, ex)
-    assert m.floor_ == 0.9 and np.all(m.thresholds_ == m.threshold)
+    assert m.floor_ == 0.9 and np.all(m.thresholds_ == m.threshold_)
     prob, pred = m.predict_proba(texts, vec), m.predict(texts, vec)
     for row, keys in zip(prob, pred, strict=True):
-        passing = {m.keys_[j] for j in np.flatnonzero(row >= m.threshold)}
+        passing = {m.keys_[j] for j in np.flatnonzero(row >= m.threshold_)}
         if row.max() >= m.floor_:
             passing.add(m.keys_[int(row.argmax())])
         assert set(keys) == passing  # "Other" (no key) exactly when nothing passes
@@ -787,3 +788,34 @@ def test_few_shot_share_prior_leaves_examples_that_follow_the_pool() -> None:
     # and is smaller than the shift against an equal share, which raises the common themes
     equal = few_shot_share_offset(p_plain, 1.0)
     assert equal.max() > 0.1 and expected.sum() < equal.sum()
+
+
+def test_example_cardinality_weighs_each_example_by_its_themes() -> None:
+    # drawn per theme, an answer with two themes is twice as likely to be an example
+    assert example_cardinality(np.array([[1, 0], [1, 1], [0, 0]])) == pytest.approx(4 / 3)
+    assert example_cardinality(np.array([[1, 0, 0], [0, 1, 0]])) == pytest.approx(1.0)
+    assert example_cardinality(np.zeros((3, 2))) is None
+
+
+def test_few_shot_cardinality_gives_the_examples_themes_per_answer() -> None:
+    """The threshold is set where answers given a theme carry the examples' count of themes."""
+    texts, gold = make_corpus(240, seed=2)  # every fourth answer makes two points
+    vec = fake_embed(texts)
+    drawn = draw_per_theme(gold, 8)
+    params = {"seed": 0, "few_shot_rounds": 0, "few_shot_share_prior": 0.0}
+    fixed = ThemeMapper(fake_embed, few_shot_cardinality=False, **params)
+    fixed.fit(THEMES, texts, vec, [(i, gold[i]) for i in drawn])
+    assert fixed.threshold_ == fixed.threshold
+    matched = ThemeMapper(fake_embed, **params)  # the default
+    matched.fit(THEMES, texts, vec, [(i, gold[i]) for i in drawn])
+    target = example_cardinality(np.array([[key in gold[i] for key in WORDS] for i in drawn]))
+    assert 1.0 < target < 2.0
+    assert 0.3 <= matched.threshold_ <= 0.6 and (matched.thresholds_ == matched.threshold_).all()
+    given = [p for p in matched.predict(texts, vec) if p]
+    if 0.3 < matched.threshold_ < 0.6:  # not held at a bound: the pool matches the target
+        assert np.mean([len(p) for p in given]) == pytest.approx(target, abs=0.05)
+    # examples that each carry one theme ask for one theme per answer: a higher threshold
+    single = ThemeMapper(fake_embed, **params)
+    single.fit(THEMES, texts, vec, [(i, gold[i][:1]) for i in drawn])
+    assert single.threshold_ > matched.threshold_
+    assert sum(map(len, single.predict(texts, vec))) < sum(map(len, given))

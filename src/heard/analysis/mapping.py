@@ -28,8 +28,11 @@ With examples (few-shot) a one-vs-rest logistic regression on [embeddings ⊕ TF
 learns from the analyst's examples and the theme texts, each theme class-weighted so
 that it is learnt against the others whatever its share of the examples. Its
 probabilities are mixed with those of each response's nearest neighbours in the pool
-(by embedding), and a theme is assigned where the result reaches one fixed threshold;
-a response whose best theme is under a lower floor gets none ("Other"). A rare theme
+(by embedding), and a theme is assigned where the result reaches one threshold, set so
+the pool's answers carry as many themes on average as the examples suggest (each example
+weighed by 1 / its number of themes, as examples drawn per theme over-represent answers
+with several; ``few_shot_cardinality``); a response whose best theme is under a lower
+floor gets none ("Other"). A rare theme
 is predicted only where its evidence is: the response's wording and its neighbours.
 With ``few_shot_share_prior`` (on by default), a theme whose share of the pool,
 read from the fitted model's own probabilities on it, is above its share of the examples
@@ -38,8 +41,8 @@ examples drawn per theme make every theme look equally common, while real pools 
 themes that hold most answers (corrections drawn at random already follow the pool).
 Given each response's stance, a theme whose examples lean to one side is weighed by
 how likely the response is to take that side (a mixed theme is unchanged).
-Fitting the calibration, the threshold or each theme's share of the pool on the few
-examples did worse on the real development sets (docs/evaluation.md, "How the mapping
+Fitting the calibration, per-theme thresholds or each theme's share of the pool on the
+few examples did worse on the real development sets (docs/evaluation.md, "How the mapping
 was chosen on real data").
 """
 
@@ -172,6 +175,8 @@ class _TextFeatures:
 
 #: Responses smoothed at a time: 2,000 × a 20,000-answer reference is about 0.5 GB.
 _SMOOTH_ROWS = 2_000
+# Few-shot: the range a threshold matched to the examples' themes per answer may take.
+_CARDINALITY_THRESHOLDS = (0.3, 0.6)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -288,6 +293,18 @@ def transductive_examples(prob: np.ndarray, top: int) -> list[tuple[int, int]]:
     return out
 
 
+def example_cardinality(Y: np.ndarray) -> float | None:
+    """Themes per answer in the pool, estimated from examples drawn per theme (rows of ``Y``).
+
+    An answer with c themes is c times as likely to be drawn when examples are drawn per
+    theme, so the estimate weighs each example by 1 / c: ``1 / mean(1 / c)`` over the
+    examples that carry a theme (None when none does).
+    """
+    counts = np.asarray(Y).sum(axis=1)
+    counts = counts[counts > 0]
+    return float(1.0 / np.mean(1.0 / counts)) if len(counts) else None
+
+
 def _decide(prob: np.ndarray, thresholds: np.ndarray, floor: float) -> np.ndarray:
     """Boolean (n, k): themes over their threshold, plus the top theme if over ``floor``."""
     pred = prob >= thresholds[None, :]
@@ -390,7 +407,8 @@ class ThemeMapper(BaseEstimator):
         mapper's score with weight m / (m + examples); 0 turns the blend off (the
         zero-shot mapper over-assigns a theme the examples never show).
     threshold:
-        Few-shot: the probability at which a theme is assigned.
+        Few-shot: the probability at which a theme is assigned (with
+        ``few_shot_cardinality``, only where no example carries a theme).
     few_shot_floor:
         Few-shot: the top theme is kept under ``threshold`` only if it reaches this.
     smoothing:
@@ -428,6 +446,11 @@ class ThemeMapper(BaseEstimator):
         examples do gets ``γ × log(pool share / example share)`` added to its log-odds,
         when self-training picks pool answers and at prediction (1, the default; 0: none;
         docs/evaluation.md, round 7).
+    few_shot_cardinality:
+        Few-shot: the threshold is not ``threshold`` but the one at which the pool answers
+        given a theme carry as many themes on average as the examples suggest
+        (:func:`example_cardinality`), within 0.3 to 0.6 (True, the default; False:
+        ``threshold``; docs/evaluation.md, round 8).
     """
 
     def __init__(
@@ -476,6 +499,7 @@ class ThemeMapper(BaseEstimator):
         side_gain: float = 1.0,
         side_shrink: float = 0.0,
         few_shot_share_prior: float = 1.0,
+        few_shot_cardinality: bool = True,
     ) -> None:
         self.embed = embed
         self.seed = seed
@@ -520,6 +544,7 @@ class ThemeMapper(BaseEstimator):
         self.side_gain = side_gain
         self.side_shrink = side_shrink
         self.few_shot_share_prior = few_shot_share_prior
+        self.few_shot_cardinality = few_shot_cardinality
 
     # ------------------------------------------------------------------ contract
     def _validate_params(self) -> None:
@@ -900,7 +925,7 @@ class ThemeMapper(BaseEstimator):
                 Y_pool[labelled], agree[labelled], gain=self.side_gain, shrink=self.side_shrink
             )
         if self.n_examples_:
-            self._fit_few_shot(X_pool, X_theme, labelled, Y_pool, vectors)
+            self._fit_few_shot(X_pool, X_theme, labelled, Y_pool, vectors, agree)
             # A theme with fewer than m = zero_shot_blend examples leans on the codebook:
             # its score blends the zero-shot mapper's with weight m / (m + examples).
             count = Y_pool[labelled].sum(axis=0)
@@ -954,12 +979,14 @@ class ThemeMapper(BaseEstimator):
         labelled: np.ndarray,
         Y_pool: np.ndarray,
         vectors: np.ndarray,
+        agree: np.ndarray | None = None,
     ) -> None:
         """The analyst's examples (and the theme texts) train a one-vs-rest regression.
 
         Each theme's regression is class-weighted (``class_weight``), so a theme is
         learnt against the others whatever its share of the examples, and its
-        probabilities are read at one fixed ``threshold``. A response keeps its top theme
+        probabilities are read at one threshold (with ``few_shot_cardinality``, the one that
+        gives the pool the examples' themes per answer). A response keeps its top theme
         only if that reaches ``few_shot_floor``: otherwise it is "Other". With
         ``smoothing``, each response's probabilities are mixed with the mean of its
         ``neighbours`` nearest responses in the pool (by embedding), so a theme needs
@@ -1022,12 +1049,23 @@ class ThemeMapper(BaseEstimator):
                 class_weight=self.class_weight,
             )
             self._set_reference(X_pool[ref], ref_vectors)
+        if not (self.few_shot_share_prior or self.few_shot_cardinality):
+            return
+        prob = self._reference_prob(X_pool[ref], ref_vectors, near)
         if self.few_shot_share_prior:
-            self.few_shot_offset_ = few_shot_share_offset(
-                self._reference_prob(X_pool[ref], ref_vectors, near),
-                self.few_shot_share_prior,
-                counts,
-            )
+            self.few_shot_offset_ = few_shot_share_offset(prob, self.few_shot_share_prior, counts)
+        cardinality = example_cardinality(Yl) if self.few_shot_cardinality else None
+        if cardinality is not None:  # the threshold that gives the examples' themes per answer
+            prob = _sigmoid(_logit(prob) + self.few_shot_offset_[None, :])
+            if agree is not None:
+                prob = prob * self._side_factor(np.asarray(agree)[ref])
+            answered = prob[prob.max(axis=1) >= self.floor_]  # these keep their top theme
+            if len(answered):
+                self.threshold_ = float(np.clip(
+                    _cardinality_threshold(answered, cardinality, self.floor_),
+                    *_CARDINALITY_THRESHOLDS,
+                ))
+                self.thresholds_ = np.full(k, self.threshold_)
 
     def _reference_prob(
         self, X_ref: sparse.csr_matrix, ref_vectors: np.ndarray, near: np.ndarray | None = None
