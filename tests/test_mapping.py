@@ -12,10 +12,12 @@ import pytest
 from heard.analysis.clustering import ThemeSpec
 from heard.analysis.mapping import (
     ThemeMapper,
+    _decide,
     example_cardinality,
     few_shot_share_offset,
     pool_shares,
     split_clauses,
+    transductive_examples,
 )
 from tests._fake_embed import fake_embed
 from tests.conftest import shared_dataset
@@ -127,7 +129,7 @@ def test_predicts_in_chunks_identically(corpus) -> None:
 
 def test_empty_prediction_means_other(corpus) -> None:
     texts, gold, vec = corpus
-    m = ThemeMapper(fake_embed, seed=0, floor=1.01).fit(THEMES, texts, vec)
+    m = ThemeMapper(fake_embed, seed=0, floor=1.01, transduce_top=0).fit(THEMES, texts, vec)
     m.thresholds_[:] = 1.01
     assert m.predict(texts[:3], vec[:3]) == [[], [], []]
 
@@ -169,7 +171,9 @@ def test_zero_shot_predicts_about_the_cardinality_prior(corpus) -> None:
     texts, _, vec = corpus
     means = []
     for prior in (1.0, 1.5):
-        m = ThemeMapper(fake_embed, seed=0, cardinality=prior).fit(THEMES, texts, vec)
+        m = ThemeMapper(fake_embed, seed=0, cardinality=prior, transduce_top=0).fit(
+            THEMES, texts, vec
+        )
         means.append(np.mean([len(p) for p in m.predict(texts, vec)]))
     assert abs(means[1] - 1.5) < 0.15  # (ties of saturated scores limit the lower one)
     assert means[0] < means[1]
@@ -194,7 +198,9 @@ def test_zero_shot_share_prior_gives_a_rare_theme_less_often() -> None:
     n_rare = sum("nature" in g for g in gold)
     took = {}
     for prior in (0.0, 1.0):
-        m = ThemeMapper(fake_embed, seed=0, share_prior=prior, share_pseudo=bool(prior))
+        m = ThemeMapper(
+            fake_embed, seed=0, share_prior=prior, share_pseudo=bool(prior), transduce_top=0
+        )
         pred = m.fit(THEMES, texts, vec).predict(texts, vec)
         took[prior] = sum("nature" in p for p in pred)
     assert m.shares_.argmin() == m.keys_.index("nature")
@@ -255,6 +261,79 @@ def test_zero_shot_prototypes_move_towards_their_answers_less_what_all_share() -
     assert hit["default"] > hit["text only"] + 0.03
     assert near["default"] > near["text only"] + 0.05
     assert shared["default"] < shared["plain centroid"] - 0.2
+
+
+def test_transductive_examples_take_each_themes_surest_answers() -> None:
+    prob = np.array(
+        [
+            [0.9, 0.1, 0.0],  # margin 0.8 for theme 0
+            [0.6, 0.5, 0.0],  # margin 0.1
+            [0.7, 0.2, 0.1],  # margin 0.5
+            [0.2, 0.8, 0.3],  # theme 1
+            [0.1, 0.3, 0.25],  # theme 1, margin 0.05
+        ]
+    )
+    picks = transductive_examples(prob, top=2)
+    assert [i for i, j in picks if j == 0] == [0, 2]  # the two largest margins, not row 1
+    assert [i for i, j in picks if j == 1] == [3, 4]
+    # theme 2 is no answer's first: it takes its most probable answer not yet taken
+    assert [i for i, j in picks if j == 2] == [1]
+    assert len({i for i, _ in picks}) == len(picks)
+    assert transductive_examples(np.zeros((0, 3)), 2) == []
+
+
+def test_zero_shot_transduction_fits_the_few_shot_path_on_pool_answers(corpus) -> None:
+    texts, gold, vec = corpus
+    plain = ThemeMapper(fake_embed, seed=0, transduce_top=0).fit(THEMES, texts, vec)
+    m = ThemeMapper(fake_embed, seed=0, transduce_top=10, transduce_min=5).fit(THEMES, texts, vec)
+    assert plain.transduced_ is None and m.mode_ == "zero-shot"
+    few = m.transduced_
+    assert few is not None and few.mode_ == "few-shot" and few.transduce_top == 0
+    assert not few.few_shot_cardinality  # one theme per pick says nothing of answers' themes
+    assert few.n_examples_ == 30  # ten answers per theme, each its zero-shot top theme
+    zero_top = plain.predict_proba(texts, vec).argmax(axis=1)
+    assert np.array_equal(m.thresholds_, few.thresholds_)
+    assert np.allclose(m.predict_proba(texts, vec), few.predict_proba(texts, vec))
+    picks = transductive_examples(plain.predict_proba(texts, vec), 10)
+    assert all(zero_top[i] == j for i, j in picks)
+    assert micro_f1(m.predict(texts, vec), gold) > 0.6
+    # a pool with fewer than transduce_min answers per theme and half stays zero-shot
+    small = ThemeMapper(fake_embed, seed=0, transduce_top=10, transduce_min=5).fit(
+        THEMES, texts[:27], vec[:27]
+    )
+    assert small.transduced_ is None
+
+
+def test_zero_shot_transduction_runs_by_default_only_with_forty_answers_per_theme(
+    corpus,
+) -> None:
+    texts, _, vec = corpus
+    # 3 themes: 120 answers give each theme its 20 picks (n / 2k = 20), 114 do not (19)
+    for n, runs in ((150, True), (120, True), (114, False)):
+        m = ThemeMapper(fake_embed, seed=0).fit(THEMES, texts[:n], vec[:n])
+        assert (m.transduced_ is not None) is runs, n
+        if runs:
+            assert m.transduced_.n_examples_ == 60  # 20 per theme, never more
+    # one theme per pick: the threshold is matched to the zero-shot decision's themes per
+    # answer instead, so the answers carry about as many as the zero-shot mapper gave them
+    plain = ThemeMapper(fake_embed, seed=0, transduce_top=0).fit(THEMES, texts, vec)
+    m = ThemeMapper(fake_embed, seed=0).fit(THEMES, texts, vec)
+
+    def per_answer(pred: np.ndarray) -> float:
+        return float(pred.sum(axis=1)[pred.any(axis=1)].mean())
+
+    zero = per_answer(_decide(plain.predict_proba(texts, vec), plain.thresholds_, plain.floor_))
+    prob = m.predict_proba(texts, vec)
+    matched = per_answer(_decide(prob, m.thresholds_, m.floor_))
+    fixed = per_answer(_decide(prob, np.full(3, 0.4), m.floor_))
+    assert 0.3 <= m.threshold_ <= 0.6 and zero > 1.1
+    assert abs(matched - zero) < abs(fixed - zero)
+    # the few-shot path inside a few-shot fit's zero-shot blend never transduces
+    examples = [(i, gold) for i, gold in enumerate(make_corpus()[1][:6])]
+    few = ThemeMapper(fake_embed, seed=0, zero_shot_blend=5.0).fit(
+        THEMES, texts, vec, examples=examples
+    )
+    assert few.zero_ is not None and few.zero_.transduced_ is None
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
@@ -585,7 +664,7 @@ def test_a_sided_theme_is_weighed_by_the_answers_stance() -> None:
         ThemeSpec(t.key, t.label, f"{t.description} ({side})")
         for t, side in zip(THEMES, ("Agreement", "Disagreement", ""), strict=True)
     ]
-    m = ThemeMapper(fake_embed, seed=0).fit(sided, texts, vec)  # zero-shot
+    m = ThemeMapper(fake_embed, seed=0, transduce_top=0).fit(sided, texts, vec)  # zero-shot
     assert list(m.sides_) == [1, -1, 0]
     plain = m.predict_proba(texts, vec)
     n = len(texts)

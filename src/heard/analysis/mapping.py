@@ -41,6 +41,9 @@ examples drawn per theme make every theme look equally common, while real pools 
 themes that hold most answers (corrections drawn at random already follow the pool).
 Given each response's stance, a theme whose examples lean to one side is weighed by
 how likely the response is to take that side (a mixed theme is unchanged).
+Without examples, when the pool holds at least 40 answers per theme on average
+(``transduce_top``, ``transduce_min``), each theme's 20 answers the zero-shot mapper is
+surest of become its examples and the few-shot path fitted on them predicts instead.
 Fitting the calibration, per-theme thresholds or each theme's share of the pool on the
 few examples did worse on the real development sets (docs/evaluation.md, "How the mapping
 was chosen on real data").
@@ -265,6 +268,34 @@ def few_shot_share_offset(
     return weight * np.maximum(0.0, np.log(ratio))
 
 
+def transductive_examples(prob: np.ndarray, top: int) -> list[tuple[int, int]]:
+    """(row, theme) pseudo-examples: each theme's ``top`` surest answers of a pool (n, k).
+
+    An answer can only stand for its most probable theme, and a theme takes the answers
+    with the largest margin of that theme over their second; so every theme gets at most
+    ``top``, however common. A theme that is no answer's first gets its single most
+    probable answer not already taken (none if the pool has no other).
+    """
+    n, k = prob.shape
+    if not n or not k:
+        return []
+    ranked = np.sort(prob, axis=1)
+    best = prob.argmax(axis=1)
+    margin = ranked[:, -1] - (ranked[:, -2] if k > 1 else 0.0)
+    out: list[tuple[int, int]] = []
+    taken: set[int] = set()
+    for j in range(k):
+        rows = np.flatnonzero(best == j)
+        rows = rows[np.argsort(-margin[rows], kind="stable")][:top]
+        if not len(rows):
+            rows = [i for i in np.argsort(-prob[:, j], kind="stable") if i not in taken][:1]
+        for i in rows:
+            if int(i) not in taken:
+                taken.add(int(i))
+                out.append((int(i), j))
+    return out
+
+
 def example_cardinality(Y: np.ndarray) -> float | None:
     """Themes per answer in the pool, estimated from examples drawn per theme (rows of ``Y``).
 
@@ -349,6 +380,16 @@ class ThemeMapper(BaseEstimator):
     expand_contrast:
         Zero-shot: share of the mean of all themes' centroids taken off each centroid, so
         a prototype moves towards what sets its answers apart (0: plain centroids).
+    transduce_top:
+        Zero-shot: after the zero-shot fit, each theme's most confident pool answers (at
+        most this many, and at most n / 2k; :func:`transductive_examples`) become its
+        examples, and the few-shot path is fitted on them and predicts instead (20, the
+        default; 0: off; docs/evaluation.md, zero-shot round 8).
+    transduce_min:
+        Zero-shot: the few-shot path is fitted on pseudo-examples only when a theme may
+        take at least this many (n / 2k of a pool of n answers and k themes). The default
+        (20) runs it only on pools with at least 40 answers per theme on average: with
+        fewer, most of the picks were wrong and the step lost (zero-shot round 8).
     embed_weight:
         Few-shot: scale of the embedding block relative to the TF-IDF block.
     word_ngrams:
@@ -442,6 +483,8 @@ class ThemeMapper(BaseEstimator):
         expand_top: int = 10,
         expand_weight: float = 1.0,
         expand_contrast: float = 1.0,
+        transduce_top: int = 20,
+        transduce_min: int = 20,
         embed_weight: float = 2.0,
         word_ngrams: bool = True,
         class_weight: str | None = "balanced",
@@ -485,6 +528,8 @@ class ThemeMapper(BaseEstimator):
         self.expand_top = expand_top
         self.expand_weight = expand_weight
         self.expand_contrast = expand_contrast
+        self.transduce_top = transduce_top
+        self.transduce_min = transduce_min
         self.embed_weight = embed_weight
         self.word_ngrams = word_ngrams
         self.class_weight = class_weight
@@ -515,7 +560,7 @@ class ThemeMapper(BaseEstimator):
             "C", "few_shot_C", "cardinality", "share_temperature", "batch_size", "max_features",
             "neighbours", "max_reference", "expand_top",
         )
-        for name in ("few_shot_rounds", "expand_rounds"):
+        for name in ("few_shot_rounds", "expand_rounds", "transduce_top", "transduce_min"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 0):
                 raise ValueError(
                     f"ThemeMapper: {name} must be a whole number ≥ 0, "
@@ -875,6 +920,7 @@ class ThemeMapper(BaseEstimator):
         self.share_offset_ = self.share_prior * np.log(np.maximum(self.shares_, 0.2 / k) * k)
 
         self.zero_: ThemeMapper | None = None
+        self.transduced_: ThemeMapper | None = None
         self.blend_ = np.ones(k)
         self.floor_ = float(self.floor)
         # with examples and stance: each theme's side, learnt from its examples' stances
@@ -892,12 +938,59 @@ class ThemeMapper(BaseEstimator):
                 self.blend_ = np.where(
                     count >= self.zero_shot_blend, 1.0, count / (count + self.zero_shot_blend)
                 )
-                params = {**self.get_params(deep=False), "zero_shot_blend": 0.0}
+                params = {
+                    **self.get_params(deep=False), "zero_shot_blend": 0.0, "transduce_top": 0
+                }
                 self.zero_ = ThemeMapper(**params).fit(themes, texts=texts, vectors=vectors)
             return self
         self._self_train(X_pool, X_theme, labelled, Y_pool, self._zero_shot_start(z_pool), raw)
         self._zero_shot_decision(raw, X_pool)
+        if self.transduce_top and texts is not None:
+            self._transduce(themes, texts, vectors, agree)
         return self
+
+    def _transduce(
+        self,
+        themes: Sequence[ThemeLike],
+        texts: Sequence[str],
+        vectors: np.ndarray,
+        agree: np.ndarray | None,
+    ) -> None:
+        """Zero-shot: the few-shot path, fitted on the pool's most confident answers.
+
+        Each theme's answers the zero-shot mapper is surest of (its top theme, by the
+        margin over the second) become that theme's examples; the few-shot mapper fitted
+        on them (its own self-training and share offset included) predicts from then on.
+        Only where every theme may take ``transduce_min`` picks (n / 2k of the pool): on
+        smaller pools per theme the picks were mostly wrong.
+        """
+        m = min(self.transduce_top, len(vectors) // (2 * len(self.keys_)))
+        if m < max(1, self.transduce_min):
+            return
+        prob = self.predict_proba(texts, vectors, agree)
+        picks = transductive_examples(prob, m)
+        # every pick carries one theme by construction, so the picks say nothing of how
+        # many themes an answer holds: the threshold gives the pool's answers as many as
+        # the zero-shot decision did (its cardinality prior, read on the answered ones)
+        given = _decide(prob, self.thresholds_, self.floor_).sum(axis=1)
+        params = {
+            **self.get_params(deep=False), "transduce_top": 0, "few_shot_cardinality": False
+        }
+        few = ThemeMapper(**params).fit(
+            themes,
+            texts=texts,
+            vectors=vectors,
+            examples=[(i, [self.keys_[j]]) for i, j in picks],
+            agree=agree,
+        )
+        if given.any():
+            few._match_cardinality(
+                few.predict_proba(texts, vectors, agree), float(given[given > 0].mean())
+            )
+        self.transduced_ = few
+        self.threshold_, self.thresholds_, self.floor_ = (
+            few.threshold_, few.thresholds_, few.floor_
+        )
 
     def _fit_few_shot(
         self,
@@ -986,13 +1079,18 @@ class ThemeMapper(BaseEstimator):
             prob = _sigmoid(_logit(prob) + self.few_shot_offset_[None, :])
             if agree is not None:
                 prob = prob * self._side_factor(np.asarray(agree)[ref])
-            answered = prob[prob.max(axis=1) >= self.floor_]  # these keep their top theme
-            if len(answered):
-                self.threshold_ = float(np.clip(
-                    _cardinality_threshold(answered, cardinality, self.floor_),
-                    *_CARDINALITY_THRESHOLDS,
-                ))
-                self.thresholds_ = np.full(k, self.threshold_)
+            self._match_cardinality(prob, cardinality)
+
+    def _match_cardinality(self, prob: np.ndarray, cardinality: float) -> None:
+        """Few-shot: one threshold at which the answered rows of ``prob`` carry
+        ``cardinality`` themes on average (within ``_CARDINALITY_THRESHOLDS``)."""
+        answered = prob[prob.max(axis=1) >= self.floor_]  # these keep their top theme
+        if len(answered):
+            self.threshold_ = float(np.clip(
+                _cardinality_threshold(answered, cardinality, self.floor_),
+                *_CARDINALITY_THRESHOLDS,
+            ))
+            self.thresholds_ = np.full(prob.shape[1], self.threshold_)
 
     def _reference_prob(
         self, X_ref: sparse.csr_matrix, ref_vectors: np.ndarray, near: np.ndarray | None = None
@@ -1166,6 +1264,8 @@ class ThemeMapper(BaseEstimator):
         mixed keeps its probability.
         """
         self._check_fitted()
+        if getattr(self, "transduced_", None) is not None:
+            return self.transduced_.predict_proba(texts, vectors, agree)
         if vectors is None:
             if texts is None:
                 raise ValueError("predict_proba needs texts or vectors")
