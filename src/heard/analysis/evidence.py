@@ -62,10 +62,13 @@ class Cue:
 
 
 _SENTENCE_ENDS = (". ", "! ", "? ", "\n")
-# A figure the writer proposes rather than reports: "the limit should be 20 mph",
-# "minimum wage needs to go to $15 per hour".
-_PROPOSAL = re.compile(
-    r"\b(?:should|must|needs? to|ought to|shall|let's|we need|I will pay)\b", re.I
+# A figure the writer proposes rather than reports ("the limit should be 20 mph", "minimum
+# wage needs to go to $15 per hour"), or the size of whom they speak for ("on behalf of
+# our 1,500 members", "representing 2,400 physicians"): standing, not evidence.
+_NOT_REPORTED = re.compile(
+    r"\b(?:should|must|needs? to|ought to|shall|let's|we need|I will pay|"
+    r"on behalf of|represent|represents|representing)\b",
+    re.I,
 )
 
 
@@ -77,12 +80,14 @@ _NUM_WORD = (
 )
 _YEAR = r"(?:1[89]|20)\d\d"
 # A quantity: digits that are not part of a longer token, a year, a phone number's later
-# group, or a label ("number 47", "route 12", "flat 3", "question 2", "#5").
+# group, or a label ("number 47", "route 12", "flat 3", "question 2", "type 2", "#5").
 _QTY = (
     r"(?<![\w#£$€.,/:-])(?<!\d )(?<!\d-)"
     r"(?<!number )(?<!no\. )(?<!route )(?<!bus )(?<!line )(?<!flat )(?<!room )(?<!page )"
     r"(?<!question )(?<!section )(?<!chapter )(?<!point )(?<!option )(?<!item )(?<!step )"
     r"(?<!unit )(?<!house )(?<!platform )(?<!junction )(?<!exit )(?<!gate )(?<!box )"
+    r"(?<!version )(?<!type )(?<!title )(?<!phase )(?<!level )(?<!stage )(?<!tier )"
+    r"(?<!grade )(?<!year )(?<!class )(?<!form )(?<!ward )(?<!zone )(?<!band )"
     rf"(?!{_YEAR}\b)\d+(?:[.,]\d+)*"
 )
 _PERIOD = r"(?:second|minute|hour|day|night|week|fortnight|month|year|morning|evening|shift)"
@@ -151,13 +156,14 @@ CUES: tuple[Cue, ...] = (
             rf"(?!\s?old\b|-old\b|['’]s? time\b)"
             # a measurement: "40 micrograms", "3 miles", "60 dB"
             rf"|{_QTY}\s?{_MEASURE_UNIT}(?!\w)"
-            # a count: "392 cyclists", "109 homeless students", "14,070 penalty charge notices"
-            rf"|(?!1 ){_QTY} (?:(?!{_NOT_COUNTED}\b)[a-z]+ ){{0,2}}"
-            rf"(?!{_NOT_COUNTED}\b)(?:[a-z]+[^\Ws]s|people|children|men|women)\b)",
+            # a count: a whole number (not a version "2.0") and a lowercase plural (not an
+            # address "21701 Stevens Creek"): "392 cyclists", "14,070 penalty charge notices"
+            rf"|(?!1 ){_QTY}(?<!\.\d)(?<!\.\d\d) (?:(?!{_NOT_COUNTED}\b)[a-z]+ ){{0,2}}"
+            rf"(?!{_NOT_COUNTED}\b)(?-i:[a-z]+[^\Ws]s|people|children|men|women)\b)",
             _I,
         ),
         1.0,
-        unless_in_sentence=_PROPOSAL,
+        unless_in_sentence=_NOT_REPORTED,
     ),
     Cue(
         "source",
@@ -221,7 +227,7 @@ _SPECIFICS = re.compile(
     rf"term|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
     rf"|\b(?:a|an|{_NUM_WORD}|\d+) {_PERIOD}s? ago\b"
     rf"|\bfor (?:(?:the )?(?:last|past) )?(?:over |about |nearly |almost |more than )?"
-    rf"(?:{_NUM_WORD}|\d+) (?:years|months|weeks|days|hours|decades)\b"
+    rf"(?:{_NUM_WORD}|\d+|an?) (?:years?|months?|weeks?|days?|hours?|decades?)\b"
     rf"|\b(?:the )?(?:last|past) (?:{_NUM_WORD}|\d+) (?:years|months|weeks|days)\b"
     rf"|\b(?:{_NUM_WORD}|\d+) (?:minutes|hours|days|weeks|months|years) "
     rf"(?:later|longer|late|early|ago|waiting)\b"
