@@ -31,8 +31,9 @@ from sklearn.linear_model import LogisticRegression
 #: What "evidence-rich" means, in one place for the offline cues and the LLM's instructions.
 EVIDENCE_DEFINITION = (
     "cites data or figures, a named source or study, or the writer's own lived or "
-    "professional experience with specifics (who, where, what happened); opinion, "
-    "general claims and topic words alone are not evidence"
+    "professional experience with specifics (a figure, a date, how long or how often); "
+    "opinion, general claims, a bare role or relative ('as a parent', 'my children') "
+    "and topic words alone are not evidence"
 )
 
 
