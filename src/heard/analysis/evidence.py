@@ -103,8 +103,8 @@ _MEASURE_UNIT = (
 # reasons"), periods (their own rule, which leaves out "in 5 years"), and verbs or
 # adverbs ending in s ("1 was late").
 _NOT_COUNTED = (
-    rf"(?:{_TIME_UNIT}|{_MEASURE_UNIT}|{_PERIOD}|yr|olds|times|reasons|points|things|ways|options|questions|"
-    r"issues|ideas|comments|proposals|suggestions|answers|words|steps|stars|sides|parts|"
+    rf"(?:{_TIME_UNIT}|{_MEASURE_UNIT}|{_PERIOD}|yr|olds|times|"
+    r"reasons|points|things|ways|options|questions|issues|ideas|comments|proposals|suggestions|answers|words|steps|stars|sides|parts|"
     r"sections|pages|items|percent|is|was|has|does|goes|his|its|this|thus|us|as|yes|less|"
     r"unless|plus|across|always|perhaps|whereas|besides|towards|afterwards|sometimes|"
     r"of|or|and|to|in|on|at|for|per|a|an|the)"
@@ -240,7 +240,11 @@ _SPECIFICS = re.compile(
 
 
 def evidence_cues(text: str) -> dict[str, list[str]]:
-    """Cue name → the matched words in ``text`` (only cues that matched)."""
+    """Cue name → the matched words in ``text`` (only cues that matched).
+
+    Experience without specifics is kept under "… without specifics" (no weight), and the
+    specifics that let it count under ``SPECIFICS``, so the reason shows both.
+    """
     found: dict[str, list[str]] = {}
     for cue in CUES:
         hits = cue.hits(text or "")
