@@ -73,7 +73,7 @@ def test_cue_found_and_named(text: str, cue: str, word: str) -> None:
         # numbers that are not figures: a year, an age, an address, a route, a phone
         # number, list numbering, a discourse count, a future period
         "Things were better in 2019 before the change.",
-        "I am 45 years old and my 8-year-old agrees.",
+        "I am 45 years old and even an 8-year-old can see it.",
         "I live at 23 Mill Lane near the park.",
         "Write to us at 21701 Stevens Creek Blvd.",
         "The number 47 bus and route 12 buses are always full.",
@@ -82,12 +82,6 @@ def test_cue_found_and_named(text: str, cue: str, word: str) -> None:
         "1. Patients first\n2. Staff second",
         "There are 3 reasons to oppose this and 2 things to fix.",
         "In 5 years the town will be different.",
-        # experience without specifics is context, not evidence
-        "My children can finally walk to school on their own.",
-        "I look after my elderly mother, who lives nearby.",
-        "I'm a parent at the local primary school.",
-        "As a resident of Orchard Close, I object to this plan.",
-        "We moved here a few years ago and my house is quieter.",
         # a figure the writer proposes rather than reports
         "The speed limit should be 20 mph near schools.",
         "Minimum wage needs to go to $15 per hour.",
@@ -111,13 +105,33 @@ def test_ordinary_words_are_not_evidence(text: str) -> None:
     ],
 )
 def test_experience_counts_with_specifics(text: str, specific: str) -> None:
-    [(rich, reason)] = detect_evidence([text])
+    [(rich, reason)] = detect_evidence([text], experience_needs_specifics=True)
     assert rich, reason
     assert "lived experience" in reason and specific in reason
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My children can finally walk to school on their own.",
+        "I look after my elderly mother, who lives nearby.",
+        "I'm a parent at the local primary school.",
+        "As a resident of Orchard Close, I object to this plan.",
+        "We moved here a few years ago and my house is quieter.",
+    ],
+)
+def test_bare_experience_counts_unless_specifics_are_asked_for(text: str) -> None:
+    [(rich, reason)] = detect_evidence([text])
+    assert rich and reason.startswith("lived experience: "), reason
+    [(strict, strict_reason)] = detect_evidence([text], experience_needs_specifics=True)
+    assert not strict, strict_reason
+    assert strict_reason.startswith("lived experience without specifics: ")
+
+
 def test_experience_without_specifics_is_named_as_context() -> None:
-    [(rich, reason)] = detect_evidence(["My children walk to school with their friends."])
+    [(rich, reason)] = detect_evidence(
+        ["My children walk to school with their friends."], experience_needs_specifics=True
+    )
     assert not rich
     assert reason == "lived experience without specifics: 'My children'"
 

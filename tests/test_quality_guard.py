@@ -24,10 +24,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.shared_data, pytest.mark.quality]
 
 # (data set, mode) -> {metric: floor}; metrics are "higher is better"
 FLOORS: dict[tuple[str, str], dict[str, float]] = {
-    # gambling_xs's gold marks bare anecdotes ("My son started gambling…") and plain
-    # suggestions evidence-rich; experience counts only with specifics, so its recall is
-    # low by design and the demo consultation below guards the evidence rule's recall
-    ("gambling_xs", "evidence"): {"evidence_f1": 0.02, "evidence_precision": 0.85},
+    ("gambling_xs", "evidence"): {"evidence_f1": 0.30, "evidence_precision": 0.85},
     ("gambling_xs", "stance"): {"stance_accuracy": 0.51, "stance_macro_f1": 0.35},
     ("gambling_xs", "codebook"): {"micro_f1": 0.42, "macro_f1": 0.35},
     ("gambling_xs", "discover"): {
@@ -63,8 +60,10 @@ HEADLINE: dict[str, str] = {
 }
 
 
-#: the evidence flag on the demo consultation (`heard sample-data … --responses 2000 --seed 5`)
-DEMO_EVIDENCE_FLOORS: dict[str, float] = {"evidence_f1": 0.93, "evidence_precision": 0.97}
+#: the evidence flag on the demo consultation (`heard sample-data … --responses 2000 --seed 5`):
+#: its gold marks only figures and sources, so recall guards the figure and source cues
+#: (bare experience, which the default counts, is what keeps its precision low)
+DEMO_EVIDENCE_FLOORS: dict[str, float] = {"evidence_f1": 0.35, "evidence_recall": 0.91}
 
 
 def _assert_floors(label: str, metrics: dict[str, float], floors: dict[str, float]) -> None:
