@@ -50,19 +50,26 @@ def _local_minilm() -> Callable[[list[str]], np.ndarray]:
     return embed
 
 
-def get_embed() -> Callable[[list[str]], np.ndarray]:
-    """The project embedder when available, else the local runner; both cached on disk."""
+def get_embed(name: str = "minilm") -> Callable[[list[str]], np.ndarray]:
+    """The project embedder ``name`` (MiniLM: else the local runner), cached on disk.
+
+    Cache files are named by a hash of the texts, prefixed by the embedder's name except
+    for MiniLM (whose files predate the prefix).
+    """
     try:
         from heard.analysis.embeddings import get_embedder
 
-        raw = get_embedder("minilm").embed
+        raw = get_embedder(name).embed
     except Exception:  # noqa: BLE001 - scratch fallback
+        if name != "minilm":
+            raise
         raw = _local_minilm()
+    prefix = "" if name == "minilm" else f"{name}-"
 
     def embed(texts: list[str]) -> np.ndarray:
         texts = list(texts)
         key = hashlib.sha256("\x1f".join(texts).encode()).hexdigest()[:20]
-        path = CACHE / f"{key}.npy"
+        path = CACHE / f"{prefix}{key}.npy"
         if path.exists():
             return np.load(path)
         CACHE.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,12 @@
 """Stance research: zero-shot settings scored on every labelled set, beside the baselines.
 
 Usage: python benchmarks/explore_stance.py [--grid "[(tone, prior), ...]"] [-p key=value ...]
+       [--embedder minilm|multilingual|...]
 
 ``-p`` sets any other ``StanceClassifier`` parameter (e.g. ``-p match_share=False``;
-``-p clause_weight=0 -p anchor_self_trained=True`` reads as round 7 did).
+``-p clause_weight=0 -p anchor_self_trained=True`` reads as round 7 did). ``--variant
+"C=3 clause_weight=0"`` (repeatable) adds a row per setting on the same vectors, on top
+of ``-p``. ``--embedder`` names the model (default MiniLM).
 
 Protocol (docs/evaluation.md, "How stance was chosen"): argkp's motions train04–train17
 choose the settings (with gambling_xs and gambling_1000), the other 14 motions
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ast
 import sys
+from itertools import product
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _vectors import get_embed, load  # noqa: E402
 
 from heard.analysis.metrics import classification_scores  # noqa: E402
-from heard.analysis.stance import StanceClassifier  # noqa: E402
+from heard.analysis.stance import StanceClassifier, asks_for_position  # noqa: E402
 from heard.evaluation.stance_baselines import oracle_majority, prototype_difference  # noqa: E402
 
 SETS = ("argkp", "gambling_xs", "gambling_1000")
@@ -35,7 +39,7 @@ SETS = ("argkp", "gambling_xs", "gambling_1000")
 def group(name: str, qid: str) -> str:
     """argkp-choose, argkp-report or the set's name."""
     if name != "argkp":
-        return name
+        return Path(name).name
     return "argkp-choose" if qid.startswith("train") and qid < "train18" else "argkp-report"
 
 
@@ -48,14 +52,26 @@ def main() -> None:
     parser.add_argument("--grid", default="[(0.0, 0.5)]", help="(tone_weight, prior_weight) list")
     parser.add_argument("--weak", action="store_true", help="also simulate weak labels")
     parser.add_argument("-p", action="append", default=[], help="StanceClassifier key=value")
+    parser.add_argument("--embedder", default="minilm", help="embedder name (get_embedder)")
+    parser.add_argument("--sets", nargs="+", default=list(SETS), help="names or folders")
+    parser.add_argument(
+        "--asked-only", action="store_true",
+        help="skip questions that ask for no position (as the product does)",
+    )
+    parser.add_argument("--variant", action="append", default=[], help='"key=value ..." row')
     args = parser.parse_args()
-    params = {k: ast.literal_eval(v) for k, v in (p.split("=", 1) for p in args.p)}
-    suffix = "".join(f" {k}={v}" for k, v in params.items())
-    embed = get_embed()
-    data = {name: load(name) for name in SETS}
+    base = {k: ast.literal_eval(v) for k, v in (p.split("=", 1) for p in args.p)}
+    variants = [
+        {**base, **{k: ast.literal_eval(v) for k, v in (p.split("=", 1) for p in spec.split())}}
+        for spec in args.variant or [""]
+    ]
+    embed = get_embed(args.embedder)
+    data = {name: load(name) for name in args.sets}
     rows: dict[str, dict[str, list[float]]] = {}
     for name, questions in data.items():
         for q in questions:
+            if args.asked_only and not asks_for_position(q.text, q.texts):
+                continue
             keep = [i for i, s in enumerate(q.stance) if s]
             gold = [q.stance[i].lower() for i in keep]
             vec = embed(q.texts)
@@ -67,7 +83,8 @@ def main() -> None:
             rows.setdefault("oracle-majority", {}).setdefault(g, []).append(
                 macro(gold, oracle_majority(gold))
             )
-            for tone, prior in ast.literal_eval(args.grid):
+            for (tone, prior), params in product(ast.literal_eval(args.grid), variants):
+                suffix = "".join(f" {k}={v}" for k, v in params.items())
                 m = StanceClassifier(embed, tone_weight=tone, prior_weight=prior, **params)
                 pred, _ = m.fit(q.texts, vec, question=q.text).predict(q.texts, vec)
                 key = f"heard tone={tone} prior={prior}{suffix}"
@@ -89,12 +106,15 @@ def main() -> None:
                     rows.setdefault(key + " weak", {}).setdefault(g, []).append(
                         macro([q.stance[i].lower() for i in test], [pred[i] for i in test])
                     )
-    groups = ["argkp-choose", "argkp-report", "gambling_xs", "gambling_1000"]
-    print("| system | " + " | ".join(groups) + " | mean (choose, gambling) |")
+    groups = [g for name in args.sets for g in (
+        ["argkp-choose", "argkp-report"] if name == "argkp" else [Path(name).name]
+    )]
+    print("| system | " + " | ".join(groups) + " | mean (all but argkp-report) |")
     print("|---" * (len(groups) + 2) + "|")
     for key, per in rows.items():
         means = [float(np.mean(per[g])) if g in per else float("nan") for g in groups]
-        chosen = float(np.mean([means[0], means[2], means[3]]))
+        pairs = zip(groups, means, strict=True)
+        chosen = float(np.mean([m for g, m in pairs if g != "argkp-report"]))
         print(f"| {key} | " + " | ".join(f"{m:.3f}" for m in means) + f" | {chosen:.3f} |")
 
 

@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.shared_data, pytest.mark.quality]
 # (data set, mode) -> {metric: floor}; metrics are "higher is better"
 FLOORS: dict[tuple[str, str], dict[str, float]] = {
     ("gambling_xs", "evidence"): {"evidence_f1": 0.30, "evidence_precision": 0.85},
-    ("gambling_xs", "stance"): {"stance_accuracy": 0.51, "stance_macro_f1": 0.35},
+    ("gambling_xs", "stance"): {"stance_accuracy": 0.52, "stance_macro_f1": 0.36},
     ("gambling_xs", "codebook"): {"micro_f1": 0.42, "macro_f1": 0.35},
     ("gambling_xs", "discover"): {
         "matched_f1": 0.28,
@@ -93,8 +93,8 @@ def test_quality_floor(name: str, mode: str, eval_home: Path, monkeypatch) -> No
     _assert_floors(f"{name} {mode}", result.metrics, FLOORS[(name, mode)])
     # Heard must not lose to a baseline measured in the same run, on the same responses:
     # the ratio Heard / baseline is at least BASELINE_RATIO (a tie within one response in a
-    # hundred passes; gambling_xs stance, where Heard falls back to the same prototype
-    # signal as the baseline, is such a tie: 0.3513 against 0.3515).
+    # hundred passes; gambling_xs stance, where Heard once fell back to the same prototype
+    # signal as the baseline, was such a tie: 0.3513 against 0.3515).
     headline = HEADLINE.get(mode)
     if headline and result.baselines:
         heard_value = result.metrics[headline]

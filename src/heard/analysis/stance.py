@@ -20,6 +20,8 @@ Two paths, one estimator (:class:`StanceClassifier`):
   <proposal>" minus "I disagree: <proposal>". The tone counts only when there are
   explicit statements on both sides and they do not show praise pointing the other way
   (supporters of a ban praising the ban rather than condemning what it removes).
+  Where too few answers state a side, the answers at either end of the prior become
+  the pseudo-labels instead (``prior_share``).
   Both paths read an answer of several points through the mean of its clauses'
   vectors (``clause_weight``): the side is often carried by one point.
 
@@ -218,6 +220,18 @@ class StanceClassifier(BaseEstimator):
         is the signed tone alone: the regression on the answers that state their side
         reads it better than that cosine, which points the wrong way on many argkp
         motions' arguments that do not say their side.
+    prior_share:
+        Zero-shot, where too few answers state a side to self-train on: the answers whose
+        prior is in the question's top and bottom ``prior_share`` become pseudo-labels for
+        the same regression (balanced classes), read beside the prior with the median
+        as the threshold. The regression reads what those answers share beyond the two
+        anchor sentences. 0 reads the prior alone.
+    standardise:
+        Every regression (weak labels, self-training) reads each dimension standardised
+        over the question's answers (then scaled by 1/sqrt(dim)), not the raw unit
+        vectors: the penalty then weighs every direction the same, whichever model made
+        the vectors. Off by default: it helps the multilingual model's vectors and costs
+        MiniLM's a little (docs/evaluation.md, stance round 9).
     """
 
     def __init__(
@@ -234,6 +248,8 @@ class StanceClassifier(BaseEstimator):
         match_share: bool = True,
         clause_weight: float = 1.0,
         anchor_self_trained: bool = False,
+        prior_share: float = 0.35,
+        standardise: bool = False,
     ) -> None:
         self.embed = embed
         self.seed = seed
@@ -246,6 +262,8 @@ class StanceClassifier(BaseEstimator):
         self.match_share = match_share
         self.clause_weight = clause_weight
         self.anchor_self_trained = anchor_self_trained
+        self.prior_share = prior_share
+        self.standardise = standardise
 
     # -- fitting -----------------------------------------------------------------------
 
@@ -261,6 +279,8 @@ class StanceClassifier(BaseEstimator):
         for name in ("prior_weight", "tone_weight"):
             if float(getattr(self, name)) < 0:
                 raise ValueError(f"{name} must be ≥ 0, got {getattr(self, name)!r}")
+        if not 0.0 <= float(self.prior_share) <= 0.5:
+            raise ValueError(f"prior_share must be in [0, 0.5], got {self.prior_share!r}")
         if not 0.0 <= float(self.clause_weight) <= 1.0:
             raise ValueError(f"clause_weight must be in [0, 1], got {self.clause_weight!r}")
 
@@ -349,25 +369,52 @@ class StanceClassifier(BaseEstimator):
         if self.mode_ == "weak":
             self._fit_model(vectors, y, balanced=False)
             return self
+        pseudo = explicit if self.mode_ == "self-trained" else self._prior_labels(vectors)
+        if pseudo is None:
+            return self
+        self._fit_model(vectors, pseudo, balanced=True)
+        decision = self._model_decision(vectors.astype(np.float64))
+        self.model_centre_ = (0.0, _centre(decision)[1])
+        share = 0.5  # self-trained on the prior: its threshold, the median, is kept
         if self.mode_ == "self-trained":
-            self._fit_model(vectors, explicit, balanced=True)
-            assert self.model_ is not None
-            decision = self._model_decision(vectors.astype(np.float64))
-            self.model_centre_ = (0.0, _centre(decision)[1])
-            if self.match_share and len(texts):
-                share = float(np.mean(1.0 / (1.0 + np.exp(-np.clip(decision, -35, 35)))))
-                score = self._zero_shot_score(vectors.astype(np.float64))
-                self.threshold_ = float(np.quantile(score, 1.0 - share))
+            if not self.match_share:
+                return self
+            share = float(np.mean(1.0 / (1.0 + np.exp(-np.clip(decision, -35, 35)))))
+        score = self._zero_shot_score(vectors.astype(np.float64))
+        self.threshold_ = float(np.quantile(score, 1.0 - share))
         return self
+
+    def _prior_labels(self, vectors: np.ndarray) -> np.ndarray | None:
+        """Zero-shot: 1 / 0 for the answers whose prior is in the question's top / bottom
+        ``prior_share``, -1 for the others; None when there are too few to train on."""
+        if not self.prior_share or len(vectors) < 2 * self.min_weak:
+            return None
+        median, spread = self.prior_centre_
+        prior = (self._raw_prior(vectors.astype(np.float64)) - median) / spread
+        low, high = np.quantile(prior, [self.prior_share, 1.0 - self.prior_share])
+        pseudo = np.where(prior >= high, 1, np.where(prior <= low, 0, -1))
+        if (pseudo == 1).sum() < self.min_weak or (pseudo == 0).sum() < self.min_weak:
+            return None
+        return pseudo
 
     def _fit_model(self, vectors: np.ndarray, y: np.ndarray, *, balanced: bool) -> None:
         rows = np.flatnonzero(y >= 0)
+        mean, scale = np.zeros(vectors.shape[1]), np.ones(vectors.shape[1])
+        if self.standardise and len(vectors):
+            # each dimension to a spread of 1/sqrt(dim) over the question's answers
+            x = vectors.astype(np.float64)
+            mean = x.mean(axis=0)
+            scale = 1.0 / ((x.std(axis=0) + 1e-6) * np.sqrt(x.shape[1]))
+        features = ((vectors - mean) * scale).astype(np.float32)
         self.model_ = LogisticRegression(
             C=self.C,
             max_iter=2000,
             random_state=self.seed,
             class_weight="balanced" if balanced else None,
-        ).fit(vectors[rows], y[rows])
+        ).fit(features[rows], y[rows])
+        # folded back, so the model reads the vectors as they are
+        self.model_.intercept_ = self.model_.intercept_ - (self.model_.coef_ * scale) @ mean
+        self.model_.coef_ = self.model_.coef_ * scale
 
     # -- scoring -----------------------------------------------------------------------
 
