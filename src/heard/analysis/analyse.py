@@ -329,7 +329,7 @@ def analyse_texts(
             _examples_for(examples or {}, owner, sub_index, leaf_keys(specs)),
             seed,
             # themes are weighed by stance only where the answers state their side (the
-            # gate of stance_axis): a stance read from tone alone costs more than it gives
+            # gate of stance_axis): a stance read without them costs more than it gives
             agree if side is not None else None,
         )
     else:

@@ -581,7 +581,7 @@ def stance_axis(
 
     Only when the answers themselves say which side they are on (the classifier was
     self-trained on explicit statements of both sides, or given weak labels): a stance
-    read from tone alone is too weak to split themes by. Positions whose confidence is
+    read without such statements is too weak to split themes by. Positions whose confidence is
     below ``min_confidence`` count as 0 (not known). ``proba``: the classifier's
     probabilities of agreeing for ``texts`` when they were already predicted.
     """
