@@ -278,18 +278,6 @@ def test_commonest_spelling_replaces_a_typo():
         "Put air quality monitors on Station Road")
 
 
-def test_choose_label_for_a_parent_speaks_for_every_child():
-    """A parent's label is not its largest child's: with ``cover`` the closest to all wins."""
-    big, small = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
-    centroid = (3 * big + small) / np.linalg.norm(3 * big + small)  # the big child dominates
-    candidates = ["The big child's own words", "Words for both children"]
-    vectors = np.array([[1.0, 0.0, 0.0], [0.7, 0.7, 0.0]])
-    others = np.array([[0.0, 0.0, 1.0]])
-    assert choose_label(candidates, vectors, centroid, others) == candidates[0]
-    cover = np.stack([big, small])
-    assert choose_label(candidates, vectors, centroid, others, cover=cover) == candidates[1]
-
-
 def test_side_label_names_whose_side_not_agreement_with_the_words():
     label = "Please get the details right"
     assert side_label(label, 1) == f"{SIDE_NAMES['en'][1]}: {label}"
