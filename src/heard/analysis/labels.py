@@ -797,7 +797,7 @@ class _Topic(NamedTuple):
 
 def _modified(uses: list[_Use], stop_words: frozenset[str], dominant: float = 0.5) -> str | None:
     """The word ``uses`` mostly stand before, when they modify it ("main" → "roads"): a
-    content word after at least ``dominant`` of them, plurals counted with their singular.
+    content word after more than ``dominant`` of them, plurals counted with their singular.
     Its commonest spelling; None when the phrase is a thing named (a head), not a modifier."""
     after = Counter(
         _singular(u.after.lower()) for u in uses
@@ -806,7 +806,7 @@ def _modified(uses: list[_Use], stop_words: frozenset[str], dominant: float = 0.
     if not after:
         return None
     word, n = after.most_common(1)[0]
-    if n < dominant * len(uses):
+    if n <= dominant * len(uses):
         return None
     spelt = Counter(u.after.lower() for u in uses if _singular(u.after.lower()) == word)
     return spelt.most_common(1)[0][0]
