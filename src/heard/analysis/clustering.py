@@ -13,7 +13,9 @@ How :class:`ThemeDiscoverer` works:
    silhouette in a range scaled by the number of responses, capped at a codebook-sized 15.
 4. The cut's centroids are refined by weighted spherical k-means on the whole sample;
    themes under ``min_theme_size`` are dissolved into their nearest themes.
-5. Parents come from a Ward tree over the leaf centroids, cut at its largest gap.
+5. Parents come from a Ward tree over the leaf centroids, cut at its largest gap. A
+   parent is kept where its children share a thing their answers name, which is its label
+   (:func:`~heard.analysis.labels.topic_label`); elsewhere its children stand at the top.
 6. Every response is assigned to its nearest leaf; those far below what is usual for
    that theme go to "Other" with the reason; empty ones are "empty".
 7. A response can carry up to ``max_labels`` leaves: its vector is decomposed as a
