@@ -468,7 +468,8 @@ def test_topic_label_names_the_noun_a_modifier_stands_before():
 
 def test_topic_label_passes_over_an_adjective_said_of_something():
     kids = [
-        ["Voting in the elections is fair for all."] * 4 + ["The elections give a fair result."] * 2,
+        ["Voting in the elections is fair for all."] * 4
+        + ["The elections give a fair result."] * 2,
         ["The elections are only fair when everyone votes."] * 4,
         ["A fair share of people skip the elections."] * 3,
     ]
@@ -494,7 +495,7 @@ def test_topic_label_none_when_only_half_the_children_or_the_whole_question_shar
     other = [["No real impact on us."] * 5, ["We don't drive anyway."] * 5]
     # two of four children name the change: not what most of them talk about
     assert topic_label([said, said, *other], ["change"], language="en") is None
-    kids = [["The death penalty deters crime."] * 5, ["The death penalty costs too much."] * 5]
+    kids = [["The death penalty is no deterrent."] * 5, ["The death penalty costs too much."] * 5]
     assert topic_label(kids, ["death penalty"], language="en") is not None
     # every answer to the motion names it: it sets no group apart
     rest = ["The death penalty is cruel."] * 6 + ["The death penalty is final."] * 4
@@ -520,3 +521,21 @@ def test_a_parent_stands_only_where_its_children_share_a_topic():
         for word in set(theme.label.lower().split()) - {"the", "and"}:
             using = sum(any(word in a.lower() for a in kid) for kid in answers)
             assert using > len(kids) / 2, (theme.label, word)
+
+
+def test_discovery_reads_labels_in_the_language_it_is_given(monkeypatch):
+    from heard.analysis import prepare
+
+    def no_detection(*args, **kwargs):
+        raise AssertionError("the language was given: nothing to detect")
+
+    monkeypatch.setattr(prepare.LanguageDetector, "detect", no_detection)
+    monkeypatch.setattr(prepare.LanguageDetector, "detect_many", no_detection)
+    texts = _parent_corpus(120)
+    stance = np.where(np.arange(len(texts)) % 2, 1.0, -1.0)  # sides to name
+    model = ThemeDiscoverer(seed=0, embed=fake_embed, min_themes=3, max_themes=5)
+    model.fit(texts, fake_embed(texts), stance=stance, language="de")
+    assert any(theme.side for theme in model.themes_)
+    for theme in model.themes_:
+        if theme.side:
+            assert side_language(theme.label) == "de", theme.label

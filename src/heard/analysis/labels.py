@@ -724,6 +724,7 @@ class _Use(NamedTuple):
 
     before: str
     after: str
+    written: str  # the phrase as written ("main road" or "main roads", "Radfahrer")
 
 
 def _uses(clauses: list[list[str]], words: list[str]) -> list[_Use]:
@@ -738,7 +739,8 @@ def _uses(clauses: list[list[str]], words: list[str]) -> list[_Use]:
             if low[i : i + n - 1] == words[:-1] and _singular(low[i + n - 1]) == head:
                 capital = i > 0 and all(t[:1].isupper() for t in toks[i : i + n])
                 before = "^" if capital else low[i - 1] if i else ""
-                out.append(_Use(before, toks[i + n] if i + n < len(toks) else ""))
+                after = toks[i + n] if i + n < len(toks) else ""
+                out.append(_Use(before, after, " ".join(toks[i : i + n])))
     return out
 
 
@@ -836,7 +838,7 @@ def _topics(
         seen.add(phrase)
         if any(w in _WEAK_EDGE or w in STOP_WORDS or w.isdigit() for w in words):
             continue  # "money on fixing" is cut out of a sentence, not a thing named
-        if words[-1] in _VAGUE_NOUNS:
+        if _singular(words[-1]) in _VAGUE_NOUNS or words[-1] in _VAGUE_NOUNS:
             continue  # "the right", "the world": too general to say what they share
         hits = [[_uses(clauses, words) for clauses in texts] for texts in parsed]
         uses = [u for kid in hits for text in kid for u in text]
@@ -847,6 +849,9 @@ def _topics(
             if head is not None:  # "the main roads", not "the main"; "a fair election"
                 queue.insert(0, (order, [*words, head]))
                 continue
+            content = sum(bool(u.after) and u.after.lower() not in STOP_WORDS for u in uses)
+            if content > 0.75 * len(uses):
+                continue  # before a noun nearly always, though not the same one ("bus")
             predicative = sum(u.before in _PREDICATIVE for u in uses)
             if predicative > 0.2 * len(uses):
                 continue  # "is fair", "too expensive": said of a thing, not a thing
@@ -874,7 +879,10 @@ def _topics(
                 continue
         # "the filters" when most uses say so; other determiners depend on the sentence
         with_the = before["the"] > 0.3 * len(uses)
-        out.append(_Topic(len(covered), share, -order, phrase, covered, with_the))
+        # as most write it inside a sentence: "the right" (not the key phrase's "rights")
+        written = Counter(u.written for u in uses if u.before or len(uses) == before[""])
+        out.append(_Topic(len(covered), share, -order, written.most_common(1)[0][0], covered,
+                          with_the))
     return sorted(out, reverse=True)
 
 
@@ -888,7 +896,7 @@ def topic_label(
     min_share: float = 0.2,
     min_named: float = 0.3,
     min_used: float = 0.2,
-    min_lift: float = 2.0,
+    min_lift: float = 1.5,
     sample: int = 300,
 ) -> str | None:
     """A parent's label: what its children talk about, from their own words; None when
@@ -907,8 +915,9 @@ def topic_label(
       mid-sentence), it is written so in half the uses not opening a clause ("Radweg",
       not "neue");
     - in English, where a modifier stands before its noun, a word mostly followed by the
-      same word modifies it: the pair is the topic ("the main roads", not "the main"),
-      and a word often said of something ("is fair", "too expensive") is an adjective;
+      same word modifies it: the pair is the topic ("the main roads", not "the main"); a
+      word nearly always followed by some content word ("bus lane", "bus stops") or often
+      said of something ("is fair", "too expensive") is no topic;
     - it is no noun too general to say what answers share ("the right", "people"), and
       the parent's answers use it at least ``min_lift`` times as often as ``rest`` do (the
       motion every answer names is no group's topic).
@@ -936,19 +945,17 @@ def topic_label(
     joins = Counter(t.lower() for texts in parsed for clauses in texts for toks in clauses
                     for t in toks if t.lower() in _AND)
     join = joins.most_common(1)[0][0] if joins else "and"
-    forms = _surface_forms([t for texts in children for t in list(texts)[:sample]])
 
     def name(topic: _Topic) -> str:
-        written = " ".join(forms.get(w, w) for w in topic.phrase.split())
-        return f"the {written}" if topic.with_the else written
+        return f"the {topic.phrase}" if topic.with_the else topic.phrase
 
     for first in lead:
         label = name(first)
         if len(first.phrase.split()) == 1:
-            stems = {w[:4] for w in first.phrase.split()}
+            stems = {w[:4] for w in first.phrase.lower().split()}
             others = [  # another word, named alike ("the filters and the queues")
-                f for f in found
-                if f.with_the == first.with_the and not stems & {w[:4] for w in f.phrase.split()}
+                f for f in found if f.with_the == first.with_the
+                and not stems & {w[:4] for w in f.phrase.lower().split()}
             ]
             other = next((f for f in others if f.children - first.children),
                          others[0] if others else None)
