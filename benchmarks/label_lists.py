@@ -6,15 +6,17 @@ Reads the JSON of ``heard themes NAME --json`` or of ``heard evaluate DIR --mode
 children, every label followed by what fails: ``SUFFIX`` (a side in brackets after the
 words), ``FRAGMENT`` (not :func:`~heard.analysis.labels.publishable`; an answer quoted in
 single quotation marks passes), ``REPEAT`` (a parent with a child's label, up to case and
-typos) and ``TWIN`` (two siblings alike). The last line counts the labels with a failure.
+typos) and ``TWIN`` (two siblings alike). The last line counts the labels with a failure,
+the parents and the leaves that stand at the top level (no parent: their siblings share no
+topic, see "Labels, fifth round").
 
-    python benchmarks/label_lists.py themes.json
+    python benchmarks/label_lists.py themes.json [more.json ...]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from typing import Any
 
 from heard.analysis.labels import is_taken, label_side, publishable
@@ -49,7 +51,7 @@ def _fails(label: str, others: list[str]) -> list[str]:
 
 
 def main(path: str) -> None:
-    total = failed = 0
+    total = failed = parents = alone = 0
     for question, themes in _by_question(json.load(open(path, encoding="utf-8"))).items():
         print(f"## {question}")
         children: dict[str | None, list[dict[str, Any]]] = {}
@@ -57,6 +59,8 @@ def main(path: str) -> None:
             children.setdefault(t["parent"], []).append(t)
         for parent in children.get(None, []):
             kids = children.get(parent["key"], [])
+            parents += bool(kids)
+            alone += not kids
             fails = _fails(parent["label"], [])
             if any(is_taken(parent["label"], {_words(k["label"]).lower()}) for k in kids):
                 fails.append("REPEAT")
@@ -68,8 +72,12 @@ def main(path: str) -> None:
                 total += 1
                 failed += bool(fails)
                 print(f"{indent}{t['label']}  [{t['size']}]  {' '.join(fails)}".rstrip())
-    print(f"# {failed} of {total} labels fail a check")
+    print(f"# {failed} of {total} labels fail a check; {parents} parents, "
+          f"{alone} leaves at the top level")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("json", nargs="+", help="heard themes --json or heard evaluate --json")
+    for name in parser.parse_args().json:
+        main(name)

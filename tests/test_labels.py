@@ -278,18 +278,6 @@ def test_commonest_spelling_replaces_a_typo():
         "Put air quality monitors on Station Road")
 
 
-def test_choose_label_for_a_parent_speaks_for_every_child():
-    """A parent's label is not its largest child's: with ``cover`` the closest to all wins."""
-    big, small = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
-    centroid = (3 * big + small) / np.linalg.norm(3 * big + small)  # the big child dominates
-    candidates = ["The big child's own words", "Words for both children"]
-    vectors = np.array([[1.0, 0.0, 0.0], [0.7, 0.7, 0.0]])
-    others = np.array([[0.0, 0.0, 1.0]])
-    assert choose_label(candidates, vectors, centroid, others) == candidates[0]
-    cover = np.stack([big, small])
-    assert choose_label(candidates, vectors, centroid, others, cover=cover) == candidates[1]
-
-
 def test_side_label_names_whose_side_not_agreement_with_the_words():
     label = "Please get the details right"
     assert side_label(label, 1) == f"{SIDE_NAMES['en'][1]}: {label}"
@@ -460,3 +448,94 @@ def test_topic_label_reads_capitals_as_the_answers_language_uses_them():
     ]
     label = topic_label(english, ["millbrook", "buses"])
     assert label is not None and "millbrook" not in label.lower() and "buses" in label
+
+
+# -- a topic is the head of a noun phrase, shared by most children -------------------------
+
+
+def test_topic_label_names_the_noun_a_modifier_stands_before():
+    kids = [
+        ["The main roads are jammed every morning."] * 5,
+        ["Traffic on the main road is worse than before."] * 5,
+        ["The main roads need better crossings."] * 5,
+    ]
+    label = topic_label(kids, ["main", "crossings"], language="en")
+    assert label is not None
+    words = label.lower().split()
+    # "main" stands before "road(s)" in every use: the thing named is the main road
+    assert "main" in words and words[words.index("main") + 1] in ("road", "roads")
+
+
+def test_topic_label_passes_over_an_adjective_said_of_something():
+    kids = [
+        ["Voting in the elections is fair for all."] * 4
+        + ["The elections give a fair result."] * 2,
+        ["The elections are only fair when everyone votes."] * 4,
+        ["A fair share of people skip the elections."] * 3,
+    ]
+    label = topic_label(kids, ["fair", "elections"], language="en")
+    assert label is not None and "elections" in label.lower()
+    assert "fair" not in label.lower().split()  # "is fair": said of the elections, no topic
+
+
+def test_topic_label_in_german_takes_capitalised_nouns_only():
+    kids = [
+        ["Der neue Radweg ist zu schmal."] * 4,
+        ["Die neue Ampel schaltet zu langsam."] * 4,
+        ["Der neue Belag am Radweg ist gut, die Ampel auch."] * 4,
+    ]
+    label = topic_label(kids, ["neue", "Radweg", "Ampel"], language="de")
+    assert label is not None
+    assert "neue" not in label.lower().split()  # after "der", but an adjective: lower case
+    assert "Radweg" in label.split()
+
+
+def test_topic_label_none_when_only_half_the_children_or_the_whole_question_share_it():
+    said = ["I barely noticed the change."] * 5
+    other = [["No real impact on us."] * 5, ["We don't drive anyway."] * 5]
+    # two of four children name the change: not what most of them talk about
+    assert topic_label([said, said, *other], ["change"], language="en") is None
+    kids = [["The death penalty is no deterrent."] * 5, ["The death penalty costs too much."] * 5]
+    assert topic_label(kids, ["death penalty"], language="en") is not None
+    # every answer to the motion names it: it sets no group apart
+    rest = ["The death penalty is cruel."] * 6 + ["The death penalty is final."] * 4
+    assert topic_label(kids, ["death penalty"], language="en", rest=rest) is None
+
+
+def test_a_parent_stands_only_where_its_children_share_a_topic():
+    texts = _parent_corpus()
+    model = ThemeDiscoverer(seed=0, embed=fake_embed, min_themes=3, max_themes=5)
+    model.fit(texts, fake_embed(texts), language="en")
+    themes = {t.key: t for t in model.themes_}
+    leaves = [t for t in model.themes_ if not any(c.parent == t.key for c in model.themes_)]
+    assert sorted(t.key for t in leaves) == sorted(set(model.keys_))  # every leaf, once
+    for theme in model.themes_:
+        kids = [t.key for t in model.themes_ if t.parent == theme.key]
+        assert theme.parent is None or theme.parent in themes
+        if not kids:
+            continue
+        assert len(kids) >= 2
+        answers = [[t for t, labs in zip(texts, model.labels_, strict=True)
+                    if labs and labs[0] == k] for k in kids]
+        # each word the parent names is in the answers of most of its children
+        for word in set(theme.label.lower().split()) - {"the", "and"}:
+            using = sum(any(word in a.lower() for a in kid) for kid in answers)
+            assert using > len(kids) / 2, (theme.label, word)
+
+
+def test_discovery_reads_labels_in_the_language_it_is_given(monkeypatch):
+    from heard.analysis import prepare
+
+    def no_detection(*args, **kwargs):
+        raise AssertionError("the language was given: nothing to detect")
+
+    monkeypatch.setattr(prepare.LanguageDetector, "detect", no_detection)
+    monkeypatch.setattr(prepare.LanguageDetector, "detect_many", no_detection)
+    texts = _parent_corpus(120)
+    stance = np.where(np.arange(len(texts)) % 2, 1.0, -1.0)  # sides to name
+    model = ThemeDiscoverer(seed=0, embed=fake_embed, min_themes=3, max_themes=5)
+    model.fit(texts, fake_embed(texts), stance=stance, language="de")
+    assert any(theme.side for theme in model.themes_)
+    for theme in model.themes_:
+        if theme.side:
+            assert side_language(theme.label) == "de", theme.label

@@ -193,3 +193,11 @@ def test_bare_na_is_no_answer_only_where_no_answer_is_welsh(detector):
     assert kept[1].language == "cy"
     assert kept[0].substantive  # "no" in Welsh answers a question
     assert prepare(["na nid wyf yn cytuno"], detector=detector)[0].substantive
+
+
+def test_main_language_is_the_commonest_known_one():
+    from heard.analysis.prepare import main_language
+
+    assert main_language(["de", "und", "en", "de", "und", "und"]) == "de"
+    assert main_language(["und", ""]) is None
+    assert main_language([]) is None

@@ -334,7 +334,8 @@ def analyse_texts(
         )
     else:
         specs, rep_labels, rep_conf, rep_reasons = _discover(
-            model, rep_texts, vectors, rep_weights, rep_index, seed, side
+            model, rep_texts, vectors, rep_weights, rep_index, seed, side,
+            prepare.main_language([prepared[i].language for i in rep_index]),
         )
     lap("themes")
 
@@ -482,10 +483,12 @@ def _map(specs, model, rep_texts, vectors, examples, seed, agree=None):
     return labels, conf, reasons
 
 
-def _discover(model, rep_texts, vectors, rep_weights, rep_index, seed, side=None):
+def _discover(model, rep_texts, vectors, rep_weights, rep_index, seed, side=None,
+              language=None):
     """Discovered themes (quote indices into the input) and per-representative results.
 
-    ``side``: the signed stance per representative, or None (see ``stance_axis``).
+    ``side``: the signed stance per representative, or None (see ``stance_axis``);
+    ``language``: the answers' language as preparation detected it.
     """
     from heard.analysis.clustering import ThemeDiscoverer
 
@@ -493,7 +496,8 @@ def _discover(model, rep_texts, vectors, rep_weights, rep_index, seed, side=None
         return np.asarray(model.embed(more), dtype=np.float32)
 
     discoverer = ThemeDiscoverer(seed=seed, embed=embed_more).fit(
-        rep_texts, vectors, weights=np.asarray(rep_weights, dtype=float), stance=side
+        rep_texts, vectors, weights=np.asarray(rep_weights, dtype=float), stance=side,
+        language=language,
     )
     specs = list(discoverer.themes_)
     for spec in specs:

@@ -13,7 +13,9 @@ How :class:`ThemeDiscoverer` works:
    silhouette in a range scaled by the number of responses, capped at a codebook-sized 15.
 4. The cut's centroids are refined by weighted spherical k-means on the whole sample;
    themes under ``min_theme_size`` are dissolved into their nearest themes.
-5. Parents come from a Ward tree over the leaf centroids, cut at its largest gap.
+5. Parents come from a Ward tree over the leaf centroids, cut at its largest gap. A
+   parent is kept where its children share a thing their answers name, which is its label
+   (:func:`~heard.analysis.labels.topic_label`); elsewhere its children stand at the top.
 6. Every response is assigned to its nearest leaf; those far below what is usual for
    that theme go to "Other" with the reason; empty ones are "empty".
 7. A response can carry up to ``max_labels`` leaves: its vector is decomposed as a
@@ -47,7 +49,7 @@ from heard.analysis.labels import (
     side_label,
     topic_label,
 )
-from heard.analysis.prepare import LanguageDetector
+from heard.analysis.prepare import LanguageDetector, main_language
 from heard.analysis.quotes import select_quotes
 
 __all__ = [
@@ -435,8 +437,13 @@ class ThemeDiscoverer(BaseEstimator):
         substantive: Sequence[bool] | None = None,
         stance: Sequence[float] | None = None,
         question: str | None = None,
+        language: str | None = None,
     ) -> ThemeDiscoverer:
         """Discover themes and assign every text; see the class docstring.
+
+        ``language`` is the answers' ISO 639-1 code as preparation detected it (e.g.
+        :func:`heard.analysis.prepare.main_language`); labels and side names are read in
+        it. None: detected here from the texts.
 
         ``stance`` is an optional signed position per text (-1 against … +1 for, 0 not
         known), e.g. from :func:`heard.analysis.stance.stance_axis`; it counts with
@@ -499,7 +506,12 @@ class ThemeDiscoverer(BaseEstimator):
         self.confidence_ = result.confidence
         self.outcomes_ = result.outcomes
         self.leaf_ = result.leaf
-        self.themes_ = self._describe(texts, x_embed, w, result.leaf, parents)
+        if language is None:
+            language = main_language(
+                [code for code, _ in LanguageDetector().detect_many(
+                    [texts[i] for i in np.flatnonzero(sub)[:50]])]
+            )
+        self.themes_ = self._describe(texts, x_embed, w, result.leaf, parents, language)
         return self
 
     def _side(self, stance: Sequence[float] | None, n: int) -> np.ndarray | None:
@@ -894,20 +906,15 @@ class ThemeDiscoverer(BaseEstimator):
         self,
         texts: Sequence[str],
         x: np.ndarray,
-        groups: list[tuple[bool, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]],
+        leaves: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]],
         pool_size: int = 25,
-    ) -> dict[tuple[bool, int], str]:
-        """A label per (leaf level, index) from its members' sentence openings.
-
-        Groups are labelled in the order given, each label distinct from those before it
-        at either level (leaves first, so a parent never repeats a child); a parent's
-        ``cover`` (its children's centroids) makes its label speak for every child.
-        """
+    ) -> dict[int, str]:
+        """A label per leaf (index, centroid, the other centroids, members) from its
+        members' sentence openings, each distinct from those before it."""
         if self.embed is None:
             return {}
-        wanted: list[tuple[tuple[bool, int], Counter[str], np.ndarray, np.ndarray,
-                           np.ndarray | None]] = []
-        for leaf_level, index, centroid, others, members, cover in groups:
+        wanted: list[tuple[int, Counter[str], np.ndarray, np.ndarray]] = []
+        for index, centroid, others, members in leaves:
             if not len(members):
                 continue
             order = np.argsort(-(x[members] @ centroid), kind="stable")[:pool_size]
@@ -915,21 +922,21 @@ class ThemeDiscoverer(BaseEstimator):
             for i in members[order]:
                 seen.update(label_candidates(texts[int(i)]))
             if seen:
-                wanted.append(((leaf_level, index), seen, centroid, others, cover))
-        flat = [c for _, candidates, _, _, _ in wanted for c in candidates]
+                wanted.append((index, seen, centroid, others))
+        flat = [c for _, candidates, _, _ in wanted for c in candidates]
         if not flat:
             return {}
         vectors = np.asarray(self.embed(flat), dtype=np.float64)
-        out: dict[tuple[bool, int], str] = {}
+        out: dict[int, str] = {}
         taken: set[str] = set()
         start = 0
-        for key, seen, centroid, others, cover in wanted:
+        for index, seen, centroid, others in wanted:
             candidates = list(seen)
             rows = vectors[start : start + len(candidates)]
             start += len(candidates)
-            label = choose_label(candidates, rows, centroid, others, taken=taken, cover=cover)
+            label = choose_label(candidates, rows, centroid, others, taken=taken)
             if label is not None:
-                out[key] = label
+                out[index] = label
                 taken.add(label.lower())
         return out
 
@@ -940,8 +947,9 @@ class ThemeDiscoverer(BaseEstimator):
         w: np.ndarray,
         leaf: np.ndarray,
         parents: np.ndarray,
+        language: str | None,
     ) -> list[ThemeSpec]:
-        """Labels, descriptions and quotes for parents and leaves."""
+        """Labels, descriptions and quotes for parents and leaves, in ``language``."""
         mapped = np.array([o[0] == MAPPED for o in self.outcomes_], dtype=bool)
         leaf_lab = [int(leaf[i]) if mapped[i] else None for i in range(len(texts))]
         par_lab = [int(parents[v]) if v is not None else None for v in leaf_lab]
@@ -952,28 +960,18 @@ class ThemeDiscoverer(BaseEstimator):
         ec = np.zeros((len(self.centroids_), x.shape[1]))
         np.add.at(ec, leaf[mapped], x[mapped] * w[mapped, None])
         ec_sum, ec = ec, _normalise(ec)
-
-        n_parents = int(parents.max()) + 1 if len(parents) else 0
-        pcs = np.zeros((n_parents, x.shape[1]))
-        for p in range(n_parents):
-            pcs[p] = _normalise(ec_sum[parents == p].sum(axis=0)[None])[0]
+        members = {b: np.flatnonzero(mapped & (leaf == b)) for b in range(len(self.centroids_))}
+        # A parent with one child would repeat it: that leaf stands at the top level.
+        family = {
+            p: kids for p in range(int(parents.max()) + 1 if len(parents) else 0)
+            if len(kids := np.flatnonzero(parents == p))
+        }
         # Labels: a short opening of a typical sentence (the texts' own words, in their
         # language), closest to its theme and furthest from its siblings; without
         # ``embed``, or with none left, ``fallback_label`` (its quotes, then key phrases).
-        # A parent with one child would repeat it: that leaf stands at the top level.
-        # Leaves are labelled first; parents then take a label none of them has.
-        groups: list[tuple[bool, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]
-        groups = [
-            (True, int(b), ec[b], np.delete(ec, int(b), axis=0),
-             np.flatnonzero(mapped & (leaf == b)), None)
-            for b in range(len(self.centroids_))
-        ]
-        for p in range(n_parents):
-            kids = np.flatnonzero(parents == p)
-            if len(kids) > 1:
-                members = np.flatnonzero(mapped & np.isin(leaf, kids))
-                groups.append((False, p, pcs[p], np.delete(pcs, p, axis=0), members, ec[kids]))
-        labels = self._clause_labels(texts, x, groups)
+        labels = self._clause_labels(texts, x, [
+            (b, ec[b], np.delete(ec, b, axis=0), members[b]) for b in range(len(ec))
+        ])
         themes: list[ThemeSpec] = []
         used: set[str] = set()  # every label of the question, at both levels
         # How the answers spell the phrases a label can be: a typo in the answer a label
@@ -986,77 +984,65 @@ class ThemeDiscoverer(BaseEstimator):
                 found[candidate] += float(w[i])
         everywhere = sum(spellings.values(), Counter())
         repeated = Counter({c: n for c, n in everywhere.items() if n >= 2})
-        # a side is named in the answers' language, as the label's words are
-        language = (
-            LanguageDetector().detect(" ".join(texts[i] for i in np.flatnonzero(mapped)[:50]))[0]
-            if np.any(self.leaf_side_) else None
-        )
 
-        def unique_label(
-            phrases: list[str], leaf_level: bool, index: int, quotes: list[tuple[int, str]]
-        ) -> str:
-            label = labels.get((leaf_level, index))
-            if label is None or is_taken(label, used):
-                label = fallback_label(phrases, [q for _, q in quotes], taken=used)
-            kids = [index] if leaf_level else np.flatnonzero(parents == index).tolist()
-            own = sum((spellings.get(int(b), Counter()) for b in kids), Counter())
-            spelt = commonest_spelling(label, repeated | own)
-            label = label if is_taken(spelt, used) else spelt  # a twin is no better
-            used.add(label.lower())
-            # a leaf split by side says whose side it holds
-            side = int(self.leaf_side_[index]) if leaf_level else 0
-            return side_label(label, side, language) if side else label
-
-        def leaf_theme(b: int, parent: str | None) -> ThemeSpec:
-            members = np.flatnonzero(mapped & (leaf == b))
+        def leaf_theme(b: int) -> ThemeSpec:
             phrases = leaf_ph.get(b, [])
             quotes = select_quotes(
-                texts, x, ec[b], members, n=self.n_quotes, embed=self.embed,
+                texts, x, ec[b], members[b], n=self.n_quotes, embed=self.embed,
                 max_words=self.max_quote_words,
             )
+            label = labels.get(b)
+            if label is None or is_taken(label, used):
+                label = fallback_label(phrases, [q for _, q in quotes], taken=used)
+            spelt = commonest_spelling(label, repeated | spellings.get(b, Counter()))
+            label = label if is_taken(spelt, used) else spelt  # a twin is no better
+            used.add(label.lower())
+            side = int(np.sign(self.leaf_side_[b]))  # a leaf split by side says whose it is
             return ThemeSpec(
                 key=self.keys_[b],
-                label=unique_label(phrases, True, b, quotes),
+                label=side_label(label, side, language) if side else label,
                 description=describe(phrases, quotes[0][1] if quotes else None),
-                parent=parent,
                 key_phrases=phrases,
                 quotes=quotes,
                 size=float(sizes[b]),
-                side=int(np.sign(self.leaf_side_[b])),
+                side=side,
             )
 
         # Leaves first, so a parent's label never takes one of its children's.
-        parent_of = {
-            int(b): f"t{p + 1}" if np.sum(parents == p) > 1 else None
-            for p in range(n_parents) for b in np.flatnonzero(parents == p)
-        }
-        leaf_specs = {b: leaf_theme(b, parent_of[b]) for b in sorted(parent_of)}
-        for p in range(n_parents):
-            kids = np.flatnonzero(parents == p)
-            if len(kids) == 1:
-                themes.append(leaf_specs[int(kids[0])])
+        leaf_specs = {b: leaf_theme(b) for b in sorted(int(b) for k in family.values() for b in k)}
+        for p, kids in family.items():
+            specs = [leaf_specs[int(b)] for b in kids]
+            # A parent says what its children share, in their words; where they share
+            # nothing a label could name, it stands down and its children stand at the top.
+            topic = None if len(kids) == 1 else topic_label(
+                [[texts[i] for i in members[int(b)]] for b in kids],
+                par_ph.get(p, []),
+                taken=used,
+                language=language,
+                rest=[texts[i] for i in np.flatnonzero(mapped & ~np.isin(leaf, kids))],
+            )
+            if topic is None:
+                themes.extend(specs)
                 continue
-            members = np.flatnonzero(mapped & np.isin(leaf, kids))
-            phrases = par_ph.get(p, [])
+            used.add(topic.lower())
             quotes = select_quotes(
-                texts, x, pcs[p], members, n=1, embed=self.embed, max_words=self.max_quote_words
+                texts, x, _normalise(ec_sum[kids].sum(axis=0)[None])[0],
+                np.sort(np.concatenate([members[int(b)] for b in kids])), n=1,
+                embed=self.embed,
+                max_words=self.max_quote_words,
             )
-            # A parent says what its children share; one answer's opening only failing that.
-            topic = topic_label(
-                [[texts[i] for i in np.flatnonzero(mapped & (leaf == b))] for b in kids],
-                phrases, taken=used,
-            )
-            if topic is not None:
-                used.add(topic.lower())
+            key = f"t{p + 1}"
+            for spec in specs:
+                spec.parent = key
             themes.append(
                 ThemeSpec(
-                    key=f"t{p + 1}",
-                    label=topic or unique_label(phrases, False, p, quotes),
-                    description=describe(phrases, quotes[0][1] if quotes else None),
-                    key_phrases=phrases,
+                    key=key,
+                    label=topic,
+                    description=describe(par_ph.get(p, []), quotes[0][1] if quotes else None),
+                    key_phrases=par_ph.get(p, []),
                     quotes=quotes,
                     size=float(sizes[kids].sum()),
                 )
             )
-            themes.extend(leaf_specs[int(b)] for b in kids)
+            themes.extend(specs)
         return themes

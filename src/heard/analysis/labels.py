@@ -15,7 +15,8 @@ phrase to publish (:func:`publishable`), one per theme and never repeated across
 (:func:`is_taken`); :func:`fallback_label` names a theme with none, and :func:`side_label`
 is the one way a theme of one side says so ("Supporters: …" / "Opponents: …"). A parent
 is named by what its children share (:func:`topic_label`): the things most of them talk
-about, as the answers name them ("The filters and traffic"), not one member's point.
+about, as the answers name them ("The filters and the queues"), not one member's point;
+where they share nothing a label could name, there is no parent.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import re
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from difflib import SequenceMatcher
+from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
@@ -511,24 +513,18 @@ def choose_label(
     *,
     taken: set[str] | None = None,
     distinct: float = 0.5,
-    cover: np.ndarray | None = None,
 ) -> str | None:
     """The candidate closest to its theme and furthest from the others, not yet taken.
 
     Score: cosine to ``centroid`` minus ``distinct`` times the largest cosine to any row
     of ``others`` (the other themes' centroids); ties go to the shorter candidate. A
-    parent passes its children's centroids as ``cover``: closeness is then the mean of
-    the cosine to ``centroid`` and the smallest cosine to any child, so its label speaks
-    for all of them, not only for its largest.
-    A candidate that :func:`is_taken` is skipped.
+    candidate that :func:`is_taken` is skipped.
     """
     if not len(candidates):
         return None
     v = np.asarray(vectors, dtype=np.float64)
     v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
     score = v @ np.asarray(centroid, dtype=np.float64)
-    if cover is not None and len(cover):
-        score = (score + (v @ np.asarray(cover, dtype=np.float64).T).min(axis=1)) / 2
     if len(others):
         score = score - distinct * (v @ np.asarray(others, dtype=np.float64).T).max(axis=1)
     order = sorted(range(len(candidates)), key=lambda k: (-score[k], len(candidates[k]), k))
@@ -721,24 +717,45 @@ def _occurrences(texts: Sequence[str]) -> list[list[list[str]]]:
     return [[_TOKEN.findall(c) for c in _BREAK.split(text or "")] for text in texts]
 
 
-def _before(clauses: list[list[str]], words: list[str]) -> list[str]:
-    """The token before each use of ``words`` in a text's clauses, lower-cased ("" at a
-    clause start), and "^" for a use capitalised mid-sentence ("Harbour Road", "Radweg")."""
+class _Use(NamedTuple):
+    """One use of a phrase in a clause: the word before it, lower-cased ("" at a clause
+    start, "^" when the phrase is capitalised mid-sentence, as "Harbour Road" or "Radweg"),
+    and the word after it as written ("" at a clause end)."""
+
+    before: str
+    after: str
+    written: str  # the phrase as written ("main road" or "main roads", "Radfahrer")
+
+
+def _uses(clauses: list[list[str]], words: list[str]) -> list[_Use]:
+    """Each use of ``words`` (lower case) in a text's clauses (tokens, case kept), the last
+    word in the singular or the plural ("the main road", "the main roads")."""
     n = len(words)
+    head = _singular(words[-1]) if words else ""
     out = []
     for toks in clauses:
         low = [t.lower() for t in toks]
         for i in range(len(low) - n + 1):
-            if low[i : i + n] == words:
+            if low[i : i + n - 1] == words[:-1] and _singular(low[i + n - 1]) == head:
                 capital = i > 0 and all(t[:1].isupper() for t in toks[i : i + n])
-                out.append("^" if capital else low[i - 1] if i else "")
+                before = "^" if capital else low[i - 1] if i else ""
+                after = toks[i + n] if i + n < len(toks) else ""
+                out.append(_Use(before, after, " ".join(toks[i : i + n])))
     return out
 
 
 def _capitalises_nouns(parsed: list[list[list[list[str]]]], share: float = 0.2) -> bool:
-    """Whether the answers capitalise nouns (German): many words capitalised mid-sentence."""
-    inner = [t for texts in parsed for clauses in texts for toks in clauses for t in toks[1:]]
-    return sum(t[:1].isupper() for t in inner) > share * max(len(inner), 1)
+    """Whether the answers capitalise nouns (German): many words capitalised mid-sentence,
+    each alone ("die Ampel"); a run of capitals is a name ("Harbour Road")."""
+    inner = lone = 0
+    for texts in parsed:
+        for clauses in texts:
+            for toks in clauses:
+                caps = [False] + [t[:1].isupper() for t in toks[1:]] + [False]
+                inner += len(toks) - 1
+                lone += sum(caps[i] and not caps[i - 1] and not caps[i + 1]
+                            for i in range(1, len(toks)))
+    return lone > share * max(inner, 1)
 
 
 # Nouns too general to name what a group of answers is about ("The right", "The world").
@@ -753,86 +770,195 @@ _VAGUE_NOUNS = frozenset(
 # How the answers join two things, in their language: the commonest of these they use.
 _AND = ("and", "und", "et", "y", "ac")
 
+# Languages whose nouns are capitalised: a topic word there is one written so mid-sentence.
+_NOUN_CASE = frozenset({"de", "lb"})
+# Languages whose modifiers stand before the noun ("the main roads"): a word mostly followed
+# by the same content word modifies it. Elsewhere ("la route principale") a noun is.
+_MODIFIER_FIRST = frozenset({"en"})
+# English words after which a word is said of something ("is fair", "too expensive"): an
+# adjective, not a thing named. "more" and "less" are left out ("more traffic").
+_PREDICATIVE = frozenset(
+    "is are was were be been being isn't aren't wasn't weren't very too so quite really "
+    "extremely fairly rather seem seems seemed".split()
+)
+
+
+def _singular(word: str) -> str:
+    """A plural's rough singular ("roads" → "road"), so "the main road(s)" count as one."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+class _Topic(NamedTuple):
+    covered: int  # children of which ``min_share`` of the answers use it
+    used: float  # share of all the children's answers that use it
+    order: int  # minus its rank among the parent's key phrases
+    phrase: str
+    children: frozenset[int]
+    with_the: bool  # written after "the" in many uses
+
+
+def _modified(uses: list[_Use], stop_words: frozenset[str], dominant: float = 0.5) -> str | None:
+    """The word ``uses`` mostly stand before, when they modify it ("main" → "roads"): a
+    content word after more than ``dominant`` of them, plurals counted with their singular.
+    Its commonest spelling; None when the phrase is a thing named (a head), not a modifier."""
+    after = Counter(
+        _singular(u.after.lower()) for u in uses
+        if u.after and u.after.lower() not in stop_words and not u.after.isdigit()
+    )
+    if not after:
+        return None
+    word, n = after.most_common(1)[0]
+    if n <= dominant * len(uses):
+        return None
+    spelt = Counter(u.after.lower() for u in uses if _singular(u.after.lower()) == word)
+    return spelt.most_common(1)[0][0]
+
+
+def _topics(
+    parsed: list[list[list[list[str]]]],
+    rest: list[list[list[str]]],
+    phrases: Sequence[str],
+    *,
+    noun_case: bool,
+    modifier_first: bool,
+    min_share: float,
+    min_named: float,
+    min_lift: float,
+) -> list[_Topic]:
+    """The phrases among ``phrases`` that name a thing several children talk about, more
+    than the rest of the question does (see :func:`topic_label`)."""
+    out: list[_Topic] = []
+    seen: set[str] = set()
+    queue = [(order, p.lower().split()) for order, p in enumerate(phrases) if p and p.strip()]
+    while queue:
+        order, words = queue.pop(0)
+        phrase = " ".join(words)
+        if phrase in seen:
+            continue
+        seen.add(phrase)
+        if any(w in _WEAK_EDGE or w in STOP_WORDS or w.isdigit() for w in words):
+            continue  # "money on fixing" is cut out of a sentence, not a thing named
+        if _singular(words[-1]) in _VAGUE_NOUNS or words[-1] in _VAGUE_NOUNS:
+            continue  # "the right", "the world": too general to say what they share
+        hits = [[_uses(clauses, words) for clauses in texts] for texts in parsed]
+        uses = [u for kid in hits for text in kid for u in text]
+        if not uses:
+            continue
+        if modifier_first:
+            head = _modified(uses, STOP_WORDS)
+            if head is not None:  # "the main roads", not "the main"; "a fair election"
+                queue.insert(0, (order, [*words, head]))
+                continue
+            content = sum(bool(u.after) and u.after.lower() not in STOP_WORDS for u in uses)
+            if content > 0.75 * len(uses):
+                continue  # before a noun nearly always, though not the same one ("bus")
+            predicative = sum(u.before in _PREDICATIVE for u in uses)
+            if predicative > 0.2 * len(uses):
+                continue  # "is fair", "too expensive": said of a thing, not a thing
+        before = Counter(u.before for u in uses)
+        mid = len(uses) - before[""]  # uses not opening a clause, whose case says something
+        if noun_case and len(words) == 1:  # a noun is capitalised where it stands ("Radweg")
+            if before["^"] < 0.5 * mid or not mid:
+                continue  # "neue" in "der neue Radweg" follows a determiner, but is no noun
+        else:
+            named = sum(c for w, c in before.items() if w in _DETERMINERS)
+            place = before["^"] * 2 > len(uses)  # several words capitalised: a name
+            if named < min_named * len(uses) or place:
+                continue  # not a thing named, or a place's name ("Harbour Road")
+        covered = frozenset(
+            k for k, kid in enumerate(hits) if sum(map(bool, kid)) >= min_share * len(kid)
+        )
+        users = sum(bool(text) for kid in hits for text in kid)
+        total = sum(len(kid) for kid in hits)
+        if len(covered) < 2:
+            continue  # one child's point
+        share = users / max(total, 1)
+        if rest:  # what sets the group apart: not the motion every answer names
+            elsewhere = sum(bool(_uses(clauses, words)) for clauses in rest) / len(rest)
+            if share < min_lift * elsewhere:
+                continue
+        # "the filters" when most uses say so; other determiners depend on the sentence
+        with_the = before["the"] > 0.3 * len(uses)
+        # as most write it inside a sentence: "the right" (not the key phrase's "rights")
+        written = Counter(u.written for u in uses if u.before or len(uses) == before[""])
+        out.append(_Topic(len(covered), share, -order, written.most_common(1)[0][0], covered,
+                          with_the))
+    return sorted(out, reverse=True)
+
 
 def topic_label(
     children: Sequence[Sequence[str]],
     phrases: Sequence[str],
     *,
     taken: set[str] | frozenset[str] = frozenset(),
-    min_share: float = 0.1,
+    language: str | None = None,
+    rest: Sequence[str] = (),
+    min_share: float = 0.2,
     min_named: float = 0.3,
-    min_used: float = 0.15,
+    min_used: float = 0.2,
+    min_lift: float = 1.5,
     sample: int = 300,
 ) -> str | None:
-    """A parent's label: what its children talk about, from their own words.
+    """A parent's label: what its children talk about, from their own words; None when
+    they share nothing a label could name honestly (the parent then stands down).
 
-    ``children`` holds each child's answers and ``phrases`` the parent's key phrases (the
-    words that set it apart from the other parents). A phrase *covers* a child when at
-    least ``min_share`` of that child's answers use it, and counts only when it is a
-    thing the answers name: at least ``min_named`` of its uses follow a determiner ("the
-    filters", "der Radweg", or capitalised mid-sentence where the answers capitalise nouns);
-    a verb or adjective ("remove", "permanent") never is; a name ("Harbour Road",
-    "Millbrook": capitalised mid-sentence in most uses) is no topic, nor is a noun too
-    general to say what answers share ("the right", "people"). The phrase covering most
-    children leads, if it covers at least two and half of them and ``min_used`` of all
-    their answers use it (ties: the one more answers use); a lone word is joined by the
-    next such phrase named alike (both after "the", or neither) that covers a child it
-    misses, or failing that the next one at all ("The filters and the queues"). Phrases as
-    the answers write them, after "the" when many uses have it, joined by the answers' own
-    word for "and". A label of one word is passed over (it names no topic). None when
-    nothing is shared, or when each label left :func:`is_taken`.
+    ``children`` holds each child's answers, ``phrases`` the parent's key phrases (the
+    words that set it apart from the other parents), ``rest`` the question's answers
+    outside the parent and ``language`` their ISO 639-1 code (None: read from the texts).
+    A phrase *covers* a child when at least ``min_share`` of that child's answers use it.
+    It counts only when it is a thing the answers name, the head of a noun phrase:
+
+    - at least ``min_named`` of its uses follow a determiner ("the filters", "a fair
+      election"); a verb ("remove") never does, and a name capitalised mid-sentence
+      ("Harbour Road") is no topic;
+    - where nouns are capitalised (German, or answers that capitalise many words
+      mid-sentence), it is written so in half the uses not opening a clause ("Radweg",
+      not "neue");
+    - in English, where a modifier stands before its noun, a word mostly followed by the
+      same word modifies it: the pair is the topic ("the main roads", not "the main"); a
+      word nearly always followed by some content word ("bus lane", "bus stops") or often
+      said of something ("is fair", "too expensive") is no topic;
+    - it is no noun too general to say what answers share ("the right", "people"), and
+      the parent's answers use it at least ``min_lift`` times as often as ``rest`` do (the
+      motion every answer names is no group's topic).
+
+    The phrase covering most children leads, if it covers most of them (over half) and
+    ``min_used`` of all their answers use it (ties: the one more answers use); a lone word
+    is joined by the next such phrase named alike (both after "the", or neither) that
+    covers a child it misses, or failing that the next one at all ("The filters and the
+    queues"). Phrases as the answers write them, after "the" when many uses have it,
+    joined by the answers' own word for "and". A label of one word is passed over (it
+    names no topic), as is one :func:`is_taken`.
     """
     parsed = [_occurrences(list(texts)[:sample]) for texts in children]
     if len(parsed) < 2:
         return None
-    need = max(2, (len(parsed) + 1) // 2)
-    noun_case = _capitalises_nouns(parsed)
-    found: list[tuple[int, float, int, str, set[int], bool]] = []
-    for order, phrase in enumerate(dict.fromkeys(p for p in phrases if p and p.strip())):
-        words = phrase.lower().split()
-        if any(w in _WEAK_EDGE or w in STOP_WORDS or w.isdigit() for w in words):
-            continue  # "money on fixing" is cut out of a sentence, not a thing named
-        if words[-1] in _VAGUE_NOUNS:
-            continue  # "the right", "the world": too general to say what they share
-        covered: set[int] = set()
-        before: Counter[str] = Counter()
-        users = total = 0
-        for k, texts in enumerate(parsed):
-            hits = [_before(clauses, words) for clauses in texts]
-            share = sum(bool(h) for h in hits) / max(len(texts), 1)
-            if share >= min_share:
-                covered.add(k)
-            users += sum(bool(h) for h in hits)
-            total += len(texts)
-            before.update(w for h in hits for w in h)
-        uses = sum(before.values())
-        named = sum(c for w, c in before.items() if w in _DETERMINERS)
-        place = before["^"] * 2 > uses  # capitalised mid-sentence: a name ...
-        if noun_case and len(words) == 1:  # ... or, where nouns are capitalised, a noun
-            named, place = named + before["^"], False
-        if not uses or named < min_named * uses or len(covered) < 2 or place:
-            continue  # not a thing named, shared by one child only, or a place's name
-        # "the filters" when most uses say so; other determiners depend on the sentence
-        with_the = before["the"] > 0.3 * uses
-        found.append((len(covered), users / max(total, 1), -order, phrase, covered, with_the))
-    found.sort(reverse=True)
-    lead = [f for f in found if f[0] >= need and f[1] >= min_used]
+    need = len(parsed) // 2 + 1  # most of them
+    noun_case = language in _NOUN_CASE if language else _capitalises_nouns(parsed)
+    found = _topics(
+        parsed, _occurrences(list(rest)[: sample * 2]), phrases,
+        noun_case=noun_case,
+        modifier_first=not noun_case and (language or "en") in _MODIFIER_FIRST,
+        min_share=min_share, min_named=min_named, min_lift=min_lift,
+    )
+    lead = [f for f in found if f.covered >= need and f.used >= min_used]
     joins = Counter(t.lower() for texts in parsed for clauses in texts for toks in clauses
                     for t in toks if t.lower() in _AND)
     join = joins.most_common(1)[0][0] if joins else "and"
 
-    def name(entry: tuple[int, float, int, str, set[int], bool]) -> str:
-        return f"the {entry[3]}" if entry[5] else entry[3]
+    def name(topic: _Topic) -> str:
+        return f"the {topic.phrase}" if topic.with_the else topic.phrase
 
     for first in lead:
         label = name(first)
-        if len(first[3].split()) == 1:
-            stems = {w[:4] for w in first[3].lower().split()}
-            rest = [  # another word, named alike ("the filters and the queues")
-                f for f in found
-                if f[5] == first[5] and not stems & {w[:4] for w in f[3].lower().split()}
+        if len(first.phrase.split()) == 1:
+            stems = {w[:4] for w in first.phrase.lower().split()}
+            others = [  # another word, named alike ("the filters and the queues")
+                f for f in found if f.with_the == first.with_the
+                and not stems & {w[:4] for w in f.phrase.lower().split()}
             ]
-            other = next((f for f in rest if f[4] - first[4]), rest[0] if rest else None)
+            other = next((f for f in others if f.children - first.children),
+                         others[0] if others else None)
             if other is not None:
                 label = f"{label} {join} {name(other)}"
         label = _capitalise(label)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -250,6 +251,13 @@ class LanguageDetector:
     def detect_many(self, texts: Sequence[str | None]) -> list[tuple[str, float]]:
         """:meth:`detect` for each text."""
         return [self.detect(t) for t in texts]
+
+
+def main_language(languages: Sequence[str]) -> str | None:
+    """The commonest known language of ``languages`` (ISO 639-1 codes, "und" unknown),
+    None when none is known; ties go to the first seen."""
+    known = Counter(code for code in languages if code and code != "und")
+    return known.most_common(1)[0][0] if known else None
 
 
 def prepare(
