@@ -15,7 +15,10 @@ sets a ``ThemeMapper`` parameter. ``--stance`` reads each answer's stance as
 passes its P(agree) to the mapper's fit and predict. ``--none-examples N`` (or ``1k``,
 ``2k``: a multiple of each set's k) also draws up to N gold answers with no theme per
 question as "no theme" examples (``draw_none_examples``, as ``heard evaluate
---none-examples`` does), for Heard and both baselines. Prints micro-F1 per set and the mean.
+--none-examples`` does), for Heard and both baselines. With ``--none-held-out`` the same
+answers are drawn and left out of scoring but given to no model: the control that tells
+what they teach from what leaving them out of scoring changes. Prints micro-F1 per set and
+the mean.
 """
 
 from __future__ import annotations
@@ -98,12 +101,14 @@ def run_set(name: str, args: argparse.Namespace, params: dict) -> dict[str, floa
             q_gold = [data.themes_of(i) for i in rows]
             themes = [t.theme for t in data.codebook.get(q, [])]
             train: list[int] = []
+            held_out: list[int] = []
             if args.mode == "fewshot":
                 keys = [content_hash(t) for t in texts]
                 train = draw_examples(q_gold, themes, k, rng, keys)
                 none = draw_none_examples(q_gold, n_none, rng, train, keys)
                 drawn_none += len(none)
-                train = sorted(train + none)
+                held_out = none if args.none_held_out else []
+                train = sorted(set(train + none) - set(held_out))
             examples = [(j, sorted(q_gold[j])) for j in train] or None
             agree = None
             if args.stance:
@@ -117,7 +122,7 @@ def run_set(name: str, args: argparse.Namespace, params: dict) -> dict[str, floa
                 _codebook_specs(data, q), texts=texts, vectors=vectors, examples=examples,
                 agree=agree,
             )
-            test = sorted(set(range(len(rows))) - set(train))
+            test = sorted(set(range(len(rows))) - set(train) - set(held_out))
             test_texts = [texts[j] for j in test]
             got = mapper.predict(test_texts, vectors[test], None if agree is None else agree[test])
             gold.extend(q_gold[j] for j in test)
@@ -146,6 +151,8 @@ def main() -> None:
     ap.add_argument("--none-examples", default="0",
                     help="gold answers with no theme drawn as examples per question: N, 1k, 2k")
     ap.add_argument("--embedder", default="auto")
+    ap.add_argument("--none-held-out", action="store_true",
+                    help="the --none-examples answers are left out of scoring, not learnt from")
     ap.add_argument("--stance", action="store_true", help="pass each answer's P(agree)")
     ap.add_argument("-p", action="append", default=[], help="ThemeMapper key=value")
     args = ap.parse_args()
