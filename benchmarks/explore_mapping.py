@@ -42,6 +42,7 @@ from heard.evaluation.modes import (
     _codebook_specs,
     draw_examples,
     draw_none_examples,
+    none_rng,
 )
 
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -91,7 +92,7 @@ def run_set(name: str, args: argparse.Namespace, params: dict) -> dict[str, floa
     drawn_none = 0
     scores: dict[str, list[float]] = {"heard": [], "tfidf": [], "embed": []}
     for r in range(args.repeats if args.mode == "fewshot" else 1):
-        rng = np.random.default_rng(r)
+        rng, no_theme_rng = np.random.default_rng(r), none_rng(r)
         gold: list[set[str]] = []
         pred: dict[str, list[set[str]]] = {key: [] for key in scores}
         for q in questions:
@@ -105,7 +106,7 @@ def run_set(name: str, args: argparse.Namespace, params: dict) -> dict[str, floa
             if args.mode == "fewshot":
                 keys = [content_hash(t) for t in texts]
                 train = draw_examples(q_gold, themes, k, rng, keys)
-                none = draw_none_examples(q_gold, n_none, rng, train, keys)
+                none = draw_none_examples(q_gold, n_none, no_theme_rng, train, keys)
                 drawn_none += len(none)
                 held_out = none if args.none_held_out else []
                 train = sorted(set(train + none) - set(held_out))

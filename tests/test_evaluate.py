@@ -364,14 +364,41 @@ def test_fewshot_none_examples_teach_no_theme_and_are_not_scored(
     assert result.params["none_examples"] == 2
     q1 = [dict(ex) for ex in KeywordMapper.seen_examples if len(ex) == 3]
     assert len(q1) == 2 and all(sorted(ex.values()) == [[], ["A"], ["B"]] for ex in q1)
-    # without the option the protocol is unchanged
+    # without the option the protocol is unchanged: the same theme examples in every draw
+    with_none = [[(j, keys) for j, keys in ex if keys] for ex in KeywordMapper.seen_examples]
+    KeywordMapper.seen_examples = []
     plain = evaluate(english, EvalOptions(mode="fewshot", k=1, repeats=2, n_boot=0))
     assert plain.metrics["n_train"] == 4 and "n_train_none" not in plain.metrics
+    assert [list(ex) for ex in KeywordMapper.seen_examples] == with_none
     assert "none_examples" not in plain.params
     with pytest.raises(EvaluationError, match="--none-examples"):
         evaluate(english, EvalOptions(mode="codebook", none_examples=2))
     with pytest.raises(EvaluationError, match="--none-examples"):
         evaluate(english, EvalOptions(mode="fewshot", none_examples=-1))
+
+
+def test_fewshot_none_examples_leave_every_questions_theme_examples_as_they_were(
+    tmp_path: Path, fake_core, heard_home: Path
+) -> None:
+    """q1's answers with no theme are drawn apart: q2's theme examples do not move."""
+    responses = ["response_id,question_id,text"]
+    responses += [f"{i},q1,Nothing to add {i}." for i in range(8)]
+    responses += [f"{i},q1,Protect children {i}." for i in range(8, 12)]
+    responses += [f"{i},q2,Education {i} about it." for i in range(12)]
+    gold = ["response_id,question_id,theme"]
+    gold += [f"{i},q1,A" for i in range(8, 12)] + [f"{i},q2,A" for i in range(12)]
+    layout = write_layout(tmp_path / "none", {
+        "responses.csv": "\n".join(responses),
+        "codebook.csv": "question_id,theme,label\nq1,A,Protect children\nq2,A,Education",
+        "gold_themes.csv": "\n".join(gold),
+    })
+    runs = {}
+    for n in (0, 3):
+        KeywordMapper.seen_examples = []
+        evaluate(layout, EvalOptions(mode="fewshot", k=2, none_examples=n, repeats=6, n_boot=0))
+        runs[n] = [[(j, keys) for j, keys in ex if keys] for ex in KeywordMapper.seen_examples]
+        assert sum(not keys for ex in KeywordMapper.seen_examples for _, keys in ex) == 6 * n
+    assert runs[0] == runs[3]
 
 
 def test_corrections_curve_plumbing(english: Path, fake_core, heard_home: Path) -> None:

@@ -513,8 +513,8 @@ def draw_none_examples(
 
     Drawn after :func:`draw_examples` (``chosen``), from the answers with no gold theme and
     a text none of ``chosen`` shares (with ``text_keys``), one per text; fewer when fewer
-    exist, none when ``n`` is 0 (the generator is then not used, so the theme examples of
-    a draw are the same with or without them).
+    exist, none when ``n`` is 0. Give it a generator of its own (:func:`none_rng`), so the
+    theme examples of a draw are the same with or without them.
     """
     if n <= 0:
         return []
@@ -531,6 +531,12 @@ def draw_none_examples(
         return []
     picks = rng.choice(len(candidates), size=min(n, len(candidates)), replace=False)
     return sorted(candidates[int(p)] for p in picks)
+
+
+def none_rng(seed: int) -> np.random.Generator:
+    """The generator that draws a repeat's examples with no theme, apart from the one that
+    draws its theme examples (which stay as they are without ``--none-examples``)."""
+    return np.random.default_rng([seed, 1])
 
 
 def mapping_baselines(
@@ -563,7 +569,7 @@ def run_fewshot(ctx: _Context) -> EvalResult:
     base_runs: dict[str, list[dict[str, float]]] = {name: [] for name in MAPPING_BASELINES}
     for r in range(opts.repeats):
         seed = opts.seed + r
-        rng = np.random.default_rng(seed)
+        rng, no_theme_rng = np.random.default_rng(seed), none_rng(seed)
         gold: list[set[str]] = []
         pred: list[set[str]] = []
         base_pred: dict[str, list[set[str]]] = {name: [] for name in MAPPING_BASELINES}
@@ -576,7 +582,7 @@ def run_fewshot(ctx: _Context) -> EvalResult:
             themes = [t.theme for t in data.codebook.get(q, [])]
             keys = [content_hash(t) for t in texts]
             train = draw_examples(q_gold, themes, opts.k, rng, keys)
-            none = draw_none_examples(q_gold, opts.none_examples, rng, train, keys)
+            none = draw_none_examples(q_gold, opts.none_examples, no_theme_rng, train, keys)
             train = sorted(train + none)
             n_train += len(train)
             n_none += len(none)
