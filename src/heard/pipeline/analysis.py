@@ -597,8 +597,10 @@ def _weak_labels(question: Question, data: QuestionData) -> list[str | None] | N
 def _human_examples(question: Question, data: QuestionData) -> dict[int, list[str]]:
     """Analysts' corrections, by response index: the themes a human set are examples.
 
-    A response whose themes an analyst removed, or coded with none (a per-response coding
-    that leaves it no theme), is an example with no theme (an empty list).
+    Every response with a per-response coding (as agreement counts them: the analyst saw
+    its themes and saved them) is an example with the themes it has, so one an analyst
+    coded with no theme, or whose themes they all removed, is an example with no theme (an
+    empty list), even where the analysis had already left it as "Other".
     """
     from heard.store.audit import coding_events
 
@@ -844,8 +846,9 @@ def _check_example_themes(
 ) -> None:
     """Every theme an examples file names is one of its question's (``themes``, for the
     questions whose themes are known before the run)."""
-    rows = {(r["question_id"].strip(), r["response_id"].strip(), r["theme"].strip()): line
-            for line, r in _read_csv(path, required=("response_id", "question_id", "theme"))}
+    columns = ("question_id", "response_id", "theme")
+    rows = {tuple((r[c] or "").strip() for c in columns): line
+            for line, r in _read_csv(path, required=columns)}
     for qid, coded in examples.items():
         known = themes.get(qid)
         if known is None:
