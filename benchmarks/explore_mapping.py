@@ -12,7 +12,13 @@ with ``:choose`` or ``:report`` to keep only the argkp motions used to choose de
 response's embedding comes from the evaluation cache (set HEARD_HOME). ``-p key=value``
 sets a ``ThemeMapper`` parameter. ``--stance`` reads each answer's stance as
 ``analyse_texts`` does (``read_stance``, where the question asks for a position) and
-passes its P(agree) to the mapper's fit and predict. Prints micro-F1 per set and the mean.
+passes its P(agree) to the mapper's fit and predict. ``--none-examples N`` (or ``1k``,
+``2k``: a multiple of each set's k) also draws up to N gold answers with no theme per
+question as "no theme" examples (``draw_none_examples``, as ``heard evaluate
+--none-examples`` does), for Heard and both baselines. With ``--none-held-out`` the same
+answers are drawn and left out of scoring but given to no model: the control that tells
+what they teach from what leaving them out of scoring changes. Prints micro-F1 per set and
+the mean.
 """
 
 from __future__ import annotations
@@ -31,7 +37,13 @@ from heard.analysis.mapping import ThemeMapper
 from heard.analysis.text import content_hash
 from heard.evaluation.baselines import embed_logreg, tfidf_logreg
 from heard.evaluation.dataset import load_dataset
-from heard.evaluation.modes import _cached_embeddings, _codebook_specs, draw_examples
+from heard.evaluation.modes import (
+    _cached_embeddings,
+    _codebook_specs,
+    draw_examples,
+    draw_none_examples,
+    none_rng,
+)
 
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DATA = Path(os.environ.get("HEARD_SHARED_DATA", _SHARED))
@@ -53,6 +65,11 @@ def _micro(gold: list[set[str]], pred: list[set[str]]) -> float:
     return M.multilabel_scores(gold, pred, labels)["micro_f1"]
 
 
+def _none_count(text: str, k: int) -> int:
+    """``--none-examples``: a count, or a multiple of k (``1k``, ``2k``)."""
+    return int(text[:-1] or 1) * k if text.endswith("k") else int(text)
+
+
 def run_set(name: str, args: argparse.Namespace, params: dict) -> dict[str, float]:
     folder, _, part = name.partition(":")
     data = load_dataset(DATA / folder, needs=("codebook", "gold_themes"))
@@ -71,9 +88,11 @@ def run_set(name: str, args: argparse.Namespace, params: dict) -> dict[str, floa
 
     all_vectors = embed(data.texts)
     k = args.k or (5 if folder == "argkp" else 10)
+    n_none = _none_count(args.none_examples, k)
+    drawn_none = 0
     scores: dict[str, list[float]] = {"heard": [], "tfidf": [], "embed": []}
     for r in range(args.repeats if args.mode == "fewshot" else 1):
-        rng = np.random.default_rng(r)
+        rng, no_theme_rng = np.random.default_rng(r), none_rng(r)
         gold: list[set[str]] = []
         pred: dict[str, list[set[str]]] = {key: [] for key in scores}
         for q in questions:
@@ -83,8 +102,14 @@ def run_set(name: str, args: argparse.Namespace, params: dict) -> dict[str, floa
             q_gold = [data.themes_of(i) for i in rows]
             themes = [t.theme for t in data.codebook.get(q, [])]
             train: list[int] = []
+            held_out: list[int] = []
             if args.mode == "fewshot":
-                train = draw_examples(q_gold, themes, k, rng, [content_hash(t) for t in texts])
+                keys = [content_hash(t) for t in texts]
+                train = draw_examples(q_gold, themes, k, rng, keys)
+                none = draw_none_examples(q_gold, n_none, no_theme_rng, train, keys)
+                drawn_none += len(none)
+                held_out = none if args.none_held_out else []
+                train = sorted(set(train + none) - set(held_out))
             examples = [(j, sorted(q_gold[j])) for j in train] or None
             agree = None
             if args.stance:
@@ -98,7 +123,7 @@ def run_set(name: str, args: argparse.Namespace, params: dict) -> dict[str, floa
                 _codebook_specs(data, q), texts=texts, vectors=vectors, examples=examples,
                 agree=agree,
             )
-            test = sorted(set(range(len(rows))) - set(train))
+            test = sorted(set(range(len(rows))) - set(train) - set(held_out))
             test_texts = [texts[j] for j in test]
             got = mapper.predict(test_texts, vectors[test], None if agree is None else agree[test])
             gold.extend(q_gold[j] for j in test)
@@ -112,7 +137,10 @@ def run_set(name: str, args: argparse.Namespace, params: dict) -> dict[str, floa
         for key in scores:
             if pred[key]:
                 scores[key].append(_micro(gold, pred[key]))
-    return {key: float(np.mean(v)) for key, v in scores.items() if v} | {"embedder": embedder_name}
+    out = {key: float(np.mean(v)) for key, v in scores.items() if v}
+    if n_none:
+        out["none_examples_per_draw"] = float(drawn_none / max(1, len(scores["heard"])))
+    return out | {"embedder": embedder_name}
 
 
 def main() -> None:
@@ -121,7 +149,11 @@ def main() -> None:
     ap.add_argument("--sets", nargs="+", default=list(SETS))
     ap.add_argument("--k", type=int, default=0, help="examples per theme (0: 5 argkp, 10 else)")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--none-examples", default="0",
+                    help="gold answers with no theme drawn as examples per question: N, 1k, 2k")
     ap.add_argument("--embedder", default="auto")
+    ap.add_argument("--none-held-out", action="store_true",
+                    help="the --none-examples answers are left out of scoring, not learnt from")
     ap.add_argument("--stance", action="store_true", help="pass each answer's P(agree)")
     ap.add_argument("-p", action="append", default=[], help="ThemeMapper key=value")
     args = ap.parse_args()

@@ -224,6 +224,24 @@ def test_draw_examples_is_seeded_and_covers_each_theme() -> None:
     assert len(same) == 2
 
 
+def test_draw_none_examples_takes_only_answers_with_no_theme() -> None:
+    gold = [{"a"}, set(), set(), {"b"}, set(), set(), {"a", "b"}, set()]
+    keys = ["t0", "t1", "t2", "t3", "t1", "t5", "t6", "t7"]
+    rng = np.random.default_rng(4)
+    drawn = modes.draw_none_examples(gold, 10, rng, [0, 2], keys)
+    # answers with no theme, not already drawn, one per text: 2 is taken, 4 shares 1's text
+    assert set(drawn) <= {1, 5, 7} and len(drawn) == 3
+    assert modes.draw_none_examples(gold, 2, np.random.default_rng(4), [0, 2], keys) == sorted(
+        modes.draw_none_examples(gold, 2, np.random.default_rng(4), [0, 2], keys)
+    )
+    assert len(modes.draw_none_examples(gold, 2, np.random.default_rng(4), [0, 2], keys)) == 2
+    assert modes.draw_none_examples([{"a"}, {"b"}], 3, rng) == []  # none exist: none drawn
+    # N = 0 leaves the generator untouched, so the theme examples of later draws are the same
+    before, after = np.random.default_rng(9), np.random.default_rng(9)
+    assert modes.draw_none_examples(gold, 0, after) == []
+    assert before.integers(1 << 30) == after.integers(1 << 30)
+
+
 def test_tfidf_logreg_baseline_learns_separable_themes() -> None:
     train = ["ban the adverts", "ban all adverts now", "sport money matters", "sport needs money"]
     labels = [{"ban"}, {"ban"}, {"money"}, {"money"}]
@@ -332,6 +350,55 @@ def test_fewshot_excludes_training_examples(english: Path, fake_core, heard_home
     # so the stance (tone alone) does not reach the mapper; q2 asks none. Where answers do
     # state their side: tests/test_one_composition.py.
     assert KeywordMapper.seen_agree == [None] * 6
+
+
+def test_fewshot_none_examples_teach_no_theme_and_are_not_scored(
+    english: Path, fake_core, heard_home: Path
+) -> None:
+    result = evaluate(english, EvalOptions(mode="fewshot", k=1, none_examples=2, repeats=2,
+                                           n_boot=0))
+    # q1's only answer with no gold theme ("No opinion.") joins its examples with no theme;
+    # q2 has none: its examples are the themes' alone
+    assert result.metrics["n_train"] == 5 and result.metrics["n_train_none"] == 1
+    assert result.metrics["n_scored"] == 1
+    assert result.params["none_examples"] == 2
+    q1 = [dict(ex) for ex in KeywordMapper.seen_examples if len(ex) == 3]
+    assert len(q1) == 2 and all(sorted(ex.values()) == [[], ["A"], ["B"]] for ex in q1)
+    # without the option the protocol is unchanged: the same theme examples in every draw
+    with_none = [[(j, keys) for j, keys in ex if keys] for ex in KeywordMapper.seen_examples]
+    KeywordMapper.seen_examples = []
+    plain = evaluate(english, EvalOptions(mode="fewshot", k=1, repeats=2, n_boot=0))
+    assert plain.metrics["n_train"] == 4 and "n_train_none" not in plain.metrics
+    assert [list(ex) for ex in KeywordMapper.seen_examples] == with_none
+    assert "none_examples" not in plain.params
+    with pytest.raises(EvaluationError, match="--none-examples"):
+        evaluate(english, EvalOptions(mode="codebook", none_examples=2))
+    with pytest.raises(EvaluationError, match="--none-examples"):
+        evaluate(english, EvalOptions(mode="fewshot", none_examples=-1))
+
+
+def test_fewshot_none_examples_leave_every_questions_theme_examples_as_they_were(
+    tmp_path: Path, fake_core, heard_home: Path
+) -> None:
+    """q1's answers with no theme are drawn apart: q2's theme examples do not move."""
+    responses = ["response_id,question_id,text"]
+    responses += [f"{i},q1,Nothing to add {i}." for i in range(8)]
+    responses += [f"{i},q1,Protect children {i}." for i in range(8, 12)]
+    responses += [f"{i},q2,Education {i} about it." for i in range(12)]
+    gold = ["response_id,question_id,theme"]
+    gold += [f"{i},q1,A" for i in range(8, 12)] + [f"{i},q2,A" for i in range(12)]
+    layout = write_layout(tmp_path / "none", {
+        "responses.csv": "\n".join(responses),
+        "codebook.csv": "question_id,theme,label\nq1,A,Protect children\nq2,A,Education",
+        "gold_themes.csv": "\n".join(gold),
+    })
+    runs = {}
+    for n in (0, 3):
+        KeywordMapper.seen_examples = []
+        evaluate(layout, EvalOptions(mode="fewshot", k=2, none_examples=n, repeats=6, n_boot=0))
+        runs[n] = [[(j, keys) for j, keys in ex if keys] for ex in KeywordMapper.seen_examples]
+        assert sum(not keys for ex in KeywordMapper.seen_examples for _, keys in ex) == 6 * n
+    assert runs[0] == runs[3]
 
 
 def test_corrections_curve_plumbing(english: Path, fake_core, heard_home: Path) -> None:

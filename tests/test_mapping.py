@@ -574,6 +574,41 @@ def test_examples_marked_with_no_theme_teach_other() -> None:
     assert others[0.0] >= 0.7 * len(rest) and others[1.0] >= 0.5 * len(rest)
 
 
+def test_none_class_learns_no_theme_from_the_examples_marked_so() -> None:
+    """With ``none_class`` a regression of "no theme" gives "Other" to answers like the
+    examples marked with no theme, beyond what they teach as negatives alone."""
+    texts, gold = make_imbalanced(off_share=0.3)
+    vec = fake_embed(texts)
+    ex = draw_per_theme(gold, 10)
+    off = [i for i, g in enumerate(gold) if not g]
+    examples = [(i, gold[i]) for i in ex] + [(i, []) for i in off[:10]]
+    rest = off[10:]
+    on = [i for i, g in enumerate(gold) if g and i not in set(ex)]
+    others, f1 = {}, {}
+    for gain in (0.0, 1.0):
+        m = ThemeMapper(fake_embed, seed=0, none_class=gain).fit(THEMES, texts, vec, examples)
+        assert (m.none_model_ is not None) == bool(gain)
+        pred = m.predict([texts[i] for i in rest], vec[rest])
+        others[gain] = sum(1 for p in pred if not p)
+        f1[gain] = micro_f1(m.predict([texts[i] for i in on], vec[on]), [gold[i] for i in on])
+        prob = m.predict_proba([texts[i] for i in rest], vec[rest])
+        # an answer the "no theme" regression wins is "Other" with its themes still ranked
+        assert all(not p or row.max() >= m.floor_ for p, row in zip(pred, prob, strict=True))
+    assert others[1.0] > others[0.0] and others[1.0] >= 0.8 * len(rest)
+    assert f1[1.0] > 0.85
+    # without examples marked with no theme there is nothing to learn it from
+    m = ThemeMapper(fake_embed, seed=0, none_class=1.0)
+    m.fit(THEMES, texts, vec, [(i, gold[i]) for i in ex])
+    assert m.none_model_ is None
+
+
+def test_none_class_is_checked() -> None:
+    texts, gold = make_corpus(30)
+    with pytest.raises(ValueError, match="none_class"):
+        ThemeMapper(fake_embed, none_class=-1.0).fit(THEMES, texts, fake_embed(texts),
+                                                     [(0, gold[0])])
+
+
 def test_few_shot_smoothing_mixes_in_the_neighbours() -> None:
     texts, gold = make_imbalanced(200)
     vec = fake_embed(texts)

@@ -380,14 +380,16 @@ def _examples_for(
     """Labelled responses as (representative position, leaf keys).
 
     A coded copy of a campaign letter codes its group's representative; codings of
-    several copies are joined. Empty and unprocessable responses teach nothing.
+    several copies are joined. Empty and unprocessable responses teach nothing. An empty
+    list marks a response about none of the themes (an example with no theme); one whose
+    keys are all outside ``leaves`` (a parent theme) is not an example.
     """
     allowed = set(leaves)
     local_of = {i: local for local, i in enumerate(sub_index)}
     out: dict[int, list[str]] = {}
     for index, keys in sorted(examples.items()):
         local = local_of.get(int(index))
-        if local is None:
+        if local is None or (keys and not allowed.intersection(keys)):
             continue
         position = owner[local]
         kept = out.setdefault(position, [])

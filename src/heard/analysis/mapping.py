@@ -505,6 +505,7 @@ class ThemeMapper(BaseEstimator):
         side_shrink: float = 0.0,
         few_shot_share_prior: float = 1.0,
         few_shot_cardinality: bool = True,
+        none_class: float = 0.0,
     ) -> None:
         self.embed = embed
         self.seed = seed
@@ -550,6 +551,7 @@ class ThemeMapper(BaseEstimator):
         self.side_shrink = side_shrink
         self.few_shot_share_prior = few_shot_share_prior
         self.few_shot_cardinality = few_shot_cardinality
+        self.none_class = none_class
 
     # ------------------------------------------------------------------ contract
     def _validate_params(self) -> None:
@@ -576,6 +578,7 @@ class ThemeMapper(BaseEstimator):
             "theme_weight", "unlabelled_weight", "few_shot_prior_weight", "zero_shot_blend",
             "few_shot_pseudo_weight", "share_prior", "lexical_weight", "side_gain",
             "side_shrink", "few_shot_share_prior", "expand_weight", "expand_contrast",
+            "none_class",
         )
         for name in non_negative:
             if not getattr(self, name) >= 0:
@@ -929,8 +932,10 @@ class ThemeMapper(BaseEstimator):
             self.example_sides_ = example_sides(
                 Y_pool[labelled], agree[labelled], gain=self.side_gain, shrink=self.side_shrink
             )
+        self.none_model_: Any = None
         if self.n_examples_:
             self._fit_few_shot(X_pool, X_theme, labelled, Y_pool, vectors, agree)
+            self._fit_none(X_pool[labelled], X_theme, Y_pool[labelled])
             # A theme with fewer than m = zero_shot_blend examples leans on the codebook:
             # its score blends the zero-shot mapper's with weight m / (m + examples).
             count = Y_pool[labelled].sum(axis=0)
@@ -1080,6 +1085,32 @@ class ThemeMapper(BaseEstimator):
             if agree is not None:
                 prob = prob * self._side_factor(np.asarray(agree)[ref])
             self._match_cardinality(prob, cardinality)
+
+    def _fit_none(
+        self, X_examples: sparse.csr_matrix, X_theme: sparse.csr_matrix, Y_examples: np.ndarray
+    ) -> None:
+        """With ``none_class``: a regression of "no theme", learnt from the examples that
+        carry none (positives) against those that carry a theme and the theme texts."""
+        none = Y_examples.sum(axis=1) == 0
+        if not self.none_class or not none.any() or none.all():
+            return
+        X = sparse.vstack([X_theme, X_examples], format="csr")
+        y = np.concatenate([np.zeros(X_theme.shape[0]), none.astype(float)])
+        self.none_model_ = self._fit_ovr(
+            X, y[:, None], np.ones(len(y)), C=self.few_shot_C, class_weight=self.class_weight
+        )
+
+    def _none_cap(self, prob: np.ndarray, X: sparse.csr_matrix) -> np.ndarray:
+        """Rows the "no theme" regression wins (``none_class`` × its probability at least the
+        best theme's) scaled to just under the floor, so they are "Other" and keep their
+        themes' order."""
+        if getattr(self, "none_model_", None) is None or not len(prob):
+            return prob
+        p_none = _sigmoid(self._decision(self.none_model_, X)[:, 0])
+        best = prob.max(axis=1)
+        wins = (self.none_class * p_none >= best) & (best > 0)
+        scale = np.where(wins, np.minimum(1.0, 0.99 * self.floor_ / np.maximum(best, 1e-9)), 1.0)
+        return prob * scale[:, None]
 
     def _match_cardinality(self, prob: np.ndarray, cardinality: float) -> None:
         """Few-shot: one threshold at which the answered rows of ``prob`` carry
@@ -1294,6 +1325,8 @@ class ThemeMapper(BaseEstimator):
                 out[start:stop][[not (t or "").strip() for t in chunk_texts]] = 0.0
             if chunk_agree is not None:
                 out[start:stop] *= self._side_factor(chunk_agree)
+            if self.n_examples_:
+                out[start:stop] = self._none_cap(out[start:stop], X)
         return out
 
     def predict(

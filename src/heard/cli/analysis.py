@@ -49,7 +49,8 @@ EMBEDDERS = ["auto", "minilm", "static", "multilingual", "minilm+multilingual"]
 @click.option(
     "--examples",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Labelled examples for few-shot mapping (response_id,question_id,theme).",
+    help="Labelled examples for few-shot mapping (response_id,question_id,theme; the theme "
+    "none marks an answer about none of the themes).",
 )
 @click.option("--rediscover", is_flag=True, help="Discover themes afresh, replacing the old ones.")
 @click.option("--llm", "llm_name", help="Improve the results with an LLM: PROVIDER:MODEL or a "

@@ -27,6 +27,7 @@ Modes and the files they need besides responses.csv:
 Examples:
   heard evaluate ../data/gambling_1000 --mode codebook --json codebook.json
   heard evaluate ../data/gambling_1000 --mode fewshot --k 10 --repeats 5
+  heard evaluate ../data/argkp --mode fewshot --k 5 --none-examples 5
   heard evaluate ../data/gambling_1000 --mode corrections --repeats 3
   heard evaluate ../data/gambling_xs --mode discover --question q1
 
@@ -44,6 +45,15 @@ See docs/evaluation.md for the layout, every metric and the JSON schema.
     default=10,
     show_default=True,
     help="fewshot: gold examples per theme (excluded from scoring).",
+)
+@click.option(
+    "--none-examples",
+    "none_examples",
+    type=int,
+    default=0,
+    show_default=True,
+    help="fewshot: also draw N gold answers with no theme per question as \"no theme\" "
+    "examples (fewer when fewer exist; excluded from scoring).",
 )
 @click.option(
     "--repeats",
@@ -93,6 +103,7 @@ def evaluate_cmd(
     directory: str,
     mode: str,
     k: int,
+    none_examples: int,
     repeats: int,
     seed: int,
     embedder: str,
@@ -114,6 +125,7 @@ def evaluate_cmd(
     options = EvalOptions(
         mode=mode,
         k=k,
+        none_examples=none_examples,
         repeats=repeats,
         seed=seed,
         embedder=embedder,

@@ -74,6 +74,8 @@ class EvalOptions:
 
     mode: str
     k: int = 10
+    #: fewshot: gold answers with no theme also drawn, per question, as "no theme" examples
+    none_examples: int = 0
     repeats: int = 5
     seed: int = 0
     embedder: str = "auto"
@@ -100,6 +102,10 @@ class EvalOptions:
                 )
         if self.k < 1:
             raise EvaluationError("--k must be at least 1")
+        if self.none_examples < 0:
+            raise EvaluationError("--none-examples cannot be negative")
+        if self.none_examples and self.mode != "fewshot":
+            raise EvaluationError("--none-examples is read only with --mode fewshot")
         if self.repeats < 1:
             raise EvaluationError("--repeats must be at least 1")
         if self.n_boot < 0:
@@ -116,6 +122,7 @@ def evaluate(path: str | Path, options: EvalOptions) -> EvalResult:
     result.warnings = data.warnings + ctx.warnings + result.warnings
     result.params = {
         "k": options.k if options.mode == "fewshot" else None,
+        **({"none_examples": options.none_examples} if options.none_examples else {}),
         "repeats": options.repeats if options.mode in ("fewshot", "corrections") else None,
         "seed": options.seed,
         "embedder": ctx.embedder_choice if ctx.embedder_used else None,
@@ -495,6 +502,43 @@ def draw_examples(
     return sorted(chosen)
 
 
+def draw_none_examples(
+    gold: Sequence[set[str]],
+    n: int,
+    rng: np.random.Generator,
+    chosen: Sequence[int] = (),
+    text_keys: Sequence[str] | None = None,
+) -> list[int]:
+    """Indices of up to ``n`` gold answers with no theme, as "no theme" examples.
+
+    Drawn after :func:`draw_examples` (``chosen``), from the answers with no gold theme and
+    a text none of ``chosen`` shares (with ``text_keys``), one per text; fewer when fewer
+    exist, none when ``n`` is 0. Give it a generator of its own (:func:`none_rng`), so the
+    theme examples of a draw are the same with or without them.
+    """
+    if n <= 0:
+        return []
+    taken = set(chosen)
+    used = {text_keys[i] for i in taken} if text_keys is not None else set()
+    candidates: list[int] = []
+    for i, g in enumerate(gold):
+        if g or i in taken or (text_keys is not None and text_keys[i] in used):
+            continue
+        if text_keys is not None:
+            used.add(text_keys[i])
+        candidates.append(i)
+    if not candidates:
+        return []
+    picks = rng.choice(len(candidates), size=min(n, len(candidates)), replace=False)
+    return sorted(candidates[int(p)] for p in picks)
+
+
+def none_rng(seed: int) -> np.random.Generator:
+    """The generator that draws a repeat's examples with no theme, apart from the one that
+    draws its theme examples (which stay as they are without ``--none-examples``)."""
+    return np.random.default_rng([seed, 1])
+
+
 def mapping_baselines(
     texts: Sequence[str],
     vectors: np.ndarray,
@@ -525,20 +569,25 @@ def run_fewshot(ctx: _Context) -> EvalResult:
     base_runs: dict[str, list[dict[str, float]]] = {name: [] for name in MAPPING_BASELINES}
     for r in range(opts.repeats):
         seed = opts.seed + r
-        rng = np.random.default_rng(seed)
+        rng, no_theme_rng = np.random.default_rng(seed), none_rng(seed)
         gold: list[set[str]] = []
         pred: list[set[str]] = []
         base_pred: dict[str, list[set[str]]] = {name: [] for name in MAPPING_BASELINES}
         scored: list[int] = []
-        n_train = 0
+        n_train = n_none = 0
         for q in data.question_ids:
             rows = data.rows(q)
             texts = ctx.texts(rows)
             q_gold = [data.themes_of(i) for i in rows]
             themes = [t.theme for t in data.codebook.get(q, [])]
-            train = draw_examples(q_gold, themes, opts.k, rng, [content_hash(t) for t in texts])
+            keys = [content_hash(t) for t in texts]
+            train = draw_examples(q_gold, themes, opts.k, rng, keys)
+            none = draw_none_examples(q_gold, opts.none_examples, no_theme_rng, train, keys)
+            train = sorted(train + none)
             n_train += len(train)
-            opts.log(f"repeat {r + 1}/{opts.repeats}: {q}, {len(train)} examples")
+            n_none += len(none)
+            opts.log(f"repeat {r + 1}/{opts.repeats}: {q}, {len(train)} examples"
+                     + (f" ({len(none)} with no theme)" if opts.none_examples else ""))
             result = ctx.analyse(
                 q,
                 seed=seed,
@@ -559,6 +608,8 @@ def run_fewshot(ctx: _Context) -> EvalResult:
         _add_dedup(metrics, data, scored, gold, pred, labels)
         metrics["n_scored"] = float(len(scored))
         metrics["n_train"] = float(n_train)
+        if opts.none_examples:
+            metrics["n_train_none"] = float(n_none)
         metrics["other_share"] = sum(1 for p in pred if not p) / len(pred) if pred else 0.0
         runs.append(metrics)
         theme_runs.append(per_theme)

@@ -229,6 +229,10 @@ def run_analysis(
     if params.codebook_from:
         codebook.update(codebook_from(params.codebook_from, open_questions))
     examples = _read_examples(Path(params.examples)) if params.examples else {}
+    if examples:
+        _check_example_themes(
+            Path(params.examples), examples, _known_themes(open_questions, codebook, params)
+        )
 
     embedder_key = resolve_embedder(consultation, params.embedder)
     embedder = SpreadEmbedder(get_embedder(embedder_key), embedder_key, executor, chunk_size)
@@ -558,6 +562,19 @@ def analyse_question(
     return {**result.timings, "save": round(time.perf_counter() - clock, 3)}
 
 
+def _known_themes(
+    questions: list[Question], codebook: dict[str, list], params: AnalyseParams
+) -> dict[str, set[str]]:
+    """Theme keys per question known before a run: its codebook's, else the themes it keeps
+    (none for a question whose themes are discovered afresh)."""
+    out = {key: {str(spec.key) for spec in specs} for key, specs in codebook.items()}
+    if not params.rediscover:
+        for question in questions:
+            if question.key not in out and question.themes.exists():
+                out[question.key] = set(question.themes.values_list("key", flat=True))
+    return out
+
+
 def _indexed_examples(examples: dict[str, list[str]], data: QuestionData) -> dict[int, list[str]]:
     """An examples file's codings (by response or respondent key) by response index."""
     index_of = {k: i for i, k in enumerate(data.respondent_keys) if k}
@@ -578,12 +595,21 @@ def _weak_labels(question: Question, data: QuestionData) -> list[str | None] | N
 
 
 def _human_examples(question: Question, data: QuestionData) -> dict[int, list[str]]:
-    """Analysts' corrections, by response index: the themes a human set are examples."""
+    """Analysts' corrections, by response index: the themes a human set are examples.
+
+    Every response with a per-response coding (as agreement counts them: the analyst saw
+    its themes and saved them) is an example with the themes it has, so one an analyst
+    coded with no theme, or whose themes they all removed, is an example with no theme (an
+    empty list), even where the analysis had already left it as "Other".
+    """
+    from heard.store.audit import coding_events
+
     touched = set(
         Assignment.objects.filter(
             theme__question=question, origin=Assignment.Origin.HUMAN
         ).values_list("response_id", flat=True)
     )
+    touched |= set(coding_events(question).values_list("target_id", flat=True))
     if not touched:
         return {}
     index_of = {rid: i for i, rid in enumerate(data.ids)}
@@ -776,14 +802,66 @@ def codebook_from(source: str, questions: list[Question]) -> dict[str, list]:
     return out
 
 
+#: the theme cell of an examples file row that marks an answer about none of the themes
+NO_THEME = "none"
+
+
 def _read_examples(path: Path) -> dict[str, dict[str, list[str]]]:
-    """gold_themes.csv layout (response_id, question_id, theme) → {question: {key: [themes]}}."""
+    """gold_themes.csv layout (response_id, question_id, theme) → {question: {key: [themes]}}.
+
+    A theme cell reading ``none`` (any case) marks an answer about none of the question's
+    themes: its entry is an empty list, which the mapper learns "no theme" from. An empty
+    theme cell, or a response marked ``none`` that also has a theme, is an error naming the
+    file, row and column.
+    """
     out: dict[str, dict[str, list[str]]] = {}
-    for _, row in _read_csv(path, required=("response_id", "question_id", "theme")):
-        out.setdefault(row["question_id"].strip(), {}).setdefault(
-            row["response_id"].strip(), []
-        ).append(row["theme"].strip())
+    none_row: dict[tuple[str, str], int] = {}
+    theme_row: dict[tuple[str, str], int] = {}
+    for line, row in _read_csv(path, required=("response_id", "question_id", "theme")):
+        qid, rid = (row["question_id"] or "").strip(), (row["response_id"] or "").strip()
+        theme = (row["theme"] or "").strip()
+        if not theme:
+            raise AnalysisError(
+                f"{path}, row {line}, column theme: empty. Write a theme key, or "
+                f"{NO_THEME} for an answer about none of the themes."
+            )
+        keys = out.setdefault(qid, {}).setdefault(rid, [])
+        if theme.lower() == NO_THEME:
+            none_row.setdefault((qid, rid), line)
+        else:
+            theme_row.setdefault((qid, rid), line)
+            keys.append(theme)
+        both = (qid, rid) in none_row and (qid, rid) in theme_row
+        if both:
+            raise AnalysisError(
+                f"{path}, row {line}, column theme: response {rid!r} of question {qid!r} is "
+                f"marked {NO_THEME} (row {none_row[(qid, rid)]}) and given a theme (row "
+                f"{theme_row[(qid, rid)]}). Keep one of them."
+            )
     return out
+
+
+def _check_example_themes(
+    path: Path, examples: dict[str, dict[str, list[str]]], themes: dict[str, set[str]]
+) -> None:
+    """Every theme an examples file names is one of its question's (``themes``, for the
+    questions whose themes are known before the run)."""
+    columns = ("question_id", "response_id", "theme")
+    rows = {tuple((r[c] or "").strip() for c in columns): line
+            for line, r in _read_csv(path, required=columns)}
+    for qid, coded in examples.items():
+        known = themes.get(qid)
+        if known is None:
+            continue
+        for rid, keys in coded.items():
+            for key in keys:
+                if key not in known:
+                    raise AnalysisError(
+                        f"{path}, row {rows.get((qid, rid, key), '?')}, column theme: unknown "
+                        f"theme {key!r} for question {qid!r}. Its themes: "
+                        f"{', '.join(sorted(known))} (or {NO_THEME} for an answer about none "
+                        "of them)."
+                    )
 
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict]]:

@@ -39,9 +39,11 @@ def suggest_review(consultation: Consultation, question_key: str, count: int = 2
     specs = [_spec_from_theme(t) for t in themes]
     leaves = set(leaf_keys(specs))  # responses are mapped to leaves only, as in a run
     position = {rid: pos for pos, rid in enumerate(ids)}
+    # an empty coding is an answer about none of the themes (an example with no theme);
+    # one naming only parent themes teaches nothing
     examples = [(position[rid], [k for k in keys if k in leaves])
-                for rid, keys in labelled.items() if rid in position]
-    examples = [(pos, keys) for pos, keys in examples if keys]
+                for rid, keys in labelled.items()
+                if rid in position and (not keys or leaves.intersection(keys))]
     mapper = ThemeMapper(embedder.embed, seed=run.seed if run else 0)
     mapper.fit(
         [s for s in specs if s.key in leaves],
