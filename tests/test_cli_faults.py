@@ -151,3 +151,15 @@ def test_delete_removes_the_uploads_and_shrinks_the_store(tmp_path, heard_home):
     assert b"Plain remark number 7" in left
     assert size() < before * 0.7  # the deleted half no longer takes room
     assert not wal.exists() or wal.stat().st_size == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bad_codebook_stops_analyse_before_any_run_is_recorded(imported):
+    from heard.store.models import Run
+
+    codebook = imported / "codebook.csv"
+    codebook.write_text("question_id,theme,label\nq9,cost,Cost\n", encoding="utf-8")
+    code, output = run("analyse", "town", "--codebook", str(codebook))
+    assert code != 0
+    assert "row 2, column question_id: unknown question 'q9'" in output
+    assert not Run.objects.filter(kind="analyse").exists()

@@ -137,7 +137,8 @@ def test_analyse_with_an_examples_file_marking_answers_with_no_theme(tmp_path: P
     assert result.exit_code != 0
     assert f"row {len(rows) + 2}, column theme: unknown theme 'no-such-theme'" in " ".join(
         result.output.split())
-    assert not Assignment.objects.exists()  # the store is as it was
+    assert not Assignment.objects.exists()  # the store is as it was: no results, no run
+    assert not Run.objects.filter(kind="analyse").exists()
 
     heard("analyse", "demo", "--codebook", codebook, "--examples", str(examples))
     assert Run.objects.order_by("-id").first().status == Run.Status.DONE

@@ -93,7 +93,7 @@ def analyse_cmd(name, question, seed, embedder, codebook, codebook_from, example
     unless --rediscover, --codebook or --codebook-from is given.
     """
     open_store()
-    from heard.pipeline.analysis import AnalyseParams, start_run
+    from heard.pipeline.analysis import AnalyseParams, AnalysisError, start_run
     from heard.pipeline.leases import LeaseHeld, wait_for_lease
     from heard.store.models import Run
 
@@ -137,7 +137,7 @@ def analyse_cmd(name, question, seed, embedder, codebook, codebook_from, example
         except LeaseHeld:
             _drop_unstarted(run)
             raise
-    except LeaseHeld as exc:
+    except (LeaseHeld, AnalysisError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         if executor is not None:

@@ -136,8 +136,10 @@ class QuestionData:
 def start_run(consultation: Consultation, params: AnalyseParams) -> Run:
     """A new run, or the unfinished run with the same parameters (resume).
 
-    Raises :class:`~heard.pipeline.leases.LeaseHeld` while another run holds the lease."""
+    Raises :class:`~heard.pipeline.leases.LeaseHeld` while another run holds the lease, and
+    :class:`AnalysisError` for a bad codebook or examples file, before any run is recorded."""
     ensure_free(consultation)
+    _inputs(consultation, params)
     unfinished = (
         Run.objects.filter(
             consultation=consultation,
@@ -156,6 +158,23 @@ def start_run(consultation: Consultation, params: AnalyseParams) -> Run:
         seed=params.seed,
         state={"done": []},
     )
+
+
+def _inputs(
+    consultation: Consultation, params: AnalyseParams
+) -> tuple[list[Question], dict[str, list], dict[str, dict[str, list[str]]]]:
+    """The questions a run analyses, its codebook and its examples, read and checked."""
+    questions = _questions(consultation, params.question)
+    open_questions = [q for q in questions if q.kind == Question.Kind.OPEN]
+    codebook = _read_codebook(Path(params.codebook), open_questions) if params.codebook else {}
+    if params.codebook_from:
+        codebook.update(codebook_from(params.codebook_from, open_questions))
+    examples = _read_examples(Path(params.examples)) if params.examples else {}
+    if examples:
+        _check_example_themes(
+            Path(params.examples), examples, _known_themes(open_questions, codebook, params)
+        )
+    return questions, codebook, examples
 
 
 def _analysis_params(stored: dict) -> dict:
@@ -223,16 +242,8 @@ def run_analysis(
     executor = executor or InProcess()
     report = progress or (lambda stage, fraction: None)
     consultation = run.consultation
-    questions = _questions(consultation, params.question)
+    questions, codebook, examples = _inputs(consultation, params)
     open_questions = [q for q in questions if q.kind == Question.Kind.OPEN]
-    codebook = _read_codebook(Path(params.codebook), open_questions) if params.codebook else {}
-    if params.codebook_from:
-        codebook.update(codebook_from(params.codebook_from, open_questions))
-    examples = _read_examples(Path(params.examples)) if params.examples else {}
-    if examples:
-        _check_example_themes(
-            Path(params.examples), examples, _known_themes(open_questions, codebook, params)
-        )
 
     embedder_key = resolve_embedder(consultation, params.embedder)
     embedder = SpreadEmbedder(get_embedder(embedder_key), embedder_key, executor, chunk_size)
