@@ -163,3 +163,13 @@ def test_a_bad_codebook_stops_analyse_before_any_run_is_recorded(imported):
     assert code != 0
     assert "row 2, column question_id: unknown question 'q9'" in output
     assert not Run.objects.filter(kind="analyse").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_codebook_theme_cannot_be_keyed_none(imported):
+    codebook = imported / "codebook.csv"
+    codebook.write_text("question_id,theme,label\nWhy?,cost,Cost\nWhy?,None,Nothing\n",
+                        encoding="utf-8")
+    code, output = run("analyse", "town", "--codebook", str(codebook))
+    assert code != 0
+    assert "row 3, column theme: 'none' is kept for answers about none of the themes" in output

@@ -770,6 +770,11 @@ def _read_codebook(path: Path, questions: list[Question]) -> dict[str, list]:
                 f"{path}, row {line}, column question_id: unknown question {qid!r}. "
                 f"Open questions here: {', '.join(sorted(known))}."
             )
+        if row["theme"].strip().lower() == NO_THEME:
+            raise AnalysisError(
+                f"{path}, row {line}, column theme: {NO_THEME!r} is kept for answers about "
+                "none of the themes (in an examples file). Give this theme another key."
+            )
         out.setdefault(qid, []).append(
             codebook_theme(
                 row["theme"], row["label"], row.get("description") or "", row.get("position")
