@@ -170,7 +170,7 @@ FUNCTION_WORDS: dict[str, FunctionWords] = {
     ),
     "cy": _words(
         "y yr i o ar at am gan gyda heb dan trwy drwy wrth rhwng mewn yng ym dros tros tan "
-        "hyd â ag efo ger fy dy ei ein eich eu i'r o'r a'r i'w gyda'r â'r efo'r ar y hyn "
+        "hyd â ag efo ger fy dy ei ein eich eu i'r o'r a'r i'w gyda'r â'r efo'r hyn "
         "hynny hon hwn honno hwnnw",
         "fi ti e fe hi ni chi nhw hwy mi a ac neu ond os pan achos oherwydd felly fod bod mai "
         "taw na nag nad er yn mae yw ydy oes oedd roedd bydd byddai fydd fyddai sydd wedi ydw "
