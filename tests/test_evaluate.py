@@ -630,3 +630,21 @@ def test_sample_data_closed_question_is_skipped_with_a_note(
     )
     assert out.exit_code != 0 and isinstance(out.exception, SystemExit)
     assert "closed question" in out.output and "Traceback" not in out.output
+
+
+def test_discover_details_list_each_themes_key_phrases(
+    tmp_path: Path, fake_core, heard_home: Path
+) -> None:
+    said = [f"The bus lane on route {n} is always blocked." for n in range(12)]
+    said += [f"Zone {n} needs more parking permits for residents." for n in range(12)]
+    folder = write_layout(tmp_path / "phrases", {
+        "questions.csv": "question_id,text\nq1,What do you think?\n",
+        "responses.csv": "response_id,question_id,text\n"
+        + "".join(f"{i},q1,{t}\n" for i, t in enumerate(said)),
+        "gold_themes.csv": "response_id,question_id,theme\n"
+        + "".join(f"{i},q1,{'bus' if i < 12 else 'parking'}\n" for i in range(24)),
+    })
+    themes = evaluate(folder, EvalOptions(mode="discover", n_boot=0)).details["themes"]
+    assert themes and all(isinstance(t["key_phrases"], list) for t in themes)
+    words = {w.lower() for t in themes for p in t["key_phrases"] for w in p.split()}
+    assert words and words <= {w.strip(".").lower() for t in said for w in t.split()}

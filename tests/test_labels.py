@@ -7,11 +7,14 @@ import pytest
 
 from heard.analysis.clustering import ThemeDiscoverer
 from heard.analysis.labels import (
+    FUNCTION_WORDS,
     SIDE_NAMES,
+    STOP_WORDS,
     choose_label,
     commonest_spelling,
     describe,
     fallback_label,
+    function_words,
     is_taken,
     key_phrases,
     label_candidates,
@@ -73,6 +76,77 @@ def test_fragments_of_longer_wording_are_passed_over():
     phrases = key_phrases(texts, labels, top_n=10)["badge"]
     assert "blue badge holders" in phrases
     assert "badge holders" not in phrases and "blue badge" not in phrases
+
+
+# -- key phrases in the answers' language ---------------------------------------------------
+
+_GERMAN = [
+    "Ich finde, dass der Radweg zu schmal ist, wenn es regnet.",
+    "Es ist klar, dass der Radweg zu schmal ist, wenn viele fahren.",
+    "Wenn es dunkel ist, sieht man, dass der Radweg zu schmal ist.",
+    "Ich glaube, dass es auf dem Radweg zu eng wird, wenn Lieferwagen parken.",
+    "Die Ampel schaltet zu langsam für Fußgänger.",
+    "An der Kreuzung schaltet die Ampel zu langsam.",
+    "Die Ampel am Bahnhof braucht eine längere Grünphase.",
+    "Für Fußgänger ist die Ampel an der Kreuzung zu langsam.",
+]
+_GERMAN_LABELS = ["radweg"] * 4 + ["ampel"] * 4
+
+
+def _edges(phrases: list[str]) -> set[str]:
+    return {w for p in phrases for w in (p.lower().split()[0], p.lower().split()[-1])}
+
+
+def test_german_key_phrases_keep_the_nouns_and_drop_the_function_words():
+    english = key_phrases(_GERMAN, _GERMAN_LABELS, top_n=10)  # the English list only
+    german = key_phrases(_GERMAN, _GERMAN_LABELS, top_n=10, language="de")
+    stop = FUNCTION_WORDS["de"].stop
+    assert _edges(english["radweg"]) & {"dass", "wenn", "es", "ist"}  # what the list fixes
+    for phrases in german.values():
+        assert phrases and not _edges(phrases) & stop
+    assert any(p.split()[0] == "Radweg" for p in german["radweg"])  # nouns as written
+    assert any("Ampel" in p.split() for p in german["ampel"])
+    assert any("Kreuzung" in p.split() for p in german["ampel"])
+
+
+_OTHERS = {
+    "fr": (["Le bus est toujours en retard pour aller au travail."] * 3
+           + ["Les pistes cyclables sont trop étroites dans le centre."] * 3),
+    "es": (["El autobús siempre llega tarde por la mañana."] * 3
+           + ["Los carriles bici son muy estrechos en el centro."] * 3),
+    "nl": (["De bus is altijd te laat in de ochtend."] * 3
+           + ["Het fietspad is veel te smal bij het station."] * 3),
+    "cy": (["Mae'r bws yn hwyr bob bore i'r gwaith."] * 3
+           + ["Mae'r llwybr beicio yn rhy gul yn y dref."] * 3),
+}
+
+
+@pytest.mark.parametrize("language", sorted(_OTHERS))
+def test_key_phrases_never_start_or_end_on_the_languages_function_words(language: str):
+    texts = _OTHERS[language]
+    out = key_phrases(texts, ["a"] * 3 + ["b"] * 3, top_n=10, language=language)
+    stop = FUNCTION_WORDS[language].stop
+    for phrases in out.values():
+        assert phrases and not _edges(phrases) & stop
+    words = {w for p in out["a"] + out["b"] for w in p.lower().split()}
+    assert {"bus", "bws", "autobús"} & words  # the nouns stay
+
+
+def test_english_key_phrases_use_the_english_list_as_before():
+    assert FUNCTION_WORDS["en"].stop is STOP_WORDS
+    assert function_words(None) == function_words("en") == FUNCTION_WORDS["en"]
+    assert key_phrases(TEXTS, LABELS, language="en") == key_phrases(TEXTS, LABELS)
+
+
+def test_a_language_without_a_list_drops_the_words_most_answers_use():
+    texts = [f"Il problema di {noun} è che il servizio non funziona" for noun in
+             ("autobus", "treni", "strade", "ponti", "piste")] * 4
+    words = function_words("it", texts)
+    assert {"il", "di", "che", "non"} <= words.stop  # in every answer: function words here
+    assert STOP_WORDS <= words.stop and "autobus" not in words.stop
+    assert function_words("it", texts[:5]).stop == STOP_WORDS  # too few answers to tell
+    out = key_phrases(texts, [t.split()[3] for t in texts], top_n=5, language="it")
+    assert all(not _edges(p) & {"il", "di", "che"} for p in out.values())
 
 
 def test_make_label():

@@ -953,8 +953,8 @@ class ThemeDiscoverer(BaseEstimator):
         mapped = np.array([o[0] == MAPPED for o in self.outcomes_], dtype=bool)
         leaf_lab = [int(leaf[i]) if mapped[i] else None for i in range(len(texts))]
         par_lab = [int(parents[v]) if v is not None else None for v in leaf_lab]
-        leaf_ph = key_phrases(texts, leaf_lab, top_n=10, weights=w)
-        par_ph = key_phrases(texts, par_lab, top_n=10, weights=w)
+        leaf_ph = key_phrases(texts, leaf_lab, top_n=10, weights=w, language=language)
+        par_ph = key_phrases(texts, par_lab, top_n=10, weights=w, language=language)
         sizes = np.bincount(leaf[mapped], weights=w[mapped], minlength=len(self.centroids_))
         # Quote selection works in the embedding space: centroids of the mapped members there.
         ec = np.zeros((len(self.centroids_), x.shape[1]))

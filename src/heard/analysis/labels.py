@@ -32,12 +32,14 @@ from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 __all__ = [
+    "FUNCTION_WORDS",
     "SIDE_NAMES",
     "SIDE_POSITIONS",
     "choose_label",
     "commonest_spelling",
     "describe",
     "fallback_label",
+    "function_words",
     "is_taken",
     "key_phrases",
     "label_candidates",
@@ -78,6 +80,131 @@ _EXTRA_STOP = frozenset(
 STOP_WORDS: frozenset[str] = frozenset(ENGLISH_STOP_WORDS) | _EXTRA_STOP
 
 
+# Words that, when they nearly always follow a phrase, show it was cut before its object.
+_CONTINUATION = frozenset(
+    "the a an to of for with at on in by from into my our their your his her its this that "
+    "these those".split()
+)
+
+
+class FunctionWords(NamedTuple):
+    """A language's words that never start or end a key phrase (``stop``) and, among them,
+    those after which a phrase was cut before its object (``joining``: articles,
+    prepositions, possessives, demonstratives)."""
+
+    stop: frozenset[str]
+    joining: frozenset[str]
+
+
+def _words(joining: str, other: str) -> FunctionWords:
+    """A :class:`FunctionWords` from two space-separated lists: the joining words and the
+    rest (pronouns, conjunctions, auxiliaries, common adverbs)."""
+    join = frozenset(joining.split())
+    return FunctionWords(join | frozenset(other.split()), join)
+
+
+# Function words by ISO 639-1 code, lower case as :func:`tokenize` splits them (elided
+# forms such as "c'est" or "i'r" are one token). English is scikit-learn's list; the
+# others are short lists of articles, pronouns, prepositions, conjunctions, auxiliaries
+# and common adverbs. A language without a list falls back to :func:`function_words`'s rule.
+FUNCTION_WORDS: dict[str, FunctionWords] = {
+    "en": FunctionWords(STOP_WORDS, _CONTINUATION),
+    "de": _words(
+        "der die das den dem des ein eine einen einem einer eines kein keine keinen keinem "
+        "keiner mein meine meinen meinem meiner dein deine sein seine seinen seinem seiner "
+        "ihr ihre ihren ihrem ihrer unser unsere unseren unserem unserer euer eure dies diese "
+        "dieser dieses diesen diesem jede jeder jedes jeden jedem an am auf aus bei beim bis "
+        "durch für gegen hinter in im ins mit nach neben ohne seit über um unter von vom vor "
+        "während wegen zu zum zur zwischen",
+        "ich du er sie es wir mich dich sich uns euch mir dir ihm ihn ihnen man was wer wie "
+        "wo wann warum etwas nichts alles alle allen viel viele vielen mehr weniger andere "
+        "anderen und oder aber denn dass daß weil wenn ob als sondern sowie bzw damit obwohl "
+        "sodass bin bist ist sind seid war waren wäre wären gewesen habe hast hat haben habt "
+        "hatte hatten hätte hätten gehabt werde wirst wird werden werdet wurde wurden würde "
+        "würden worden kann kannst können könnte könnten muss musst müssen müsste sollte "
+        "sollten soll sollen darf dürfen will wollen wollte möchte möchten mag gibt nicht auch "
+        "noch nur schon sehr so dann da hier dort jetzt immer nie oft mal doch ja nein eben "
+        "halt ganz gar wieder also etwa eher bereits sogar zudem außerdem dabei dafür dazu "
+        "darauf daher deshalb deswegen trotzdem jedoch einfach wirklich eigentlich vielleicht "
+        "bitte",
+    ),
+    "fr": _words(
+        "le la les l un une des du de d au aux ce cet cette ces mon ma mes ton ta tes son sa "
+        "ses notre nos votre vos leur leurs à dans par pour sur sous avec sans chez entre vers "
+        "contre depuis pendant avant après selon d'un d'une jusqu'à",
+        "je tu il elle on nous vous ils elles me te se lui y en moi toi eux qui que quoi dont "
+        "où ça cela ceci celui celle ceux celles et ou mais donc or ni car si comme quand "
+        "puisque lorsque parce est sont suis es sommes êtes été être était étaient serait "
+        "seraient sera seront ai as a avons avez ont avait avaient aurait auraient avoir fait "
+        "faire peut peuvent pourrait pourraient doit doivent devrait devraient faut ne n pas "
+        "plus moins très trop aussi encore déjà toujours jamais souvent ici là alors puis non "
+        "oui tout tous toute toutes même autre autres peu beaucoup assez vraiment surtout "
+        "c'est n'est qu'il qu'elle qu'on qu'ils s'il l'on n'a n'y c'était n'ont qu'un qu'une "
+        "j'ai",
+    ),
+    "es": _words(
+        "el la los las lo un una unos unas al del mi mis tu tus su sus nuestro nuestra "
+        "nuestros nuestras vuestro vuestra este esta estos estas ese esa esos esas aquel "
+        "aquella a ante bajo con contra de desde durante en entre hacia hasta para por según "
+        "sin sobre tras",
+        "yo tú él ella ello nosotros nosotras vosotros ellos ellas usted ustedes me te se nos "
+        "os le les esto eso que qué quien quién cual cuál cuyo donde dónde cuando cuándo como "
+        "cómo y e o u ni pero sino porque pues si aunque mientras es son soy somos eres ser "
+        "sido era eran fue fueron sería serían será está están estoy estar estaba estaban "
+        "estado he has ha hemos han haber había habían habría hay puede pueden podría podrían "
+        "debe deben debería deberían hacer hace no sí muy más menos también tampoco ya aún "
+        "todavía siempre nunca aquí allí ahora entonces así tan tanto todo toda todos todas "
+        "otro otra otros otras mucho mucha muchos muchas poco algo nada cada solo sólo",
+    ),
+    "nl": _words(
+        "de het een 't mijn jouw zijn haar ons onze uw hun deze dit die dat aan achter bij "
+        "binnen door in naar na naast om onder op over per sinds tegen tot tussen uit van voor "
+        "met zonder",
+        "ik jij je u hij zij ze wij we jullie hen mij me jou hem zich wat wie waar wanneer "
+        "waarom hoe welk welke er en of maar want dus omdat als dan toen terwijl hoewel zodat "
+        "is ben bent was waren wordt worden werd werden word geweest heb hebt heeft hebben had "
+        "hadden zal zullen zou zouden kan kunnen kon konden moet moeten moest mag mogen wil "
+        "willen wilde niet geen ook nog al wel erg heel zeer zo te toch nu hier daar altijd "
+        "nooit vaak meer minder veel weinig alle alles iets niets elke ieder iedere andere "
+        "ander even gewoon echt misschien alleen",
+    ),
+    "cy": _words(
+        "y yr i o ar at am gan gyda heb dan trwy drwy wrth rhwng mewn yng ym dros tros tan "
+        "hyd â ag efo ger fy dy ei ein eich eu i'r o'r a'r i'w gyda'r â'r efo'r hyn "
+        "hynny hon hwn honno hwnnw",
+        "fi ti e fe hi ni chi nhw hwy mi a ac neu ond os pan achos oherwydd felly fod bod mai "
+        "taw na nag nad er yn mae yw ydy oes oedd roedd bydd byddai fydd fyddai sydd wedi ydw "
+        "ydyn ydych dw dwi rwy rydw rydym rydyn rydych maen cael gall gallai dylai dylid "
+        "gwneud mae'n sy'n yw'n dwi'n rwy'n ni'n chi'n nhw'n mae'r yw'r hefyd iawn mwy llai "
+        "dim ddim nid yma yna nawr rŵan eto erioed byth rhy mor pob holl rhai llawer beth pwy "
+        "pam sut ble",
+    ),
+}
+
+
+def function_words(
+    language: str | None, texts: Sequence[str] = (), *, share: float = 0.25, min_texts: int = 20
+) -> FunctionWords:
+    """The function words of ``language`` (an ISO 639-1 code; None reads as English).
+
+    A language without a list in :data:`FUNCTION_WORDS` gets the English one plus the
+    words at least ``share`` of ``texts`` use (when there are ``min_texts`` or more):
+    there, such a word is far likelier a function word than what sets a theme apart.
+    """
+    known = FUNCTION_WORDS.get(language or "en")
+    if known is not None:
+        return known
+    used: Counter[str] = Counter()
+    for text in texts:
+        used.update({t.lower() for t in _TOKEN.findall(text or "")})
+    common = (
+        {w for w, n in used.items() if n >= share * len(texts)} if len(texts) >= min_texts
+        else set()
+    )
+    english = FUNCTION_WORDS["en"]
+    return FunctionWords(english.stop | common, english.joining)
+
+
 def tokenize(text: str) -> list[str]:
     """Word tokens of ``text`` as written (case kept)."""
     return _TOKEN.findall(text or "")
@@ -101,42 +228,11 @@ def _phrases(text: str, max_n: int, stop_words: frozenset[str]) -> list[str]:
     return out
 
 
-# Words that, when they nearly always follow a phrase, show it was cut before its object.
-_CONTINUATION = frozenset(
-    {
-        "the",
-        "a",
-        "an",
-        "to",
-        "of",
-        "for",
-        "with",
-        "at",
-        "on",
-        "in",
-        "by",
-        "from",
-        "into",
-        "my",
-        "our",
-        "their",
-        "your",
-        "his",
-        "her",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-    }
-)
-
-
 def _fragments(
     texts: Sequence[str],
     candidates: set[str],
     max_n: int,
-    stop_words: frozenset[str],
+    words: FunctionWords,
     *,
     dominant: float = 0.7,
     min_seen: int = 3,
@@ -156,11 +252,11 @@ def _fragments(
                     if p not in candidates:
                         continue
                     seen[p] += 1
-                    if i > 0 and toks[i - 1] not in stop_words:
+                    if i > 0 and toks[i - 1] not in words.stop:
                         left[p][toks[i - 1]] += 1
                     if i + n < len(toks):
                         after = toks[i + n]
-                        if after not in stop_words or after in _CONTINUATION:
+                        if after not in words.stop or after in words.joining:
                             right[p][after] += 1
     out = set()
     for p, total in seen.items():
@@ -196,7 +292,7 @@ def key_phrases(
     max_ngram: int = 3,
     min_count: float = 2.0,
     longer_ratio: float = 0.6,
-    stop_words: frozenset[str] = STOP_WORDS,
+    language: str | None = None,
     fragment_sample: int = 400,
 ) -> dict[Hashable, list[str]]:
     """Top phrases per class by c-TF-IDF over 1..max_ngram-grams.
@@ -206,6 +302,8 @@ def key_phrases(
     document count of at least ``min_count`` in its class (relaxed for tiny classes).
     A longer phrase replaces a shorter one it contains when its score is at least
     ``longer_ratio`` times the shorter one's; contained phrases are otherwise skipped.
+    Phrases neither start nor end on a function word of ``language`` (the answers' ISO
+    639-1 code, see :func:`function_words`; None reads as English).
     Fragments (see the module docstring) are judged on the class's first
     ``fragment_sample`` texts, which bounds the cost (0 keeps them).
     """
@@ -214,8 +312,9 @@ def key_phrases(
     if not idx:
         return {}
     w = np.ones(len(texts)) if weights is None else np.asarray(weights, dtype=float)
+    words = function_words(language, [texts[i] for i in idx])
     vec = CountVectorizer(
-        analyzer=lambda t: _phrases(t, max_ngram, stop_words), binary=True, dtype=np.float64
+        analyzer=lambda t: _phrases(t, max_ngram, words.stop), binary=True, dtype=np.float64
     )
     try:
         x = vec.fit_transform([texts[i] for i in idx])
@@ -246,7 +345,7 @@ def key_phrases(
         order = np.argsort(-scores[k], kind="stable")
         chosen: list[tuple[str, float]] = []
         top = order[: max(200, 20 * top_n)]
-        cut = _fragments(sample[c], {str(vocab[j]) for j in top}, max_ngram, stop_words)
+        cut = _fragments(sample[c], {str(vocab[j]) for j in top}, max_ngram, words)
         top = [j for j in top if str(vocab[j]) not in cut] or top
         if not any(dfreq[k, j] >= need and scores[k, j] > 0 for j in top):
             need = 0.0  # nothing repeats: fall back to single occurrences
@@ -818,6 +917,7 @@ def _topics(
     parsed: list[list[list[list[str]]]],
     rest: list[list[list[str]]],
     phrases: Sequence[str],
+    stop_words: frozenset[str],
     *,
     noun_case: bool,
     modifier_first: bool,
@@ -836,7 +936,7 @@ def _topics(
         if phrase in seen:
             continue
         seen.add(phrase)
-        if any(w in _WEAK_EDGE or w in STOP_WORDS or w.isdigit() for w in words):
+        if any(w in _WEAK_EDGE or w in stop_words or w.isdigit() for w in words):
             continue  # "money on fixing" is cut out of a sentence, not a thing named
         if _singular(words[-1]) in _VAGUE_NOUNS or words[-1] in _VAGUE_NOUNS:
             continue  # "the right", "the world": too general to say what they share
@@ -845,11 +945,11 @@ def _topics(
         if not uses:
             continue
         if modifier_first:
-            head = _modified(uses, STOP_WORDS)
+            head = _modified(uses, stop_words)
             if head is not None:  # "the main roads", not "the main"; "a fair election"
                 queue.insert(0, (order, [*words, head]))
                 continue
-            content = sum(bool(u.after) and u.after.lower() not in STOP_WORDS for u in uses)
+            content = sum(bool(u.after) and u.after.lower() not in stop_words for u in uses)
             if content > 0.75 * len(uses):
                 continue  # before a noun nearly always, though not the same one ("bus")
             predicative = sum(u.before in _PREDICATIVE for u in uses)
@@ -935,8 +1035,11 @@ def topic_label(
         return None
     need = len(parsed) // 2 + 1  # most of them
     noun_case = language in _NOUN_CASE if language else _capitalises_nouns(parsed)
+    stop_words = function_words(
+        language, [t for texts in children for t in list(texts)[:sample]] + list(rest)[: sample * 2]
+    ).stop
     found = _topics(
-        parsed, _occurrences(list(rest)[: sample * 2]), phrases,
+        parsed, _occurrences(list(rest)[: sample * 2]), phrases, stop_words,
         noun_case=noun_case,
         modifier_first=not noun_case and (language or "en") in _MODIFIER_FIRST,
         min_share=min_share, min_named=min_named, min_lift=min_lift,

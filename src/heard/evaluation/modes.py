@@ -833,6 +833,7 @@ def _discover(ctx: _Context, question_id: str, seed: int) -> tuple[list[list[str
             "label": t.label,
             "parent": t.parent,
             "size": sizes.get(t.key, 0),
+            "key_phrases": list(t.key_phrases),
         }
         for t in result.themes
     ]
