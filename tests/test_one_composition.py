@@ -224,3 +224,19 @@ def test_the_mapper_is_given_the_stance_only_where_answers_state_their_side(monk
     result = analyse_texts(plain, question=question, codebook=codebook,
                            embedder=FakeEmbedder(), seed=0)
     assert result.stance_asked and given[-1] is None
+
+
+def test_theme_counts_are_distinct_responses_and_a_parent_counts_its_family() -> None:
+    from heard.analysis.analyse import QuestionResult, ResponseResult
+
+    themes = [ThemeSpec("p", "Parent"), ThemeSpec("a", "A", parent="p"),
+              ThemeSpec("b", "B", parent="p"), ThemeSpec("c", "C"), ThemeSpec("d", "D")]
+    responses = [ResponseResult("mapped", themes=["a", "b"]),
+                 ResponseResult("mapped", themes=["a"]),
+                 ResponseResult("mapped", themes=["b", "c"]), ResponseResult("other")]
+    result = QuestionResult(ids=[1, 2, 3, 4], themes=themes, responses=responses, groups=[],
+                            from_codebook=False, embedder="fake", seed=0)
+    counts = result.theme_counts()
+    assert counts == {"p": 3, "a": 2, "b": 2, "c": 1, "d": 0}
+    # a parent's count is its family's distinct responses, not the sum of its children's
+    assert counts["p"] < counts["a"] + counts["b"]

@@ -104,6 +104,20 @@ class QuestionResult:
         """The leaf themes of each response (empty for other, empty and unprocessable)."""
         return [r.themes for r in self.responses]
 
+    def theme_counts(self) -> dict[str, int]:
+        """Distinct responses per theme, every theme listed; a parent counts its family."""
+        parent = {t.key: t.parent for t in self.themes}
+        counts = dict.fromkeys(parent, 0)
+        for r in self.responses:
+            keys: set[str] = set()
+            for key in r.themes:
+                while key and key not in keys:
+                    keys.add(key)
+                    key = parent.get(key)
+            for key in keys:
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
     def outcome_counts(self) -> dict[str, int]:
         counts = dict.fromkeys(OUTCOMES, 0)
         for r in self.responses:

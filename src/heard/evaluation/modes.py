@@ -821,11 +821,7 @@ def _discover(ctx: _Context, question_id: str, seed: int) -> tuple[list[list[str
     rows = ctx.data.rows(question_id)
     ctx.options.log(f"discovering themes in {question_id} ({len(rows):,} responses, seed {seed})")
     result = ctx.analyse(question_id, seed=seed)
-    labels = result.labels
-    sizes: dict[str, int] = {}
-    for x in labels:
-        for t in x:
-            sizes[t] = sizes.get(t, 0) + 1
+    sizes = result.theme_counts()
     themes = [
         {
             "question_id": question_id,
@@ -837,7 +833,7 @@ def _discover(ctx: _Context, question_id: str, seed: int) -> tuple[list[list[str
         }
         for t in result.themes
     ]
-    return labels, themes
+    return result.labels, themes
 
 
 def run_discover(ctx: _Context) -> EvalResult:
