@@ -7,7 +7,7 @@ from heard.store.models import Assignment, Consultation, Question
 
 def suggest_review(consultation: Consultation, question_key: str, count: int = 20) -> list[dict]:
     """The responses whose labels would most improve the mapping of one question."""
-    from heard.analysis.analyse import leaf_keys
+    from heard.analysis.analyse import _examples_for, leaf_keys
     from heard.analysis.embeddings import get_embedder
     from heard.analysis.mapping import ThemeMapper
     from heard.pipeline.analysis import (
@@ -34,16 +34,13 @@ def suggest_review(consultation: Consultation, question_key: str, count: int = 2
     ids = [data.ids[i] for i in keep]
     embedder = StoreCachedEmbedder(embedder)  # the run's cached vectors, by content hash
     vectors = embedder.embed(texts)
-    # analysts' codings, by response id
-    labelled = {data.ids[i]: keys for i, keys in _human_examples(question, data).items()}
+    # analysts' codings (an empty one: an answer about none of the themes), read as a run
+    # reads them: on leaves only, a coding naming only parent themes teaching nothing
+    coded = _human_examples(question, data)
+    labelled = {data.ids[i] for i in coded}
     specs = [_spec_from_theme(t) for t in themes]
-    leaves = set(leaf_keys(specs))  # responses are mapped to leaves only, as in a run
-    position = {rid: pos for pos, rid in enumerate(ids)}
-    # an empty coding is an answer about none of the themes (an example with no theme);
-    # one naming only parent themes teaches nothing
-    examples = [(position[rid], [k for k in keys if k in leaves])
-                for rid, keys in labelled.items()
-                if rid in position and (not keys or leaves.intersection(keys))]
+    leaves = set(leaf_keys(specs))
+    examples = _examples_for(coded, range(len(keep)), keep, list(leaves))
     mapper = ThemeMapper(embedder.embed, seed=run.seed if run else 0)
     mapper.fit(
         [s for s in specs if s.key in leaves],
