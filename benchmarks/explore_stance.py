@@ -14,6 +14,9 @@ choose the settings (with gambling_xs and gambling_1000), the other 14 motions
 gold labels of each question (a predicted "unclear" where gold has none is a miss),
 averaged over questions. Weak-label simulation (``--weak``): 70% of the responses get
 their gold stance as a weak label, 10% of those flipped; scored on the other 30%.
+``--weak-draws N`` averages the simulation over N draws of that split (seeds 0…N-1;
+one draw, seed 0, by default); ``--per-question`` adds a row per question of the
+gambling sets.
 """
 
 from __future__ import annotations
@@ -59,6 +62,10 @@ def main() -> None:
         help="skip questions that ask for no position (as the product does)",
     )
     parser.add_argument("--variant", action="append", default=[], help='"key=value ..." row')
+    parser.add_argument("--weak-draws", type=int, default=1, help="draws of the weak split")
+    parser.add_argument(
+        "--per-question", action="store_true", help="a column per gambling question too"
+    )
     args = parser.parse_args()
     base = {k: ast.literal_eval(v) for k, v in (p.split("=", 1) for p in args.p)}
     variants = [
@@ -77,22 +84,22 @@ def main() -> None:
             vec = embed(q.texts)
             proto = prototype_difference(vec, q.text, embed)
             g = group(name, q.qid)
-            rows.setdefault("prototype-difference", {}).setdefault(g, []).append(
-                macro(gold, [proto[i] for i in keep])
-            )
-            rows.setdefault("oracle-majority", {}).setdefault(g, []).append(
-                macro(gold, oracle_majority(gold))
-            )
+            cols = [g, f"{g}:{q.qid}"] if args.per_question and name != "argkp" else [g]
+
+            def add(key: str, value: float, cols: list[str] = cols) -> None:
+                for col in cols:
+                    rows.setdefault(key, {}).setdefault(col, []).append(value)
+
+            add("prototype-difference", macro(gold, [proto[i] for i in keep]))
+            add("oracle-majority", macro(gold, oracle_majority(gold)))
             for (tone, prior), params in product(ast.literal_eval(args.grid), variants):
                 suffix = "".join(f" {k}={v}" for k, v in params.items())
                 m = StanceClassifier(embed, tone_weight=tone, prior_weight=prior, **params)
                 pred, _ = m.fit(q.texts, vec, question=q.text).predict(q.texts, vec)
                 key = f"heard tone={tone} prior={prior}{suffix}"
-                rows.setdefault(key, {}).setdefault(g, []).append(
-                    macro(gold, [pred[i] for i in keep])
-                )
-                if args.weak:
-                    rng = np.random.default_rng(0)
+                add(key, macro(gold, [pred[i] for i in keep]))
+                for draw in range(args.weak_draws if args.weak else 0):
+                    rng = np.random.default_rng(draw)
                     train = rng.random(len(q.texts)) < 0.7
                     weak = [
                         None if not t or s.lower() not in ("agree", "disagree")
@@ -103,18 +110,19 @@ def main() -> None:
                     m = StanceClassifier(embed, tone_weight=tone, prior_weight=prior, **params)
                     pred, _ = m.fit(q.texts, vec, weak, question=q.text).predict(q.texts, vec)
                     test = [i for i in keep if not train[i]]
-                    rows.setdefault(key + " weak", {}).setdefault(g, []).append(
-                        macro([q.stance[i].lower() for i in test], [pred[i] for i in test])
-                    )
+                    add(key + " weak", macro([q.stance[i].lower() for i in test],
+                                             [pred[i] for i in test]))
+    seen = list(dict.fromkeys(g for per in rows.values() for g in per))
     groups = [g for name in args.sets for g in (
-        ["argkp-choose", "argkp-report"] if name == "argkp" else [Path(name).name]
+        ["argkp-choose", "argkp-report"] if name == "argkp"
+        else [Path(name).name] + [h for h in seen if h.startswith(Path(name).name + ":")]
     )]
     print("| system | " + " | ".join(groups) + " | mean (all but argkp-report) |")
     print("|---" * (len(groups) + 2) + "|")
     for key, per in rows.items():
         means = [float(np.mean(per[g])) if g in per else float("nan") for g in groups]
         pairs = zip(groups, means, strict=True)
-        chosen = float(np.mean([m for g, m in pairs if g != "argkp-report"]))
+        chosen = float(np.mean([m for g, m in pairs if g != "argkp-report" and ":" not in g]))
         print(f"| {key} | " + " | ".join(f"{m:.3f}" for m in means) + f" | {chosen:.3f} |")
 
 

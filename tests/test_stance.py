@@ -296,7 +296,8 @@ def test_standardised_regression_reads_the_vectors_as_they_are() -> None:
     texts, gold = corpus()
     vec = fake_embed(texts)
     weak = [g if i < 80 else None for i, g in enumerate(gold)]
-    m = StanceClassifier(fake_embed, seed=0, standardise=True).fit(texts, vec, weak)
+    m = StanceClassifier(fake_embed, seed=0, standardise=True, standardise_scale=1.0)
+    m.fit(texts, vec, weak)
     assert m.mode_ == "weak" and m.model_ is not None
     # the same regression, fitted by hand on the standardised dimensions
     x = vec.astype(np.float64)
@@ -311,9 +312,47 @@ def test_standardised_regression_reads_the_vectors_as_they_are() -> None:
     )
     labels, _ = m.predict(texts[80:], vec[80:])
     assert np.mean([a == b for a, b in zip(labels, gold[80:], strict=True)]) > 0.9
-    # off (the default), the regression reads the unit vectors
-    plain = StanceClassifier(fake_embed, seed=0).fit(texts, vec, weak)
+    # off, the regression reads the unit vectors
+    plain = StanceClassifier(fake_embed, seed=0, standardise=False).fit(texts, vec, weak)
     assert not np.allclose(plain.decision_function(texts, vec), m.decision_function(texts, vec))
+
+
+def test_the_weak_regression_is_standardised_by_default() -> None:
+    texts, gold = corpus()
+    vec = fake_embed(texts)
+    weak = [g if i < 80 else None for i, g in enumerate(gold)]
+    # weak labels: the default standardises the regression, at a spread of 2/sqrt(dim)
+    m = StanceClassifier(fake_embed, seed=0).fit(texts, vec, weak)
+    assert m.mode_ == "weak" and (m.standardise, m.standardise_scale) == ("weak", 2.0)
+    x = vec.astype(np.float64)
+    features = 2.0 * (x - x.mean(axis=0)) / ((x.std(axis=0) + 1e-6) * np.sqrt(x.shape[1]))
+    y = np.array([1 if g == "agree" else 0 for g in gold[:80]])
+    ref = LogisticRegression(C=1.0, max_iter=2000, random_state=0).fit(
+        features[:80].astype(np.float32), y
+    )
+    np.testing.assert_allclose(
+        m.decision_function(texts, vec), ref.decision_function(features), atol=1e-4
+    )
+    # a weaker penalty in effect: the same answers read with more confidence
+    unit = StanceClassifier(fake_embed, seed=0, standardise_scale=1.0).fit(texts, vec, weak)
+    assert np.abs(m.decision_function(texts, vec)).mean() > np.abs(
+        unit.decision_function(texts, vec)
+    ).mean()
+    # self-trained: "weak" leaves the regression on the unit vectors, as without it
+    cued, _, cued_vec = half_stated()
+    q = "Should the park open?"
+    only_weak = StanceClassifier(fake_embed, seed=0)
+    off = StanceClassifier(fake_embed, seed=0, standardise=False)
+    every = StanceClassifier(fake_embed, seed=0, standardise=True)
+    for model in (only_weak, off, every):
+        model.fit(cued, cued_vec, question=q)
+        assert model.mode_ == "self-trained"
+    np.testing.assert_array_equal(
+        only_weak.decision_function(cued, cued_vec), off.decision_function(cued, cued_vec)
+    )
+    assert not np.allclose(
+        every.decision_function(cued, cued_vec), off.decision_function(cued, cued_vec)
+    )
 
 
 def test_deterministic() -> None:
@@ -349,6 +388,8 @@ def test_estimator_contract() -> None:
         {"prior_weight": -1},
         {"clause_weight": 1.5},
         {"prior_share": 0.6},
+        {"standardise": "zero-shot"},
+        {"standardise_scale": 0},
     ],
 )
 def test_parameters_are_checked_at_fit(bad: dict) -> None:

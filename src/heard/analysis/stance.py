@@ -5,8 +5,9 @@ Two paths, one estimator (:class:`StanceClassifier`):
 
 - **Weak labels** (preferred): when the question is paired with a closed question
   (agree / disagree), each respondent's tick is a free, noisy label for their free
-  text. A logistic regression on the embeddings learns from those labels and reads the
-  responses whose tick is missing or conflicting.
+  text. A logistic regression on the embeddings, each dimension standardised over the
+  question's answers, learns from those labels and reads the responses whose tick is
+  missing or conflicting.
 - **Zero-shot**: explicit statements of position are read first. They are the generic
   words of agreement ("I agree", "I support", "in favour of") and disagreement, and the
   proposal's own action verb after a modal ("we should ban …" / "it should not be
@@ -227,11 +228,17 @@ class StanceClassifier(BaseEstimator):
         as the threshold. The regression reads what those answers share beyond the two
         anchor sentences. 0 reads the prior alone.
     standardise:
-        Every regression (weak labels, self-training) reads each dimension standardised
-        over the question's answers (then scaled by 1/sqrt(dim)), not the raw unit
-        vectors: the penalty then weighs every direction the same, whichever model made
-        the vectors. Off by default: it helps the multilingual model's vectors and costs
-        MiniLM's a little (docs/evaluation.md, stance round 9).
+        The regression reads each dimension standardised over the question's answers
+        (then scaled by ``standardise_scale``/sqrt(dim)), not the raw unit vectors: the
+        penalty then weighs every direction the same, whichever model made the vectors.
+        "weak" (the default): the weak-label regression only; on the unit vectors it is
+        held so hard that it reads few answers as disagreeing and many as unclear.
+        True: the self-trained regressions too (helps the multilingual model's vectors,
+        costs MiniLM's a little); False: none (docs/evaluation.md, stance rounds 9, 10).
+    standardise_scale:
+        With ``standardise``, each dimension's spread over the question is
+        ``standardise_scale``/sqrt(dim): larger values let the penalty bite less
+        (round 9 measured ``standardise=True`` at 1).
     """
 
     def __init__(
@@ -249,7 +256,8 @@ class StanceClassifier(BaseEstimator):
         clause_weight: float = 1.0,
         anchor_self_trained: bool = False,
         prior_share: float = 0.35,
-        standardise: bool = False,
+        standardise: bool | str = "weak",
+        standardise_scale: float = 2.0,
     ) -> None:
         self.embed = embed
         self.seed = seed
@@ -264,6 +272,7 @@ class StanceClassifier(BaseEstimator):
         self.anchor_self_trained = anchor_self_trained
         self.prior_share = prior_share
         self.standardise = standardise
+        self.standardise_scale = standardise_scale
 
     # -- fitting -----------------------------------------------------------------------
 
@@ -281,6 +290,10 @@ class StanceClassifier(BaseEstimator):
                 raise ValueError(f"{name} must be ≥ 0, got {getattr(self, name)!r}")
         if not 0.0 <= float(self.prior_share) <= 0.5:
             raise ValueError(f"prior_share must be in [0, 0.5], got {self.prior_share!r}")
+        if self.standardise not in (True, False, "weak"):
+            raise ValueError(f"standardise must be True, False or 'weak', got {self.standardise!r}")
+        if not float(self.standardise_scale) > 0:
+            raise ValueError(f"standardise_scale must be positive, got {self.standardise_scale!r}")
         if not 0.0 <= float(self.clause_weight) <= 1.0:
             raise ValueError(f"clause_weight must be in [0, 1], got {self.clause_weight!r}")
 
@@ -400,11 +413,12 @@ class StanceClassifier(BaseEstimator):
     def _fit_model(self, vectors: np.ndarray, y: np.ndarray, *, balanced: bool) -> None:
         rows = np.flatnonzero(y >= 0)
         mean, scale = np.zeros(vectors.shape[1]), np.ones(vectors.shape[1])
-        if self.standardise and len(vectors):
-            # each dimension to a spread of 1/sqrt(dim) over the question's answers
+        if self.standardise in (True, self.mode_) and len(vectors):
+            # each dimension to a spread of standardise_scale/sqrt(dim) over the answers
             x = vectors.astype(np.float64)
             mean = x.mean(axis=0)
-            scale = 1.0 / ((x.std(axis=0) + 1e-6) * np.sqrt(x.shape[1]))
+            spread = (x.std(axis=0) + 1e-6) * np.sqrt(x.shape[1])
+            scale = float(self.standardise_scale) / spread
         features = ((vectors - mean) * scale).astype(np.float32)
         self.model_ = LogisticRegression(
             C=self.C,
