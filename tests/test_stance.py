@@ -321,11 +321,11 @@ def test_the_weak_regression_is_standardised_by_default() -> None:
     texts, gold = corpus()
     vec = fake_embed(texts)
     weak = [g if i < 80 else None for i, g in enumerate(gold)]
-    # weak labels: the default standardises the regression, at a spread of 2/sqrt(dim)
+    # weak labels: the default standardises the regression, at a spread of 1/sqrt(dim)
     m = StanceClassifier(fake_embed, seed=0).fit(texts, vec, weak)
-    assert m.mode_ == "weak" and (m.standardise, m.standardise_scale) == ("weak", 2.0)
+    assert m.mode_ == "weak" and (m.standardise, m.standardise_scale) == ("weak", 1.0)
     x = vec.astype(np.float64)
-    features = 2.0 * (x - x.mean(axis=0)) / ((x.std(axis=0) + 1e-6) * np.sqrt(x.shape[1]))
+    features = (x - x.mean(axis=0)) / ((x.std(axis=0) + 1e-6) * np.sqrt(x.shape[1]))
     y = np.array([1 if g == "agree" else 0 for g in gold[:80]])
     ref = LogisticRegression(C=1.0, max_iter=2000, random_state=0).fit(
         features[:80].astype(np.float32), y
@@ -333,10 +333,10 @@ def test_the_weak_regression_is_standardised_by_default() -> None:
     np.testing.assert_allclose(
         m.decision_function(texts, vec), ref.decision_function(features), atol=1e-4
     )
-    # a weaker penalty in effect: the same answers read with more confidence
-    unit = StanceClassifier(fake_embed, seed=0, standardise_scale=1.0).fit(texts, vec, weak)
-    assert np.abs(m.decision_function(texts, vec)).mean() > np.abs(
-        unit.decision_function(texts, vec)
+    # a larger scale is a weaker penalty in effect: the same answers read with more confidence
+    wide = StanceClassifier(fake_embed, seed=0, standardise_scale=2.0).fit(texts, vec, weak)
+    assert np.abs(wide.decision_function(texts, vec)).mean() > np.abs(
+        m.decision_function(texts, vec)
     ).mean()
     # self-trained: "weak" leaves the regression on the unit vectors, as without it
     cued, _, cued_vec = half_stated()
