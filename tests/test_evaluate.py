@@ -648,3 +648,43 @@ def test_discover_details_list_each_themes_key_phrases(
     assert themes and all(isinstance(t["key_phrases"], list) for t in themes)
     words = {w.lower() for t in themes for p in t["key_phrases"] for w in p.split()}
     assert words and words <= {w.strip(".").lower() for t in said for w in t.split()}
+
+
+def test_a_closed_questions_ticks_are_the_weak_labels_of_the_open_one_that_follows_it_up(
+    tmp_path: Path, fake_core, heard_home: Path, monkeypatch
+) -> None:
+    ticks = ["Strongly agree", "Tend to disagree", "Neither agree nor disagree", "Agree"] * 5
+    reasons = [f"Reason number {n} for my view on the road." for n in range(20)]
+    folder = write_layout(tmp_path / "paired", {
+        "questions.csv": "question_id,text\nq1,Do you agree with the proposal?\n"
+                         "q2,Please explain why you gave this answer.\n"
+                         "q3,Anything else about the road?\n",
+        "responses.csv": "response_id,question_id,text\n"
+        + "".join(f"r{i},q1,{t}\n" for i, t in enumerate(ticks))
+        + "".join(f"r{i},q2,{t}\n" for i, t in enumerate(reasons[:-1]))
+        + "".join(f"r{i},q3,{t}\n" for i, t in enumerate(reasons)),
+        "gold_stance.csv": "response_id,question_id,stance\n"
+        + "".join(f"r{i},q2,agree\n" for i in range(19)),
+    })
+    # as `heard import` pairs them: q2 asks "why" right after the closed q1; q3 does not
+    data = load_dataset(folder)
+    assert data.closed.keys() == {"q1"}
+    assert data.weak[("q2", "r0")] == "agree" and data.weak[("q2", "r1")] == "disagree"
+    assert ("q2", "r2") not in data.weak  # "neither": no side
+    assert not any(q == "q3" for q, _ in data.weak)
+    assert load_dataset(folder, question="q2").weak == data.weak  # q1 read even so
+
+    import heard.analysis.analyse as analyse
+
+    seen: dict[str, object] = {}
+    real = analyse.analyse_texts
+
+    def spy(texts, **kwargs):
+        seen[kwargs.get("question", "")] = kwargs.get("weak_labels")
+        return real(texts, **kwargs)
+
+    monkeypatch.setattr(analyse, "analyse_texts", spy)
+    evaluate(folder, EvalOptions(mode="stance", n_boot=0))
+    weak = seen["Please explain why you gave this answer."]
+    assert weak[:4] == ["agree", "disagree", None, "agree"] and len(weak) == 19
+    assert seen["Anything else about the road?"] is None

@@ -23,6 +23,20 @@ _POSITIVE = re.compile(
 )
 
 
+#: An open question asking this follows up the closed question just before it ("Please
+#: explain why you gave this answer"): its answers' stance is read from that question's ticks.
+FOLLOWUP_WORDS = re.compile(
+    r"\b(why|explain|reason|reasons|comment|comments|please give|tell us more|details|elaborate"
+    r"|specify)\b",
+    re.IGNORECASE,
+)
+
+
+def follows_up(open_text: str) -> bool:
+    """Whether an open question reads as the 'why' follow-up of the closed one before it."""
+    return bool(FOLLOWUP_WORDS.search(open_text or ""))
+
+
 def option_stance(option: str | None) -> str | None:
     """'agree', 'disagree' or None (neutral, unknown or empty) for one closed answer."""
     if not option:

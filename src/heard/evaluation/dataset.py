@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from heard.analysis.closed import closed_answers
+from heard.analysis.closed import closed_answers, follows_up, options_stance
 
 Key = tuple[str, str]  # (question_id, response_id)
 
@@ -99,6 +99,9 @@ class EvalDataset:
     warnings: list[str] = field(default_factory=list)
     #: closed questions (options, not free text) -> why; not scored, their gold rows skipped
     closed: dict[str, str] = field(default_factory=dict)
+    #: an open answer's stance from the tick of the closed question it follows up (as
+    #: ``heard import`` pairs them), read as weak labels the way ``heard analyse`` reads them
+    weak: dict[Key, str] = field(default_factory=dict)
 
     @property
     def question_ids(self) -> list[str]:
@@ -215,6 +218,7 @@ def load_dataset(
     else:
         for row in response_rows:
             questions.setdefault(row["question_id"], "")
+    weak = _paired_ticks(questions, response_rows)
     if question is not None:
         if question not in questions:
             raise DatasetError(
@@ -277,6 +281,7 @@ def load_dataset(
         attributes=attributes,
         warnings=loader.warnings,
         closed=closed,
+        weak={key: label for key, label in weak.items() if key[0] in questions},
     )
     if gold_tables.get("codebook") is not None:
         data.codebook = _read_codebook(gold_tables["codebook"], data, loader, question)
@@ -311,6 +316,28 @@ def load_dataset(
         loader.errors.append(f"{FILES['codebook']} has no theme for the questions evaluated")
     loader.fail_if_errors()
     return data
+
+
+def _paired_ticks(questions: dict[str, str], rows: list[dict[str, str]]) -> dict[Key, str]:
+    """Each open answer's stance from the same respondent's tick on the closed question just
+    before it, where the open one follows it up ("Please explain why"): the pairing and the
+    reading of ``heard import`` and ``heard analyse``."""
+    answers: dict[str, dict[str, str]] = defaultdict(dict)
+    for row in rows:
+        answers[row["question_id"]][row["response_id"]] = (row["text"] or "").strip()
+    order = list(questions)
+    out: dict[Key, str] = {}
+    for before, after in zip(order, order[1:], strict=False):
+        ticks = answers.get(before, {})
+        said = [v for v in answers.get(after, {}).values() if v]
+        if (not ticks or not closed_answers([v for v in ticks.values() if v])
+                or not said or closed_answers(said) or not follows_up(questions[after])):
+            continue
+        for rid in answers.get(after, {}):
+            label = options_stance([ticks[rid]] if ticks.get(rid) else [])
+            if label:
+                out[(after, rid)] = label
+    return out
 
 
 def _closed_questions(keys: list[Key], texts: list[str]) -> dict[str, str]:

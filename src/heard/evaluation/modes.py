@@ -240,16 +240,19 @@ class _Context:
         codebook: Sequence[Any] | None = None,
         examples: dict[int, list[str]] | None = None,
     ) -> Any:
-        """``analyse_texts`` on one question's responses (``examples`` by row position)."""
+        """``analyse_texts`` on one question's responses (``examples`` by row position),
+        with the ticks of a closed question it follows up as weak labels, as in a run."""
         from heard.analysis.analyse import analyse_texts
 
         rows = self.data.rows(question_id)
+        weak = [self.data.weak.get(self.data.keys[i]) for i in rows]
         return analyse_texts(
             self.texts(rows),
             ids=[self.data.keys[i][1] for i in rows],
             question=self.data.questions.get(question_id, ""),
             codebook=codebook,
             examples=examples,
+            weak_labels=weak if any(weak) else None,
             embedder=self.memo,
             seed=self.options.seed if seed is None else seed,
         )

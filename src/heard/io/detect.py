@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from heard.analysis.closed import closed_answers
+from heard.analysis.closed import FOLLOWUP_WORDS, closed_answers
 from heard.io.errors import InputError
 from heard.io.mapping import Mapping, check_mapping_columns
 from heard.io.readers import Table, read_tables, sha256_file
@@ -45,11 +45,6 @@ METADATA_NAMES = {
     "userlanguage", "timestamp", "datetime", "date", "submitted", "submission date",
     "start date", "end date", "completed", "created", "modified",
 }
-FOLLOWUP_WORDS = re.compile(
-    r"\b(why|explain|reason|reasons|comment|comments|please give|tell us more|details|elaborate"
-    r"|specify)\b",
-    re.IGNORECASE,
-)
 LONG_RESPONDENT = ("respondent_id", "respondent", "participant_id", "participant", "user_id",
                    "author_id", "response_id")
 LONG_QUESTION = ("question_id", "question", "question_key")
@@ -285,11 +280,6 @@ def answers_role(answers: list[str]) -> tuple[str, str]:
     if reason:
         return "closed", reason
     return "open", f"free text (mean {sum(len(v) for v in values) / len(values):.0f} characters)"
-
-
-def follows_up(open_text: str) -> bool:
-    """Whether an open question reads as the 'why' follow-up of the closed one before it."""
-    return bool(FOLLOWUP_WORDS.search(open_text or ""))
 
 
 def _pair_followups(columns: list[ColumnPlan]) -> None:

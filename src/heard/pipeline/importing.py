@@ -452,7 +452,8 @@ def _classify_long_questions(batch, questions: dict[str, _QuestionInfo], ids: di
     """In a long table every answer sits in one text column: read each question's answers
     to tell closed questions (few distinct short answers) from open ones, then pair an open
     'why' question with the closed question just before it."""
-    from heard.io.detect import answers_role, follows_up
+    from heard.analysis.closed import follows_up
+    from heard.io.detect import answers_role
     from heard.store.bulk import bulk_update_rows
     from heard.store.models import Question, Response
 
